@@ -1,0 +1,37 @@
+# outboxd: `make run` and `make test` do all the set-up on a fresh Debian 12 machine.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+DATA_DIR ?= .data/pg
+PG_PORT ?= 5433
+CONFIG ?= config/outboxd.conf
+
+.PHONY: deps build run test psql migrate bench bench-api clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build -c release
+
+run: build
+	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && \
+	  echo "DATABASE_URL=$$url" && \
+	  DATABASE_URL=$$url .build/release/outboxd serve --migrate --config $(CONFIG)
+
+test: deps
+	scripts/test.sh
+
+psql:
+	@psql "$$(scripts/pg.sh url $(DATA_DIR))"
+
+migrate: build
+	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && DATABASE_URL=$$url .build/release/outboxd migrate --config $(CONFIG)
+
+bench: bench-api
+
+bench-api: build
+	bench/api.sh
+
+clean:
+	swift package clean

@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "outboxd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "outboxd", targets: ["outboxd"]),
+    ],
+    targets: [
+        // C libraries from Debian packages, kept at the edge.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+
+        .target(name: "OutboxdCore"),
+        .target(name: "OutboxdPostgres", dependencies: ["CLibPQ", "OutboxdCore"]),
+        .target(name: "OutboxdHTTP", dependencies: ["CMicroHTTPD", "OutboxdCore"]),
+        .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
+        .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks"]),
+        .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
+
+        .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres"], path: "Tests/OutboxdTestSupport"),
+        .testTarget(name: "OutboxdCoreTests", dependencies: ["OutboxdCore"]),
+        .testTarget(name: "OutboxdPostgresTests", dependencies: ["OutboxdPostgres", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

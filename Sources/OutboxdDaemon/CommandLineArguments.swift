@@ -1,0 +1,88 @@
+/// The parsed command line: `outboxd <command> [--config FILE] [--migrate] [--some-key value]…`.
+/// Any `--foo-bar v` (or `--foo-bar=v`) sets config key `FOO_BAR`, overriding file and environment.
+public struct CommandLineArguments: Sendable, Equatable {
+    public enum Command: String, Sendable, CaseIterable {
+        case serve, migrate, checkConfig = "check-config", help
+    }
+
+    public var command: Command
+    public var configPath: String?
+    public var migrate = false
+    public var wantsHelp = false
+    public var settings: [Setting] = []
+
+    public struct Setting: Sendable, Equatable {
+        public let key: String
+        public let value: String
+    }
+
+    public init(command: Command) {
+        self.command = command
+    }
+
+    public init(_ arguments: [String]) throws(DaemonError) {
+        var rest = arguments[...]
+        guard let first = rest.popFirst() else { throw DaemonError(.usage, "no command given\n\n\(Self.usage)") }
+        if first == "-h" || first == "--help" {
+            self.init(command: .help)
+            return
+        }
+        guard let command = Command(rawValue: first) else {
+            throw DaemonError(.usage, "unknown command \"\(first.prefix(64))\"; commands: \(Command.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.init(command: command)
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("--") else {
+                throw DaemonError(.usage, "unexpected argument \"\(argument.prefix(64))\"; options start with --")
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            func value() throws(DaemonError) -> String {
+                if let inlineValue { return inlineValue }
+                guard let next = rest.popFirst() else { throw DaemonError(.usage, "--\(name) needs a value") }
+                return next
+            }
+            switch name {
+            case "help":
+                wantsHelp = true
+            case "migrate" where command == .serve && inlineValue == nil:
+                migrate = true
+            case "config":
+                configPath = try value()
+            default:
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                    throw DaemonError(.usage, "unknown option --\(name.prefix(64))")
+                }
+                settings.append(Setting(key: name.uppercased().replacingDashes(), value: try value()))
+            }
+        }
+    }
+
+    public static let usage = """
+        usage: outboxd <command> [options]
+
+        commands:
+          serve          run the HTTP Task API (and, as they arrive, relay and consumers)
+          migrate        apply pending SQL migrations from MIGRATIONS_DIR, then exit
+          check-config   print the effective configuration (secrets redacted) and exit
+          help           print this text
+
+        options:
+          --config FILE          read KEY=VALUE settings from FILE (systemd EnvironmentFile format)
+          --migrate              serve: apply pending migrations before starting
+          --<key> VALUE          set any config key, e.g. --http-listen 127.0.0.1:9090 (= HTTP_LISTEN)
+
+        Settings come from defaults, then the config file, then the environment, then flags.
+        Exit codes: 0 ok, 64 usage, 69 a dependency is unreachable, 78 bad configuration or schema, 1 other failure.
+        """
+}
+
+private extension String {
+    func replacingDashes() -> String {
+        String(map { $0 == "-" ? "_" : $0 })
+    }
+}

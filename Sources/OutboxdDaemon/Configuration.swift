@@ -1,0 +1,35 @@
+import OutboxdCore
+import OutboxdHTTP
+import OutboxdPostgres
+
+/// The daemon's effective configuration. Every property has a default; `ConfigurationKey.all`
+/// lists each config key with its default, and `config/outboxd.conf` documents them.
+public struct Configuration: Sendable {
+    public var database = PostgresPoolConfiguration()
+    public var http = HTTPServerConfiguration()
+    public var kafka = KafkaSettings()
+    /// Topic of task events. Config key `OUTBOX_TOPIC`; default `task-events`.
+    public var outboxTopic = "task-events"
+    /// Deadline for a graceful stop. Config key `SHUTDOWN_TIMEOUT`; default 20 s.
+    public var shutdownTimeout: Duration = .seconds(20)
+    /// Folder of the numbered SQL migrations. Config key `MIGRATIONS_DIR`; default `migrations`.
+    public var migrationsDirectory = "migrations"
+    /// Config keys `LOG_LEVEL` (default `info`) and `LOG_FORMAT` (default `journald` under
+    /// journald, else `text`).
+    public var logging = Logger.Settings()
+
+    public init() {}
+}
+
+/// Where Kafka lives and what librdkafka is told.
+public struct KafkaSettings: Sendable, Equatable {
+    /// `embedded` starts librdkafka's in-process mock cluster; otherwise `host:port,…`.
+    /// Config key `KAFKA_BOOTSTRAP_SERVERS`; default `embedded`.
+    public var bootstrapServers = "embedded"
+    /// Any other `KAFKA_FOO_BAR=v` becomes librdkafka's `foo.bar=v`, keyed by the librdkafka name.
+    public var passthrough: [String: String] = [:]
+
+    public init() {}
+
+    public var isEmbedded: Bool { bootstrapServers == "embedded" }
+}

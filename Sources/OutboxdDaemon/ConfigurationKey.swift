@@ -1,0 +1,94 @@
+import OutboxdCore
+
+/// One documented config key: its default, whether it is secret, and how a value is applied.
+public struct ConfigurationKey: Sendable {
+    public let name: String
+    /// The default as it would be written in the config file.
+    public let defaultValue: String
+    public let summary: String
+    public let isSecret: Bool
+    let apply: @Sendable (inout Configuration, String) throws -> Void
+
+    init(_ name: String, default defaultValue: String, secret: Bool = false, _ summary: String,
+         apply: @escaping @Sendable (inout Configuration, String) throws -> Void) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.summary = summary
+        self.isSecret = secret
+        self.apply = apply
+    }
+
+    /// Every key the daemon knows, in the order `check-config` prints them.
+    public static let all: [ConfigurationKey] = [
+        ConfigurationKey("DATABASE_URL", default: "", secret: true,
+                         "libpq conninfo or URI; empty uses libpq's PG* variables") { config, value in
+            config.database.conninfo = value
+        },
+        ConfigurationKey("DATABASE_POOL_SIZE", default: "16", "most API connections to PostgreSQL") { config, value in
+            config.database.maxConnections = try ValueParser.integer(value, key: "DATABASE_POOL_SIZE", in: 1...1000)
+        },
+        ConfigurationKey("DATABASE_CONNECT_TIMEOUT", default: "5s", "libpq connect timeout (whole seconds, at least 2s)") { config, value in
+            config.database.connectTimeout = try ValueParser.duration(value, key: "DATABASE_CONNECT_TIMEOUT", in: .seconds(2)...(.seconds(300)))
+        },
+        ConfigurationKey("DATABASE_ACQUIRE_TIMEOUT", default: "2s", "how long a request waits for a free connection before 503") { config, value in
+            config.database.acquireTimeout = try ValueParser.duration(value, key: "DATABASE_ACQUIRE_TIMEOUT", in: .milliseconds(1)...(.seconds(300)))
+        },
+        ConfigurationKey("DATABASE_STATEMENT_TIMEOUT", default: "10s", "server-side statement_timeout; 0s for none") { config, value in
+            config.database.statementTimeout = try ValueParser.duration(value, key: "DATABASE_STATEMENT_TIMEOUT", in: .zero...(.seconds(3600)))
+        },
+        ConfigurationKey("HTTP_LISTEN", default: "127.0.0.1:8080", "host:port of the HTTP API ([::1]:8080 for IPv6; port 0 picks one)") { config, value in
+            let (host, port) = try ValueParser.hostPort(value, key: "HTTP_LISTEN")
+            config.http.host = host
+            config.http.port = port
+        },
+        ConfigurationKey("HTTP_THREADS", default: "16", "threads answering HTTP requests") { config, value in
+            config.http.threads = try ValueParser.integer(value, key: "HTTP_THREADS", in: 1...1024)
+        },
+        ConfigurationKey("HTTP_MAX_BODY_BYTES", default: "65536", "largest request body; larger gets 413") { config, value in
+            config.http.maxBodyBytes = try ValueParser.integer(value, key: "HTTP_MAX_BODY_BYTES", in: 1...(64 << 20))
+        },
+        ConfigurationKey("HTTP_MAX_HEADER_BYTES", default: "16384", "buffer for request line and headers; larger gets 431") { config, value in
+            config.http.maxHeaderBytes = try ValueParser.integer(value, key: "HTTP_MAX_HEADER_BYTES", in: 4096...(1 << 20))
+        },
+        ConfigurationKey("HTTP_MAX_CONNECTIONS", default: "1024", "most open HTTP connections") { config, value in
+            config.http.maxConnections = try ValueParser.integer(value, key: "HTTP_MAX_CONNECTIONS", in: 1...100_000)
+        },
+        ConfigurationKey("HTTP_IDLE_TIMEOUT", default: "30s", "idle keep-alive connections close after this (whole seconds)") { config, value in
+            config.http.idleTimeout = try ValueParser.duration(value, key: "HTTP_IDLE_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
+        },
+        ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
+            guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
+            config.kafka.bootstrapServers = value
+        },
+        ConfigurationKey("OUTBOX_TOPIC", default: "task-events", "Kafka topic of task events") { config, value in
+            config.outboxTopic = try ValueParser.topic(value, key: "OUTBOX_TOPIC")
+        },
+        ConfigurationKey("SHUTDOWN_TIMEOUT", default: "20s", "deadline for a graceful stop on SIGTERM") { config, value in
+            config.shutdownTimeout = try ValueParser.duration(value, key: "SHUTDOWN_TIMEOUT", in: .milliseconds(100)...(.seconds(600)))
+        },
+        ConfigurationKey("MIGRATIONS_DIR", default: "migrations", "folder of the numbered SQL migrations") { config, value in
+            guard !value.isEmpty else { throw ConfigurationError(key: "MIGRATIONS_DIR", "must not be empty") }
+            config.migrationsDirectory = value
+        },
+        ConfigurationKey("LOG_LEVEL", default: "info", "debug, info, notice, warning or error") { config, value in
+            guard let level = Logger.Level.allCases.first(where: { $0.name == value }) else {
+                throw ConfigurationError(key: "LOG_LEVEL", "\"\(value.prefix(32))\" is not one of debug, info, notice, warning, error")
+            }
+            config.logging.minimum = level
+        },
+        ConfigurationKey("LOG_FORMAT", default: "auto", "text, json or journald; auto picks journald when JOURNAL_STREAM is set") { config, value in
+            if value == "auto" {
+                config.logging.format = Logger.defaultFormat()
+                return
+            }
+            guard let format = Logger.Format(rawValue: value) else {
+                throw ConfigurationError(key: "LOG_FORMAT", "\"\(value.prefix(32))\" is not one of auto, text, json, journald")
+            }
+            config.logging.format = format
+        },
+    ]
+
+    public static func named(_ name: String) -> ConfigurationKey? {
+        all.first { $0.name == name }
+    }
+}

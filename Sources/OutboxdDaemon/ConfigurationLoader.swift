@@ -1,0 +1,129 @@
+import Foundation
+
+/// Builds the effective configuration from, in rising precedence: defaults, the config file,
+/// environment variables, command-line flags. Remembers where each value came from.
+public struct ConfigurationLoader: Sendable {
+    public enum Source: Sendable, Equatable, CustomStringConvertible {
+        case defaultValue, file(String, line: Int), environment, flag
+
+        public var description: String {
+            switch self {
+            case .defaultValue: "default"
+            case .file(let name, let line): "\(name):\(line)"
+            case .environment: "environment"
+            case .flag: "flag"
+            }
+        }
+    }
+
+    /// One effective setting, for `check-config`.
+    public struct Setting: Sendable, Equatable {
+        public let key: String
+        public let value: String
+        public let source: Source
+        public let isSecret: Bool
+    }
+
+    public private(set) var settings: [Setting] = []
+    public private(set) var configuration = Configuration()
+
+    /// - Parameters:
+    ///   - fileText: contents of the config file, with `fileName` for messages.
+    ///   - environment: the process environment; only known keys and `KAFKA_*` are read.
+    ///   - flags: `KEY=value` pairs from the command line.
+    public init(fileText: String?, fileName: String = "config", environment: [String: String],
+                flags: [(key: String, value: String)]) throws(ConfigurationError) {
+        var values: [String: (value: String, source: Source)] = [:]
+        for key in ConfigurationKey.all { values[key.name] = (key.defaultValue, .defaultValue) }
+
+        if let fileText {
+            let entries: [EnvironmentFile.Entry]
+            do {
+                entries = try EnvironmentFile.parse(fileText, name: fileName)
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError(key: nil, "\(fileName): \(error)")
+            }
+            for entry in entries {
+                guard Self.isKnown(entry.key) else {
+                    throw ConfigurationError(key: entry.key, "unknown key in \(fileName) line \(entry.line)\(Self.suggestion(for: entry.key))")
+                }
+                values[entry.key] = (entry.value, .file(fileName, line: entry.line))
+            }
+        }
+        for (name, value) in environment where Self.isKnown(name) {
+            values[name] = (value, .environment)
+        }
+        for flag in flags {
+            guard Self.isKnown(flag.key) else {
+                throw ConfigurationError(key: flag.key, "unknown setting given as a flag\(Self.suggestion(for: flag.key))")
+            }
+            values[flag.key] = (flag.value, .flag)
+        }
+
+        var configuration = Configuration()
+        var settings: [Setting] = []
+        for key in ConfigurationKey.all {
+            let (value, source) = values.removeValue(forKey: key.name)!
+            do {
+                try key.apply(&configuration, value)
+            } catch let error as ConfigurationError {
+                throw error
+            } catch {
+                throw ConfigurationError(key: key.name, "\(error)")
+            }
+            settings.append(Setting(key: key.name, value: value, source: source, isSecret: key.isSecret))
+        }
+        for (name, entry) in values.sorted(by: { $0.key < $1.key }) {
+            // What remains are KAFKA_* passthrough settings.
+            let property = Self.librdkafkaProperty(forKey: name)
+            configuration.kafka.passthrough[property] = entry.value
+            settings.append(Setting(key: name, value: entry.value, source: entry.source, isSecret: Redaction.isSecretKey(name)))
+        }
+        self.configuration = configuration
+        self.settings = settings
+    }
+
+    /// Reads the file at `path` (if any) and the process environment.
+    public static func load(path: String?, flags: [(key: String, value: String)],
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ConfigurationLoader {
+        var text: String?
+        if let path {
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(key: nil, "cannot read config file \(path): \(error.localizedDescription)")
+            }
+        }
+        return try ConfigurationLoader(fileText: text, fileName: path ?? "config", environment: environment, flags: flags)
+    }
+
+    static func isKnown(_ key: String) -> Bool {
+        ConfigurationKey.named(key) != nil || (key.hasPrefix("KAFKA_") && key.count > 6)
+    }
+
+    /// `KAFKA_SASL_MECHANISMS` → `sasl.mechanisms`.
+    static func librdkafkaProperty(forKey key: String) -> String {
+        key.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+    }
+
+    private static func suggestion(for key: String) -> String {
+        let close = ConfigurationKey.all.map(\.name).min { editDistance($0, key) < editDistance($1, key) }
+        guard let close, editDistance(close, key) <= 3 else { return "" }
+        return " (did you mean \(close)?)"
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

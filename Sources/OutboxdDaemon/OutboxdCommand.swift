@@ -1,0 +1,81 @@
+import Glibc
+import OutboxdCore
+import OutboxdPostgres
+
+/// Runs one command line and returns the process exit code.
+public enum OutboxdCommand {
+    public static func main(_ arguments: [String]) -> Int32 {
+        do {
+            let parsed = try CommandLineArguments(Array(arguments.dropFirst()))
+            if parsed.wantsHelp || parsed.command == .help {
+                print(CommandLineArguments.usage)
+                return 0
+            }
+            let loader: ConfigurationLoader
+            do {
+                loader = try ConfigurationLoader.load(path: parsed.configPath,
+                                                      flags: parsed.settings.map { (key: $0.key, value: $0.value) })
+            } catch {
+                throw DaemonError(.configuration, "invalid configuration: \(error)")
+            }
+            Logger.configure(loader.configuration.logging)
+            switch parsed.command {
+            case .checkConfig:
+                print(checkConfigText(loader), terminator: "")
+            case .migrate:
+                try migrate(loader.configuration)
+            case .serve:
+                try serve(loader.configuration, migrate: parsed.migrate)
+            case .help:
+                break
+            }
+            return 0
+        } catch let error as DaemonError {
+            Logger(label: "outboxd").error(error.description)
+            return error.exitCode
+        } catch {
+            Logger(label: "outboxd").error("\(error)")
+            return 1
+        }
+    }
+
+    /// `KEY=value  # source` per setting, secrets redacted.
+    public static func checkConfigText(_ loader: ConfigurationLoader) -> String {
+        var text = ""
+        for setting in loader.settings {
+            let shown = Redaction.display(key: setting.key, value: setting.value, isSecret: setting.isSecret)
+            text += "\(setting.key)=\(shown)  # \(setting.source)\n"
+        }
+        return text
+    }
+
+    static func migrate(_ configuration: Configuration) throws {
+        let logger = Logger(label: "migrate")
+        let migrator: Migrator
+        do {
+            migrator = try Migrator(directory: configuration.migrationsDirectory)
+        } catch {
+            throw DaemonError(.configuration, "MIGRATIONS_DIR: \(error)")
+        }
+        let connection: PQConnection
+        do {
+            connection = try configuration.database.connect()
+        } catch {
+            throw DaemonError(.unavailable, "cannot connect to PostgreSQL (DATABASE_URL=\(Redaction.conninfo(configuration.database.conninfo))): \(error)")
+        }
+        defer { connection.close() }
+        let applied = try migrator.migrate(on: connection) {
+            logger.notice("applied migration", ["version": "\($0.version)", "name": $0.name])
+        }
+        logger.notice(applied.isEmpty ? "schema already current" : "schema migrated", ["applied": "\(applied.count)"])
+    }
+
+    static func serve(_ configuration: Configuration, migrate: Bool) throws {
+        SignalWaiter.blockStopSignals()
+        let daemon = Daemon(configuration: configuration)
+        try daemon.start(migrate: migrate)
+        let signal = SignalWaiter.waitForStop()
+        Logger(label: "outboxd").notice("received \(signal)")
+        daemon.stop()
+    }
+}

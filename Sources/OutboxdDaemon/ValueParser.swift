@@ -1,0 +1,77 @@
+/// Parsers for config values; each error names the key and what is allowed.
+enum ValueParser {
+    static func integer(_ value: String, key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let number = Int(value), range.contains(number) else {
+            throw ConfigurationError(key: key, "\"\(value.prefix(32))\" is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// `500ms`, `5s`, `2m`, `1h` (a whole number and a unit).
+    static func duration(_ value: String, key: String, in range: ClosedRange<Duration>) throws(ConfigurationError) -> Duration {
+        let units: [(suffix: String, make: (Int64) -> Duration)] = [
+            ("ms", { .milliseconds($0) }), ("s", { .seconds($0) }), ("m", { .seconds($0 * 60) }), ("h", { .seconds($0 * 3600) }),
+        ]
+        for unit in units where value.hasSuffix(unit.suffix) {
+            let digits = value.dropLast(unit.suffix.count)
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let number = Int64(digits), number < 1_000_000_000 else { break }
+            let duration = unit.make(number)
+            guard range.contains(duration) else {
+                throw ConfigurationError(key: key, "\(value) is outside \(format(range.lowerBound))…\(format(range.upperBound))")
+            }
+            return duration
+        }
+        throw ConfigurationError(key: key, "\"\(value.prefix(32))\" is not a duration like 500ms, 5s, 2m or 1h")
+    }
+
+    /// `host:port` or `[v6-address]:port`, port 0…65535.
+    static func hostPort(_ value: String, key: String) throws(ConfigurationError) -> (String, Int) {
+        let host: Substring
+        let portText: Substring
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") {
+            host = value[value.index(after: value.startIndex)..<close]
+            let rest = value[value.index(after: close)...]
+            guard rest.hasPrefix(":") else {
+                throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)")
+            }
+            portText = rest.dropFirst()
+        } else if let colon = value.lastIndex(of: ":"), !value[..<colon].contains(":") {
+            host = value[..<colon]
+            portText = value[value.index(after: colon)...]
+        } else {
+            throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)")
+        }
+        guard !host.isEmpty else {
+            throw ConfigurationError(key: key, "\"\(value.prefix(64))\" has no host (use 0.0.0.0 to listen everywhere)")
+        }
+        guard !portText.isEmpty, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText), port <= 65535 else {
+            throw ConfigurationError(key: key, "\"\(portText.prefix(16))\" is not a port from 0 to 65535")
+        }
+        return (String(host), port)
+    }
+
+    /// A Kafka topic name: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+    static func topic(_ value: String, key: String) throws(ConfigurationError) -> String {
+        let allowed = value.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-"
+        }
+        guard (1...249).contains(value.count), allowed, value != ".", value != ".." else {
+            throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)")
+        }
+        return value
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        if attoseconds == 0 {
+            if seconds % 3600 == 0 && seconds > 0 { return "\(seconds / 3600)h" }
+            if seconds % 60 == 0 && seconds > 0 { return "\(seconds / 60)m" }
+            return "\(seconds)s"
+        }
+        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)ms"
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}

@@ -1,0 +1,228 @@
+import CMicroHTTPD
+import Glibc
+import OutboxdCore
+import Synchronization
+
+/// The HTTP/1.1 server on GNU libmicrohttpd: its thread pool parses requests (keep-alive,
+/// incremental bodies, connection and memory limits, timeouts), and each complete request goes to
+/// the `HTTPHandler` on the pool thread that read it. Every libmicrohttpd call lives in this file.
+public final class MHDServer: Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let handler: any HTTPHandler
+    private let logger: Logger
+
+    private struct State {
+        var daemon: DaemonPointer?
+        var listenSocket: Int32 = -1
+        var draining = false
+        var inFlight = 0
+        var boundPort = 0
+    }
+    private let state = Mutex(State())
+
+    public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler, logger: Logger = Logger(label: "http")) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0), or 0 before `start()`.
+    public var port: Int { state.withLock { $0.boundPort } }
+
+    /// Requests being handled right now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Binds and starts serving on libmicrohttpd's threads. Throws naming the address when the
+    /// bind fails. The server must be stopped with `stop(timeout:)` before it is released:
+    /// libmicrohttpd holds an unretained pointer to it until then.
+    public func start() throws {
+        let address = try SocketAddress.resolve(host: configuration.host, port: configuration.port)
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_EPOLL.rawValue
+        if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let daemon = address.withSockaddr { sockaddr in
+            outboxd_mhd_start(flags, sockaddr, mhdAccessHandler, context, mhdRequestCompleted, context,
+                              UInt32(max(1, configuration.threads)), UInt32(configuration.maxConnections),
+                              UInt32(configuration.idleTimeout.components.seconds),
+                              configuration.maxHeaderBytes)
+        }
+        guard let daemon else {
+            throw HTTPServerError("cannot listen on \(configuration.host):\(configuration.port) (address in use, or not an address of this machine?)")
+        }
+        let port = Int(outboxd_mhd_bind_port(daemon))
+        state.withLock {
+            $0.daemon = DaemonPointer(raw: daemon)
+            $0.boundPort = port
+        }
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (their responses say
+    /// `Connection: close`), then closes every connection. Waits at most `timeout` for the requests.
+    public func stop(timeout: Duration) {
+        guard let daemon = state.withLock({ state -> DaemonPointer? in
+            state.draining = true
+            return state.daemon
+        }) else { return }
+        let listenSocket = MHD_quiesce_daemon(daemon.raw)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while inFlight > 0 && clock.now < deadline {
+            usleep(2_000)
+        }
+        let abandoned = inFlight
+        if abandoned > 0 {
+            logger.warning("stop timeout reached with requests still in flight", ["requests": "\(abandoned)"])
+        }
+        MHD_stop_daemon(daemon.raw)
+        if listenSocket >= 0 { close(listenSocket) }
+        state.withLock {
+            $0.daemon = nil
+            $0.boundPort = 0
+        }
+    }
+
+    fileprivate func begin() {
+        state.withLock { $0.inFlight += 1 }
+    }
+
+    fileprivate func end() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    fileprivate var isDraining: Bool { state.withLock { $0.draining } }
+
+    fileprivate func respond(to request: HTTPRequest) -> HTTPResponse {
+        handler.handle(request)
+    }
+
+    fileprivate func log(_ message: String) {
+        logger.error(message)
+    }
+}
+
+/// A `struct MHD_Daemon *`. Safe to send: libmicrohttpd's daemon calls used here
+/// (quiesce, info, stop) are thread-safe, and `stop` runs once under the server's lock discipline.
+private struct DaemonPointer: @unchecked Sendable {
+    let raw: OpaquePointer
+}
+
+/// Error starting the HTTP server; the message names the address.
+public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Per-request state between libmicrohttpd's calls: the body read so far. Owned by the connection's
+/// `con_cls` slot from the first call (retained) until the completion callback releases it.
+private final class RequestState {
+    var body: [UInt8] = []
+    var tooLarge = false
+}
+
+/// Reads one kind of connection values (headers or query arguments) through the iterator below.
+private final class ValueCollector {
+    var pairs: [(String, String)] = []
+}
+
+private func mhdCollectValue(_ cls: UnsafeMutableRawPointer?, _ kind: MHD_ValueKind,
+                             _ key: UnsafePointer<CChar>?, _ value: UnsafePointer<CChar>?) -> MHD_Result {
+    guard let cls, let key else { return .YES }
+    let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
+    collector.pairs.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+    return .YES
+}
+
+private func mhdValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind) -> [(String, String)] {
+    let collector = ValueCollector()
+    withExtendedLifetime(collector) {
+        _ = MHD_get_connection_values(connection, kind, mhdCollectValue, Unmanaged.passUnretained(collector).toOpaque())
+    }
+    return collector.pairs
+}
+
+/// libmicrohttpd's access handler: called once when the headers are in, once per body chunk, and
+/// once more with no data when the body is complete. `cls` is the `MHDServer` (unretained; it
+/// outlives the daemon).
+private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+                              _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+                              _ version: UnsafePointer<CChar>?, _ uploadData: UnsafePointer<CChar>?,
+                              _ uploadDataSize: UnsafeMutablePointer<Int>?,
+                              _ conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> MHD_Result {
+    guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
+    let server = Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue()
+    let limit = server.configuration.maxBodyBytes
+
+    guard let existing = conCls.pointee else {
+        // First call: headers only.
+        let state = RequestState()
+        conCls.pointee = Unmanaged.passRetained(state).toOpaque()
+        server.begin()
+        if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
+           let length = Int(String(cString: declared)), length > limit {
+            return queue(tooLarge(limit), on: connection, server: server)
+        }
+        return .YES
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    if uploadDataSize.pointee > 0 {
+        let size = uploadDataSize.pointee
+        if !state.tooLarge, let uploadData {
+            if state.body.count + size > limit {
+                state.tooLarge = true
+                state.body = []
+            } else {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: size) {
+                    state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: size))
+                }
+            }
+        }
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+    if state.tooLarge {
+        return queue(tooLarge(limit), on: connection, server: server)
+    }
+    let path = url.map { String(cString: $0) } ?? "/"
+    let request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET",
+        path: path,
+        query: mhdValues(connection, .GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) },
+        headers: HTTPHeaders(mhdValues(connection, .HEADER_KIND)),
+        body: state.body)
+    state.body = []
+    return queue(server.respond(to: request), on: connection, server: server)
+}
+
+private func tooLarge(_ limit: Int) -> HTTPResponse {
+    .problem(413, title: "Content Too Large", detail: "request body exceeds \(limit) bytes",
+             headers: [("Connection", "close")])
+}
+
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer, server: MHDServer) -> MHD_Result {
+    let mhdResponse = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
+                                        .RESPMEM_MUST_COPY)
+    }
+    guard let mhdResponse else {
+        server.log("cannot allocate an HTTP response")
+        return .NO
+    }
+    defer { MHD_destroy_response(mhdResponse) }
+    for header in response.headers {
+        _ = MHD_add_response_header(mhdResponse, header.name, header.value)
+    }
+    if server.isDraining {
+        _ = MHD_add_response_header(mhdResponse, "Connection", "close")
+    }
+    return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}
+
+/// Called when a request ends (answered, timed out or aborted): releases its state.
+private func mhdRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+                                 _ conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                 _ termination: MHD_RequestTerminationCode) {
+    guard let cls, let conCls, let state = conCls.pointee else { return }
+    Unmanaged<RequestState>.fromOpaque(state).release()
+    conCls.pointee = nil
+    Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue().end()
+}

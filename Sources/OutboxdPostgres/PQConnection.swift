@@ -1,0 +1,222 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Every libpq call of the project lives in this file.
+///
+/// Not thread-safe: a connection is used by one thread at a time (the pool hands it out
+/// exclusively, and the relay and consumers own theirs). `@unchecked Sendable` only lets the pool
+/// move it between threads; it wraps a single `PGconn` pointer and a statement cache touched by the
+/// owning thread alone.
+public final class PQConnection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    private var prepared: Set<String> = []
+
+    /// Opens a connection. `conninfo` is a libpq connection string or URI (empty: libpq's defaults
+    /// and `PG*` environment variables). The session is set to UTC and ISO dates.
+    public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
+                statementTimeoutMilliseconds: Int = 0) throws {
+        let keywords = ["dbname", "connect_timeout", "fallback_application_name"]
+        let values = [conninfo, String(max(2, connectTimeoutSeconds)), applicationName]
+        let conn: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let conn else {
+            throw PostgresError(kind: .connectionUnavailable, message: "out of memory creating a connection")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(conn)
+            throw PostgresError(kind: .connectionUnavailable, message: message)
+        }
+        handle = conn
+        PQsetNoticeProcessor(conn, pqIgnoreNotice, nil)
+        do {
+            try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'")
+            if statementTimeoutMilliseconds > 0 {
+                _ = try query("SELECT set_config('statement_timeout', $1, false)", [String(statementTimeoutMilliseconds)])
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes the connection; later calls fail with `connectionUnavailable`.
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+    }
+
+    /// True when the connection is closed or libpq reports it broken; the pool discards it.
+    public var isBroken: Bool {
+        guard let handle else { return true }
+        return PQstatus(handle) != CONNECTION_OK
+    }
+
+    /// Reads whatever the server sent while the connection sat idle, without blocking; false when
+    /// that shows the server closed it (a restart or `pg_terminate_backend`).
+    public func checkAlive() -> Bool {
+        guard let handle else { return false }
+        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// The server's backend process id (for tests and `pg_terminate_backend`).
+    public var backendPID: Int32 {
+        guard let handle else { return 0 }
+        return PQbackendPID(handle)
+    }
+
+    /// Runs one parameterised statement (unnamed, parsed each time).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) throws -> PostgresRows {
+        let conn = try liveHandle()
+        let result = withParameterPointers(parameters) { values in
+            PQexecParams(conn, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs a named statement, preparing it on this connection the first time.
+    @discardableResult
+    public func query(_ statement: PostgresStatement, _ parameters: [(any PostgresParameter)?] = []) throws -> PostgresRows {
+        let conn = try liveHandle()
+        if !prepared.contains(statement.name) {
+            _ = try consume(PQprepare(conn, statement.name, statement.sql, 0, nil))
+            prepared.insert(statement.name)
+        }
+        let result = withParameterPointers(parameters) { values in
+            PQexecPrepared(conn, statement.name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        return try consume(result)
+    }
+
+    /// Runs SQL text that may hold several statements and no parameters (migration files,
+    /// fixed session settings). Never pass text built from values here.
+    public func executeScript(_ sql: String) throws {
+        let conn = try liveHandle()
+        _ = try consume(PQexec(conn, sql))
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try executeScript("BEGIN")
+        do {
+            let value = try body()
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            if !isBroken { try? executeScript("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Quotes an identifier (a database or role name) for the few statements that cannot take
+    /// parameters, such as `CREATE DATABASE`.
+    public func quoteIdentifier(_ identifier: String) throws -> String {
+        let conn = try liveHandle()
+        guard let quoted = PQescapeIdentifier(conn, identifier, identifier.utf8.count) else {
+            throw PostgresError(kind: .server, message: String(cString: PQerrorMessage(conn)))
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    private func liveHandle() throws -> OpaquePointer {
+        guard let handle else {
+            throw PostgresError(kind: .connectionUnavailable, message: "connection is closed")
+        }
+        return handle
+    }
+
+    private func consume(_ result: OpaquePointer?) throws -> PostgresRows {
+        guard let result else {
+            throw connectionError()
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return PostgresRows(columns: [], cells: [], affectedRows: affectedRows(result))
+        case PGRES_TUPLES_OK:
+            return copyRows(result)
+        default:
+            if let handle, PQstatus(handle) != CONNECTION_OK {
+                prepared.removeAll()
+                throw connectionError(result)
+            }
+            throw serverError(result)
+        }
+    }
+
+    private func copyRows(_ result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var cells: [[String?]] = []
+        cells.reserveCapacity(rowCount)
+        for row in 0..<Int32(rowCount) {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<Int32(columnCount) {
+                if PQgetisnull(result, row, column) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, row, column)))
+                }
+            }
+            cells.append(values)
+        }
+        return PostgresRows(columns: columns, cells: cells, affectedRows: rowCount)
+    }
+
+    private func affectedRows(_ result: OpaquePointer) -> Int {
+        guard let tag = PQcmdTuples(result) else { return 0 }
+        return Int(String(cString: tag)) ?? 0
+    }
+
+    private func field(_ result: OpaquePointer, _ code: Character) -> String? {
+        guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+        return String(cString: value)
+    }
+
+    private func serverError(_ result: OpaquePointer) -> PostgresError {
+        PostgresError(kind: .server,
+                      code: PostgresError.Code(field(result, "C") ?? ""),
+                      message: field(result, "M") ?? String(cString: PQresultErrorMessage(result)),
+                      detail: field(result, "D"),
+                      hint: field(result, "H"),
+                      constraint: field(result, "n"))
+    }
+
+    private func connectionError(_ result: OpaquePointer? = nil) -> PostgresError {
+        let message = handle.map { String(cString: PQerrorMessage($0)) } ?? "connection is closed"
+        let code = result.flatMap { field($0, "C") } ?? ""
+        return PostgresError(kind: .connectionUnavailable, code: PostgresError.Code(code),
+                             message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// Drops server NOTICEs (e.g. "relation already exists, skipping") instead of printing them on
+/// stderr, where they would break the one-line-per-event log.
+private func pqIgnoreNotice(_ context: UnsafeMutableRawPointer?, _ message: UnsafePointer<CChar>?) {}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Calls `body` with the parameters as C strings in text format (NULL for SQL NULL).
+private func withParameterPointers<R>(_ parameters: [(any PostgresParameter)?],
+                                      _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    if parameters.isEmpty { return body(nil) }
+    let copies: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0.postgresText) } ?? nil }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import OutboxdCore
+
+/// A value bound to a `$n` placeholder, sent in PostgreSQL's text format.
+/// `nil` in a parameter list binds SQL NULL.
+public protocol PostgresParameter: Sendable {
+    var postgresText: String { get }
+}
+
+extension String: PostgresParameter {
+    public var postgresText: String { self }
+}
+
+extension Int: PostgresParameter {
+    public var postgresText: String { String(self) }
+}
+
+extension Int32: PostgresParameter {
+    public var postgresText: String { String(self) }
+}
+
+extension Int64: PostgresParameter {
+    public var postgresText: String { String(self) }
+}
+
+extension Bool: PostgresParameter {
+    public var postgresText: String { self ? "t" : "f" }
+}
+
+extension UUID: PostgresParameter {
+    public var postgresText: String { uuidString.lowercased() }
+}
+
+extension Timestamp: PostgresParameter {
+    public var postgresText: String { rfc3339 }
+}

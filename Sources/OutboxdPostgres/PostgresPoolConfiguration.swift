@@ -1,0 +1,31 @@
+/// How the pool connects and how many connections it keeps.
+public struct PostgresPoolConfiguration: Sendable {
+    /// libpq conninfo or URI. Config key `DATABASE_URL`; default empty (libpq's `PG*` variables).
+    public var conninfo: String = ""
+    /// Most connections open at once. Config key `DATABASE_POOL_SIZE`; default 16.
+    public var maxConnections: Int = 16
+    /// How long a caller waits for a free connection. Config key `DATABASE_ACQUIRE_TIMEOUT`; default 2 s.
+    public var acquireTimeout: Duration = .seconds(2)
+    /// libpq `connect_timeout`. Config key `DATABASE_CONNECT_TIMEOUT`; default 5 s.
+    public var connectTimeout: Duration = .seconds(5)
+    /// Server-side `statement_timeout`. Config key `DATABASE_STATEMENT_TIMEOUT`; default 10 s (0 = none).
+    public var statementTimeout: Duration = .seconds(10)
+    /// `application_name` unless the conninfo sets one.
+    public var applicationName: String = "outboxd"
+
+    public init() {}
+
+    public init(conninfo: String, maxConnections: Int = 16) {
+        self.conninfo = conninfo
+        self.maxConnections = maxConnections
+    }
+
+    /// Opens one connection with these settings (the relay and consumers own theirs this way).
+    public func connect() throws -> PQConnection {
+        try PQConnection(conninfo: conninfo,
+                         connectTimeoutSeconds: Int(connectTimeout.components.seconds),
+                         applicationName: applicationName,
+                         statementTimeoutMilliseconds: Int(statementTimeout.components.seconds * 1000
+                             + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
+    }
+}

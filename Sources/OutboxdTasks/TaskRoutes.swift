@@ -1,0 +1,159 @@
+import Foundation
+import OutboxdCore
+import OutboxdHTTP
+import OutboxdPostgres
+
+/// The Task API: maps HTTP requests to `TaskStore` calls and their results to responses.
+public struct TaskRoutes: Sendable {
+    public let store: TaskStore
+    let logger = Logger(label: "api")
+
+    public static let defaultPageSize = 20
+    public static let maxPageSize = 100
+    static let maxIdempotencyKeyLength = 200
+
+    public init(store: TaskStore) {
+        self.store = store
+    }
+
+    public func register(in router: inout Router) {
+        router.add("POST", "/tasks") { request, _ in self.guarded { try self.create(request) } }
+        router.add("GET", "/tasks") { request, _ in self.guarded { try self.list(request) } }
+        router.add("GET", "/tasks/{id}") { _, captures in self.guarded { try self.get(captures["id"]!) } }
+        router.add("PATCH", "/tasks/{id}") { request, captures in self.guarded { try self.patch(request, captures["id"]!) } }
+        router.add("DELETE", "/tasks/{id}") { request, captures in self.guarded { try self.delete(request, captures["id"]!) } }
+    }
+
+    func create(_ request: HTTPRequest) throws -> HTTPResponse {
+        let key = request.headers["idempotency-key"]
+        if let key, !Self.isValidIdempotencyKey(key) {
+            return .problem(400, title: "Bad Request", detail: "Idempotency-Key must be 1–\(Self.maxIdempotencyKeyLength) visible ASCII characters")
+        }
+        let task = try TaskValidation.newTask(from: JSONBody.parse(request))
+        switch try store.create(task, idempotencyKey: key) {
+        case .created(let record, _):
+            return created(record)
+        case .replayed(let record):
+            return created(record).adding(header: "Idempotent-Replayed", "true")
+        case .keyReused:
+            return .problem(422, title: "Unprocessable Content",
+                            detail: "Idempotency-Key was already used with a different request body")
+        }
+    }
+
+    func get(_ idText: String) throws -> HTTPResponse {
+        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        guard let task = try store.get(id) else { return Self.taskNotFound }
+        return .json(200, task.json, headers: [("ETag", task.etag)])
+    }
+
+    func list(_ request: HTTPRequest) throws -> HTTPResponse {
+        var status: TaskStatus?
+        var limit = Self.defaultPageSize
+        var cursor: TaskCursor?
+        for (name, value) in request.query {
+            switch name {
+            case "status":
+                guard let parsed = TaskStatus(rawValue: value) else {
+                    return Self.badQuery("status must be one of \(TaskStatus.allowedList)")
+                }
+                status = parsed
+            case "limit":
+                guard let parsed = Int(value), (1...Self.maxPageSize).contains(parsed) else {
+                    return Self.badQuery("limit must be a whole number from 1 to \(Self.maxPageSize)")
+                }
+                limit = parsed
+            case "after":
+                guard let parsed = TaskCursor(token: value) else {
+                    return Self.badQuery("after must be a next_after value from a previous page")
+                }
+                cursor = parsed
+            default:
+                return Self.badQuery("unknown query parameter \(name.prefix(64)); allowed: status, limit, after")
+            }
+        }
+        let page = try store.list(status: status, after: cursor, limit: limit)
+        return .json(200, .object(JSONObject([
+            "items": .array(page.tasks.map(\.json)),
+            "next_after": page.next.map { .string($0.token) } ?? .null,
+        ])))
+    }
+
+    func patch(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
+        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        let version = try Self.ifMatchVersion(request)
+        let patch = try TaskValidation.patch(from: JSONBody.parse(request, alsoAccepting: ["application/merge-patch+json"]))
+        switch try store.update(id, patch, ifVersion: version) {
+        case .done(let update): return .json(200, update.task.json, headers: [("ETag", update.task.etag)])
+        case .notFound: return Self.taskNotFound
+        case .versionMismatch(let current): return Self.preconditionFailed(current)
+        }
+    }
+
+    func delete(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
+        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        let version = try Self.ifMatchVersion(request)
+        switch try store.delete(id, ifVersion: version) {
+        case .done: return HTTPResponse(status: 204)
+        case .notFound: return Self.taskNotFound
+        case .versionMismatch(let current): return Self.preconditionFailed(current)
+        }
+    }
+
+    /// Turns what a handler throws into its response: a 4xx it chose, 422 for invalid fields,
+    /// 503 for a database that is down for now, 500 (logged) for anything else.
+    func guarded(_ body: () throws -> HTTPResponse) -> HTTPResponse {
+        do {
+            return try body()
+        } catch let error as ResponseError {
+            return error.response
+        } catch let error as ValidationFailure {
+            return .unprocessable(error.errors)
+        } catch let error as PostgresError where error.isTransient {
+            logger.warning("database unavailable", ["error": error.description])
+            return .unavailable("the database is unavailable; retry shortly")
+        } catch {
+            logger.error("request failed", ["error": "\(error)"])
+            return .problem(500, title: "Internal Server Error", detail: "the request failed; see the server log")
+        }
+    }
+
+    private func created(_ task: TaskRecord) -> HTTPResponse {
+        let location = "/tasks/\(task.id.uuidString.lowercased())"
+        return .json(201, task.json, headers: [("Location", location), ("ETag", task.etag)])
+    }
+
+    static func isValidIdempotencyKey(_ key: String) -> Bool {
+        (1...maxIdempotencyKeyLength).contains(key.utf8.count) && key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+    }
+
+    /// `If-Match: "3"` (or `W/"3"`, or `*`) → 3 (nil for none or `*`).
+    static func ifMatchVersion(_ request: HTTPRequest) throws(ResponseError) -> Int? {
+        guard var value = request.headers["if-match"]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if value == "*" { return nil }
+        if value.hasPrefix("W/") { value.removeFirst(2) }
+        guard value.count >= 3, value.hasPrefix("\""), value.hasSuffix("\""),
+              let version = Int(value.dropFirst().dropLast()), version > 0 else {
+            throw ResponseError(.problem(400, title: "Bad Request", detail: "If-Match must be an ETag of this task, e.g. \"3\""))
+        }
+        return version
+    }
+
+    static let badID = HTTPResponse.notFound("no task with that id (ids are UUIDs)")
+    static let taskNotFound = HTTPResponse.notFound("no task with that id")
+
+    static func badQuery(_ detail: String) -> HTTPResponse {
+        .problem(400, title: "Bad Request", detail: detail)
+    }
+
+    static func preconditionFailed(_ current: Int) -> HTTPResponse {
+        .problem(412, title: "Precondition Failed", detail: "the task is at version \(current); If-Match named another",
+                 headers: [("ETag", "\"\(current)\"")])
+    }
+}
+
+/// A 4xx response thrown by a check, answered as it is.
+public struct ResponseError: Error, Sendable {
+    public let response: HTTPResponse
+    init(_ response: HTTPResponse) { self.response = response }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import OutboxdCore
+import OutboxdPostgres
+
+/// Reads and writes tasks. Every write puts the task change and its outbox event in the same
+/// statement, hence the same transaction (G1), in one round trip.
+public struct TaskStore: Sendable {
+    public enum CreateResult: Sendable, Equatable {
+        case created(TaskRecord, eventID: UUID)
+        /// A retry with the same `Idempotency-Key` and body: the task as it is now; nothing written.
+        case replayed(TaskRecord)
+        /// The key was used before with a different body.
+        case keyReused
+    }
+
+    public enum WriteResult<Value: Sendable & Equatable>: Sendable, Equatable {
+        case done(Value)
+        case notFound
+        /// `If-Match` named another version; the current one is given.
+        case versionMismatch(current: Int)
+    }
+
+    /// The outcome of a PATCH: the task and the ids of the events it emitted, in order.
+    public struct Update: Sendable, Equatable {
+        public var task: TaskRecord
+        public var eventIDs: [UUID]
+    }
+
+    public let pool: PostgresPool
+    public let topic: String
+
+    public init(pool: PostgresPool, topic: String) {
+        self.pool = pool
+        self.topic = topic
+    }
+
+    public func create(_ task: NewTask, idempotencyKey: String?) throws -> CreateResult {
+        try pool.withConnection { connection in
+            for _ in 0..<3 {
+                let eventID = UUID()
+                let rows = try connection.query(Self.insert, [
+                    task.title, task.description, task.status.rawValue, task.dueAt,
+                    idempotencyKey, idempotencyKey == nil ? nil : task.fingerprint, topic, eventID,
+                ])
+                if let row = rows.first { return .created(try TaskRecord(row: row), eventID: eventID) }
+                // Only an Idempotency-Key conflict inserts nothing.
+                let existing = try connection.query(Self.byIdempotencyKey, [idempotencyKey, task.fingerprint])
+                if let row = existing.first {
+                    return try row.require(Bool.self, "same_request") ? .replayed(try TaskRecord(row: row)) : .keyReused
+                }
+                // The task holding the key was deleted in between: try the insert again.
+            }
+            throw PostgresError(kind: .server, message: "idempotency key kept conflicting")
+        }
+    }
+
+    public func get(_ id: UUID) throws -> TaskRecord? {
+        try pool.withConnection { connection in
+            try connection.query(Self.byID, [id]).first.map(TaskRecord.init(row:))
+        }
+    }
+
+    /// One page in creation order, starting after `cursor`; `limit + 1` rows are read to know
+    /// whether another page follows.
+    public func list(status: TaskStatus?, after cursor: TaskCursor?, limit: Int) throws -> (tasks: [TaskRecord], next: TaskCursor?) {
+        let start = cursor ?? TaskCursor.start
+        let rows = try pool.withConnection { connection in
+            if let status {
+                return try connection.query(Self.pageByStatus, [status.rawValue, start.createdAt, start.id, limit + 1])
+            }
+            return try connection.query(Self.page, [start.createdAt, start.id, limit + 1])
+        }
+        var tasks = try rows.map(TaskRecord.init(row:))
+        var next: TaskCursor?
+        if tasks.count > limit {
+            tasks.removeLast()
+            next = tasks.last.map { TaskCursor(createdAt: $0.createdAt, id: $0.id) }
+        }
+        return (tasks, next)
+    }
+
+    public func update(_ id: UUID, _ patch: TaskPatch, ifVersion: Int?) throws -> WriteResult<Update> {
+        try pool.withConnection { connection in
+            let updatedID = UUID(), completedID = UUID()
+            let rows = try connection.query(Self.update, [
+                id,
+                patch.title != nil, patch.title,
+                patch.description != nil, patch.description ?? nil,
+                patch.status != nil, patch.status?.rawValue,
+                patch.dueAt != nil, patch.dueAt ?? nil,
+                ifVersion, topic, updatedID, completedID,
+            ])
+            guard let row = rows.first else { return try missing(id, connection) }
+            let task = try TaskRecord(row: row)
+            let completed = try row.require(Bool.self, "completed")
+            return .done(Update(task: task, eventIDs: completed ? [updatedID, completedID] : [updatedID]))
+        }
+    }
+
+    public func delete(_ id: UUID, ifVersion: Int?) throws -> WriteResult<UUID> {
+        try pool.withConnection { connection in
+            let eventID = UUID()
+            let rows = try connection.query(Self.delete, [id, ifVersion, topic, eventID])
+            guard rows.first != nil else { return try missing(id, connection) }
+            return .done(eventID)
+        }
+    }
+
+    private func missing<Value>(_ id: UUID, _ connection: PQConnection) throws -> WriteResult<Value> {
+        guard let row = try connection.query(Self.versionOf, [id]).first else { return .notFound }
+        return .versionMismatch(current: try row.require(Int.self, "version"))
+    }
+}
+
+extension TaskStore {
+    static let insert = PostgresStatement(name: "task_insert", sql: """
+        WITH t AS (
+            INSERT INTO tasks (title, description, status, due_at, idempotency_key, request_hash)
+            VALUES ($1, $2, $3, $4::timestamptz, $5, md5($6))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING tasks AS task
+        ), o AS (
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT $8::uuid, 'task', (t.task).id::text, 'task.created', $7,
+                   outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at)
+            FROM t
+        )
+        SELECT (t.task).* FROM t
+        """)
+
+    static let byIdempotencyKey = PostgresStatement(name: "task_by_idempotency_key", sql: """
+        SELECT \(TaskRecord.columns), request_hash IS NOT DISTINCT FROM md5($2) AS same_request
+        FROM tasks WHERE idempotency_key = $1
+        """)
+
+    static let byID = PostgresStatement(name: "task_by_id", sql: """
+        SELECT \(TaskRecord.columns) FROM tasks WHERE id = $1
+        """)
+
+    static let versionOf = PostgresStatement(name: "task_version", sql: """
+        SELECT version FROM tasks WHERE id = $1
+        """)
+
+    static let page = PostgresStatement(name: "task_page", sql: """
+        SELECT \(TaskRecord.columns) FROM tasks
+        WHERE (created_at, id) > ($1::timestamptz, $2::uuid)
+        ORDER BY created_at, id LIMIT $3
+        """)
+
+    static let pageByStatus = PostgresStatement(name: "task_page_by_status", sql: """
+        SELECT \(TaskRecord.columns) FROM tasks
+        WHERE status = $1 AND (created_at, id) > ($2::timestamptz, $3::uuid)
+        ORDER BY created_at, id LIMIT $4
+        """)
+
+    /// task.updated always; task.completed too when the status becomes done.
+    static let update = PostgresStatement(name: "task_update", sql: """
+        WITH old AS (
+            SELECT id, status FROM tasks WHERE id = $1 FOR UPDATE
+        ), t AS (
+            UPDATE tasks SET
+                title = CASE WHEN $2::bool THEN $3 ELSE tasks.title END,
+                description = CASE WHEN $4::bool THEN $5 ELSE tasks.description END,
+                status = CASE WHEN $6::bool THEN $7 ELSE tasks.status END,
+                due_at = CASE WHEN $8::bool THEN $9::timestamptz ELSE tasks.due_at END,
+                updated_at = now(),
+                version = tasks.version + 1
+            FROM old
+            WHERE tasks.id = old.id AND ($10::int IS NULL OR tasks.version = $10::int)
+            RETURNING tasks AS task, (tasks.status = 'done' AND old.status <> 'done') AS completed
+        ), o AS (
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT e.event_id, 'task', (t.task).id::text, e.event_type, $11,
+                   outboxd_task_event(t.task, e.event_id, e.event_type, (t.task).updated_at)
+            FROM t CROSS JOIN LATERAL (
+                VALUES (1, $12::uuid, 'task.updated'), (2, $13::uuid, 'task.completed')
+            ) AS e(n, event_id, event_type)
+            WHERE e.n = 1 OR t.completed
+            ORDER BY e.n
+        )
+        SELECT (t.task).*, t.completed FROM t
+        """)
+
+    static let delete = PostgresStatement(name: "task_delete", sql: """
+        WITH t AS (
+            DELETE FROM tasks WHERE id = $1 AND ($2::int IS NULL OR version = $2::int)
+            RETURNING tasks AS task
+        ), o AS (
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT $4::uuid, 'task', (t.task).id::text, 'task.deleted', $3,
+                   outboxd_task_event(t.task, $4::uuid, 'task.deleted', now())
+            FROM t
+        )
+        SELECT (t.task).id FROM t
+        """)
+}

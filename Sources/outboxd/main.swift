@@ -1,0 +1,4 @@
+import Glibc
+import OutboxdDaemon
+
+exit(OutboxdCommand.main(CommandLine.arguments))

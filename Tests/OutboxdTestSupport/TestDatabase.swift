@@ -1,0 +1,77 @@
+import Foundation
+import OutboxdPostgres
+import Synchronization
+
+/// A migrated database of its own for one test, cloned from a template migrated once per run,
+/// so tests can count rows while running in parallel.
+public final class TestDatabase: Sendable {
+    public let name: String
+    public let url: String
+
+    private static let templateName = "outboxd_template"
+    private static let templateReady = Mutex(false)
+
+    /// Creates `outboxd_test_<random>` from the migrated template.
+    public static func create() throws -> TestDatabase {
+        try prepareTemplate()
+        let name = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let admin = try PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: "postgres"))
+        defer { admin.close() }
+        try admin.executeScript("CREATE DATABASE \(try admin.quoteIdentifier(String(name))) TEMPLATE \(try admin.quoteIdentifier(templateName))")
+        return TestDatabase(name: String(name), url: TestEnvironment.url(TestEnvironment.databaseURL, database: String(name)))
+    }
+
+    private init(name: String, url: String) {
+        self.name = name
+        self.url = url
+    }
+
+    /// A fresh connection to this database.
+    public func connect() throws -> PQConnection {
+        try PQConnection(conninfo: url)
+    }
+
+    public func pool(size: Int = 4) -> PostgresPool {
+        var configuration = PostgresPoolConfiguration(conninfo: url, maxConnections: size)
+        configuration.acquireTimeout = .seconds(10)
+        return PostgresPool(configuration: configuration)
+    }
+
+    /// Runs one query on a short-lived connection and returns the first column of the first row.
+    public func scalar<T: PostgresDecodable>(_ sql: String, _ parameters: [(any PostgresParameter)?] = [], as type: T.Type = Int.self) throws -> T? {
+        let connection = try connect()
+        defer { connection.close() }
+        return try connection.query(sql, parameters).first?.decode(T.self, at: 0)
+    }
+
+    public func count(_ table: String, where condition: String = "true", _ parameters: [(any PostgresParameter)?] = []) throws -> Int {
+        try scalar("SELECT count(*) FROM \(table) WHERE \(condition)", parameters) ?? 0
+    }
+
+    /// Drops the database (terminating sessions still connected).
+    public func drop() {
+        guard let admin = try? PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: "postgres")) else { return }
+        defer { admin.close() }
+        if let quoted = try? admin.quoteIdentifier(name) {
+            _ = try? admin.executeScript("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
+        }
+    }
+
+    private static func prepareTemplate() throws {
+        try templateReady.withLock { ready in
+            guard !ready else { return }
+            let admin = try PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: "postgres"))
+            defer { admin.close() }
+            try admin.query("SELECT pg_advisory_lock(42)")
+            defer { _ = try? admin.query("SELECT pg_advisory_unlock(42)") }
+            let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [templateName]).first != nil
+            if !exists {
+                try admin.executeScript("CREATE DATABASE \(try admin.quoteIdentifier(templateName))")
+                let connection = try PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: templateName))
+                defer { connection.close() }
+                try Migrator(directory: TestEnvironment.migrationsDirectory).migrate(on: connection)
+            }
+            ready = true
+        }
+    }
+}

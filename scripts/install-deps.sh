@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages outboxd needs, only those missing. Safe to run again.
+set -euo pipefail
+
+packages=(
+  postgresql-15        # the server, initdb, pg_ctl, pgbench
+  postgresql-client-15 # psql
+  libpq-dev            # CLibPQ
+  librdkafka-dev       # CRdKafka (librdkafka 2.0.2 and its mock cluster)
+  libmicrohttpd-dev    # CMicroHTTPD, the HTTP server
+  pkg-config           # SwiftPM finds the C libraries through it
+  kcat                 # read the embedded Kafka from the shell
+  wrk                  # HTTP load for bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  for d in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+    [ -x "$d/swift" ] && { echo "swift is at $d; add it to PATH" >&2; exit 1; }
+  done
+  echo "the Swift 6 toolchain is missing: install it (swift.org) and put swift on PATH" >&2
+  exit 1
+fi
