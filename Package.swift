@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,18 +16,15 @@ static inline struct MHD_Daemon *outboxd_mhd_start(unsigned int flags,
                                                    void *handler_cls,
                                                    MHD_RequestCompletedCallback completed,
                                                    void *completed_cls,
-                                                   unsigned int thread_pool_size,
                                                    unsigned int connection_limit,
                                                    unsigned int connection_timeout_seconds,
                                                    size_t connection_memory_limit) {
     struct MHD_OptionItem options[] = {
         { MHD_OPTION_SOCK_ADDR, 0, (void *) address },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed, completed_cls },
-        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) thread_pool_size, NULL },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) connection_memory_limit, NULL },
-        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,

@@ -41,16 +41,13 @@ public struct ConfigurationKey: Sendable {
             config.http.host = host
             config.http.port = port
         },
-        ConfigurationKey("HTTP_THREADS", default: "16", "threads answering HTTP requests") { config, value in
-            config.http.threads = try ValueParser.integer(value, key: "HTTP_THREADS", in: 1...1024)
-        },
         ConfigurationKey("HTTP_MAX_BODY_BYTES", default: "65536", "largest request body; larger gets 413") { config, value in
             config.http.maxBodyBytes = try ValueParser.integer(value, key: "HTTP_MAX_BODY_BYTES", in: 1...(64 << 20))
         },
         ConfigurationKey("HTTP_MAX_HEADER_BYTES", default: "16384", "buffer for request line and headers; larger gets 431") { config, value in
             config.http.maxHeaderBytes = try ValueParser.integer(value, key: "HTTP_MAX_HEADER_BYTES", in: 4096...(1 << 20))
         },
-        ConfigurationKey("HTTP_MAX_CONNECTIONS", default: "1024", "most open HTTP connections") { config, value in
+        ConfigurationKey("HTTP_MAX_CONNECTIONS", default: "1024", "most open HTTP connections (each has a thread)") { config, value in
             config.http.maxConnections = try ValueParser.integer(value, key: "HTTP_MAX_CONNECTIONS", in: 1...100_000)
         },
         ConfigurationKey("HTTP_IDLE_TIMEOUT", default: "30s", "idle keep-alive connections close after this (whole seconds)") { config, value in

@@ -57,11 +57,13 @@ public final class PQConnection: @unchecked Sendable {
         return PQstatus(handle) != CONNECTION_OK
     }
 
-    /// Reads whatever the server sent while the connection sat idle, without blocking; false when
-    /// that shows the server closed it (a restart or `pg_terminate_backend`).
+    /// False when the server has spoken on this idle connection or closed it. A session that
+    /// does not LISTEN gets unsolicited input only when the server ends it (a FATAL message and
+    /// EOF on restart or `pg_terminate_backend`), so any readable data counts as dead. Never blocks.
     public func checkAlive() -> Bool {
-        guard let handle else { return false }
-        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// The server's backend process id (for tests and `pg_terminate_backend`).

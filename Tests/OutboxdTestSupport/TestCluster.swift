@@ -1,14 +1,16 @@
 import Foundation
 
 /// A private PostgreSQL cluster (started with `scripts/pg.sh`) for a test that stops and restarts
-/// the server, so it does not disturb the shared test cluster.
+/// the server, so it does not disturb the shared test cluster. Durable settings: an immediate
+/// stop is a crash, and committed rows must survive it.
 public final class TestCluster: Sendable {
     public let directory: String
     public let url: String
 
     public init() throws {
         directory = TestEnvironment.scratchDirectory.appendingPathComponent("cluster-\(UUID().uuidString.prefix(8))").path
-        url = try Self.script(["start", directory, "", "--fast"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let output = try Self.script(["start", directory])
+        url = output.split(separator: "\n").last { $0.hasPrefix("postgresql://") }.map(String.init) ?? ""
     }
 
     /// Stops the server (`fast` or `immediate`).
@@ -19,24 +21,29 @@ public final class TestCluster: Sendable {
     /// Starts it again on the same port.
     public func start() throws {
         let port = try String(contentsOfFile: directory + "/port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.script(["start", directory, port, "--fast"])
+        _ = try Self.script(["start", directory, port])
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on now.
+    public static func freePort() throws -> Int {
+        guard let port = Int(try script(["free-port"]).split(separator: "\n").last ?? "") else {
+            throw HTTPTestError("scripts/pg.sh free-port printed no port")
+        }
+        return port
     }
 
     deinit { _ = try? Self.script(["stop", directory, "immediate"]) }
 
+    /// Runs `scripts/pg.sh` and returns what it printed; throws when it fails.
     @discardableResult
     static func script(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/pg.sh")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HTTPTestError("scripts/pg.sh \(arguments.joined(separator: " ")) failed (\(process.terminationStatus))")
+        let child = try ChildProcess(executable: TestEnvironment.repositoryRoot.appendingPathComponent("scripts/pg.sh").path,
+                                     arguments: arguments, environment: ProcessInfo.processInfo.environment)
+        let code = child.waitForExit()
+        let output = child.output
+        guard code == 0 else {
+            throw HTTPTestError("scripts/pg.sh \(arguments.joined(separator: " ")) failed (\(code)): \(output)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return output
     }
 }

@@ -14,10 +14,21 @@ public final class TestDatabase: Sendable {
     /// Creates `outboxd_test_<random>` from the migrated template.
     public static func create() throws -> TestDatabase {
         try prepareTemplate()
+        return try make(template: templateName)
+    }
+
+    /// Creates an empty database, without the schema, for migration tests.
+    public static func createEmpty() throws -> TestDatabase {
+        try make(template: nil)
+    }
+
+    private static func make(template: String?) throws -> TestDatabase {
         let name = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         let admin = try PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: "postgres"))
         defer { admin.close() }
-        try admin.executeScript("CREATE DATABASE \(try admin.quoteIdentifier(String(name))) TEMPLATE \(try admin.quoteIdentifier(templateName))")
+        var sql = "CREATE DATABASE \(try admin.quoteIdentifier(String(name)))"
+        if let template { sql += " TEMPLATE \(try admin.quoteIdentifier(template))" }
+        try admin.executeScript(sql)
         return TestDatabase(name: String(name), url: TestEnvironment.url(TestEnvironment.databaseURL, database: String(name)))
     }
 

@@ -1,0 +1,75 @@
+import Foundation
+import OutboxdTestSupport
+import Testing
+
+/// The binary's commands: exit codes and messages that operators and scripts rely on.
+@Suite struct CommandTests {
+    @Test func checkConfigPrintsEffectiveValuesWithSecretsRedacted() throws {
+        let process = try DaemonProcess(
+            arguments: ["check-config", "--config", "config/outboxd.conf", "--http-listen", "0.0.0.0:9999"],
+            environment: ["DATABASE_URL": "postgresql://app:topsecret@db/tasks", "KAFKA_SASL_PASSWORD": "pw123"])
+        #expect(try process.waitForExit() == 0)
+        let output = process.output
+        #expect(output.contains("DATABASE_URL=postgresql://app:***@db/tasks  # environment"))
+        #expect(output.contains("HTTP_LISTEN=0.0.0.0:9999  # flag"))
+        #expect(output.contains("HTTP_MAX_BODY_BYTES=65536  # config/outboxd.conf:"))
+        #expect(output.contains("KAFKA_SASL_PASSWORD=***"))
+        #expect(!output.contains("topsecret"))
+        #expect(!output.contains("pw123"))
+    }
+
+    @Test func invalidValueStopsStartUpNamingTheKey() throws {
+        let process = try DaemonProcess(arguments: ["serve", "--http-max-body-bytes", "-5"])
+        #expect(try process.waitForExit() == 78)
+        #expect(process.output.contains("HTTP_MAX_BODY_BYTES"))
+        #expect(process.output.contains("is not a whole number"))
+    }
+
+    @Test func unknownCommandIsAUsageError() throws {
+        let process = try DaemonProcess(arguments: ["launch"])
+        #expect(try process.waitForExit() == 64)
+        #expect(process.output.contains("unknown command"))
+    }
+
+    @Test func helpListsTheCommands() throws {
+        let process = try DaemonProcess(arguments: ["--help"])
+        #expect(try process.waitForExit() == 0)
+        #expect(process.output.contains("check-config"))
+        #expect(process.output.contains("--migrate"))
+    }
+
+    @Test func serveFailsFastWhenTheDatabaseIsUnreachable() throws {
+        let port = try TestCluster.freePort()
+        let process = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"],
+                                        environment: ["DATABASE_URL": "postgresql://u:hidden@127.0.0.1:\(port)/x"])
+        #expect(try process.waitForExit(timeout: .seconds(30)) == 69)
+        #expect(process.output.contains("cannot connect to PostgreSQL"))
+        #expect(process.output.contains("127.0.0.1:\(port)"))
+        #expect(!process.output.contains("hidden"))
+    }
+
+    @Test func serveRefusesAnOutdatedSchemaAndMigratesWhenAsked() throws {
+        let database = try TestDatabase.createEmpty()
+        defer { database.drop() }
+        let url = database.url
+        let refused = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"], environment: ["DATABASE_URL": url])
+        #expect(try refused.waitForExit() == 78)
+        #expect(refused.output.contains("outboxd migrate"))
+        #expect(refused.output.contains("pending migration"))
+
+        let migrate = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": url])
+        #expect(try migrate.waitForExit() == 0)
+        #expect(migrate.output.contains("schema migrated"))
+        let again = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": url])
+        #expect(try again.waitForExit() == 0)
+        #expect(again.output.contains("schema already current"))
+
+        let serve = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"], environment: ["DATABASE_URL": url])
+        let port = try serve.waitForPort()
+        let created = try HTTPTestClient(port: port).json("POST", "/tasks", #"{"title":"x"}"#)
+        #expect(created.status == 201)
+        serve.signal(SIGTERM)
+        #expect(try serve.waitForExit() == 0)
+    }
+}
+

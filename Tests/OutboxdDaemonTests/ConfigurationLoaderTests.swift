@@ -1,0 +1,178 @@
+import Foundation
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdDaemon
+
+@Suite struct ConfigurationLoaderTests {
+    @Test func defaultsWithoutAnySource() throws {
+        let loader = try ConfigurationLoader(fileText: nil, environment: [:], flags: [])
+        let config = loader.configuration
+        #expect(config.http.host == "127.0.0.1")
+        #expect(config.http.port == 8080)
+        #expect(config.http.maxBodyBytes == 65536)
+        #expect(config.database.conninfo == "")
+        #expect(config.kafka.bootstrapServers == "embedded")
+        #expect(config.outboxTopic == "task-events")
+        #expect(config.shutdownTimeout == .seconds(20))
+        #expect(loader.settings.allSatisfy { $0.source == .defaultValue })
+    }
+
+    @Test func fileThenEnvironmentThenFlagsOverride() throws {
+        let file = """
+            # comment
+            HTTP_LISTEN=0.0.0.0:9000
+            HTTP_MAX_BODY_BYTES=1000
+            OUTBOX_TOPIC=from-file
+            """
+        let loader = try ConfigurationLoader(
+            fileText: file, fileName: "test.conf",
+            environment: ["HTTP_MAX_BODY_BYTES": "2000", "OUTBOX_TOPIC": "from-env", "PATH": "/bin"],
+            flags: [(key: "OUTBOX_TOPIC", value: "from-flag")])
+        #expect(loader.configuration.http.host == "0.0.0.0")
+        #expect(loader.configuration.http.port == 9000)
+        #expect(loader.configuration.http.maxBodyBytes == 2000)
+        #expect(loader.configuration.outboxTopic == "from-flag")
+        let sources = Dictionary(uniqueKeysWithValues: loader.settings.map { ($0.key, $0.source) })
+        #expect(sources["HTTP_LISTEN"] == .file("test.conf", line: 2))
+        #expect(sources["HTTP_MAX_BODY_BYTES"] == .environment)
+        #expect(sources["OUTBOX_TOPIC"] == .flag)
+        #expect(sources["PATH"] == nil)
+    }
+
+    @Test(arguments: [
+        ("HTTP_MAX_BODY_BYTES", "lots", "HTTP_MAX_BODY_BYTES: \"lots\" is not a whole number from 1 to 67108864"),
+        ("HTTP_LISTEN", "8080", "HTTP_LISTEN: \"8080\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)"),
+        ("HTTP_LISTEN", "localhost:99999", "HTTP_LISTEN: \"99999\" is not a port from 0 to 65535"),
+        ("SHUTDOWN_TIMEOUT", "5", "SHUTDOWN_TIMEOUT: \"5\" is not a duration like 500ms, 5s, 2m or 1h"),
+        ("SHUTDOWN_TIMEOUT", "2h", "SHUTDOWN_TIMEOUT: 2h is outside 100ms…10m"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: \"loud\" is not one of debug, info, notice, warning, error"),
+        ("OUTBOX_TOPIC", "bad topic", "OUTBOX_TOPIC: \"bad topic\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)"),
+        ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE: \"0\" is not a whole number from 1 to 1000"),
+    ])
+    func invalidValueNamesTheKey(key: String, value: String, message: String) {
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(fileText: nil, environment: [key: value], flags: [])
+        }
+        do {
+            _ = try ConfigurationLoader(fileText: nil, environment: [:], flags: [(key: key, value: value)])
+            Issue.record("accepted \(key)=\(value)")
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func unknownFileKeyIsRefusedWithASuggestion() {
+        do {
+            _ = try ConfigurationLoader(fileText: "HTTP_LISTN=1.2.3.4:5\n", fileName: "x.conf", environment: [:], flags: [])
+            Issue.record("accepted an unknown key")
+        } catch {
+            #expect(error.description == "HTTP_LISTN: unknown key in x.conf line 1 (did you mean HTTP_LISTEN?)")
+        }
+    }
+
+    @Test func kafkaPassthroughBecomesLibrdkafkaProperties() throws {
+        let loader = try ConfigurationLoader(
+            fileText: "KAFKA_SASL_MECHANISMS=PLAIN\nKAFKA_SASL_PASSWORD=hunter2\n",
+            environment: ["KAFKA_COMPRESSION_TYPE": "lz4"], flags: [])
+        #expect(loader.configuration.kafka.passthrough == [
+            "sasl.mechanisms": "PLAIN", "sasl.password": "hunter2", "compression.type": "lz4",
+        ])
+        let text = OutboxdCommand.checkConfigText(loader)
+        #expect(text.contains("KAFKA_SASL_PASSWORD=***"))
+        #expect(!text.contains("hunter2"))
+        #expect(text.contains("KAFKA_SASL_MECHANISMS=PLAIN"))
+    }
+
+    @Test func checkConfigRedactsTheDatabasePassword() throws {
+        let loader = try ConfigurationLoader(
+            fileText: nil, environment: ["DATABASE_URL": "postgresql://app:s3cret@db:5432/tasks?sslmode=require&password=other"], flags: [])
+        let text = OutboxdCommand.checkConfigText(loader)
+        #expect(text.contains("DATABASE_URL=postgresql://app:***@db:5432/tasks?sslmode=require&password=***  # environment"))
+        #expect(!text.contains("s3cret"))
+        #expect(!text.contains("other"))
+    }
+
+    /// config/outboxd.conf documents every key with its default (commented out or set).
+    @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
+        let path = TestEnvironment.repositoryRoot.appendingPathComponent("config/outboxd.conf").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for key in ConfigurationKey.all {
+            let line = "\(key.name)=\(key.defaultValue)"
+            #expect(text.contains("\n\(line)\n") || text.contains("\n#\(line)\n"), "config/outboxd.conf lacks \(line)")
+        }
+        // And it loads as it is.
+        let loader = try ConfigurationLoader(fileText: text, environment: [:], flags: [])
+        #expect(loader.configuration.http.port == 8080)
+    }
+}
+
+@Suite struct EnvironmentFileTests {
+    @Test func parsesQuotesCommentsAndBlanks() throws {
+        let text = """
+            # a comment
+            ; another
+
+              A=plain value  
+            B="quoted \\"inner\\" \\\\ value"
+            C='single # not a comment'
+            D=
+            """
+        let entries = try EnvironmentFile.parse(text, name: "f")
+        #expect(entries.map(\.key) == ["A", "B", "C", "D"])
+        #expect(entries.map(\.value) == ["plain value", "quoted \"inner\" \\ value", "single # not a comment", ""])
+        #expect(entries.map(\.line) == [4, 5, 6, 7])
+    }
+
+    @Test(arguments: [
+        ("JUSTAKEY", "f line 1: expected KEY=VALUE"),
+        ("1BAD=x", "f line 1: \"1BAD\" is not a valid key (letters, digits and _; not starting with a digit)"),
+        ("A=\"open", "A: f line 1: unterminated quote"),
+    ])
+    func rejectsMalformedLines(text: String, message: String) {
+        do {
+            _ = try EnvironmentFile.parse(text, name: "f")
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
+}
+
+@Suite struct RedactionTests {
+    @Test(arguments: [
+        ("postgresql://u:pw@h/db", "postgresql://u:***@h/db"),
+        ("postgres://u@h:5/db", "postgres://u@h:5/db"),
+        ("host=h password=pw user=u", "host=h password=*** user=u"),
+        ("host=h password = 'a b\\' c' user=u", "host=h password = *** user=u"),
+        ("", ""),
+    ])
+    func conninfoPasswordsAreMasked(input: String, expected: String) {
+        #expect(Redaction.conninfo(input) == expected)
+    }
+}
+
+@Suite struct CommandLineArgumentsTests {
+    @Test func settingsFlagsBecomeKeys() throws {
+        let parsed = try CommandLineArguments(["serve", "--migrate", "--config", "a.conf", "--http-listen", "127.0.0.1:0", "--log-level=debug"])
+        #expect(parsed.command == .serve)
+        #expect(parsed.migrate)
+        #expect(parsed.configPath == "a.conf")
+        #expect(parsed.settings == [.init(key: "HTTP_LISTEN", value: "127.0.0.1:0"), .init(key: "LOG_LEVEL", value: "debug")])
+    }
+
+    @Test(arguments: [
+        ([], "no command given"),
+        (["launch"], "unknown command \"launch\"; commands: serve, migrate, check-config, help"),
+        (["serve", "--http-listen"], "--http-listen needs a value"),
+        (["serve", "stray"], "unexpected argument \"stray\"; options start with --"),
+    ])
+    func usageErrors(arguments: [String], message: String) {
+        do {
+            _ = try CommandLineArguments(arguments)
+            Issue.record("accepted \(arguments)")
+        } catch {
+            #expect(error.exitCode == 64)
+            #expect(error.description.hasPrefix(message))
+        }
+    }
+}

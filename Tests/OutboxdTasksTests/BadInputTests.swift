@@ -1,0 +1,123 @@
+import Foundation
+import OutboxdTestSupport
+import Testing
+
+/// G7: every bad request gets a precise 4xx problem and changes no row.
+@Suite struct BadInputTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let method: String
+        let path: String
+        let headers: [(String, String)]
+        let body: String?
+        let status: Int
+        let mentions: String
+        var testDescription: String { name }
+    }
+
+    static let json = [("Content-Type", "application/json")]
+
+    static let cases: [Case] = [
+        Case(name: "malformed JSON", method: "POST", path: "/tasks", headers: json, body: #"{"title": }"#, status: 400, mentions: "malformed JSON"),
+        Case(name: "truncated JSON", method: "POST", path: "/tasks", headers: json, body: #"{"title": "x""#, status: 400, mentions: "malformed JSON"),
+        Case(name: "duplicate key", method: "POST", path: "/tasks", headers: json, body: #"{"title":"a","title":"b"}"#, status: 400, mentions: "title"),
+        Case(name: "deep nesting", method: "POST", path: "/tasks", headers: json, body: String(repeating: "[", count: 5000), status: 400, mentions: "deep"),
+        Case(name: "empty body", method: "POST", path: "/tasks", headers: json, body: "", status: 400, mentions: "malformed JSON"),
+        Case(name: "wrong content type", method: "POST", path: "/tasks", headers: [("Content-Type", "text/plain")], body: #"{"title":"x"}"#, status: 415, mentions: "application/json"),
+        Case(name: "no content type", method: "POST", path: "/tasks", headers: [], body: #"{"title":"x"}"#, status: 415, mentions: "application/json"),
+        Case(name: "unknown field", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","owner":"me"}"#, status: 422, mentions: "/owner"),
+        Case(name: "wrong type", method: "POST", path: "/tasks", headers: json, body: #"{"title":["x"]}"#, status: 422, mentions: "/title"),
+        Case(name: "empty title", method: "POST", path: "/tasks", headers: json, body: #"{"title":""}"#, status: 422, mentions: "/title"),
+        Case(name: "over-long title", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\"\(String(repeating: "x", count: 201))\"}", status: 422, mentions: "at most 200"),
+        Case(name: "bad timestamp", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","due_at":"2026-02-30T10:00:00Z"}"#, status: 422, mentions: "/due_at"),
+        Case(name: "huge number", method: "POST", path: "/tasks", headers: json, body: #"{"title":1e999999}"#, status: 422, mentions: "/title"),
+        Case(name: "NUL in title", method: "POST", path: "/tasks", headers: json, body: #"{"title":"a\u0000"}"#, status: 422, mentions: "NUL"),
+        Case(name: "not an object", method: "POST", path: "/tasks", headers: json, body: #""title""#, status: 422, mentions: "JSON object"),
+        Case(name: "bad idempotency key", method: "POST", path: "/tasks", headers: json + [("Idempotency-Key", "a b")], body: #"{"title":"x"}"#, status: 400, mentions: "Idempotency-Key"),
+        Case(name: "unknown route", method: "GET", path: "/nope", headers: [], body: nil, status: 404, mentions: "no route"),
+        Case(name: "non-UUID id", method: "GET", path: "/tasks/123", headers: [], body: nil, status: 404, mentions: "UUID"),
+        Case(name: "unknown id", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: #"{"title":"x"}"#, status: 404, mentions: "no task"),
+        Case(name: "wrong method", method: "PUT", path: "/tasks", headers: json, body: "{}", status: 405, mentions: "allowed"),
+        Case(name: "bad status filter", method: "GET", path: "/tasks?status=soon", headers: [], body: nil, status: 400, mentions: "status"),
+        Case(name: "bad limit", method: "GET", path: "/tasks?limit=1000", headers: [], body: nil, status: 400, mentions: "limit"),
+        Case(name: "bad cursor", method: "GET", path: "/tasks?after=zzz", headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "unknown parameter", method: "GET", path: "/tasks?sort=title", headers: [], body: nil, status: 400, mentions: "sort"),
+        Case(name: "empty patch", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: "{}", status: 422, mentions: "no field"),
+        Case(name: "bad If-Match", method: "DELETE", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: [("If-Match", "v1")], body: nil, status: 400, mentions: "If-Match"),
+    ]
+
+    @Test(arguments: cases)
+    func badRequestGetsAProblemAndWritesNothing(_ bad: Case) throws {
+        let api = try APIFixture()
+        let response = try api.client().request(bad.method, bad.path, headers: bad.headers, body: bad.body.map { Array($0.utf8) })
+        #expect(response.status == bad.status, "\(response.text)")
+        #expect(response.header("Content-Type") == "application/problem+json")
+        let problem = try response.json().objectValue
+        #expect(problem?["status"]?.intValue == bad.status)
+        #expect(problem?["detail"]?.stringValue?.contains(bad.mentions) == true, "\(response.text)")
+        if bad.status == 405 { #expect(response.header("Allow") == "POST, GET, HEAD") }
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test(arguments: [
+        [UInt8]("{\"title\":\"".utf8) + [0xC3, 0x28] + [UInt8]("\"}".utf8),   // invalid UTF-8
+        [UInt8]("{\"title\":\"".utf8) + [0xED, 0xA0, 0x80] + [UInt8]("\"}".utf8), // UTF-8 encoded surrogate
+        [UInt8]("{\"title\":\"a".utf8) + [0x00] + [UInt8]("b\"}".utf8),       // raw NUL byte
+    ])
+    func invalidBytesGet400(body: [UInt8]) throws {
+        let api = try APIFixture()
+        let response = try api.client().request("POST", "/tasks", headers: Self.json, body: body)
+        #expect(response.status == 400)
+        #expect(response.text.contains("malformed JSON"))
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test func declaredBodyOverTheLimitGets413() throws {
+        let api = try APIFixture { $0.http.maxBodyBytes = 1024 }
+        let body = Array("{\"title\":\"\(String(repeating: "x", count: 2000))\"}".utf8)
+        let response = try api.client().request("POST", "/tasks", headers: Self.json, body: body)
+        #expect(response.status == 413)
+        #expect(response.header("Content-Type") == "application/problem+json")
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test func chunkedBodyOverTheLimitGets413() throws {
+        let api = try APIFixture { $0.http.maxBodyBytes = 1024 }
+        let client = try api.client()
+        var raw = "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for _ in 0..<4 { raw += "200\r\n" + String(repeating: "x", count: 512) + "\r\n" }
+        raw += "0\r\n\r\n"
+        try client.send(Array(raw.utf8))
+        let response = try client.readResponse()
+        #expect(response.status == 413)
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test func tenMegabyteBodyIsRefusedWithoutReadingIt() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        try client.send(Array("POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n".utf8))
+        let response = try client.readResponse()
+        #expect(response.status == 413)
+        #expect(client.isClosedByServer())
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test func headersOverTheLimitAreRefused() throws {
+        let api = try APIFixture()
+        let response = try api.client().request("GET", "/healthz", headers: [("X-Big", String(repeating: "h", count: 40_000))])
+        #expect((400...499).contains(response.status))
+    }
+
+    @Test func garbageRequestLineGetsA4xxOrAClose() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        try client.send(Array("\u{1}\u{2}GARBAGE\r\n\r\n".utf8))
+        if let response = try? client.readResponse() {
+            #expect((400...499).contains(response.status))
+        }
+        // The daemon still serves.
+        #expect(try api.client().request("GET", "/healthz").status == 200)
+        #expect(try api.counts() == (0, 0))
+    }
+}

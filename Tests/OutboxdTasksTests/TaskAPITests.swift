@@ -1,0 +1,191 @@
+import Foundation
+import OutboxdCore
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+@Suite struct TaskAPITests {
+    @Test func createWritesTaskAndEventInOneTransaction() throws {
+        let api = try APIFixture()
+        let response = try api.client().json("POST", "/tasks", #"{"title":"Buy milk","due_at":"2030-05-01T09:30:00+02:00"}"#)
+        #expect(response.status == 201)
+        #expect(response.header("Content-Type") == "application/json")
+        let id = try #require(try response.string("id"))
+        #expect(response.header("Location") == "/tasks/\(id)")
+        #expect(response.header("ETag") == "\"1\"")
+        #expect(try response.string("title") == "Buy milk")
+        #expect(try response.string("status") == "todo")
+        #expect(try response.string("due_at") == "2030-05-01T07:30:00.000000Z")
+
+        #expect(try api.counts() == (1, 1))
+        let connection = try api.database.connect()
+        let row = try #require(try connection.query("""
+            SELECT aggregate_type, aggregate_id, event_type, topic, event_id::text AS event_id,
+                   payload->>'event_id' AS payload_event_id, payload->>'event_type' AS payload_type,
+                   payload->'task'->>'id' AS payload_task, payload->'task'->>'title' AS payload_title,
+                   published_at IS NULL AS pending
+            FROM outbox
+            """).first)
+        #expect(try row.require(String.self, "aggregate_type") == "task")
+        #expect(try row.require(String.self, "aggregate_id") == id)
+        #expect(try row.require(String.self, "event_type") == "task.created")
+        #expect(try row.require(String.self, "topic") == "task-events")
+        #expect(try row.require(String.self, "payload_event_id") == row.require(String.self, "event_id"))
+        #expect(try row.require(String.self, "payload_type") == "task.created")
+        #expect(try row.require(String.self, "payload_task") == id)
+        #expect(try row.require(String.self, "payload_title") == "Buy milk")
+        #expect(try row.require(Bool.self, "pending"))
+    }
+
+    /// G1: when the outbox insert fails, the task is not written either.
+    @Test func failingOutboxInsertLeavesNoTask() throws {
+        let api = try APIFixture()
+        try api.database.connect().executeScript("""
+            CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS
+              $$ BEGIN RAISE EXCEPTION 'outbox refused by test'; END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox();
+            """)
+        let response = try api.client().json("POST", "/tasks", #"{"title":"doomed"}"#)
+        #expect(response.status == 500)
+        #expect(response.header("Content-Type") == "application/problem+json")
+        #expect(!response.text.contains("outbox refused"), "the database message must not leak")
+        #expect(try api.counts() == (0, 0))
+    }
+
+    @Test func concurrentCreatesGiveOneEventPerTask() throws {
+        let api = try APIFixture()
+        let connections = 16, perConnection = 64
+        let failures = Collected<String>()
+        let port = api.daemon.httpPort
+        concurrently(connections) { worker in
+            do {
+                let client = try HTTPTestClient(port: port)
+                for n in 0..<perConnection {
+                    let response = try client.json("POST", "/tasks", #"{"title":"t\#(worker)-\#(n)"}"#)
+                    if response.status != 201 { failures.add("status \(response.status): \(response.text)") }
+                }
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all.prefix(3))")
+        #expect(try api.counts() == (connections * perConnection, connections * perConnection))
+        #expect(try api.database.count("tasks t", where: "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregate_id = t.id::text)") == 0)
+    }
+
+    @Test func idempotentRetryReturnsTheFirstResultAndWritesNothing() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        let key = [("Idempotency-Key", "order-42")]
+        let first = try client.json("POST", "/tasks", #"{"title":"once","status":"todo"}"#, headers: key)
+        let retry = try client.json("POST", "/tasks", #"{"status":"todo","title":"once"}"#, headers: key)
+        #expect(first.status == 201)
+        #expect(retry.status == 201)
+        #expect(retry.header("Idempotent-Replayed") == "true")
+        #expect(try retry.string("id") == first.string("id"))
+        #expect(retry.body == first.body)
+        #expect(try api.counts() == (1, 1))
+
+        let reused = try client.json("POST", "/tasks", #"{"title":"something else"}"#, headers: key)
+        #expect(reused.status == 422)
+        #expect(reused.text.contains("Idempotency-Key"))
+        #expect(try api.counts() == (1, 1))
+
+        let other = try client.json("POST", "/tasks", #"{"title":"once"}"#, headers: [("Idempotency-Key", "order-43")])
+        #expect(other.status == 201)
+        #expect(try api.counts() == (2, 2))
+    }
+
+    @Test func concurrentRetriesWithOneKeyCreateOneTask() throws {
+        let api = try APIFixture()
+        let ids = Collected<String>()
+        let port = api.daemon.httpPort
+        concurrently(8) { _ in
+            guard let client = try? HTTPTestClient(port: port),
+                  let response = try? client.json("POST", "/tasks", #"{"title":"race"}"#, headers: [("Idempotency-Key", "same")]),
+                  response.status == 201, let id = try? response.string("id") else {
+                ids.add("failed")
+                return
+            }
+            ids.add(id)
+        }
+        #expect(Set(ids.all).count == 1)
+        #expect(!ids.all.contains("failed"))
+        #expect(try api.counts() == (1, 1))
+    }
+
+    @Test func getListPatchAndDeleteEmitTheirEvents() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        let created = try client.json("POST", "/tasks", #"{"title":"draft","description":"d"}"#)
+        let id = try #require(try created.string("id"))
+
+        let fetched = try client.request("GET", "/tasks/\(id)")
+        #expect(fetched.status == 200)
+        #expect(fetched.body == created.body)
+        #expect(fetched.header("ETag") == "\"1\"")
+
+        let renamed = try client.json("PATCH", "/tasks/\(id)", #"{"title":"final","description":null}"#, headers: [("If-Match", "\"1\"")])
+        #expect(renamed.status == 200)
+        #expect(try renamed.string("title") == "final")
+        #expect(try renamed.json().objectValue?["description"] == .null)
+        #expect(try renamed.json().objectValue?["version"]?.intValue == 2)
+
+        let stale = try client.json("PATCH", "/tasks/\(id)", #"{"title":"lost update"}"#, headers: [("If-Match", "\"1\"")])
+        #expect(stale.status == 412)
+        #expect(stale.header("ETag") == "\"2\"")
+
+        let done = try client.json("PATCH", "/tasks/\(id)", #"{"status":"done"}"#)
+        #expect(done.status == 200)
+        let again = try client.json("PATCH", "/tasks/\(id)", #"{"status":"done"}"#)
+        #expect(again.status == 200)
+
+        let deleted = try client.request("DELETE", "/tasks/\(id)")
+        #expect(deleted.status == 204)
+        #expect(try client.request("GET", "/tasks/\(id)").status == 404)
+        #expect(try client.request("DELETE", "/tasks/\(id)").status == 404)
+
+        let connection = try api.database.connect()
+        let events = try connection.query("SELECT event_type, payload->'task'->>'title' AS title FROM outbox WHERE aggregate_id = $1 ORDER BY id", [id])
+        #expect(try events.map { try $0.require(String.self, "event_type") } == [
+            "task.created", "task.updated", "task.updated", "task.completed", "task.updated", "task.deleted",
+        ])
+        #expect(try events.map { try $0.require(String.self, "title") } == ["draft", "final", "final", "final", "final", "final"])
+        #expect(try api.counts() == (0, 6))
+    }
+
+    @Test func listPagesThroughEveryTaskOnceInCreationOrder() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        var created: [String] = []
+        for n in 0..<25 {
+            let status = n % 5 == 0 ? "done" : "todo"
+            created.append(try #require(try client.json("POST", "/tasks", #"{"title":"t\#(n)","status":"\#(status)"}"#).string("id")))
+        }
+        var seen: [String] = []
+        var path = "/tasks?limit=10"
+        while true {
+            let page = try client.request("GET", path)
+            #expect(page.status == 200)
+            let object = try #require(try page.json().objectValue)
+            seen += try #require(object["items"]?.arrayValue).compactMap { $0.objectValue?["id"]?.stringValue }
+            guard let next = object["next_after"]?.stringValue else { break }
+            path = "/tasks?limit=10&after=\(next)"
+        }
+        #expect(seen == created)
+
+        let done = try client.request("GET", "/tasks?status=done&limit=100").json().objectValue?["items"]?.arrayValue ?? []
+        #expect(done.compactMap { $0.objectValue?["id"]?.stringValue } == stride(from: 0, to: 25, by: 5).map { created[$0] })
+    }
+
+    @Test func healthAndReadiness() throws {
+        let api = try APIFixture()
+        let client = try api.client()
+        let health = try client.request("GET", "/healthz")
+        #expect(health.status == 200)
+        let ready = try client.request("GET", "/readyz")
+        #expect(ready.status == 200)
+        #expect(try ready.json().objectValue?["components"]?.objectValue?["database"]?.objectValue?["status"] == "up")
+        #expect(try client.request("HEAD", "/healthz").status == 200)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import OutboxdCore
+import OutboxdHTTP
+import Testing
+@testable import OutboxdTasks
+
+@Suite struct TaskValidationTests {
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test func validCreateBody() throws {
+        let task = try TaskValidation.newTask(from: parse(#"{"title":"Write","description":"d","status":"in_progress","due_at":"2026-01-02T03:04:05+01:00"}"#))
+        #expect(task.title == "Write")
+        #expect(task.description == "d")
+        #expect(task.status == .inProgress)
+        #expect(task.dueAt == Timestamp(rfc3339: "2026-01-02T02:04:05Z"))
+    }
+
+    @Test func nullsAreAllowedForOptionalFields() throws {
+        let task = try TaskValidation.newTask(from: parse(#"{"title":"x","description":null,"due_at":null}"#))
+        #expect(task.description == nil)
+        #expect(task.dueAt == nil)
+        #expect(task.status == .todo)
+    }
+
+    @Test(arguments: [
+        (#"{}"#, ["/title"]),
+        (#"[]"#, [""]),
+        (#"{"title":""}"#, ["/title"]),
+        (#"{"title":"   "}"#, ["/title"]),
+        (#"{"title":5}"#, ["/title"]),
+        (#"{"title":"x","extra":1}"#, ["/extra"]),
+        (#"{"title":"x","status":"later"}"#, ["/status"]),
+        (#"{"title":"x","due_at":"tomorrow"}"#, ["/due_at"]),
+        (#"{"title":"x","due_at":"2026-01-02T03:04:05"}"#, ["/due_at"]),
+        (#"{"title":"x","description":7}"#, ["/description"]),
+        (#"{"title":"a\u0000b"}"#, ["/title"]),
+        (#"{"title":5,"status":1,"a/b":true}"#, ["/a~1b", "/title", "/status"]),
+    ])
+    func invalidCreateBodiesNameEachField(body: String, pointers: [String]) throws {
+        do {
+            _ = try TaskValidation.newTask(from: parse(body))
+            Issue.record("accepted \(body)")
+        } catch let error as ValidationFailure {
+            #expect(error.errors.map(\.pointer) == pointers)
+        }
+    }
+
+    @Test func lengthLimitsCountCharactersNotBytes() throws {
+        let atLimit = String(repeating: "é", count: TaskValidation.maxTitleLength)
+        #expect(try TaskValidation.newTask(from: .object(JSONObject(["title": .string(atLimit)]))).title == atLimit)
+        #expect(throws: ValidationFailure.self) {
+            try TaskValidation.newTask(from: .object(JSONObject(["title": .string(atLimit + "é")])))
+        }
+    }
+
+    @Test func patchDistinguishesAbsentFromNull() throws {
+        let patch = try TaskValidation.patch(from: parse(#"{"description":null,"status":"done"}"#))
+        #expect(patch.title == nil)
+        #expect(patch.description == .some(nil))
+        #expect(patch.status == .done)
+        #expect(patch.dueAt == nil)
+    }
+
+    @Test func emptyPatchIsRefused() throws {
+        #expect(throws: ValidationFailure.self) { try TaskValidation.patch(from: parse("{}")) }
+    }
+
+    @Test func fingerprintIgnoresKeyOrderAndDefaults() throws {
+        let a = try TaskValidation.newTask(from: parse(#"{"title":"x","status":"todo"}"#))
+        let b = try TaskValidation.newTask(from: parse(#"{"status":"todo","title":"x"}"#))
+        let c = try TaskValidation.newTask(from: parse(#"{"title":"x"}"#))
+        let d = try TaskValidation.newTask(from: parse(#"{"title":"y"}"#))
+        #expect(a.fingerprint == b.fingerprint)
+        #expect(a.fingerprint == c.fingerprint)
+        #expect(a.fingerprint != d.fingerprint)
+    }
+
+    @Test func cursorRoundTripsAndRejectsGarbage() throws {
+        let cursor = TaskCursor(createdAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_123_456), id: UUID())
+        #expect(TaskCursor(token: cursor.token) == cursor)
+        #expect(TaskCursor(token: "not-a-cursor") == nil)
+        #expect(TaskCursor(token: "") == nil)
+        #expect(TaskCursor(token: String(repeating: "A", count: 500)) == nil)
+    }
+
+    @Test(arguments: [("abc-123", true), ("", false), ("has space", false), (String(repeating: "k", count: 201), false), ("ünï", false)])
+    func idempotencyKeys(key: String, valid: Bool) {
+        #expect(TaskRoutes.isValidIdempotencyKey(key) == valid)
+    }
+
+    @Test(arguments: [(nil, nil), ("\"3\"", 3), ("W/\"4\"", 4), ("*", nil)] as [(String?, Int?)])
+    func ifMatchParsing(header: String?, version: Int?) throws {
+        let request = HTTPRequest(method: "PATCH", path: "/tasks/x", headers: HTTPHeaders(header.map { [("If-Match", $0)] } ?? []))
+        #expect(try TaskRoutes.ifMatchVersion(request) == version)
+    }
+
+    @Test(arguments: ["3", "\"x\"", "\"0\""])
+    func ifMatchRejectsNonVersions(header: String) {
+        let request = HTTPRequest(method: "PATCH", path: "/tasks/x", headers: HTTPHeaders([("If-Match", header)]))
+        #expect(throws: ResponseError.self) { try TaskRoutes.ifMatchVersion(request) }
+    }
+}
