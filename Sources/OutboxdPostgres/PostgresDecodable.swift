@@ -38,7 +38,7 @@ extension Bool: PostgresDecodable {
 }
 
 extension UUID: PostgresDecodable {
-    public init?(postgresText: String) { self.init(uuidString: postgresText) }
+    public init?(postgresText: String) { self.init(text: postgresText) }
 }
 
 extension Timestamp: PostgresDecodable {}

@@ -28,7 +28,7 @@ extension Bool: PostgresParameter {
 }
 
 extension UUID: PostgresParameter {
-    public var postgresText: String { uuidString.lowercased() }
+    public var postgresText: String { lowercaseString }
 }
 
 extension Timestamp: PostgresParameter {

@@ -22,12 +22,12 @@ public struct TaskCursor: Sendable, Equatable {
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: ",")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(text: parts[1]) else { return nil }
         self.init(createdAt: Timestamp(microsecondsSinceEpoch: micros), id: id)
     }
 
     public var token: String {
-        Data("\(createdAt.microsecondsSinceEpoch),\(id.uuidString.lowercased())".utf8).base64EncodedString()
+        Data("\(createdAt.microsecondsSinceEpoch),\(id.lowercaseString)".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }

@@ -34,7 +34,7 @@ public struct TaskRecord: Sendable, Equatable {
     /// The JSON the API returns (the same shape as `outboxd_task_json` in SQL).
     public var json: JSONValue {
         .object(JSONObject([
-            "id": .string(id.uuidString.lowercased()),
+            "id": .string(id.lowercaseString),
             "title": .string(title),
             "description": description.map(JSONValue.string) ?? .null,
             "status": .string(status.rawValue),

@@ -42,7 +42,7 @@ public struct TaskRoutes: Sendable {
     }
 
     func get(_ idText: String) throws -> HTTPResponse {
-        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        guard let id = UUID(text: idText) else { return Self.badID }
         guard let task = try store.get(id) else { return Self.taskNotFound }
         return .json(200, task.json, headers: [("ETag", task.etag)])
     }
@@ -80,7 +80,7 @@ public struct TaskRoutes: Sendable {
     }
 
     func patch(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
-        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        guard let id = UUID(text: idText) else { return Self.badID }
         let version = try Self.ifMatchVersion(request)
         let patch = try TaskValidation.patch(from: JSONBody.parse(request, alsoAccepting: ["application/merge-patch+json"]))
         switch try store.update(id, patch, ifVersion: version) {
@@ -91,7 +91,7 @@ public struct TaskRoutes: Sendable {
     }
 
     func delete(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
-        guard let id = UUID(uuidString: idText) else { return Self.badID }
+        guard let id = UUID(text: idText) else { return Self.badID }
         let version = try Self.ifMatchVersion(request)
         switch try store.delete(id, ifVersion: version) {
         case .done: return HTTPResponse(status: 204)
@@ -119,7 +119,7 @@ public struct TaskRoutes: Sendable {
     }
 
     private func created(_ task: TaskRecord) -> HTTPResponse {
-        let location = "/tasks/\(task.id.uuidString.lowercased())"
+        let location = "/tasks/\(task.id.lowercaseString)"
         return .json(201, task.json, headers: [("Location", location), ("ETag", task.etag)])
     }
 

@@ -100,6 +100,10 @@ import Testing
             let line = "\(key.name)=\(key.defaultValue)"
             #expect(text.contains("\n\(line)\n") || text.contains("\n#\(line)\n"), "config/outboxd.conf lacks \(line)")
         }
+        let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot.appendingPathComponent("README.md").path, encoding: .utf8)
+        for key in ConfigurationKey.all {
+            #expect(readme.contains("| `\(key.name)` |"), "README's configuration table lacks \(key.name)")
+        }
         // And it loads as it is.
         let loader = try ConfigurationLoader(fileText: text, environment: [:], flags: [])
         #expect(loader.configuration.http.port == 8080)
