@@ -15,6 +15,7 @@ let package = Package(
 
         .target(name: "OutboxdCore"),
         .target(name: "OutboxdPostgres", dependencies: ["CLibPQ", "OutboxdCore"]),
+        .target(name: "OutboxdKafka", dependencies: ["CRdKafka", "OutboxdCore"]),
         .target(name: "OutboxdHTTP", dependencies: ["CMicroHTTPD", "OutboxdCore"]),
         .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
         .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks"]),
@@ -23,6 +24,7 @@ let package = Package(
         .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres"], path: "Tests/OutboxdTestSupport"),
         .testTarget(name: "OutboxdCoreTests", dependencies: ["OutboxdCore"]),
         .testTarget(name: "OutboxdPostgresTests", dependencies: ["OutboxdPostgres", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdKafkaTests", dependencies: ["OutboxdKafka", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),

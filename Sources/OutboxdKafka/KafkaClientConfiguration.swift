@@ -1,0 +1,22 @@
+/// What a librdkafka client is given: the brokers and any librdkafka properties.
+public struct KafkaClientConfiguration: Sendable {
+    /// `bootstrap.servers` (`host:port,…`).
+    public var bootstrapServers: String
+    /// librdkafka properties by their librdkafka name (`sasl.mechanisms`), each with the config
+    /// key it came from (`KAFKA_SASL_MECHANISMS`) for error messages.
+    public var properties: [(name: String, value: String, key: String)] = []
+
+    public init(bootstrapServers: String, properties: [(name: String, value: String, key: String)] = []) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+    }
+
+    /// Producer settings the delivery guarantees need (G2, G3): idempotence keeps per-partition
+    /// order across retries, `acks=all` waits for every in-sync replica. User properties come
+    /// after these and may override them.
+    public static let producerDefaults: [(name: String, value: String, key: String)] = [
+        ("enable.idempotence", "true", "default"),
+        ("acks", "all", "default"),
+        ("linger.ms", "1", "default"),
+    ]
+}

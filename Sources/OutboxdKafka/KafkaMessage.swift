@@ -1,0 +1,22 @@
+/// One message to produce. Key and value are bytes; headers keep their order.
+public struct KafkaMessage: Sendable {
+    public var topic: String
+    public var key: [UInt8]
+    public var value: [UInt8]
+    public var headers: [(name: String, value: [UInt8])]
+
+    public init(topic: String, key: [UInt8], value: [UInt8], headers: [(name: String, value: [UInt8])] = []) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+/// Where a message landed, or why it did not.
+public enum DeliveryResult: Sendable, Equatable {
+    case delivered(partition: Int32, offset: Int64)
+    case failed(KafkaError)
+    /// No report arrived before the caller's deadline; the message may still be delivered.
+    case unknown
+}

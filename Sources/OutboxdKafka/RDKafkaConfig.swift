@@ -1,0 +1,27 @@
+import CRdKafka
+
+/// Builds an `rd_kafka_conf_t`; each rejected property throws naming its config key.
+enum RDKafkaConfig {
+    static func make(_ properties: [(name: String, value: String, key: String)]) throws -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: "out of memory", context: "rd_kafka_conf_new")
+        }
+        for property in properties {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let result = rd_kafka_conf_set(conf, property.name, property.value, &buffer, buffer.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let message = String(cString: buffer)
+                throw KafkaError(code: .init(rawValue: -186, name: "_INVALID_ARG"),
+                                 message: "\(property.key) (librdkafka \(property.name)): \(message)", context: property.key)
+            }
+        }
+        return conf
+    }
+
+    /// A `KafkaError` for a `rd_kafka_resp_err_t`.
+    static func error(_ code: rd_kafka_resp_err_t, context: String) -> KafkaError {
+        KafkaError(code: .init(rawValue: code.rawValue, name: String(cString: rd_kafka_err2name(code))),
+                   message: String(cString: rd_kafka_err2str(code)), context: context)
+    }
+}

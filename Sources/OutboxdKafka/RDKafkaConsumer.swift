@@ -1,0 +1,90 @@
+import CRdKafka
+import Foundation
+
+/// A consumed message.
+public struct KafkaRecord: Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    public let key: [UInt8]
+    public let value: [UInt8]
+    public let headers: [(name: String, value: [UInt8])]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
+    }
+}
+
+/// A high-level consumer in a group, subscribed to topics. Used from one thread.
+public final class RDKafkaConsumer {
+    private let handle: RDKafkaHandle
+
+    public init(configuration: KafkaClientConfiguration, groupID: String, topics: [String], fromBeginning: Bool = true) throws {
+        let conf = try RDKafkaConfig.make([
+            ("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
+            ("group.id", groupID, "group.id"),
+            ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
+            ("enable.auto.commit", "false", "enable.auto.commit"),
+        ] + configuration.properties)
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &buffer, buffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "rd_kafka_new")
+        }
+        handle = RDKafkaHandle(raw: rk)
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        let code = rd_kafka_subscribe(rk, list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(rk)
+            throw RDKafkaConfig.error(code, context: "subscribe")
+        }
+    }
+
+    /// The next message, or nil after `timeout` without one. Partition-end events are skipped.
+    public func poll(timeout: Duration) throws -> KafkaRecord? {
+        guard let message = rd_kafka_consumer_poll(handle.raw, Int32(timeout.milliseconds)) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(m.err, context: "consume") }
+        var headers: [(name: String, value: [UInt8])] = []
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append((name.map { String(cString: $0) } ?? "", bytes))
+                index += 1
+            }
+        }
+        return KafkaRecord(
+            topic: String(cString: rd_kafka_topic_name(m.rkt)),
+            partition: m.partition,
+            offset: m.offset,
+            key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } ?? [],
+            value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
+            headers: headers)
+    }
+
+    /// Polls until `count` messages arrived or `timeout` passed.
+    public func read(count: Int, timeout: Duration) throws -> [KafkaRecord] {
+        var records: [KafkaRecord] = []
+        let deadline = ContinuousClock.now + timeout
+        while records.count < count && ContinuousClock.now < deadline {
+            if let record = try poll(timeout: .milliseconds(100)) { records.append(record) }
+        }
+        return records
+    }
+
+    deinit {
+        rd_kafka_consumer_close(handle.raw)
+        rd_kafka_destroy(handle.raw)
+    }
+}

@@ -1,0 +1,68 @@
+import CRdKafka
+import Synchronization
+
+/// librdkafka's in-process mock cluster: real Kafka protocol on loopback, so `kcat` and any client
+/// can use `bootstrapServers`. For development (`KAFKA_BOOTSTRAP_SERVERS=embedded`) and tests.
+public final class RDKafkaMockCluster: Sendable {
+    private let owner: RDKafkaHandle
+    private let cluster: MockClusterPointer
+    public let bootstrapServers: String
+    public let brokerCount: Int
+
+    /// Starts `brokers` mock brokers and creates `topics` with their partition counts.
+    public init(brokers: Int = 3, topics: [(name: String, partitions: Int)] = []) throws {
+        let conf = try RDKafkaConfig.make([("log_level", "3", "embedded")])
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &buffer, buffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "embedded cluster")
+        }
+        guard let mock = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
+            rd_kafka_destroy(rk)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: "cannot start the mock cluster", context: "embedded cluster")
+        }
+        owner = RDKafkaHandle(raw: rk)
+        cluster = MockClusterPointer(raw: mock)
+        brokerCount = brokers
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mock))
+        for topic in topics {
+            let code = rd_kafka_mock_topic_create(mock, topic.name, Int32(topic.partitions), Int32(min(brokers, 3)))
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "create topic \(topic.name)") }
+        }
+    }
+
+    /// Takes every broker down (connections refused/closed) or brings them back.
+    public func setAllBrokers(up: Bool) {
+        for id in 1...brokerCount { setBroker(Int32(id), up: up) }
+    }
+
+    public func setBroker(_ id: Int32, up: Bool) {
+        if up {
+            _ = rd_kafka_mock_broker_set_up(cluster.raw, id)
+        } else {
+            _ = rd_kafka_mock_broker_set_down(cluster.raw, id)
+        }
+    }
+
+    /// Makes the next `count` Produce requests fail with `error` (e.g. `NOT_LEADER_FOR_PARTITION`).
+    public func failNextProduceRequests(_ count: Int, with error: rd_kafka_resp_err_t) {
+        var errors = Array(repeating: error, count: count)
+        rd_kafka_mock_push_request_errors_array(cluster.raw, 0 /* ApiKey Produce */, count, &errors)
+    }
+
+    /// Adds `rtt` of latency to every reply of broker `id`.
+    public func setRoundTrip(_ rtt: Duration, broker id: Int32) {
+        _ = rd_kafka_mock_broker_set_rtt(cluster.raw, id, Int32(rtt.milliseconds))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster.raw)
+        rd_kafka_destroy(owner.raw)
+    }
+}
+
+/// An `rd_kafka_mock_cluster_t *`; the mock API is thread-safe (it posts to the cluster's thread).
+struct MockClusterPointer: @unchecked Sendable {
+    let raw: OpaquePointer
+}

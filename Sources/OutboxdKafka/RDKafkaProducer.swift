@@ -1,0 +1,176 @@
+import CRdKafka
+import Dispatch
+import Foundation
+import OutboxdCore
+import Synchronization
+
+/// A librdkafka producer with its own poll thread, which serves delivery reports.
+///
+/// `send` produces a batch and waits until every message has its report (or the deadline):
+/// each message carries a retained `PendingDelivery` as its opaque, released by the report.
+public final class RDKafkaProducer: Sendable {
+    private let handle: RDKafkaHandle
+    private let pollLoop = PollLoop()
+    public let bootstrapServers: String
+
+    public init(configuration: KafkaClientConfiguration) throws {
+        let conf = try RDKafkaConfig.make(KafkaClientConfiguration.producerDefaults
+            + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS")]
+            + configuration.properties)
+        rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &buffer, buffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "rd_kafka_new")
+        }
+        handle = RDKafkaHandle(raw: rk)
+        bootstrapServers = configuration.bootstrapServers
+        let thread = Thread { [handle, pollLoop] in
+            while pollLoop.running.load(ordering: .relaxed) {
+                rd_kafka_poll(handle.raw, 100)
+            }
+            pollLoop.stopped.signal()
+        }
+        thread.name = "kafka-poll"
+        thread.start()
+    }
+
+    /// Asks the cluster for its brokers; throws naming the address when none answers in time.
+    public func checkReachable(timeout: Duration) throws {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(handle.raw, 0, nil, &metadata, Int32(timeout.milliseconds))
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let error = RDKafkaConfig.error(code, context: "metadata")
+            throw KafkaError(code: error.code, message: "no Kafka broker at \(bootstrapServers) answered within \(timeout): \(error.message)",
+                             context: "metadata")
+        }
+    }
+
+    /// Produces `messages` and waits for every delivery report, at most `timeout`. Results are in
+    /// the order of `messages`.
+    public func send(_ messages: [KafkaMessage], timeout: Duration) -> [DeliveryResult] {
+        let batch = DeliveryBatch(count: messages.count)
+        for (index, message) in messages.enumerated() {
+            if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
+                batch.complete(index, .failed(error))
+            }
+        }
+        batch.wait(timeout: timeout)
+        return batch.results
+    }
+
+    /// Waits until every queued message has been delivered or failed, at most `timeout`.
+    public func flush(timeout: Duration) -> Bool {
+        rd_kafka_flush(handle.raw, Int32(timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    /// Flushes, stops the poll thread and destroys the handle. Call once.
+    public func close(flushTimeout: Duration = .seconds(10)) {
+        _ = flush(timeout: flushTimeout)
+        pollLoop.running.store(false, ordering: .relaxed)
+        pollLoop.stopped.wait()
+        rd_kafka_destroy(handle.raw)
+    }
+
+    /// Produces one message; a synchronous failure is returned (the context is released then).
+    private func produce(_ message: KafkaMessage, context: PendingDelivery) -> KafkaError? {
+        let opaque = Unmanaged.passRetained(context).toOpaque()
+        let headers = rd_kafka_headers_new(message.headers.count)
+        for header in message.headers {
+            header.value.withUnsafeBytes { value in
+                _ = rd_kafka_header_add(headers, header.name, -1, value.baseAddress, value.count)
+            }
+        }
+        while true {
+            let code = message.key.withUnsafeBytes { key in
+                message.value.withUnsafeBytes { value in
+                    outboxd_rdkafka_produce(handle.raw, message.topic, key.baseAddress, key.count,
+                                            value.baseAddress, value.count, headers, opaque)
+                }
+            }
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                // The local queue is full: let the poll thread drain reports, then retry.
+                rd_kafka_poll(handle.raw, 10)
+                continue
+            }
+            rd_kafka_headers_destroy(headers)
+            Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
+            return RDKafkaConfig.error(code, context: "produce")
+        }
+    }
+}
+
+/// The poll thread's run flag and its exit signal, shared with the thread.
+final class PollLoop: Sendable {
+    let running = Atomic<Bool>(true)
+    let stopped = DispatchSemaphore(value: 0)
+}
+
+/// An `rd_kafka_t *`. Safe to send: librdkafka's handle is thread-safe for the calls used here.
+struct RDKafkaHandle: @unchecked Sendable {
+    let raw: OpaquePointer
+}
+
+/// The reports of one `send` call.
+final class DeliveryBatch: Sendable {
+    private struct State {
+        var results: [DeliveryResult]
+        var remaining: Int
+    }
+    private let state: Mutex<State>
+    private let done = DispatchSemaphore(value: 0)
+
+    init(count: Int) {
+        state = Mutex(State(results: Array(repeating: .unknown, count: count), remaining: count))
+        if count == 0 { done.signal() }
+    }
+
+    func complete(_ index: Int, _ result: DeliveryResult) {
+        let finished = state.withLock { state -> Bool in
+            state.results[index] = result
+            state.remaining -= 1
+            return state.remaining == 0
+        }
+        if finished { done.signal() }
+    }
+
+    func wait(timeout: Duration) {
+        _ = done.wait(timeout: .now() + .milliseconds(Int(timeout.milliseconds)))
+    }
+
+    var results: [DeliveryResult] { state.withLock { $0.results } }
+}
+
+/// A message's place in its batch; the message opaque holds it retained until the report.
+final class PendingDelivery: Sendable {
+    let batch: DeliveryBatch
+    let index: Int
+
+    init(batch: DeliveryBatch, index: Int) {
+        self.batch = batch
+        self.index = index
+    }
+}
+
+/// librdkafka's delivery report callback, on the poll thread: completes the message's batch entry.
+private let rdKafkaDeliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, _ in
+    guard let message, let opaque = message.pointee._private else { return }
+    let pending = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
+    let error = message.pointee.err
+    if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+        pending.batch.complete(pending.index, .delivered(partition: message.pointee.partition, offset: message.pointee.offset))
+    } else {
+        pending.batch.complete(pending.index, .failed(RDKafkaConfig.error(error, context: "delivery")))
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating at Int32.max.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,117 @@
+import CRdKafka
+import Foundation
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdKafka
+
+/// The producer against librdkafka's mock cluster, read back with a real consumer.
+@Suite struct RDKafkaProducerTests {
+    func cluster(partitions: Int = 4) throws -> RDKafkaMockCluster {
+        try RDKafkaMockCluster(brokers: 3, topics: [("events", partitions)])
+    }
+
+    @Test func deliversEveryMessageWithKeysHeadersAndOffsets() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers))
+        defer { producer.close() }
+        try producer.checkReachable(timeout: .seconds(10))
+        let messages = (0..<200).map { n in
+            KafkaMessage(topic: "events", key: Array("key-\(n % 10)".utf8), value: Array("value-\(n)".utf8),
+                         headers: [("ce_id", Array("id-\(n)".utf8)), ("ce_type", Array("test".utf8))])
+        }
+        let results = producer.send(messages, timeout: .seconds(30))
+        var offsets: [String: (Int32, Int64)] = [:]
+        for (n, result) in results.enumerated() {
+            guard case .delivered(let partition, let offset) = result else {
+                Issue.record("message \(n): \(result)")
+                continue
+            }
+            offsets["id-\(n)"] = (partition, offset)
+        }
+        #expect(offsets.count == 200)
+
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           groupID: "test-\(UUID())", topics: ["events"])
+        let records = try consumer.read(count: 200, timeout: .seconds(60))
+        #expect(records.count == 200)
+        for record in records {
+            let id = try #require(record.header("ce_id"))
+            #expect(record.header("ce_type") == "test")
+            let n = Int(id.dropFirst(3))!
+            #expect(String(decoding: record.value, as: UTF8.self) == "value-\(n)")
+            #expect(String(decoding: record.key, as: UTF8.self) == "key-\(n % 10)")
+            #expect(offsets[id]?.0 == record.partition)
+            #expect(offsets[id]?.1 == record.offset)
+        }
+        // Per key, the consumer sees the production order.
+        let byKey = Dictionary(grouping: records, by: { String(decoding: $0.key, as: UTF8.self) })
+        for (_, keyed) in byKey {
+            let sequence = keyed.map { Int($0.header("ce_id")!.dropFirst(3))! }
+            #expect(sequence == sequence.sorted())
+        }
+    }
+
+    @Test func oversizedMessageFailsAloneWithItsCode() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(
+            bootstrapServers: kafka.bootstrapServers, properties: [("message.max.bytes", "10000", "KAFKA_MESSAGE_MAX_BYTES")]))
+        defer { producer.close() }
+        let results = producer.send([
+            KafkaMessage(topic: "events", key: [1], value: Array(repeating: 7, count: 100)),
+            KafkaMessage(topic: "events", key: [2], value: Array(repeating: 7, count: 50_000)),
+            KafkaMessage(topic: "events", key: [3], value: Array(repeating: 7, count: 100)),
+        ], timeout: .seconds(30))
+        guard case .delivered = results[0], case .delivered = results[2] else {
+            Issue.record("small messages not delivered: \(results)")
+            return
+        }
+        guard case .failed(let error) = results[1] else {
+            Issue.record("oversized message not refused: \(results[1])")
+            return
+        }
+        #expect(error.code.name == "MSG_SIZE_TOO_LARGE")
+    }
+
+    @Test func brokersDownThenUpDeliversAfterRecovery() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(
+            bootstrapServers: kafka.bootstrapServers, properties: [("message.timeout.ms", "60000", "KAFKA_MESSAGE_TIMEOUT_MS")]))
+        defer { producer.close() }
+        try producer.checkReachable(timeout: .seconds(10))
+        kafka.setAllBrokers(up: false)
+        let down = producer.send([KafkaMessage(topic: "events", key: [1], value: [1])], timeout: .milliseconds(500))
+        #expect(down == [.unknown])
+        kafka.setAllBrokers(up: true)
+        #expect(producer.flush(timeout: .seconds(30)))
+        let up = producer.send([KafkaMessage(topic: "events", key: [2], value: [2])], timeout: .seconds(30))
+        guard case .delivered = up[0] else {
+            Issue.record("not delivered after recovery: \(up)")
+            return
+        }
+    }
+
+    @Test func badPropertyNamesItsConfigKey() {
+        do {
+            _ = try RDKafkaProducer(configuration: KafkaClientConfiguration(
+                bootstrapServers: "127.0.0.1:1", properties: [("no.such.property", "1", "KAFKA_NO_SUCH_PROPERTY")]))
+            Issue.record("accepted an unknown librdkafka property")
+        } catch let error as KafkaError {
+            #expect(error.description.contains("KAFKA_NO_SUCH_PROPERTY"))
+            #expect(error.description.contains("no.such.property"))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func unreachableBrokerFailsTheStartupCheckNamingTheAddress() throws {
+        let port = try TestCluster.freePort()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: "127.0.0.1:\(port)"))
+        defer { producer.close(flushTimeout: .milliseconds(10)) }
+        do {
+            try producer.checkReachable(timeout: .seconds(1))
+            Issue.record("a closed port answered")
+        } catch let error as KafkaError {
+            #expect(error.description.contains("127.0.0.1:\(port)"))
+        }
+    }
+}
