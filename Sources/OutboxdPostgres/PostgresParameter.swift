@@ -34,3 +34,21 @@ extension UUID: PostgresParameter {
 extension Timestamp: PostgresParameter {
     public var postgresText: String { rfc3339 }
 }
+
+/// A one-dimensional array literal (`{"a","b\"c"}`); every element is quoted, which PostgreSQL
+/// accepts for any element type.
+extension Array: PostgresParameter where Element: PostgresParameter {
+    public var postgresText: String {
+        var text = "{"
+        for (index, element) in enumerated() {
+            if index > 0 { text += "," }
+            text += "\""
+            for character in element.postgresText {
+                if character == "\"" || character == "\\" { text += "\\" }
+                text.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+}

@@ -9,6 +9,13 @@ public struct NewTask: Sendable, Equatable {
     public var status: TaskStatus = .todo
     public var dueAt: Timestamp?
 
+    public init(title: String, description: String? = nil, status: TaskStatus = .todo, dueAt: Timestamp? = nil) {
+        self.title = title
+        self.description = description
+        self.status = status
+        self.dueAt = dueAt
+    }
+
     /// A canonical rendering, so an idempotent retry can be compared with the first request.
     public var fingerprint: String {
         JSONWriter.string(.object(JSONObject([
@@ -27,6 +34,13 @@ public struct TaskPatch: Sendable, Equatable {
     public var description: String??
     public var status: TaskStatus?
     public var dueAt: Timestamp??
+
+    public init(title: String? = nil, description: String?? = nil, status: TaskStatus? = nil, dueAt: Timestamp?? = nil) {
+        self.title = title
+        self.description = description
+        self.status = status
+        self.dueAt = dueAt
+    }
 }
 
 /// Validation of task bodies: pure, collects every field error.

@@ -1,0 +1,57 @@
+import OutboxdPostgres
+
+/// The relay's SQL: claim due rows, record deliveries and failures. Runs on the relay's own
+/// connection, inside the relay's transaction.
+struct OutboxStore {
+    let connection: PQConnection
+
+    /// Due rows in id order, locked for this transaction. A row waits while an earlier row of its
+    /// key is still pending and backing off, so a retry never lets a later event overtake (G3).
+    func claim(limit: Int) throws -> [OutboxRow] {
+        try connection.query(Self.claim, [limit]).map(OutboxRow.init(row:))
+    }
+
+    func markPublished(_ delivered: [(id: Int64, partition: Int32, offset: Int64)]) throws {
+        guard !delivered.isEmpty else { return }
+        try connection.query(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset)])
+    }
+
+    /// attempts+1, the error and the next attempt time; parked when attempts reach `maxAttempts`.
+    func markFailed(_ failed: [(id: Int64, error: String, delayMilliseconds: Int64)], maxAttempts: Int) throws {
+        guard !failed.isEmpty else { return }
+        try connection.query(Self.markFailed, [failed.map(\.id), failed.map(\.error), failed.map(\.delayMilliseconds), maxAttempts])
+    }
+
+    static let claim = PostgresStatement(name: "outbox_claim", sql: """
+        SELECT o.id, o.event_id, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
+               o.headers::text AS headers, o.created_at, o.attempts
+        FROM outbox o
+        WHERE o.published_at IS NULL AND o.parked_at IS NULL
+          AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+          AND NOT EXISTS (
+              SELECT 1 FROM outbox e
+              WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id
+                AND e.published_at IS NULL AND e.parked_at IS NULL AND e.next_attempt_at > now())
+        ORDER BY o.id
+        LIMIT $1
+        FOR UPDATE OF o SKIP LOCKED
+        """)
+
+    static let markPublished = PostgresStatement(name: "outbox_mark_published", sql: """
+        UPDATE outbox o
+        SET published_at = now(), kafka_partition = d.partition, kafka_offset = d.kafka_offset,
+            next_attempt_at = NULL
+        FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d(id, partition, kafka_offset)
+        WHERE o.id = d.id
+        """)
+
+    static let markFailed = PostgresStatement(name: "outbox_mark_failed", sql: """
+        UPDATE outbox o
+        SET attempts = o.attempts + 1,
+            last_error = f.error,
+            next_attempt_at = now() + f.delay_ms * interval '1 millisecond',
+            parked_at = CASE WHEN o.attempts + 1 >= $4::int THEN now() END
+        FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS f(id, error, delay_ms)
+        WHERE o.id = f.id
+        """)
+}

@@ -1,0 +1,33 @@
+import OutboxdKafka
+
+/// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
+/// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
+struct RelayBatchOutcome: Equatable {
+    var delivered: [(id: Int64, partition: Int32, offset: Int64)] = []
+    var failed: [(id: Int64, error: String, attempts: Int)] = []
+    var held: [Int64] = []
+
+    init(rows: [OutboxRow], results: [DeliveryResult]) {
+        var failedKeys: Set<String> = []
+        for (row, result) in zip(rows, results) {
+            if failedKeys.contains(row.aggregateID) {
+                held.append(row.id)
+                continue
+            }
+            switch result {
+            case .delivered(let partition, let offset):
+                delivered.append((row.id, partition, offset))
+            case .failed(let error):
+                failedKeys.insert(row.aggregateID)
+                failed.append((row.id, error.description, row.attempts + 1))
+            case .unknown:
+                failedKeys.insert(row.aggregateID)
+                failed.append((row.id, "no delivery report within the delivery timeout", row.attempts + 1))
+            }
+        }
+    }
+
+    static func == (a: RelayBatchOutcome, b: RelayBatchOutcome) -> Bool {
+        a.delivered.map(\.id) == b.delivered.map(\.id) && a.failed.map(\.id) == b.failed.map(\.id) && a.held == b.held
+    }
+}

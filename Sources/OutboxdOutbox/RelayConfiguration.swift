@@ -1,0 +1,21 @@
+/// Settings of the relay loop.
+public struct RelayConfiguration: Sendable {
+    /// Rows claimed per batch. Config key `RELAY_BATCH_SIZE`; default 500.
+    public var batchSize = 500
+    /// Wait between polls when nothing wakes the relay. Config key `RELAY_POLL_INTERVAL`; default 1 s.
+    public var pollInterval: Duration = .seconds(1)
+    /// Failed attempts before a row is parked. Config key `RELAY_MAX_ATTEMPTS`; default 10.
+    public var maxAttempts = 10
+    /// First retry delay (doubling up to `backoffMaximum`). Config key `RELAY_BACKOFF_BASE`; default 500 ms.
+    public var backoffBase: Duration = .milliseconds(500)
+    /// Longest retry delay. Config key `RELAY_BACKOFF_MAX`; default 5 min.
+    public var backoffMaximum: Duration = .seconds(300)
+    /// How long a batch waits for its delivery reports. Config key `RELAY_DELIVERY_TIMEOUT`; default 30 s.
+    public var deliveryTimeout: Duration = .seconds(30)
+    /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
+    public var eventSource = "outboxd"
+
+    public init() {}
+
+    public var backoff: Backoff { Backoff(base: backoffBase, maximum: backoffMaximum) }
+}

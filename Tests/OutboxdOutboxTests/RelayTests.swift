@@ -1,0 +1,176 @@
+import CRdKafka
+import Foundation
+import OutboxdCore
+import OutboxdKafka
+import OutboxdPostgres
+import OutboxdTasks
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdOutbox
+
+/// The relay against real PostgreSQL and the mock cluster, with events read back from Kafka.
+final class RelayFixture {
+    let database: TestDatabase
+    let kafka: RDKafkaMockCluster
+    let producer: RDKafkaProducer
+    let relay: Relay
+    let store: TaskStore
+    let topic = "task-events"
+
+    init(producerProperties: [(name: String, value: String, key: String)] = [], configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
+        database = try TestDatabase.create()
+        kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)])
+        producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers, properties: producerProperties))
+        var configuration = RelayConfiguration()
+        configuration.pollInterval = .milliseconds(50)
+        configuration.backoffBase = .milliseconds(20)
+        configuration.backoffMaximum = .milliseconds(200)
+        configure(&configuration)
+        relay = Relay(configuration: configuration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer)
+        store = TaskStore(pool: database.pool(), topic: topic)
+    }
+
+    @discardableResult
+    func createTasks(_ count: Int, description: String? = nil) throws -> [UUID] {
+        try (0..<count).map { n in
+            guard case .created(let task, _) = try store.create(NewTask(title: "task \(n)", description: description), idempotencyKey: nil) else {
+                throw HTTPTestError("not created")
+            }
+            relay.wakeup.wake()
+            return task.id
+        }
+    }
+
+    func pending() throws -> Int { try database.count("outbox", where: "published_at IS NULL AND parked_at IS NULL") }
+
+    func waitUntilNothingPending(timeout: Duration = .seconds(60)) throws {
+        let deadline = ContinuousClock.now + timeout
+        while try pending() > 0 {
+            guard ContinuousClock.now < deadline else { throw HTTPTestError("still \(try pending()) pending") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    func consume(_ count: Int, timeout: Duration = .seconds(60)) throws -> [KafkaRecord] {
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           groupID: "test-\(UUID())", topics: [topic])
+        return try consumer.read(count: count, timeout: timeout)
+    }
+
+    deinit {
+        relay.stop()
+        producer.close(flushTimeout: .seconds(1))
+        database.drop()
+    }
+}
+
+@Suite struct RelayTests {
+    @Test func everyEventReachesKafkaWithItsIdKeyAndOffset() throws {
+        let fixture = try RelayFixture()
+        fixture.relay.run()
+        let ids = try fixture.createTasks(1000)
+        try fixture.waitUntilNothingPending()
+        let records = try fixture.consume(1000)
+        #expect(records.count == 1000)
+
+        let connection = try fixture.database.connect()
+        let rows = try connection.query("SELECT event_id, aggregate_id, kafka_partition, kafka_offset, event_type FROM outbox")
+        var expected: [String: (key: String, partition: Int32, offset: Int64)] = [:]
+        for row in rows {
+            expected[try row.require(UUID.self, "event_id").lowercaseString] = (
+                try row.require(String.self, "aggregate_id"), try row.require(Int32.self, "kafka_partition"), try row.require(Int64.self, "kafka_offset"))
+        }
+        #expect(expected.count == 1000)
+        #expect(Set(expected.values.map(\.key)) == Set(ids.map(\.lowercaseString)))
+        for record in records {
+            let id = try #require(record.header("ce_id"))
+            let row = try #require(expected[id], "ce_id \(id) is no outbox event id")
+            #expect(String(decoding: record.key, as: UTF8.self) == row.key)
+            #expect(record.partition == row.partition)
+            #expect(record.offset == row.offset)
+            #expect(record.header("ce_type") == "task.created")
+            #expect(record.header("ce_specversion") == "1.0")
+            #expect(record.header("ce_source") == "outboxd")
+            #expect(record.header("content-type") == "application/json")
+            let payload = try JSONParser.parse(record.value).objectValue
+            #expect(payload?["event_id"]?.stringValue == id)
+        }
+        #expect(Set(records.compactMap { $0.header("ce_id") }).count == 1000)
+    }
+
+    @Test func brokersDownKeepRowsPendingThenEverythingIsDelivered() throws {
+        let fixture = try RelayFixture(producerProperties: [("message.timeout.ms", "300", "KAFKA_MESSAGE_TIMEOUT_MS")]) {
+            $0.deliveryTimeout = .milliseconds(500)
+        }
+        fixture.kafka.setAllBrokers(up: false)
+        fixture.relay.run()
+        try fixture.createTasks(20)
+        try waitUntil("a delivery attempt failed") {
+            try fixture.database.count("outbox", where: "attempts > 0 AND last_error IS NOT NULL") > 0
+        }
+        #expect(try fixture.database.count("outbox", where: "published_at IS NOT NULL") == 0)
+        fixture.kafka.setAllBrokers(up: true)
+        try fixture.waitUntilNothingPending()
+        let records = try fixture.consume(20)
+        #expect(Set(records.compactMap { $0.header("ce_id") }).count == 20)
+        #expect(try fixture.database.count("outbox", where: "parked_at IS NOT NULL") == 0)
+    }
+
+    @Test func poisonEventIsParkedWithItsErrorWhileOthersFlow() throws {
+        let fixture = try RelayFixture(producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")]) {
+            $0.maxAttempts = 3
+        }
+        fixture.relay.run()
+        let poison = try fixture.createTasks(1, description: String(repeating: "x", count: 8000))[0]
+        try fixture.createTasks(10)
+        try waitUntil("the poison event is parked") {
+            try fixture.database.count("outbox", where: "parked_at IS NOT NULL") == 1
+        }
+        try fixture.waitUntilNothingPending()
+        let connection = try fixture.database.connect()
+        let parked = try #require(try connection.query("SELECT aggregate_id, attempts, last_error FROM outbox WHERE parked_at IS NOT NULL").first)
+        #expect(try parked.require(String.self, "aggregate_id") == poison.lowercaseString)
+        #expect(try parked.require(Int.self, "attempts") == 3)
+        #expect(try parked.require(String.self, "last_error").contains("MSG_SIZE_TOO_LARGE"))
+        #expect(try fixture.database.count("outbox", where: "published_at IS NOT NULL") == 10)
+        #expect(try fixture.consume(10).count == 10)
+    }
+
+    @Test func injectedProduceErrorsKeepPerKeyOrder() throws {
+        let fixture = try RelayFixture { $0.batchSize = 50 }
+        let ids = try fixture.createTasks(10)
+        for round in 0..<5 {
+            for id in ids {
+                _ = try fixture.store.update(id, TaskPatch(title: "round \(round)"), ifVersion: nil)
+            }
+        }
+        fixture.kafka.failNextProduceRequests(20, with: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION)
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        let records = try fixture.consume(60)
+        #expect(Set(records.compactMap { $0.header("ce_id") }).count == 60)
+
+        let connection = try fixture.database.connect()
+        var order: [String: [String]] = [:]
+        for row in try connection.query("SELECT aggregate_id, event_id FROM outbox ORDER BY id") {
+            order[try row.require(String.self, "aggregate_id"), default: []].append(try row.require(UUID.self, "event_id").lowercaseString)
+        }
+        for (key, expected) in order {
+            var seen: [String] = []
+            for record in records where String(decoding: record.key, as: UTF8.self) == key {
+                let id = record.header("ce_id")!
+                if !seen.contains(id) { seen.append(id) }
+            }
+            #expect(seen == expected, "key \(key) out of order")
+        }
+    }
+}
+
+func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw HTTPTestError("timed out waiting until \(what)") }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+}
