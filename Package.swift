@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "OutboxdOutbox", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"]),
         .target(name: "OutboxdHTTP", dependencies: ["CMicroHTTPD", "OutboxdCore"]),
         .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
-        .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks"]),
+        .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox"]),
         .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
 
         .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres"], path: "Tests/OutboxdTestSupport"),
@@ -28,7 +28,7 @@ let package = Package(
         .testTarget(name: "OutboxdKafkaTests", dependencies: ["OutboxdKafka", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdOutboxTests", dependencies: ["OutboxdOutbox", "OutboxdTasks", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
-        .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdKafka", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdTestSupport"]),
     ],

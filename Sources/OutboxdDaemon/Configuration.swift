@@ -1,5 +1,7 @@
+import Foundation
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdOutbox
 import OutboxdPostgres
 
 /// The daemon's effective configuration. Every property has a default; `ConfigurationKey.all`
@@ -8,6 +10,7 @@ public struct Configuration: Sendable {
     public var database = PostgresPoolConfiguration()
     public var http = HTTPServerConfiguration()
     public var kafka = KafkaSettings()
+    public var relay = RelayConfiguration()
     /// Topic of task events. Config key `OUTBOX_TOPIC`; default `task-events`.
     public var outboxTopic = "task-events"
     /// Deadline for a graceful stop. Config key `SHUTDOWN_TIMEOUT`; default 20 s.
@@ -28,8 +31,17 @@ public struct KafkaSettings: Sendable, Equatable {
     public var bootstrapServers = "embedded"
     /// Any other `KAFKA_FOO_BAR=v` becomes librdkafka's `foo.bar=v`, keyed by the librdkafka name.
     public var passthrough: [String: String] = [:]
+    /// How long start-up waits for a broker to answer. Config key `KAFKA_STARTUP_TIMEOUT`; default 10 s.
+    public var startupTimeout: Duration = .seconds(10)
+    /// Partitions of the events topic in the embedded cluster. Config key `KAFKA_EMBEDDED_PARTITIONS`; default 6.
+    public var embeddedPartitions = 6
 
     public init() {}
+
+    /// librdkafka properties with the config keys they came from.
+    public var properties: [(name: String, value: String, key: String)] {
+        passthrough.sorted { $0.key < $1.key }.map { ($0.key, $0.value, "KAFKA_" + $0.key.uppercased().replacingOccurrences(of: ".", with: "_")) }
+    }
 
     public var isEmbedded: Bool { bootstrapServers == "embedded" }
 }

@@ -57,6 +57,34 @@ public struct ConfigurationKey: Sendable {
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
             config.kafka.bootstrapServers = value
         },
+        ConfigurationKey("KAFKA_STARTUP_TIMEOUT", default: "10s", "start-up fails when no broker answers within this") { config, value in
+            config.kafka.startupTimeout = try ValueParser.duration(value, key: "KAFKA_STARTUP_TIMEOUT", in: .milliseconds(100)...(.seconds(600)))
+        },
+        ConfigurationKey("KAFKA_EMBEDDED_PARTITIONS", default: "6", "partitions of the events topic in the embedded cluster") { config, value in
+            config.kafka.embeddedPartitions = try ValueParser.integer(value, key: "KAFKA_EMBEDDED_PARTITIONS", in: 1...256)
+        },
+        ConfigurationKey("RELAY_BATCH_SIZE", default: "500", "outbox rows claimed and produced per batch") { config, value in
+            config.relay.batchSize = try ValueParser.integer(value, key: "RELAY_BATCH_SIZE", in: 1...100_000)
+        },
+        ConfigurationKey("RELAY_POLL_INTERVAL", default: "1s", "how often the relay looks for rows when nothing wakes it") { config, value in
+            config.relay.pollInterval = try ValueParser.duration(value, key: "RELAY_POLL_INTERVAL", in: .milliseconds(1)...(.seconds(3600)))
+        },
+        ConfigurationKey("RELAY_MAX_ATTEMPTS", default: "10", "failed deliveries before an event is parked") { config, value in
+            config.relay.maxAttempts = try ValueParser.integer(value, key: "RELAY_MAX_ATTEMPTS", in: 1...1000)
+        },
+        ConfigurationKey("RELAY_BACKOFF_BASE", default: "500ms", "first retry delay; doubles per failure, with jitter") { config, value in
+            config.relay.backoffBase = try ValueParser.duration(value, key: "RELAY_BACKOFF_BASE", in: .milliseconds(1)...(.seconds(3600)))
+        },
+        ConfigurationKey("RELAY_BACKOFF_MAX", default: "5m", "longest retry delay") { config, value in
+            config.relay.backoffMaximum = try ValueParser.duration(value, key: "RELAY_BACKOFF_MAX", in: .milliseconds(1)...(.seconds(86400)))
+        },
+        ConfigurationKey("RELAY_DELIVERY_TIMEOUT", default: "30s", "how long a batch waits for its delivery reports") { config, value in
+            config.relay.deliveryTimeout = try ValueParser.duration(value, key: "RELAY_DELIVERY_TIMEOUT", in: .milliseconds(100)...(.seconds(3600)))
+        },
+        ConfigurationKey("EVENT_SOURCE", default: "outboxd", "ce_source header of every event") { config, value in
+            guard !value.isEmpty else { throw ConfigurationError(key: "EVENT_SOURCE", "must not be empty") }
+            config.relay.eventSource = value
+        },
         ConfigurationKey("OUTBOX_TOPIC", default: "task-events", "Kafka topic of task events") { config, value in
             config.outboxTopic = try ValueParser.topic(value, key: "OUTBOX_TOPIC")
         },

@@ -1,46 +1,109 @@
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdKafka
+import OutboxdOutbox
 import OutboxdPostgres
 import OutboxdTasks
+import Synchronization
 
 /// `outboxd serve`: owns every long-lived part, and the order they start and stop in.
 ///
-/// Start: database reachable → schema current (or migrated with `--migrate`) → HTTP listener.
-/// Stop: stop accepting → finish requests in flight → close connections.
+/// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
+/// embedded cluster when configured; fail fast when no broker answers) → relay → HTTP listener.
+/// Stop: stop accepting and finish requests in flight → relay finishes its batch → producer
+/// flushes → close.
 public final class Daemon: Sendable {
     public let configuration: Configuration
     private let logger = Logger(label: "outboxd")
     private let pool: PostgresPool
-    private let server: MHDServer
+    private let parts = Mutex(Parts())
+
+    private struct Parts {
+        var server: MHDServer?
+        var relay: Relay?
+        var producer: RDKafkaProducer?
+        var embedded: RDKafkaMockCluster?
+    }
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         pool = PostgresPool(configuration: configuration.database)
-        var router = Router()
-        HealthRoutes(pool: pool).register(in: &router)
-        TaskRoutes(store: TaskStore(pool: pool, topic: configuration.outboxTopic)).register(in: &router)
-        server = MHDServer(configuration: configuration.http, handler: router)
     }
 
     /// The bound HTTP port (after `start`).
-    public var httpPort: Int { server.port }
+    public var httpPort: Int { parts.withLock { $0.server?.port ?? 0 } }
+
+    /// The Kafka bootstrap address in use (the embedded cluster's when embedded).
+    public var kafkaBootstrapServers: String { parts.withLock { $0.producer?.bootstrapServers ?? "" } }
 
     public func start(migrate: Bool) throws {
         try Self.prepareDatabase(configuration, migrate: migrate, logger: logger)
         do {
+            try startKafka()
+            let relay = Relay(configuration: configuration.relay, database: configuration.database,
+                              producer: parts.withLock { $0.producer! })
+            relay.run()
+            parts.withLock { $0.relay = relay }
+            let server = MHDServer(configuration: configuration.http, handler: router(relay: relay))
             try server.start()
+            parts.withLock { $0.server = server }
+            logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
         } catch {
-            pool.close()
+            stop()
+            if let error = error as? DaemonError { throw error }
             throw DaemonError(.unavailable, "\(error)")
         }
-        logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
     }
 
     public func stop() {
+        let current = parts.withLock { parts -> Parts in
+            defer { parts = Parts() }
+            return parts
+        }
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
-        server.stop(timeout: configuration.shutdownTimeout)
+        current.server?.stop(timeout: configuration.shutdownTimeout)
+        current.relay?.stop()
+        current.producer?.close(flushTimeout: configuration.shutdownTimeout)
         pool.close()
         logger.notice("stopped")
+    }
+
+    private func startKafka() throws {
+        var bootstrap = configuration.kafka.bootstrapServers
+        if configuration.kafka.isEmbedded {
+            let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(configuration.outboxTopic, configuration.kafka.embeddedPartitions)])
+            parts.withLock { $0.embedded = cluster }
+            bootstrap = cluster.bootstrapServers
+            logger.notice("embedded Kafka started", ["bootstrap": bootstrap, "topic": configuration.outboxTopic])
+        }
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
+                                                                                  properties: configuration.kafka.properties))
+        parts.withLock { $0.producer = producer }
+        do {
+            try producer.checkReachable(timeout: configuration.kafka.startupTimeout)
+        } catch {
+            throw DaemonError(.unavailable, "KAFKA_BOOTSTRAP_SERVERS: \(error)")
+        }
+    }
+
+    private func router(relay: Relay) -> Router {
+        var router = Router()
+        let embedded = configuration.kafka.isEmbedded
+        let bootstrap = kafkaBootstrapServers
+        HealthRoutes(checks: [
+            ("database", HealthRoutes.database(pool)),
+            ("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded)])) }),
+            ("relay", {
+                let status = relay.status
+                var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed)])
+                if let last = status.lastBatchAt { details.append("last_batch_at", .string(last.rfc3339)) }
+                if let error = status.lastError { details.append("last_error", .string(error)) }
+                return (true, details)
+            }),
+        ]).register(in: &router)
+        let wakeup = relay.wakeup
+        TaskRoutes(store: TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { wakeup.wake() })).register(in: &router)
+        return router
     }
 
     /// Fails fast when PostgreSQL is unreachable or the schema is not current; migrates first when asked.

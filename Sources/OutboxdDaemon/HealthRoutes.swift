@@ -2,9 +2,13 @@ import OutboxdCore
 import OutboxdHTTP
 import OutboxdPostgres
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (each dependency, as JSON; 503 when one is down).
+/// `GET /healthz` (the process answers) and `GET /readyz` (each component's state as JSON; 503
+/// when one is down).
 struct HealthRoutes: Sendable {
-    let pool: PostgresPool
+    /// A component's check: whether it is up, and what to show about it.
+    typealias Check = @Sendable () -> (up: Bool, details: JSONObject)
+
+    let checks: [(name: String, check: Check)]
 
     func register(in router: inout Router) {
         router.add("GET", "/healthz") { _, _ in .json(200, ["status": "ok"]) }
@@ -12,20 +16,32 @@ struct HealthRoutes: Sendable {
     }
 
     func readiness() -> HTTPResponse {
-        var database = JSONObject()
+        var components = JSONObject()
         var ready = true
-        do {
-            try pool.withConnection { try $0.query("SELECT 1") }
-            database.append("status", "up")
-        } catch {
-            ready = false
-            database.append("status", "down")
-            database.append("error", .string("\(error)"))
+        for (name, check) in checks {
+            let (up, details) = check()
+            ready = ready && up
+            var object = JSONObject()
+            object.append("status", up ? "up" : "down")
+            for member in details.members { object.append(member.key, member.value) }
+            components.append(name, .object(object))
         }
         let body: JSONValue = .object(JSONObject([
             "status": .string(ready ? "ready" : "not_ready"),
-            "components": .object(JSONObject(["database": .object(database)])),
+            "components": .object(components),
         ]))
         return ready ? .json(200, body) : .json(503, body, headers: [("Retry-After", "1")])
+    }
+
+    /// The database answers `SELECT 1` through the pool.
+    static func database(_ pool: PostgresPool) -> Check {
+        {
+            do {
+                try pool.withConnection { _ = try $0.query("SELECT 1") }
+                return (true, JSONObject())
+            } catch {
+                return (false, JSONObject(["error": .string("\(error)")]))
+            }
+        }
     }
 }

@@ -28,10 +28,13 @@ public struct TaskStore: Sendable {
 
     public let pool: PostgresPool
     public let topic: String
+    /// Called after every commit that wrote outbox rows (the relay's wake-up); must not block.
+    let afterCommit: @Sendable () -> Void
 
-    public init(pool: PostgresPool, topic: String) {
+    public init(pool: PostgresPool, topic: String, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.pool = pool
         self.topic = topic
+        self.afterCommit = afterCommit
     }
 
     public func create(_ task: NewTask, idempotencyKey: String?) throws -> CreateResult {
@@ -42,7 +45,10 @@ public struct TaskStore: Sendable {
                     task.title, task.description, task.status.rawValue, task.dueAt,
                     idempotencyKey, idempotencyKey == nil ? nil : task.fingerprint, topic, eventID,
                 ])
-                if let row = rows.first { return .created(try TaskRecord(row: row), eventID: eventID) }
+                if let row = rows.first {
+                    afterCommit()
+                    return .created(try TaskRecord(row: row), eventID: eventID)
+                }
                 // Only an Idempotency-Key conflict inserts nothing.
                 let existing = try connection.query(Self.byIdempotencyKey, [idempotencyKey, task.fingerprint])
                 if let row = existing.first {
@@ -91,6 +97,7 @@ public struct TaskStore: Sendable {
                 ifVersion, topic, updatedID, completedID,
             ])
             guard let row = rows.first else { return try missing(id, connection) }
+            afterCommit()
             let task = try TaskRecord(row: row)
             let completed = try row.require(Bool.self, "completed")
             return .done(Update(task: task, eventIDs: completed ? [updatedID, completedID] : [updatedID]))
@@ -102,6 +109,7 @@ public struct TaskStore: Sendable {
             let eventID = UUID()
             let rows = try connection.query(Self.delete, [id, ifVersion, topic, eventID])
             guard rows.first != nil else { return try missing(id, connection) }
+            afterCommit()
             return .done(eventID)
         }
     }
