@@ -19,6 +19,17 @@ enum RDKafkaConfig {
         return conf
     }
 
+    /// Creates a client from `conf` (which it then owns, or destroys on failure), with our log callback.
+    static func newHandle(_ type: rd_kafka_type_t, _ conf: OpaquePointer, context: String) throws -> OpaquePointer {
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(type, conf, &buffer, buffer.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: context)
+        }
+        return rk
+    }
+
     /// A `KafkaError` for a `rd_kafka_resp_err_t`.
     static func error(_ code: rd_kafka_resp_err_t, context: String) -> KafkaError {
         KafkaError(code: .init(rawValue: code.rawValue, name: String(cString: rd_kafka_err2name(code))),

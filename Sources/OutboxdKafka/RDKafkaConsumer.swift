@@ -26,12 +26,7 @@ public final class RDKafkaConsumer {
             ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
             ("enable.auto.commit", "false", "enable.auto.commit"),
         ] + configuration.properties)
-        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &buffer, buffer.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "rd_kafka_new")
-        }
+        let rk = try RDKafkaConfig.newHandle(RD_KAFKA_CONSUMER, conf, context: "consumer")
         handle = RDKafkaHandle(raw: rk)
         rd_kafka_poll_set_consumer(rk)
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))

@@ -12,12 +12,7 @@ public final class RDKafkaMockCluster: Sendable {
     /// Starts `brokers` mock brokers and creates `topics` with their partition counts.
     public init(brokers: Int = 3, topics: [(name: String, partitions: Int)] = []) throws {
         let conf = try RDKafkaConfig.make([("log_level", "3", "embedded")])
-        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &buffer, buffer.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "embedded cluster")
-        }
+        let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "embedded cluster")
         guard let mock = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)
             throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: "cannot start the mock cluster", context: "embedded cluster")

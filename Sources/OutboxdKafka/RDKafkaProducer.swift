@@ -18,12 +18,7 @@ public final class RDKafkaProducer: Sendable {
             + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS")]
             + configuration.properties)
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
-        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
-        var buffer = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &buffer, buffer.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: "rd_kafka_new")
-        }
+        let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
         handle = RDKafkaHandle(raw: rk)
         bootstrapServers = configuration.bootstrapServers
         let thread = Thread { [handle, pollLoop] in
