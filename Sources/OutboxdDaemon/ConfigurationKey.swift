@@ -81,6 +81,15 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("RELAY_DELIVERY_TIMEOUT", default: "30s", "how long a batch waits for its delivery reports") { config, value in
             config.relay.deliveryTimeout = try ValueParser.duration(value, key: "RELAY_DELIVERY_TIMEOUT", in: .milliseconds(100)...(.seconds(3600)))
         },
+        ConfigurationKey("RELAY_SHARDS", default: "1", "shards of the outbox; one relay owns each (advisory lock)") { config, value in
+            config.relay.shards = try ValueParser.integer(value, key: "RELAY_SHARDS", in: 1...256)
+        },
+        ConfigurationKey("RELAY_TAKEOVER_INTERVAL", default: "1s", "how often a relay tries to take over shards no relay holds") { config, value in
+            config.relay.takeoverInterval = try ValueParser.duration(value, key: "RELAY_TAKEOVER_INTERVAL", in: .milliseconds(10)...(.seconds(600)))
+        },
+        ConfigurationKey("OUTBOX_RETENTION", default: "1h", "how long published rows are kept; 0s deletes them on publish") { config, value in
+            config.relay.retention = try ValueParser.duration(value, key: "OUTBOX_RETENTION", in: .zero...(.seconds(365 * 86400)))
+        },
         ConfigurationKey("EVENT_SOURCE", default: "outboxd", "ce_source header of every event") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "EVENT_SOURCE", "must not be empty") }
             config.relay.eventSource = value

@@ -1,3 +1,4 @@
+import Foundation
 import OutboxdCore
 import OutboxdHTTP
 import OutboxdKafka
@@ -6,48 +7,65 @@ import OutboxdPostgres
 import OutboxdTasks
 import Synchronization
 
-/// `outboxd serve`: owns every long-lived part, and the order they start and stop in.
+/// `outboxd serve` (API and relay), `outboxd api` or `outboxd relay`: owns the long-lived parts
+/// of the process, and the order they start and stop in.
 ///
 /// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
-/// embedded cluster when configured; fail fast when no broker answers) → relay → HTTP listener.
-/// Stop: stop accepting and finish requests in flight → relay finishes its batch → producer
-/// flushes → close.
+/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier → HTTP.
+/// Stop: stop accepting and finish requests in flight → notifier → relay publishes what is due
+/// and finishes its batch → producer flushes → close.
 public final class Daemon: Sendable {
+    public enum Part: Sendable, Hashable {
+        case api, relay
+    }
+
     public let configuration: Configuration
+    public let parts: Set<Part>
     private let logger = Logger(label: "outboxd")
     private let pool: PostgresPool
-    private let parts = Mutex(Parts())
+    private let running = Mutex(Running())
 
-    private struct Parts {
+    private struct Running {
         var server: MHDServer?
+        var notifier: OutboxNotifier?
         var relay: Relay?
         var producer: RDKafkaProducer?
         var embedded: RDKafkaMockCluster?
     }
 
-    public init(configuration: Configuration) {
+    public init(configuration: Configuration, parts: Set<Part> = [.api, .relay]) {
         self.configuration = configuration
+        self.parts = parts
         pool = PostgresPool(configuration: configuration.database)
     }
 
     /// The bound HTTP port (after `start`).
-    public var httpPort: Int { parts.withLock { $0.server?.port ?? 0 } }
+    public var httpPort: Int { running.withLock { $0.server?.port ?? 0 } }
 
     /// The Kafka bootstrap address in use (the embedded cluster's when embedded).
-    public var kafkaBootstrapServers: String { parts.withLock { $0.producer?.bootstrapServers ?? "" } }
+    public var kafkaBootstrapServers: String { running.withLock { $0.producer?.bootstrapServers ?? "" } }
 
     public func start(migrate: Bool) throws {
         try Self.prepareDatabase(configuration, migrate: migrate, logger: logger)
         do {
-            try startKafka()
-            let relay = Relay(configuration: configuration.relay, database: configuration.database,
-                              producer: parts.withLock { $0.producer! })
-            relay.run()
-            parts.withLock { $0.relay = relay }
-            let server = MHDServer(configuration: configuration.http, handler: router(relay: relay))
-            try server.start()
-            parts.withLock { $0.server = server }
-            logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
+            var relay: Relay?
+            if parts.contains(.relay) {
+                let producer = try startKafka()
+                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer)
+                started.run()
+                running.withLock { $0.relay = started }
+                relay = started
+            }
+            if parts.contains(.api) {
+                let notifier = OutboxNotifier(database: configuration.database, channel: configuration.relay.channel)
+                notifier.start()
+                running.withLock { $0.notifier = notifier }
+                let server = MHDServer(configuration: configuration.http, handler: router(relay: relay, notifier: notifier))
+                try server.start()
+                running.withLock { $0.server = server }
+                logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
+            }
+            logger.notice("ready", ["parts": parts.map { "\($0)" }.sorted().joined(separator: ",")])
         } catch {
             stop()
             if let error = error as? DaemonError { throw error }
@@ -56,53 +74,61 @@ public final class Daemon: Sendable {
     }
 
     public func stop() {
-        let current = parts.withLock { parts -> Parts in
-            defer { parts = Parts() }
-            return parts
+        let current = running.withLock { running -> Running in
+            defer { running = Running() }
+            return running
         }
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         current.server?.stop(timeout: configuration.shutdownTimeout)
-        current.relay?.stop()
+        current.notifier?.stop()
+        current.relay?.stop(drainTimeout: configuration.shutdownTimeout)
         current.producer?.close(flushTimeout: configuration.shutdownTimeout)
         pool.close()
         logger.notice("stopped")
     }
 
-    private func startKafka() throws {
+    private func startKafka() throws -> RDKafkaProducer {
         var bootstrap = configuration.kafka.bootstrapServers
         if configuration.kafka.isEmbedded {
             let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(configuration.outboxTopic, configuration.kafka.embeddedPartitions)])
-            parts.withLock { $0.embedded = cluster }
+            running.withLock { $0.embedded = cluster }
             bootstrap = cluster.bootstrapServers
             logger.notice("embedded Kafka started", ["bootstrap": bootstrap, "topic": configuration.outboxTopic])
         }
         let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
                                                                                   properties: configuration.kafka.properties))
-        parts.withLock { $0.producer = producer }
+        running.withLock { $0.producer = producer }
         do {
             try producer.checkReachable(timeout: configuration.kafka.startupTimeout)
         } catch {
             throw DaemonError(.unavailable, "KAFKA_BOOTSTRAP_SERVERS: \(error)")
         }
+        return producer
     }
 
-    private func router(relay: Relay) -> Router {
+    private func router(relay: Relay?, notifier: OutboxNotifier) -> Router {
         var router = Router()
-        let embedded = configuration.kafka.isEmbedded
-        let bootstrap = kafkaBootstrapServers
-        HealthRoutes(checks: [
-            ("database", HealthRoutes.database(pool)),
-            ("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded)])) }),
-            ("relay", {
+        var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
+        if let relay {
+            let embedded = configuration.kafka.isEmbedded
+            let bootstrap = kafkaBootstrapServers
+            checks.append(("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded)])) }))
+            checks.append(("relay", {
                 let status = relay.status
-                var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed)])
+                var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed),
+                                          "owned_shards": .array(status.ownedShards.map { .int($0) })])
                 if let last = status.lastBatchAt { details.append("last_batch_at", .string(last.rfc3339)) }
                 if let error = status.lastError { details.append("last_error", .string(error)) }
                 return (true, details)
-            }),
-        ]).register(in: &router)
-        let wakeup = relay.wakeup
-        TaskRoutes(store: TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { wakeup.wake() })).register(in: &router)
+            }))
+        }
+        HealthRoutes(checks: checks).register(in: &router)
+        let wakeup = relay?.wakeup
+        let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: {
+            wakeup?.wake()
+            notifier.notify()
+        })
+        TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool)).register(in: &router)
         return router
     }
 

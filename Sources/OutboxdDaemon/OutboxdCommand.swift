@@ -25,7 +25,11 @@ public enum OutboxdCommand {
             case .migrate:
                 try migrate(loader.configuration)
             case .serve:
-                try serve(loader.configuration, migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api, .relay], migrate: parsed.migrate)
+            case .api:
+                try serve(loader.configuration, parts: [.api], migrate: parsed.migrate)
+            case .relay:
+                try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate)
             case .help:
                 break
             }
@@ -70,9 +74,9 @@ public enum OutboxdCommand {
         logger.notice(applied.isEmpty ? "schema already current" : "schema migrated", ["applied": "\(applied.count)"])
     }
 
-    static func serve(_ configuration: Configuration, migrate: Bool) throws {
+    static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool) throws {
         SignalWaiter.blockStopSignals()
-        let daemon = Daemon(configuration: configuration)
+        let daemon = Daemon(configuration: configuration, parts: parts)
         try daemon.start(migrate: migrate)
         let signal = SignalWaiter.waitForStop()
         Logger(label: "outboxd").notice("received \(signal)")

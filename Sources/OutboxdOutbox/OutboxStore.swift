@@ -1,3 +1,4 @@
+import Foundation
 import OutboxdPostgres
 
 /// The relay's SQL: claim due rows, record deliveries and failures. Runs on the relay's own
@@ -7,13 +8,35 @@ struct OutboxStore {
 
     /// Due rows in id order, locked for this transaction. A row waits while an earlier row of its
     /// key is still pending and backing off, so a retry never lets a later event overtake (G3).
-    func claim(limit: Int) throws -> [OutboxRow] {
-        try connection.query(Self.claim, [limit]).map(OutboxRow.init(row:))
+    func claim(limit: Int, shards: Int, owned: [Int]) throws -> [OutboxRow] {
+        try connection.query(Self.claim, [limit, shards, owned]).map(OutboxRow.init(row:))
     }
 
-    func markPublished(_ delivered: [(id: Int64, partition: Int32, offset: Int64)]) throws {
+    /// Records partition and offset, or deletes the rows when history is not kept.
+    func markPublished(_ delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)], keep: Bool) throws {
         guard !delivered.isEmpty else { return }
-        try connection.query(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset)])
+        if keep {
+            try connection.query(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset)])
+        } else {
+            try connection.query(Self.deletePublished, [delivered.map(\.id)])
+        }
+    }
+
+    /// Deletes up to `limit` rows published before `retention` ago; returns how many.
+    func purge(olderThan retention: Duration, limit: Int) throws -> Int {
+        let milliseconds = retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000
+        return try connection.query(Self.purge, [milliseconds, limit]).affectedRows
+    }
+
+    /// Tries to own the shards not in `owned`; returns those now held by this session.
+    func acquire(shards: Int, owned: [Int]) throws -> [Int] {
+        var held = owned
+        for shard in 0..<shards where !owned.contains(shard) {
+            if try connection.query(Self.tryLock, [shard]).first?.require(Bool.self, "locked") == true {
+                held.append(shard)
+            }
+        }
+        return held.sorted()
     }
 
     /// attempts+1, the error and the next attempt time; parked when attempts reach `maxAttempts`.
@@ -28,6 +51,7 @@ struct OutboxStore {
         FROM outbox o
         WHERE o.published_at IS NULL AND o.parked_at IS NULL
           AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+          AND o.shard % $2::int = ANY($3::int[])
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
               WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id
@@ -43,6 +67,23 @@ struct OutboxStore {
             next_attempt_at = NULL
         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d(id, partition, kafka_offset)
         WHERE o.id = d.id
+        """)
+
+    static let deletePublished = PostgresStatement(name: "outbox_delete_published", sql: """
+        DELETE FROM outbox WHERE id = ANY($1::bigint[])
+        """)
+
+    static let purge = PostgresStatement(name: "outbox_purge", sql: """
+        DELETE FROM outbox WHERE id IN (
+            SELECT id FROM outbox
+            WHERE published_at < now() - $1::bigint * interval '1 millisecond'
+            ORDER BY published_at LIMIT $2)
+        """)
+
+    /// Session-level, so it lasts across transactions and ends with the connection: a standby
+    /// takes the shard over when the owner dies. Key: (0x6F627278 "obrx", shard).
+    static let tryLock = PostgresStatement(name: "outbox_try_lock", sql: """
+        SELECT pg_try_advisory_lock(1868723832, $1::int) AS locked
         """)
 
     static let markFailed = PostgresStatement(name: "outbox_mark_failed", sql: """

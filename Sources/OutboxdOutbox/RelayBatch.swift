@@ -1,9 +1,10 @@
+import Foundation
 import OutboxdKafka
 
 /// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
 /// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
 struct RelayBatchOutcome: Equatable {
-    var delivered: [(id: Int64, partition: Int32, offset: Int64)] = []
+    var delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)] = []
     var failed: [(id: Int64, error: String, attempts: Int)] = []
     var held: [Int64] = []
 
@@ -16,7 +17,7 @@ struct RelayBatchOutcome: Equatable {
             }
             switch result {
             case .delivered(let partition, let offset):
-                delivered.append((row.id, partition, offset))
+                delivered.append((row.id, row.eventID, partition, offset))
             case .failed(let error):
                 failedKeys.insert(row.aggregateID)
                 failed.append((row.id, error.description, row.attempts + 1))

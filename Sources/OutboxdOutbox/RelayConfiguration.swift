@@ -12,6 +12,19 @@ public struct RelayConfiguration: Sendable {
     public var backoffMaximum: Duration = .seconds(300)
     /// How long a batch waits for its delivery reports. Config key `RELAY_DELIVERY_TIMEOUT`; default 30 s.
     public var deliveryTimeout: Duration = .seconds(30)
+    /// Shards the outbox is split into; one relay owns each (advisory lock). Config key
+    /// `RELAY_SHARDS`; default 1.
+    public var shards = 1
+    /// How long published rows are kept; 0 deletes them on publish. Config key
+    /// `OUTBOX_RETENTION`; default 1 h.
+    public var retention: Duration = .seconds(3600)
+    /// How often a relay tries to take over shards no relay holds. Config key
+    /// `RELAY_TAKEOVER_INTERVAL`; default 1 s.
+    public var takeoverInterval: Duration = .seconds(1)
+    /// How often published rows past `retention` are purged (in batches of 1000).
+    public var purgeInterval: Duration = .seconds(10)
+    /// Channel of the coalesced NOTIFY the API sends after commits.
+    public var channel = "outboxd_outbox"
     /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
     public var eventSource = "outboxd"
 

@@ -116,6 +116,30 @@ public final class PQConnection: @unchecked Sendable {
         }
     }
 
+    /// The socket, for waiting on notifications with poll(2) beside other descriptors.
+    public var socketDescriptor: Int32 {
+        guard let handle else { return -1 }
+        return PQsocket(handle)
+    }
+
+    /// `LISTEN` on `channel` (quoted as an identifier).
+    public func listen(_ channel: String) throws {
+        try executeScript("LISTEN \(try quoteIdentifier(channel))")
+    }
+
+    /// Reads what arrived on the socket and returns how many notifications were pending
+    /// (discarding them). Never blocks; throws when the connection broke.
+    public func drainNotifications() throws -> Int {
+        let conn = try liveHandle()
+        guard PQconsumeInput(conn) == 1 else { throw connectionError() }
+        var count = 0
+        while let notification = PQnotifies(conn) {
+            PQfreemem(notification)
+            count += 1
+        }
+        return count
+    }
+
     /// Quotes an identifier (a database or role name) for the few statements that cannot take
     /// parameters, such as `CREATE DATABASE`.
     public func quoteIdentifier(_ identifier: String) throws -> String {

@@ -6,14 +6,16 @@ import OutboxdPostgres
 /// The Task API: maps HTTP requests to `TaskStore` calls and their results to responses.
 public struct TaskRoutes: Sendable {
     public let store: TaskStore
+    let delivery: (any DeliveryWaiting)?
     let logger = Logger(label: "api")
 
     public static let defaultPageSize = 20
     public static let maxPageSize = 100
     static let maxIdempotencyKeyLength = 200
 
-    public init(store: TaskStore) {
+    public init(store: TaskStore, delivery: (any DeliveryWaiting)? = nil) {
         self.store = store
+        self.delivery = delivery
     }
 
     public func register(in router: inout Router) {
@@ -31,8 +33,11 @@ public struct TaskRoutes: Sendable {
         }
         let task = try TaskValidation.newTask(from: JSONBody.parse(request))
         switch try store.create(task, idempotencyKey: key) {
-        case .created(let record, _):
-            return created(record)
+        case .created(let record, let eventID):
+            guard let seconds = PreferWait.seconds(from: request.headers["prefer"]), let delivery else {
+                return created(record)
+            }
+            return waitForDelivery(record, eventID: eventID, seconds: seconds, delivery: delivery)
         case .replayed(let record):
             return created(record).adding(header: "Idempotent-Replayed", "true")
         case .keyReused:
@@ -116,6 +121,25 @@ public struct TaskRoutes: Sendable {
             logger.error("request failed", ["error": "\(error)"])
             return .problem(500, title: "Internal Server Error", detail: "the request failed; see the server log")
         }
+    }
+
+    /// 201 naming the event's partition and offset once the relay has its delivery report, or 202
+    /// when `seconds` pass first (the event is safe in the outbox either way).
+    private func waitForDelivery(_ task: TaskRecord, eventID: UUID, seconds: Int, delivery: any DeliveryWaiting) -> HTTPResponse {
+        let location = "/tasks/\(task.id.lowercaseString)"
+        var body = task.json.objectValue ?? JSONObject()
+        var event = JSONObject(["id": .string(eventID.lowercaseString)])
+        let status: Int
+        if let report = delivery.waitForDelivery(of: eventID, timeout: .seconds(seconds)) {
+            status = 201
+            event.append("partition", report.partition.map { .int(Int($0)) } ?? .null)
+            event.append("offset", report.offset.map { .int(Int($0)) } ?? .null)
+        } else {
+            status = 202
+        }
+        body.append("event", .object(event))
+        return .json(status, .object(body), headers: [("Location", location), ("ETag", task.etag),
+                                                      ("Preference-Applied", "wait=\(seconds)")])
     }
 
     private func created(_ task: TaskRecord) -> HTTPResponse {

@@ -174,3 +174,35 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: ()
         Thread.sleep(forTimeInterval: 0.02)
     }
 }
+
+@Suite struct RelayRetentionTests {
+    @Test func zeroRetentionDeletesRowsOnPublish() throws {
+        let fixture = try RelayFixture { $0.retention = .zero }
+        fixture.relay.run()
+        try fixture.createTasks(30)
+        try waitUntil("every row is deleted on publish") { try fixture.database.count("outbox") == 0 }
+        #expect(Set(try fixture.consume(30).compactMap { $0.header("ce_id") }).count == 30)
+    }
+
+    @Test func publishedRowsArePurgedAfterTheRetention() throws {
+        let fixture = try RelayFixture {
+            $0.retention = .milliseconds(200)
+            $0.purgeInterval = .milliseconds(50)
+        }
+        fixture.relay.run()
+        try fixture.createTasks(10)
+        try waitUntil("published rows are purged") { try fixture.database.count("outbox") == 0 }
+        #expect(try fixture.database.count("tasks") == 10)
+    }
+
+    @Test func oneRelayOwnsEveryShard() throws {
+        let fixture = try RelayFixture { $0.shards = 4 }
+        fixture.relay.run()
+        try fixture.createTasks(100)
+        try fixture.waitUntilNothingPending()
+        #expect(fixture.relay.status.ownedShards == [0, 1, 2, 3])
+        #expect(try fixture.database.count("outbox", where: "published_at IS NOT NULL") == 100)
+        let shardsUsed = try fixture.database.count("(SELECT DISTINCT shard % 4 FROM outbox) s")
+        #expect(shardsUsed == 4)
+    }
+}

@@ -3,6 +3,7 @@ import OutboxdCore
 import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
+import OutboxdTasks
 import Testing
 
 @Suite struct TaskAPITests {
@@ -216,5 +217,41 @@ import Testing
         #expect(components["kafka"]?.objectValue?["embedded"] == true)
         #expect(components["relay"]?.objectValue?["status"] == "up")
         #expect(try client.request("HEAD", "/healthz").status == 200)
+    }
+}
+
+/// `Prefer: wait=N`: the response waits for the delivery report, or falls back to 202.
+@Suite struct PreferWaitTests {
+    @Test func waitNamesThePartitionAndOffset() throws {
+        let api = try APIFixture()
+        let response = try api.client().json("POST", "/tasks", #"{"title":"acked"}"#, headers: [("Prefer", "wait=10")])
+        #expect(response.status == 201, "\(response.text)")
+        #expect(response.header("Preference-Applied") == "wait=10")
+        let event = try #require(try response.json().objectValue?["event"]?.objectValue)
+        let connection = try api.database.connect()
+        let row = try #require(try connection.query("SELECT event_id::text AS id, kafka_partition, kafka_offset FROM outbox").first)
+        #expect(event["id"]?.stringValue == (try row.require(String.self, "id")))
+        #expect(event["partition"]?.intValue == (try row.require(Int.self, "kafka_partition")))
+        #expect(event["offset"]?.intValue == (try row.require(Int.self, "kafka_offset")))
+    }
+
+    @Test func brokersDownGive202WithTheEventSafeInTheOutbox() throws {
+        let kafka = try RDKafkaMockCluster(brokers: 3, topics: [("task-events", 2)])
+        let api = try APIFixture { $0.kafka.bootstrapServers = kafka.bootstrapServers }
+        kafka.setAllBrokers(up: false)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let response = try api.client().json("POST", "/tasks", #"{"title":"not yet"}"#, headers: [("Prefer", "wait=1")])
+        #expect(response.status == 202, "\(response.text)")
+        #expect(clock.now - started >= .seconds(1))
+        #expect(response.header("Location")?.hasPrefix("/tasks/") == true)
+        #expect(try api.counts() == (1, 1))
+        #expect(try api.database.count("outbox", where: "published_at IS NULL") == 1)
+        kafka.setAllBrokers(up: true)
+    }
+
+    @Test(arguments: [("wait=5", 5), ("respond-async, wait=3", 3), ("wait=999", 60), ("wait=x", nil), (nil, nil)] as [(String?, Int?)])
+    func preferHeaderParsing(header: String?, seconds: Int?) {
+        #expect(PreferWait.seconds(from: header) == seconds)
     }
 }

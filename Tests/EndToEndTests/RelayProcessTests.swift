@@ -1,0 +1,148 @@
+import Foundation
+import OutboxdKafka
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+/// `outboxd relay` and `outboxd api` as processes of their own, on a Kafka cluster the test owns.
+@Suite struct RelayProcessTests {
+    let topic = "task-events"
+
+    func kafka() throws -> RDKafkaMockCluster { try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)]) }
+
+    func relay(_ database: TestDatabase, _ kafka: RDKafkaMockCluster, _ extra: [String: String] = [:]) throws -> DaemonProcess {
+        try DaemonProcess(arguments: ["relay"], environment: [
+            "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers,
+            "RELAY_TAKEOVER_INTERVAL": "100ms", "RELAY_BACKOFF_BASE": "50ms", "RELAY_BACKOFF_MAX": "500ms",
+        ].merging(extra) { $1 })
+    }
+
+    func consume(_ kafka: RDKafkaMockCluster, _ count: Int) throws -> [KafkaRecord] {
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           groupID: "test-\(UUID())", topics: [topic])
+        return try consumer.read(count: count, timeout: .seconds(60))
+    }
+
+    /// Inserts tasks with their events straight into PostgreSQL (the API's statement is tested elsewhere).
+    func insertTasks(_ database: TestDatabase, _ count: Int) throws {
+        try database.connect().executeScript("""
+            WITH t AS (INSERT INTO tasks (title) SELECT 'bulk ' || n FROM generate_series(1, \(count)) n RETURNING tasks AS task)
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT 'task', (t.task).id::text, 'task.created', 'task-events', outboxd_task_json(t.task) FROM t
+            """)
+    }
+
+    func pending(_ database: TestDatabase) throws -> Int {
+        try database.count("outbox", where: "published_at IS NULL AND parked_at IS NULL")
+    }
+
+    /// A relay in another process hears of the API's commits by NOTIFY: with a one-hour poll
+    /// interval, events still arrive at once.
+    @Test func apiNotifiesASeparateRelay() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let relay = try relay(database, kafka, ["RELAY_POLL_INTERVAL": "1h"])
+        try relay.waitForOutput("owning shards")
+        let api = try DaemonProcess(arguments: ["api", "--http-listen", "127.0.0.1:0"], environment: ["DATABASE_URL": database.url])
+        let client = try HTTPTestClient(port: try api.waitForPort())
+        for n in 0..<3 {
+            #expect(try client.json("POST", "/tasks", #"{"title":"notified \#(n)"}"#).status == 201)
+            try waitUntil("event \(n) is published", timeout: .seconds(20)) { try pending(database) == 0 }
+        }
+        #expect(try consume(kafka, 3).count == 3)
+        api.signal(SIGTERM)
+        relay.signal(SIGTERM)
+        #expect(try api.waitForExit() == 0)
+        #expect(try relay.waitForExit() == 0)
+    }
+
+    /// G2: kill -9 of the relay in the middle of a batch loses nothing; the restarted relay
+    /// re-sends what was not marked (duplicates, same ce_id).
+    @Test func killedRelayLosesNoEvent() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let total = 3000
+        try insertTasks(database, total)
+        for broker in 1...3 { kafka.setRoundTrip(.milliseconds(30), broker: Int32(broker)) }
+        let first = try relay(database, kafka, ["RELAY_BATCH_SIZE": "200"])
+        try waitUntil("the first relay has published part of the backlog") {
+            try database.count("outbox", where: "published_at IS NOT NULL") >= 200
+        }
+        first.signal(SIGKILL)
+        #expect(try first.waitForExit() == 128 + SIGKILL)
+        #expect(try pending(database) > 0)
+
+        let second = try relay(database, kafka)
+        try waitUntil("the backlog is drained", timeout: .seconds(120)) { try pending(database) == 0 }
+        let records = try consume(kafka, total)
+        let distinct = Set(records.compactMap { $0.header("ce_id") })
+        let eventIDs = Set(try database.connect().query("SELECT event_id::text AS id FROM outbox").map { try $0.require(String.self, "id") })
+        #expect(distinct == eventIDs)
+        #expect(distinct.count == total)
+        print("kill -9 relay: \(total) events, \(records.count - distinct.count) duplicates")
+        second.signal(SIGTERM)
+        #expect(try second.waitForExit() == 0)
+    }
+
+    /// One relay owns the shard; a standby takes over within seconds of the owner's death.
+    @Test func standbyRelayTakesOverWhenTheOwnerDies() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let owner = try relay(database, kafka)
+        try owner.waitForOutput("owning shards shards=0")
+        let standby = try relay(database, kafka)
+        try standby.waitForOutput("ready parts=relay")
+        try insertTasks(database, 10)
+        try waitUntil("the owner publishes") { try pending(database) == 0 }
+        let locks = try database.count("pg_locks", where: "locktype = 'advisory' AND classid = 1868723832 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        #expect(locks == 1)
+        #expect(!standby.output.contains("owning shards"))
+
+        owner.signal(SIGKILL)
+        _ = try owner.waitForExit()
+        try standby.waitForOutput("owning shards shards=0", timeout: .seconds(30))
+        try insertTasks(database, 10)
+        try waitUntil("the standby publishes") { try pending(database) == 0 }
+        #expect(Set(try consume(kafka, 20).compactMap { $0.header("ce_id") }).count == 20)
+        standby.signal(SIGTERM)
+        #expect(try standby.waitForExit() == 0)
+    }
+
+    /// G8: SIGTERM under load: every acknowledged task's event is published before exit 0.
+    @Test func sigtermUnderLoadLeavesNothingAcknowledgedUnpublished() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let serve = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"], environment: [
+            "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers])
+        let port = try serve.waitForPort()
+        let acknowledged = Collected<String>()
+        let stopLoad = Collected<Bool>()
+        let load = Thread {
+            concurrently(8) { _ in
+                guard let client = try? HTTPTestClient(port: port) else { return }
+                while stopLoad.all.isEmpty {
+                    guard let response = try? client.json("POST", "/tasks", #"{"title":"load"}"#) else { return }
+                    if response.status == 201, let id = try? response.json().objectValue?["id"]?.stringValue { acknowledged.add(id) }
+                    if response.header("Connection")?.lowercased() == "close" { return }
+                }
+            }
+            stopLoad.add(true)
+        }
+        load.start()
+        try waitUntil("load is running") { acknowledged.all.count >= 200 }
+        serve.signal(SIGTERM)
+        #expect(try serve.waitForExit() == 0)
+        stopLoad.add(true)
+        try waitUntil("the load threads ended") { stopLoad.all.count >= 2 }
+        let ids = acknowledged.all
+        #expect(ids.count >= 200)
+        let unpublished = try database.count("outbox", where: "published_at IS NULL AND aggregate_id = ANY($1::text[])", [ids])
+        #expect(unpublished == 0)
+        #expect(try database.count("outbox", where: "aggregate_id = ANY($1::text[])", [ids]) == ids.count)
+    }
+}
+
