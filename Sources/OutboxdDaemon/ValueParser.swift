@@ -68,7 +68,7 @@ enum ValueParser {
             if seconds % 60 == 0 && seconds > 0 { return "\(seconds / 60)m" }
             return "\(seconds)s"
         }
-        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)ms"
+        return "\(duration.wholeMilliseconds)ms"
     }
 }
 

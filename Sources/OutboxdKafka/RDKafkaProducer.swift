@@ -133,7 +133,7 @@ final class DeliveryBatch: Sendable {
     }
 
     func wait(timeout: Duration) {
-        _ = done.wait(timeout: .now() + .milliseconds(Int(timeout.milliseconds)))
+        _ = done.wait(timeout: timeout.fromNow)
     }
 
     var results: [DeliveryResult] { state.withLock { $0.results } }
@@ -164,8 +164,5 @@ private let rdKafkaDeliveryReport: @convention(c) (OpaquePointer?, UnsafePointer
 
 extension Duration {
     /// Whole milliseconds, saturating at Int32.max.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return min(Int64(Int32.max), seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
+    var milliseconds: Int64 { min(Int64(Int32.max), wholeMilliseconds) }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import OutboxdCore
 import Synchronization
 
 /// Requests waiting for their event's delivery report (`Prefer: wait=N`). The relay completes
@@ -12,8 +13,7 @@ public final class DeliveryWaiters: Sendable {
 
         /// Waits up to `timeout`; the partition and offset, or nil.
         public func wait(timeout: Duration) -> (partition: Int32, offset: Int64)? {
-            let nanoseconds = Int(timeout.components.seconds) * 1_000_000_000 + Int(timeout.components.attoseconds / 1_000_000_000)
-            _ = semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds))
+            _ = semaphore.wait(timeout: timeout.fromNow)
             return result.withLock { $0 }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdCore
 import OutboxdPostgres
 
 /// The relay's SQL: claim due rows, record deliveries and failures. Runs on the relay's own
@@ -24,8 +25,7 @@ struct OutboxStore {
 
     /// Deletes up to `limit` rows published before `retention` ago; returns how many.
     func purge(olderThan retention: Duration, limit: Int) throws -> Int {
-        let milliseconds = retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000
-        return try connection.query(Self.purge, [milliseconds, limit]).affectedRows
+        try connection.query(Self.purge, [retention.wholeMilliseconds, limit]).affectedRows
     }
 
     /// Tries to own the shards not in `owned`; returns those now held by this session.

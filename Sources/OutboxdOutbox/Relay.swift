@@ -153,7 +153,7 @@ public final class Relay: Sendable {
             let backoff = configuration.backoff
             try store.markFailed(outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
-                return (failure.id, failure.error, delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+                return (failure.id, failure.error, delay.wholeMilliseconds)
             }, maxAttempts: configuration.maxAttempts)
             return outcome
         }

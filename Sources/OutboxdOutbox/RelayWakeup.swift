@@ -1,4 +1,5 @@
 import Glibc
+import OutboxdCore
 import Synchronization
 
 /// Coalesced wake-ups for the relay: any number of `wake()` calls between two waits count once.
@@ -38,7 +39,7 @@ public final class RelayWakeup: Sendable {
     func wait(timeout: Duration, socket: Int32 = -1) -> Bool {
         var descriptors = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
         _ = poll(&descriptors, socket >= 0 ? 2 : 1, milliseconds)
         if descriptors[0].revents != 0 {
             var buffer = [UInt8](repeating: 0, count: 64)

@@ -64,7 +64,7 @@ public final class OutboxNotifier: Sendable {
             }
             guard running else { break }
             // Rate limit: commits in this window share the next notification.
-            Thread.sleep(forTimeInterval: Double(window.components.attoseconds) / 1e18 + Double(window.components.seconds))
+            Thread.sleep(forTimeInterval: window.seconds)
         }
         connection?.close()
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import OutboxdCore
 import Synchronization
 
 /// A small pool of connections for the HTTP threads.
@@ -44,9 +45,7 @@ public final class PostgresPool: Sendable {
     public var idleCount: Int { state.withLock { $0.idle.count } }
 
     private func acquire() throws -> PQConnection {
-        let timeoutNanoseconds = configuration.acquireTimeout.components.seconds * 1_000_000_000
-            + configuration.acquireTimeout.components.attoseconds / 1_000_000_000
-        guard permits.wait(timeout: .now() + .nanoseconds(Int(timeoutNanoseconds))) == .success else {
+        guard permits.wait(timeout: configuration.acquireTimeout.fromNow) == .success else {
             throw PostgresError(kind: .poolTimeout, message: "all \(configuration.maxConnections) connections busy")
         }
         let reused: PQConnection?

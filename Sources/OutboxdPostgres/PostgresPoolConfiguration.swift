@@ -1,3 +1,5 @@
+import OutboxdCore
+
 /// How the pool connects and how many connections it keeps.
 public struct PostgresPoolConfiguration: Sendable {
     /// libpq conninfo or URI. Config key `DATABASE_URL`; default empty (libpq's `PG*` variables).
@@ -25,7 +27,6 @@ public struct PostgresPoolConfiguration: Sendable {
         try PQConnection(conninfo: conninfo,
                          connectTimeoutSeconds: Int(connectTimeout.components.seconds),
                          applicationName: applicationName,
-                         statementTimeoutMilliseconds: Int(statementTimeout.components.seconds * 1000
-                             + statementTimeout.components.attoseconds / 1_000_000_000_000_000))
+                         statementTimeoutMilliseconds: Int(statementTimeout.wholeMilliseconds))
     }
 }
