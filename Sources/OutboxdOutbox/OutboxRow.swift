@@ -4,7 +4,7 @@ import OutboxdKafka
 import OutboxdPostgres
 
 /// A claimed outbox row, ready to produce.
-public struct OutboxRow: Sendable, Equatable {
+public struct OutboxRow: Sendable {
     public let id: Int64
     public let eventID: UUID
     public let aggregateID: String
@@ -28,8 +28,6 @@ public struct OutboxRow: Sendable, Equatable {
         let parsed = (try? JSONParser.parse(Array(headerText.utf8)))?.objectValue
         headers = parsed?.members.compactMap { member in member.value.stringValue.map { (member.key, $0) } } ?? []
     }
-
-    public static func == (a: OutboxRow, b: OutboxRow) -> Bool { a.id == b.id }
 
     /// The Kafka message: key = aggregate id, value = payload, CloudEvents binary-mode headers,
     /// then the row's stored headers.

@@ -3,7 +3,7 @@ import OutboxdKafka
 
 /// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
 /// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
-struct RelayBatchOutcome: Equatable {
+struct RelayBatchOutcome {
     var delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)] = []
     var failed: [(id: Int64, error: String, attempts: Int)] = []
     var held: [Int64] = []
@@ -26,9 +26,5 @@ struct RelayBatchOutcome: Equatable {
                 failed.append((row.id, "no delivery report within the delivery timeout", row.attempts + 1))
             }
         }
-    }
-
-    static func == (a: RelayBatchOutcome, b: RelayBatchOutcome) -> Bool {
-        a.delivered.map(\.id) == b.delivered.map(\.id) && a.failed.map(\.id) == b.failed.map(\.id) && a.held == b.held
     }
 }

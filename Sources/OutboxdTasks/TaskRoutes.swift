@@ -126,7 +126,6 @@ public struct TaskRoutes: Sendable {
     /// 201 naming the event's partition and offset once the relay has its delivery report, or 202
     /// when `seconds` pass first (the event is safe in the outbox either way).
     private func waitForDelivery(_ task: TaskRecord, eventID: UUID, seconds: Int, delivery: any DeliveryWaiting) -> HTTPResponse {
-        let location = "/tasks/\(task.id.lowercaseString)"
         var body = task.json.objectValue ?? JSONObject()
         var event = JSONObject(["id": .string(eventID.lowercaseString)])
         let status: Int
@@ -138,13 +137,16 @@ public struct TaskRoutes: Sendable {
             status = 202
         }
         body.append("event", .object(event))
-        return .json(status, .object(body), headers: [("Location", location), ("ETag", task.etag),
+        return .json(status, .object(body), headers: [("Location", Self.location(of: task)), ("ETag", task.etag),
                                                       ("Preference-Applied", "wait=\(seconds)")])
     }
 
     private func created(_ task: TaskRecord) -> HTTPResponse {
-        let location = "/tasks/\(task.id.lowercaseString)"
-        return .json(201, task.json, headers: [("Location", location), ("ETag", task.etag)])
+        .json(201, task.json, headers: [("Location", Self.location(of: task)), ("ETag", task.etag)])
+    }
+
+    static func location(of task: TaskRecord) -> String {
+        "/tasks/\(task.id.lowercaseString)"
     }
 
     static func isValidIdempotencyKey(_ key: String) -> Bool {
