@@ -17,7 +17,7 @@ public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
     private let producer: RDKafkaProducer
-    public let wakeup = RelayWakeup()
+    public let wakeup = Wakeup()
     public let waiters = DeliveryWaiters()
     private let logger = Logger(label: "relay")
     private let control = Mutex(Control())
@@ -123,7 +123,7 @@ public final class Relay: Sendable {
 
     /// Waits for a wake-up, a NOTIFY on the session, or `timeout`.
     private func wait(on session: PQConnection, timeout: Duration) {
-        if wakeup.wait(timeout: timeout, socket: session.socketDescriptor) {
+        if wakeup.wait(timeout: timeout, socket: session.socketDescriptor).socketReadable {
             _ = try? session.drainNotifications()
         }
     }

@@ -10,8 +10,8 @@ public final class OutboxNotifier: Sendable {
     private let database: PostgresPoolConfiguration
     private let channel: String
     private let window: Duration
-    private let state = Mutex((pending: false, running: true))
-    private let signal = DispatchSemaphore(value: 0)
+    private let wakeup = Wakeup()
+    private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
     private let logger = Logger(label: "notifier")
 
@@ -32,28 +32,22 @@ public final class OutboxNotifier: Sendable {
 
     /// Called after a commit that wrote outbox rows; never blocks.
     public func notify() {
-        let wasPending = state.withLock { state -> Bool in
-            defer { state.pending = true }
-            return state.pending
-        }
-        if !wasPending { signal.signal() }
+        wakeup.wake()
     }
 
+    /// Sends one last notification (commits may have just signalled; an extra one is harmless:
+    /// a relay runs one empty claim), then ends the thread.
     public func stop() {
-        state.withLock { $0.running = false }
-        signal.signal()
+        running.store(false, ordering: .releasing)
+        wakeup.wake()
         finished.wait()
     }
 
     private func loop() {
         var connection: PQConnection?
         while true {
-            signal.wait()
-            let (pending, running) = state.withLock { state -> (Bool, Bool) in
-                defer { state.pending = false }
-                return (state.pending, state.running)
-            }
-            if pending {
+            let woken = wakeup.wait(timeout: .seconds(3600)).woken
+            if woken {
                 do {
                     if connection == nil || connection!.isBroken { connection = try database.connect() }
                     try connection!.query("SELECT pg_notify($1, '')", [channel])
@@ -62,7 +56,7 @@ public final class OutboxNotifier: Sendable {
                     logger.debug("notify failed; relays fall back to polling", ["error": "\(error)"])
                 }
             }
-            guard running else { break }
+            guard running.load(ordering: .acquiring) else { break }
             // Rate limit: commits in this window share the next notification.
             Thread.sleep(forTimeInterval: window.seconds)
         }

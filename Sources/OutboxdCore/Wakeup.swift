@@ -1,10 +1,10 @@
 import Glibc
-import OutboxdCore
 import Synchronization
 
-/// Coalesced wake-ups for the relay: any number of `wake()` calls between two waits count once.
-/// A pipe carries them, so the relay waits on it and on its LISTEN socket in one poll(2).
-public final class RelayWakeup: Sendable {
+/// Coalesced wake-ups for a worker thread: any number of `wake()` calls between two waits count
+/// once. A pipe carries them, so the worker can wait on it and on a socket (a LISTEN connection)
+/// in one poll(2). Used by the relay and by the NOTIFY sender.
+public final class Wakeup: Sendable {
     private let pending = Atomic<Bool>(false)
     private let readEnd: Int32
     private let writeEnd: Int32
@@ -25,7 +25,7 @@ public final class RelayWakeup: Sendable {
         close(writeEnd)
     }
 
-    /// Called after a commit that wrote outbox rows; never blocks.
+    /// Never blocks; safe from any thread.
     public func wake() {
         if !pending.exchange(true, ordering: .acquiringAndReleasing) {
             var byte: UInt8 = 1
@@ -33,19 +33,27 @@ public final class RelayWakeup: Sendable {
         }
     }
 
-    /// Returns after a wake-up, input on `socket` (a LISTEN connection), or `timeout`; true when
-    /// the socket is readable.
+    /// What ended a wait.
+    public struct Reason: Sendable {
+        /// `wake()` was called since the last wait.
+        public let woken: Bool
+        /// `socket` has input.
+        public let socketReadable: Bool
+    }
+
+    /// Returns after a wake-up, input on `socket` (when given), or `timeout`.
     @discardableResult
-    func wait(timeout: Duration, socket: Int32 = -1) -> Bool {
+    public func wait(timeout: Duration, socket: Int32 = -1) -> Reason {
         var descriptors = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
         let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
         _ = poll(&descriptors, socket >= 0 ? 2 : 1, milliseconds)
-        if descriptors[0].revents != 0 {
+        let woken = descriptors[0].revents != 0
+        if woken {
             var buffer = [UInt8](repeating: 0, count: 64)
             while read(readEnd, &buffer, buffer.count) > 0 {}
             pending.store(false, ordering: .releasing)
         }
-        return socket >= 0 && descriptors[1].revents != 0
+        return Reason(woken: woken, socketReadable: socket >= 0 && descriptors[1].revents != 0)
     }
 }
