@@ -21,6 +21,8 @@ let package = Package(
         .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
         .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox"]),
         .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
+        // Raw ceilings for the benchmarks in bench/ (not installed).
+        .executableTarget(name: "outboxd-bench", dependencies: ["OutboxdCore", "OutboxdKafka"]),
 
         .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres"], path: "Tests/OutboxdTestSupport"),
         .testTarget(name: "OutboxdCoreTests", dependencies: ["OutboxdCore"]),

@@ -18,5 +18,6 @@ public struct KafkaClientConfiguration: Sendable {
         ("enable.idempotence", "true", "default"),
         ("acks", "all", "default"),
         ("linger.ms", "1", "default"),
+        ("socket.nagle.disable", "true", "default"),
     ]
 }

@@ -11,7 +11,7 @@ public final class RDKafkaMockCluster: Sendable {
 
     /// Starts `brokers` mock brokers and creates `topics` with their partition counts.
     public init(brokers: Int = 3, topics: [(name: String, partitions: Int)] = []) throws {
-        let conf = try RDKafkaConfig.make([("log_level", "3", "embedded")])
+        let conf = try RDKafkaConfig.make([("log_level", "3", "embedded"), ("socket.nagle.disable", "true", "embedded")])
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "embedded cluster")
         guard let mock = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)

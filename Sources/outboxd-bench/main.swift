@@ -1,0 +1,102 @@
+// outboxd-bench: the raw ceilings that bench/*.sh compare outboxd against. Not installed; built
+// with the release binary.
+//
+//   outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR]
+//                          [--set librdkafka.property=value …]
+//
+// Produces N messages shaped like outbox events (36-byte key, V-byte value, six CloudEvents headers)
+// with outboxd's own producer settings, in two ways: batches of B waiting for every delivery report
+// (what the relay does, minus PostgreSQL), and all N at once then flush (librdkafka's pipelined
+// ceiling). Without --bootstrap it starts the same embedded mock cluster as `outboxd relay`
+// (3 brokers, P partitions). Prints one `BENCH produce …` line per mode.
+import Foundation
+import OutboxdCore
+import OutboxdKafka
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("outboxd-bench: \(message)\n".utf8))
+    exit(64)
+}
+
+func option(_ name: String, in arguments: [String], default value: Int) -> Int {
+    guard let index = arguments.firstIndex(of: name) else { return value }
+    guard index + 1 < arguments.count, let parsed = Int(arguments[index + 1]), parsed > 0 else {
+        fail("\(name) needs a positive integer")
+    }
+    return parsed
+}
+
+func produce(_ arguments: [String]) throws {
+    let count = option("--count", in: arguments, default: 200_000)
+    let batchSize = option("--batch", in: arguments, default: 500)
+    let partitions = option("--partitions", in: arguments, default: 6)
+    let valueBytes = option("--value-bytes", in: arguments, default: 330)
+    let topic = "task-events"
+    var cluster: RDKafkaMockCluster?
+    var bootstrap = ""
+    if let index = arguments.firstIndex(of: "--bootstrap"), index + 1 < arguments.count {
+        bootstrap = arguments[index + 1]
+    } else {
+        cluster = try RDKafkaMockCluster(brokers: option("--brokers", in: arguments, default: 3), topics: [(topic, partitions)])
+        bootstrap = cluster!.bootstrapServers
+    }
+    var properties: [(name: String, value: String, key: String)] = []
+    for (index, argument) in arguments.enumerated() where argument == "--set" && index + 1 < arguments.count {
+        let pair = arguments[index + 1].split(separator: "=", maxSplits: 1).map(String.init)
+        guard pair.count == 2 else { fail("--set needs name=value") }
+        properties.append((pair[0], pair[1], "--set"))
+    }
+    let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap, properties: properties))
+    try producer.checkReachable(timeout: .seconds(10))
+    let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
+    func message() -> KafkaMessage {
+        let id = UUID()
+        return KafkaMessage(topic: topic, key: Array(id.lowercaseString.utf8), value: value, headers: [
+            ("ce_id", Array(UUID().lowercaseString.utf8)), ("ce_type", Array("task.created".utf8)),
+            ("ce_source", Array("outboxd".utf8)), ("ce_time", Array(Timestamp.now().rfc3339.utf8)),
+            ("ce_specversion", Array("1.0".utf8)), ("content-type", Array("application/json".utf8)),
+        ])
+    }
+    _ = producer.send((0..<1000).map { _ in message() }, timeout: .seconds(30)) // warm-up: metadata, producer id
+
+    func report(_ mode: String, _ delivered: Int, _ failed: Int, _ elapsed: Duration) {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(String(format: "BENCH produce mode=%@ messages=%d failed=%d seconds=%.3f events_per_s=%.0f batch=%d partitions=%d value_bytes=%d",
+                     mode, delivered, failed, seconds, Double(delivered) / seconds, batchSize, partitions, valueBytes))
+    }
+
+    var delivered = 0, failed = 0
+    var start = ContinuousClock.now
+    var remaining = count
+    while remaining > 0 {
+        let batch = (0..<min(batchSize, remaining)).map { _ in message() }
+        remaining -= batch.count
+        for result in producer.send(batch, timeout: .seconds(30)) {
+            if case .delivered = result { delivered += 1 } else { failed += 1 }
+        }
+    }
+    report("batched", delivered, failed, ContinuousClock.now - start)
+
+    let messages = (0..<count).map { _ in message() }
+    start = ContinuousClock.now
+    delivered = 0; failed = 0
+    for result in producer.send(messages, timeout: .seconds(120)) {
+        if case .delivered = result { delivered += 1 } else { failed += 1 }
+    }
+    report("pipelined", delivered, failed, ContinuousClock.now - start)
+    producer.close()
+    _ = cluster
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains(where: { $0.hasPrefix("debug=") }) {
+    var settings = Logger.Settings()
+    settings.minimum = .debug
+    Logger.configure(settings)
+}
+switch arguments.first {
+case "produce":
+    do { try produce(Array(arguments.dropFirst())) } catch { fail("\(error)") }
+default:
+    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR]")
+}
