@@ -24,7 +24,7 @@ let package = Package(
         // Raw ceilings for the benchmarks in bench/ (not installed).
         .executableTarget(name: "outboxd-bench", dependencies: ["OutboxdCore", "OutboxdKafka"]),
 
-        .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres"], path: "Tests/OutboxdTestSupport"),
+        .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"], path: "Tests/OutboxdTestSupport"),
         .testTarget(name: "OutboxdCoreTests", dependencies: ["OutboxdCore"]),
         .testTarget(name: "OutboxdPostgresTests", dependencies: ["OutboxdPostgres", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdKafkaTests", dependencies: ["OutboxdKafka", "OutboxdTestSupport"]),

@@ -8,6 +8,11 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible, C
         public let rawValue: Int32
         public let name: String
         public var description: String { name }
+
+        public init(rawValue: Int32, name: String) {
+            self.rawValue = rawValue
+            self.name = name
+        }
     }
 
     public let code: Code

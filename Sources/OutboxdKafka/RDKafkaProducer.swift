@@ -46,14 +46,19 @@ public final class RDKafkaProducer: Sendable {
     /// Produces `messages` and waits for every delivery report, at most `timeout`. Results are in
     /// the order of `messages`.
     public func send(_ messages: [KafkaMessage], timeout: Duration) -> [DeliveryResult] {
+        produce(messages).results(waitingUpTo: timeout)
+    }
+
+    /// Produces `messages` without waiting; the batch collects their delivery reports. Messages of
+    /// one partition are delivered in the order produced, also across batches.
+    public func produce(_ messages: [KafkaMessage]) -> DeliveryBatch {
         let batch = DeliveryBatch(count: messages.count)
         for (index, message) in messages.enumerated() {
             if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
                 batch.complete(index, .failed(error))
             }
         }
-        batch.wait(timeout: timeout)
-        return batch.results
+        return batch
     }
 
     /// Waits until every queued message has been delivered or failed, at most `timeout`.
@@ -109,8 +114,8 @@ struct RDKafkaHandle: @unchecked Sendable {
     let raw: OpaquePointer
 }
 
-/// The reports of one `send` call.
-final class DeliveryBatch: Sendable {
+/// The delivery reports of one `produce` call.
+public final class DeliveryBatch: Sendable {
     private struct State {
         var results: [DeliveryResult]
         var remaining: Int
@@ -132,11 +137,12 @@ final class DeliveryBatch: Sendable {
         if finished { done.signal() }
     }
 
-    func wait(timeout: Duration) {
+    /// Waits until every message has its report, at most `timeout`; results in produce order
+    /// (`.unknown` for a message still without a report).
+    public func results(waitingUpTo timeout: Duration) -> [DeliveryResult] {
         _ = done.wait(timeout: timeout.fromNow)
+        return state.withLock { $0.results }
     }
-
-    var results: [DeliveryResult] { state.withLock { $0.results } }
 }
 
 /// A message's place in its batch; the message opaque holds it retained until the report.

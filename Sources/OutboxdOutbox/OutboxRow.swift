@@ -15,6 +15,19 @@ public struct OutboxRow: Sendable {
     public let createdAt: Timestamp
     public let attempts: Int
 
+    init(id: Int64, eventID: UUID, aggregateID: String, eventType: String = "task.created", topic: String = "task-events",
+         payload: String = "{}", headers: [(name: String, value: String)] = [], createdAt: Timestamp = .now(), attempts: Int = 0) {
+        self.id = id
+        self.eventID = eventID
+        self.aggregateID = aggregateID
+        self.eventType = eventType
+        self.topic = topic
+        self.payload = payload
+        self.headers = headers
+        self.createdAt = createdAt
+        self.attempts = attempts
+    }
+
     init(row: PostgresRow) throws {
         id = try row.require(Int64.self, "id")
         eventID = try row.require(UUID.self, "event_id")

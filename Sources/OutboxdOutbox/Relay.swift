@@ -13,6 +13,10 @@ import Synchronization
 /// when no history is kept), failed rows with attempts+1 and a backoff (parked after
 /// `maxAttempts`) → commit. A row is marked only after its report, so a crash at any point
 /// re-sends (duplicates carry the same `ce_id`) but never loses an event.
+///
+/// Under a backlog the loop is a two-deep pipeline on two connections: while a full batch's
+/// messages are in flight (its transaction open, its rows locked), the next batch is claimed
+/// (SKIP LOCKED passes over the first) and produced behind it; then the first is recorded.
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
@@ -62,24 +66,34 @@ public final class Relay: Sendable {
     }
 
     private func loop() {
-        var connection: PQConnection?
+        // lanes[0] LISTENs; shard locks may sit on either lane; both are closed together on any error.
+        var lanes: [PQConnection] = []
+        var inFlight: InFlightBatch?
         var owned: [Int] = []
         var lastTakeover: ContinuousClock.Instant?
         var lastPurge = ContinuousClock.now
         var failures = 0
+        func closeLanes() {
+            lanes.forEach { $0.close() }
+            lanes = []
+            inFlight = nil
+            owned = []
+        }
         while true {
             let drainDeadline = control.withLock { $0.drainDeadline }
             if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
             do {
-                if connection == nil || connection!.isBroken {
-                    connection = try database.connect()
-                    try connection!.listen(configuration.channel)
-                    owned = []
+                if lanes.isEmpty || lanes.contains(where: \.isBroken) {
+                    closeLanes()
+                    let session = try database.connect()
+                    try session.listen(configuration.channel)
+                    lanes = [session, try database.connect()]
                     lastTakeover = nil
                 }
-                let session = connection!
+                // The lane without an open transaction (both are free unless a full batch is in flight).
+                let free = inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
                 if owned.count < configuration.shards, lastTakeover.map({ ContinuousClock.now - $0 >= configuration.takeoverInterval }) ?? true {
-                    let held = try OutboxStore(connection: session).acquire(shards: configuration.shards, owned: owned)
+                    let held = try OutboxStore(connection: free).acquire(shards: configuration.shards, owned: owned)
                     if held != owned { logger.notice("owning shards", ["shards": held.map(String.init).joined(separator: ","), "of": "\(configuration.shards)"]) }
                     owned = held
                     lastTakeover = ContinuousClock.now
@@ -87,27 +101,25 @@ public final class Relay: Sendable {
                 }
                 if owned.isEmpty {
                     if drainDeadline != nil { break }
-                    wait(on: session, timeout: configuration.takeoverInterval)
+                    wait(on: lanes[0], timeout: configuration.takeoverInterval)
                     continue
                 }
-                let claimed = try publishBatch(on: session, owned: owned)
+                let claimed = try pump(lanes, owned: owned, inFlight: &inFlight)
                 failures = 0
                 if drainDeadline != nil {
                     if claimed == 0 { break }
                     continue
                 }
-                if ContinuousClock.now - lastPurge >= configuration.purgeInterval {
-                    try purge(on: session)
+                if inFlight == nil, ContinuousClock.now - lastPurge >= configuration.purgeInterval {
+                    try purge(on: lanes[0])
                     lastPurge = ContinuousClock.now
                 }
                 if claimed < configuration.batchSize {
-                    wait(on: session, timeout: configuration.pollInterval)
+                    wait(on: lanes[0], timeout: configuration.pollInterval)
                 }
             } catch {
                 failures += 1
-                connection?.close()
-                connection = nil
-                owned = []
+                closeLanes()
                 progress.withLock {
                     $0.lastError = "\(error)"
                     $0.ownedShards = []
@@ -118,7 +130,10 @@ public final class Relay: Sendable {
                 wakeup.wait(timeout: min(delay, .seconds(5)))
             }
         }
-        connection?.close()
+        if let batch = inFlight {
+            do { _ = try finish(batch) } catch { logger.warning("last batch not recorded; it will be sent again", ["error": "\(error)"]) }
+        }
+        closeLanes()
     }
 
     /// Waits for a wake-up, a NOTIFY on the session, or `timeout`.
@@ -140,24 +155,61 @@ public final class Relay: Sendable {
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
     }
 
-    /// One claim → produce → mark transaction; returns how many rows it claimed.
-    func publishBatch(on connection: PQConnection, owned: [Int]) throws -> Int {
-        let store = OutboxStore(connection: connection)
-        let outcome: RelayBatchOutcome? = try connection.transaction {
-            let rows = try store.claim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
-            guard !rows.isEmpty else { return nil }
-            let results = producer.send(rows.map { $0.message(source: configuration.eventSource) },
-                                        timeout: configuration.deliveryTimeout)
-            let outcome = RelayBatchOutcome(rows: rows, results: results)
+    /// Starts the next batch on the lane not in use, then finishes the batch before it. A full
+    /// batch stays in flight, so its deliveries overlap the next claim and the previous commit;
+    /// a partial one is finished at once (nothing more is due). Returns the rows claimed.
+    func pump(_ lanes: [PQConnection], owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
+        let lane = inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
+        var next = try start(on: lane, owned: owned)
+        if let previous = inFlight {
+            inFlight = nil
+            let blocked = try finish(previous) // not `next?.heldKeys = …`: that skips the call when next is nil
+            next?.heldKeys = blocked
+        }
+        guard let next else { return 0 }
+        if next.rows.count < configuration.batchSize {
+            _ = try finish(next)
+        } else {
+            inFlight = next
+        }
+        return next.rows.count
+    }
+
+    /// BEGIN, claim due rows of the owned shards, produce them; nil (and COMMIT) when none is due.
+    private func start(on lane: PQConnection, owned: [Int]) throws -> InFlightBatch? {
+        try lane.begin()
+        do {
+            let rows = try OutboxStore(connection: lane).claim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
+            guard !rows.isEmpty else {
+                try lane.commit()
+                return nil
+            }
+            let deliveries = producer.produce(rows.map { $0.message(source: configuration.eventSource) })
+            return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries)
+        } catch {
+            lane.rollbackIfPossible()
+            throw error
+        }
+    }
+
+    /// Waits for the batch's delivery reports, marks its rows and commits. Returns the keys it
+    /// blocked (failed or held rows).
+    private func finish(_ batch: InFlightBatch) throws -> Set<String> {
+        let results = batch.deliveries.results(waitingUpTo: configuration.deliveryTimeout)
+        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys)
+        let store = OutboxStore(connection: batch.connection)
+        do {
             try store.markPublished(outcome.delivered, keep: configuration.retention > .zero)
             let backoff = configuration.backoff
             try store.markFailed(outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
                 return (failure.id, failure.error, delay.wholeMilliseconds)
             }, maxAttempts: configuration.maxAttempts)
-            return outcome
+            try batch.connection.commit()
+        } catch {
+            batch.connection.rollbackIfPossible()
+            throw error
         }
-        guard let outcome else { return 0 }
         if !waiters.isEmpty {
             waiters.complete(outcome.delivered.map { ($0.eventID, $0.partition, $0.offset) })
         }
@@ -172,7 +224,7 @@ public final class Relay: Sendable {
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
         }
-        return outcome.delivered.count + outcome.failed.count + outcome.held.count
+        return outcome.blockedKeys
     }
 }
 

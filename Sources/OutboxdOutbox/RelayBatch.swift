@@ -7,22 +7,27 @@ struct RelayBatchOutcome {
     var delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)] = []
     var failed: [(id: Int64, error: String, attempts: Int)] = []
     var held: [Int64] = []
+    /// Keys of this batch's failed and held rows: a batch claimed before this one was recorded
+    /// must hold its rows of these keys too.
+    var blockedKeys: Set<String> = []
 
-    init(rows: [OutboxRow], results: [DeliveryResult]) {
-        var failedKeys: Set<String> = []
+    /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
+    /// claimed; their rows here are held as well.
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = []) {
         for (row, result) in zip(rows, results) {
-            if failedKeys.contains(row.aggregateID) {
+            if heldKeys.contains(row.aggregateID) || blockedKeys.contains(row.aggregateID) {
                 held.append(row.id)
+                blockedKeys.insert(row.aggregateID)
                 continue
             }
             switch result {
             case .delivered(let partition, let offset):
                 delivered.append((row.id, row.eventID, partition, offset))
             case .failed(let error):
-                failedKeys.insert(row.aggregateID)
+                blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, error.description, row.attempts + 1))
             case .unknown:
-                failedKeys.insert(row.aggregateID)
+                blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, "no delivery report within the delivery timeout", row.attempts + 1))
             }
         }

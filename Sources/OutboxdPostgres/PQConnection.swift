@@ -105,15 +105,25 @@ public final class PQConnection: @unchecked Sendable {
 
     /// Runs `body` inside BEGIN/COMMIT; rolls back when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try executeScript("BEGIN")
+        try begin()
         do {
             let value = try body()
-            try executeScript("COMMIT")
+            try commit()
             return value
         } catch {
-            if !isBroken { try? executeScript("ROLLBACK") }
+            rollbackIfPossible()
             throw error
         }
+    }
+
+    /// `BEGIN`, for a transaction that spans more than one call (prefer `transaction`).
+    public func begin() throws { try executeScript("BEGIN") }
+
+    public func commit() throws { try executeScript("COMMIT") }
+
+    /// `ROLLBACK` unless the connection is broken (the server rolls back then); errors ignored.
+    public func rollbackIfPossible() {
+        if !isBroken { try? executeScript("ROLLBACK") }
     }
 
     /// The socket, for waiting on notifications with poll(2) beside other descriptors.

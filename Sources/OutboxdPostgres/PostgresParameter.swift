@@ -39,16 +39,19 @@ extension Timestamp: PostgresParameter {
 /// accepts for any element type.
 extension Array: PostgresParameter where Element: PostgresParameter {
     public var postgresText: String {
-        var text = "{"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(count * 16 + 2)
         for (index, element) in enumerated() {
-            if index > 0 { text += "," }
-            text += "\""
-            for character in element.postgresText {
-                if character == "\"" || character == "\\" { text += "\\" }
-                text.append(character)
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            // `"` and `\` are ASCII, never part of a multi-byte UTF-8 sequence.
+            for byte in element.postgresText.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            text += "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

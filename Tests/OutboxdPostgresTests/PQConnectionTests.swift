@@ -22,6 +22,17 @@ import Testing
         #expect(throws: PostgresError.self) { try row.require(Int.self, "s") }
     }
 
+    /// Array parameters survive quotes, backslashes, separators, the word NULL and non-ASCII text.
+    @Test func arrayParametersRoundTrip() throws {
+        let connection = try PQConnection(conninfo: TestEnvironment.databaseURL)
+        let texts = ["plain", "with \"quotes\"", "back\\slash", "a,b", "{braces}", "NULL", "", "größe ✓ 🚀", " spaced "]
+        let rows = try connection.query("SELECT t, ordinality::int AS n FROM unnest($1::text[]) WITH ORDINALITY AS t", [texts])
+        #expect(try rows.map { try $0.require(String.self, "t") } == texts)
+        let numbers: [Int64] = [1, -2, 9_223_372_036_854_775_807]
+        #expect(try connection.query("SELECT sum(x)::text AS s FROM unnest($1::bigint[]) x", [[numbers[0], numbers[1]]]).first?.require(String.self, "s") == "-1")
+        #expect(try connection.query("SELECT $1::bigint[] AS a", [numbers]).first?.require(String.self, "a") == "{1,-2,9223372036854775807}")
+    }
+
     @Test func preparedStatementsRunRepeatedly() throws {
         let connection = try PQConnection(conninfo: TestEnvironment.databaseURL)
         let statement = PostgresStatement(name: "test_square", sql: "SELECT $1::int * $1::int AS sq")

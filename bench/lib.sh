@@ -1,0 +1,119 @@
+# Shared by the bench/*.sh scripts (sourced, not run): a throwaway durable PostgreSQL cluster, the
+# processes a script starts, and cleanup of all of them on exit, failure or Ctrl-C.
+#
+# The sourcing script sets `name` (for messages) before sourcing, and then calls `bench_start_cluster`.
+# It may start one daemon with `bench_start_daemon LOG CMD…` and run load generators with `run_child`.
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PGBIN
+
+die() { echo "bench/$name: $*" >&2; exit 1; }
+
+bin=$root/.build/release/outboxd
+[ -x "$bin" ] || die "$bin not found: run 'swift build -c release' first (or 'make bench')"
+psql=$PGBIN/psql
+[ -x "$psql" ] || psql=$(command -v psql) || die "psql is not installed"
+pgbench=$PGBIN/pgbench
+[ -x "$pgbench" ] || pgbench=$(command -v pgbench) || die "pgbench is not installed"
+
+# seconds_of 20s|2m|1h|20 → seconds, or dies naming the variable.
+seconds_of() {
+  local variable=$1 value=$2
+  [[ $value =~ ^([0-9]+)([smh]?)$ ]] || die "$variable must look like 20, 20s, 2m or 1h (got '$value')"
+  local n=$(( 10#${BASH_REMATCH[1]} ))
+  case ${BASH_REMATCH[2]} in m) n=$(( n * 60 )) ;; h) n=$(( n * 3600 )) ;; esac
+  [ "$n" -gt 0 ] || die "$variable must be positive (got '$value')"
+  echo "$n"
+}
+
+dir=$(mktemp -d "/tmp/outboxd-bench.XXXXXX")
+chmod 755 "$dir" # the server runs as postgres when we are root
+daemon_pid=
+child_pid=
+
+# Runs a load generator in the background and waits for it, so that Ctrl-C ends the script even though
+# wrk catches SIGINT itself and exits 0 (bash would then ignore the signal); cleanup kills it.
+run_child() {
+  "$@" &
+  child_pid=$!
+  local rc=0
+  wait "$child_pid" || rc=$?
+  child_pid=
+  return "$rc"
+}
+
+# bench_start_daemon LOG CMD…: starts outboxd in the background, logging to LOG.
+bench_start_daemon() {
+  local log=$1
+  shift
+  "$@" 2>"$log" &
+  daemon_pid=$!
+}
+
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  if kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -TERM "$daemon_pid" 2>/dev/null || true
+    for _ in $(seq 1 250); do # up to 25 s (SHUTDOWN_TIMEOUT defaults to 20s)
+      kill -0 "$daemon_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$daemon_pid" 2>/dev/null || true
+  fi
+  wait "$daemon_pid" 2>/dev/null || true
+  daemon_pid=
+}
+
+# wait_http_ready PORT LOG: waits up to 30 s for GET /readyz, or dies showing the log.
+wait_http_ready() {
+  local port=$1 log=$2
+  for _ in $(seq 1 300); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; then return 0; fi
+    kill -0 "$daemon_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 30 "$log" >&2
+  die "outboxd did not become ready on 127.0.0.1:$port"
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$child_pid" ]; then
+    kill -TERM "$child_pid" 2>/dev/null || true
+    wait "$child_pid" 2>/dev/null || true
+  fi
+  stop_daemon
+  "$root/scripts/pg.sh" stop "$dir/pg" immediate >/dev/null 2>&1 || true
+  rm -rf "$dir"
+  exit "$rc"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bench_start_cluster() {
+  DATABASE_URL=$("$root/scripts/pg.sh" start "$dir/pg")
+  export DATABASE_URL
+  echo "cluster: $DATABASE_URL (durable: fsync on, synchronous_commit on)" >&2
+  "$bin" migrate 2>"$dir/migrate.log" || { cat "$dir/migrate.log" >&2; die "outboxd migrate failed"; }
+}
+
+sql_value() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
+
+# The commit being measured, marked +dirty when sources differ from it.
+bench_commit() {
+  local commit
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ "$commit" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no -- Sources Package.swift migrations 2>/dev/null)" ]; then
+    commit="$commit+dirty"
+  fi
+  echo "$commit"
+}
+
+# bench_header EXTRA: the first line of a results entry.
+bench_header() {
+  echo "## $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(bench_commit) host $(hostname) cores $(nproc) $*"
+}
