@@ -44,9 +44,9 @@ for mode in delete keep; do
   # --- SQL ceiling: claim and mark (or delete) with pgbench, one client, until the outbox is empty ----
   preload
   transactions=$(( (ROWS + BATCH - 1) / BATCH ))
-  claim_cmd="pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
+  claim_cmd="PGOPTIONS='-c synchronous_commit=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
   echo "\$ $claim_cmd" >&2
-  run_child "$pgbench" -n -M prepared -c 1 -t "$transactions" -D batch="$BATCH" -D keep="$keep" \
+  PGOPTIONS='-c synchronous_commit=off' run_child "$pgbench" -n -M prepared -c 1 -t "$transactions" -D batch="$BATCH" -D keep="$keep" \
     -f bench/outbox_claim.pgbench.sql "$DATABASE_URL" >"$dir/claim.out" 2>"$dir/claim.err" \
     || { cat "$dir/claim.out" "$dir/claim.err" >&2; die "pgbench (claim) failed"; }
   tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/claim.out")

@@ -6,6 +6,7 @@
 #   scripts/pg.sh free-port                   print a free TCP port on 127.0.0.1
 # PostgreSQL refuses to run as root, so as root the server runs as the postgres user (runuser).
 # --fast turns off fsync (tests only: a crash of the machine may lose the test data).
+# PG_SETTINGS adds server settings ("-c name=value …") when the cluster starts.
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -42,6 +43,8 @@ start() {
   [ -n "$port" ] || port=$(free_port)
   echo "$port" >"$dir/port"
   local options="-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=300"
+  # Extra server settings, e.g. PG_SETTINGS="-c track_commit_timestamp=on" (bench/latency.sh).
+  [ -z "${PG_SETTINGS:-}" ] || options="$options $PG_SETTINGS"
   if [ "$fast" = "--fast" ]; then
     options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi

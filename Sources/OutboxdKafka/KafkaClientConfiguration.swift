@@ -17,7 +17,7 @@ public struct KafkaClientConfiguration: Sendable {
     public static let producerDefaults: [(name: String, value: String, key: String)] = [
         ("enable.idempotence", "true", "default"),
         ("acks", "all", "default"),
-        ("linger.ms", "1", "default"),
+        ("linger.ms", "0", "default"), // the relay hands over whole batches; waiting for more only adds latency
         ("socket.nagle.disable", "true", "default"),
     ]
 }

@@ -63,7 +63,7 @@ struct OutboxStore {
 
     static let markPublished = PostgresStatement(name: "outbox_mark_published", sql: """
         UPDATE outbox o
-        SET published_at = now(), kafka_partition = d.partition, kafka_offset = d.kafka_offset,
+        SET published_at = clock_timestamp(), kafka_partition = d.partition, kafka_offset = d.kafka_offset,
             next_attempt_at = NULL
         FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d(id, partition, kafka_offset)
         WHERE o.id = d.id

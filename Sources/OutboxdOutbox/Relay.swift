@@ -85,9 +85,9 @@ public final class Relay: Sendable {
             do {
                 if lanes.isEmpty || lanes.contains(where: \.isBroken) {
                     closeLanes()
-                    let session = try database.connect()
-                    try session.listen(configuration.channel)
-                    lanes = [session, try database.connect()]
+                    lanes = [try database.connect(), try database.connect()]
+                    for lane in lanes { try lane.executeScript(Self.laneSettings) }
+                    try lanes[0].listen(configuration.channel)
                     lastTakeover = nil
                 }
                 // The lane without an open transaction (both are free unless a full batch is in flight).
@@ -135,6 +135,10 @@ public final class Relay: Sendable {
         }
         closeLanes()
     }
+
+    /// The relay's commits only record deliveries: one lost in a crash means the rows are sent
+    /// again (at least once still holds), so they need not wait for the WAL flush.
+    static let laneSettings = "SET synchronous_commit = off"
 
     /// Waits for a wake-up, a NOTIFY on the session, or `timeout`.
     private func wait(on session: PQConnection, timeout: Duration) {
