@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test psql migrate bench bench-api clean
+.PHONY: deps build run test psql migrate bench bench-api bench-relay bench-latency clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,10 +28,20 @@ psql:
 migrate: build
 	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && DATABASE_URL=$$url .build/release/outboxd migrate --config $(CONFIG)
 
-bench: bench-api
+# Each script prints one summary line per measurement and appends it to bench/results/*.txt.
+bench: build
+	bench/api.sh
+	bench/relay.sh
+	bench/latency.sh
 
 bench-api: build
 	bench/api.sh
+
+bench-relay: build
+	bench/relay.sh
+
+bench-latency: build
+	bench/latency.sh
 
 clean:
 	swift package clean

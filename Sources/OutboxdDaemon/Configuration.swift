@@ -3,6 +3,7 @@ import OutboxdCore
 import OutboxdHTTP
 import OutboxdOutbox
 import OutboxdPostgres
+import OutboxdTasks
 
 /// The daemon's effective configuration. Every property has a default; `ConfigurationKey.all`
 /// lists each config key with its default, and `config/outboxd.conf` documents them.
@@ -11,6 +12,7 @@ public struct Configuration: Sendable {
     public var http = HTTPServerConfiguration()
     public var kafka = KafkaSettings()
     public var relay = RelayConfiguration()
+    public var groupCommit = GroupCommitConfiguration()
     /// Topic of task events. Config key `OUTBOX_TOPIC`; default `task-events`.
     public var outboxTopic = "task-events"
     /// Deadline for a graceful stop. Config key `SHUTDOWN_TIMEOUT`; default 20 s.

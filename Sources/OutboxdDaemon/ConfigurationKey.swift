@@ -53,6 +53,18 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("HTTP_IDLE_TIMEOUT", default: "30s", "idle keep-alive connections close after this (whole seconds)") { config, value in
             config.http.idleTimeout = try ValueParser.duration(value, key: "HTTP_IDLE_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
         },
+        ConfigurationKey("GROUP_COMMIT", default: "on", "write concurrent POST /tasks (without Idempotency-Key) in shared transactions") { config, value in
+            config.groupCommit.enabled = try ValueParser.flag(value, key: "GROUP_COMMIT")
+        },
+        ConfigurationKey("GROUP_COMMIT_MAX_BATCH", default: "128", "most tasks in one group transaction") { config, value in
+            config.groupCommit.maxBatch = try ValueParser.integer(value, key: "GROUP_COMMIT_MAX_BATCH", in: 1...10_000)
+        },
+        ConfigurationKey("GROUP_COMMIT_WRITERS", default: "4", "group transactions in flight at once (each takes a pooled connection)") { config, value in
+            config.groupCommit.writers = try ValueParser.integer(value, key: "GROUP_COMMIT_WRITERS", in: 1...64)
+        },
+        ConfigurationKey("GROUP_COMMIT_WINDOW", default: "0ms", "extra wait for more requests before writing a batch that is not full") { config, value in
+            config.groupCommit.window = try ValueParser.duration(value, key: "GROUP_COMMIT_WINDOW", in: .zero...(.milliseconds(100)))
+        },
         ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
             config.kafka.bootstrapServers = value

@@ -11,8 +11,9 @@ import Synchronization
 /// of the process, and the order they start and stop in.
 ///
 /// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
-/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier → HTTP.
-/// Stop: stop accepting and finish requests in flight → notifier → relay publishes what is due
+/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier → group
+/// commit writers → HTTP.
+/// Stop: stop accepting and finish requests in flight → group commit writers → notifier → relay publishes what is due
 /// and finishes its batch → producer flushes → close.
 public final class Daemon: Sendable {
     public enum Part: Sendable, Hashable {
@@ -27,6 +28,7 @@ public final class Daemon: Sendable {
 
     private struct Running {
         var server: MHDServer?
+        var groupCommit: GroupCommitter?
         var notifier: OutboxNotifier?
         var relay: Relay?
         var producer: RDKafkaProducer?
@@ -60,7 +62,17 @@ public final class Daemon: Sendable {
                 let notifier = OutboxNotifier(database: configuration.database, channel: configuration.relay.channel)
                 notifier.start()
                 running.withLock { $0.notifier = notifier }
-                let server = MHDServer(configuration: configuration.http, handler: router(relay: relay, notifier: notifier))
+                let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { [wakeup = relay?.wakeup] in
+                    wakeup?.wake()
+                    notifier.notify()
+                })
+                var groupCommit: GroupCommitter?
+                if configuration.groupCommit.enabled {
+                    groupCommit = GroupCommitter(configuration: configuration.groupCommit, store: store)
+                    groupCommit!.run()
+                    running.withLock { $0.groupCommit = groupCommit }
+                }
+                let server = MHDServer(configuration: configuration.http, handler: router(relay: relay, store: store, groupCommit: groupCommit))
                 try server.start()
                 running.withLock { $0.server = server }
                 logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
@@ -80,6 +92,7 @@ public final class Daemon: Sendable {
         }
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         current.server?.stop(timeout: configuration.shutdownTimeout)
+        current.groupCommit?.stop()
         current.notifier?.stop()
         current.relay?.stop(drainTimeout: configuration.shutdownTimeout)
         current.producer?.close(flushTimeout: configuration.shutdownTimeout)
@@ -106,7 +119,7 @@ public final class Daemon: Sendable {
         return producer
     }
 
-    private func router(relay: Relay?, notifier: OutboxNotifier) -> Router {
+    private func router(relay: Relay?, store: TaskStore, groupCommit: GroupCommitter?) -> Router {
         var router = Router()
         var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
         if let relay {
@@ -123,12 +136,7 @@ public final class Daemon: Sendable {
             }))
         }
         HealthRoutes(checks: checks).register(in: &router)
-        let wakeup = relay?.wakeup
-        let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: {
-            wakeup?.wake()
-            notifier.notify()
-        })
-        TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool)).register(in: &router)
+        TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool), groupCommit: groupCommit).register(in: &router)
         return router
     }
 

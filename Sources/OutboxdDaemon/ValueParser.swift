@@ -7,6 +7,15 @@ enum ValueParser {
         return number
     }
 
+    /// `on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`).
+    static func flag(_ value: String, key: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0": return false
+        default: throw ConfigurationError(key: key, "\"\(value.prefix(32))\" is not on or off")
+        }
+    }
+
     /// `500ms`, `5s`, `2m`, `1h` (a whole number and a unit).
     static func duration(_ value: String, key: String, in range: ClosedRange<Duration>) throws(ConfigurationError) -> Duration {
         let units: [(suffix: String, make: (Int64) -> Duration)] = [

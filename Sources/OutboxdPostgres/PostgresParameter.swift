@@ -38,14 +38,32 @@ extension Timestamp: PostgresParameter {
 /// A one-dimensional array literal (`{"a","b\"c"}`); every element is quoted, which PostgreSQL
 /// accepts for any element type.
 extension Array: PostgresParameter where Element: PostgresParameter {
-    public var postgresText: String {
+    public var postgresText: String { PostgresArrayText.encode(map { Optional($0.postgresText) }) }
+}
+
+/// A one-dimensional array whose elements may be SQL NULL (`{"a",NULL}`).
+public struct PostgresNullableArray<Element: PostgresParameter>: PostgresParameter {
+    public var elements: [Element?]
+
+    public init(_ elements: [Element?]) { self.elements = elements }
+
+    public var postgresText: String { PostgresArrayText.encode(elements.map { $0?.postgresText }) }
+}
+
+enum PostgresArrayText {
+    /// `{"e1","e2",NULL}`: each element quoted with `"` and `\` escaped (both ASCII, never part
+    /// of a multi-byte UTF-8 sequence); nil as an unquoted NULL.
+    static func encode(_ elements: [String?]) -> String {
         var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(count * 16 + 2)
-        for (index, element) in enumerated() {
+        bytes.reserveCapacity(elements.count * 16 + 2)
+        for (index, element) in elements.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let element else {
+                bytes.append(contentsOf: "NULL".utf8)
+                continue
+            }
             bytes.append(UInt8(ascii: "\""))
-            // `"` and `\` are ASCII, never part of a multi-byte UTF-8 sequence.
-            for byte in element.postgresText.utf8 {
+            for byte in element.utf8 {
                 if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
                 bytes.append(byte)
             }

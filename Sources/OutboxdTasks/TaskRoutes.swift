@@ -7,15 +7,18 @@ import OutboxdPostgres
 public struct TaskRoutes: Sendable {
     public let store: TaskStore
     let delivery: (any DeliveryWaiting)?
+    /// Writes creates without an Idempotency-Key in shared transactions, when enabled.
+    let groupCommit: GroupCommitter?
     let logger = Logger(label: "api")
 
     public static let defaultPageSize = 20
     public static let maxPageSize = 100
     static let maxIdempotencyKeyLength = 200
 
-    public init(store: TaskStore, delivery: (any DeliveryWaiting)? = nil) {
+    public init(store: TaskStore, delivery: (any DeliveryWaiting)? = nil, groupCommit: GroupCommitter? = nil) {
         self.store = store
         self.delivery = delivery
+        self.groupCommit = groupCommit
     }
 
     public func register(in router: inout Router) {
@@ -32,7 +35,14 @@ public struct TaskRoutes: Sendable {
             return .problem(400, title: "Bad Request", detail: "Idempotency-Key must be 1–\(Self.maxIdempotencyKeyLength) visible ASCII characters")
         }
         let task = try TaskValidation.newTask(from: JSONBody.parse(request))
-        switch try store.create(task, idempotencyKey: key) {
+        let result: TaskStore.CreateResult
+        if key == nil, let groupCommit {
+            let created = try groupCommit.create(task)
+            result = .created(created.task, eventID: created.eventID)
+        } else {
+            result = try store.create(task, idempotencyKey: key)
+        }
+        switch result {
         case .created(let record, let eventID):
             guard let seconds = PreferWait.seconds(from: request.headers["prefer"]), let delivery else {
                 return created(record)

@@ -60,6 +60,31 @@ public struct TaskStore: Sendable {
         }
     }
 
+    /// Creates every task of `tasks` (no Idempotency-Key) with its `task.created` event in ONE
+    /// statement and transaction: the group commit's write. Results in the order of `tasks`;
+    /// throws when any row fails (then none is written).
+    public func createAll(_ tasks: [NewTask]) throws -> [(task: TaskRecord, eventID: UUID)] {
+        let ids = tasks.map { _ in UUID() }
+        let eventIDs = tasks.map { _ in UUID() }
+        let rows = try pool.withConnection { connection in
+            try connection.query(Self.insertAll, [
+                ids, tasks.map(\.title), PostgresNullableArray(tasks.map(\.description)), tasks.map(\.status.rawValue),
+                PostgresNullableArray(tasks.map(\.dueAt)), eventIDs, topic,
+            ])
+        }
+        var byID: [UUID: TaskRecord] = [:]
+        for row in rows {
+            let record = try TaskRecord(row: row)
+            byID[record.id] = record
+        }
+        let created = try zip(ids, eventIDs).map { id, eventID in
+            guard let record = byID[id] else { throw PostgresError(kind: .decoding, message: "a task of the batch was not returned") }
+            return (task: record, eventID: eventID)
+        }
+        afterCommit()
+        return created
+    }
+
     public func get(_ id: UUID) throws -> TaskRecord? {
         try pool.withConnection { connection in
             try connection.query(Self.byID, [id]).first.map(TaskRecord.init(row:))
@@ -132,6 +157,26 @@ extension TaskStore {
             SELECT $8::uuid, 'task', (t.task).id::text, 'task.created', $7,
                    outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at)
             FROM t
+        )
+        SELECT (t.task).* FROM t
+        """)
+
+    /// `insert` for many tasks without Idempotency-Keys: arrays in, one row per task out. Task ids
+    /// come from the caller, so each returned task is matched to its request and event id.
+    static let insertAll = PostgresStatement(name: "task_insert_all", sql: """
+        WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[])
+                WITH ORDINALITY AS i(id, title, description, status, due_at, event_id, n)
+        ), t AS (
+            INSERT INTO tasks (id, title, description, status, due_at)
+            SELECT id, title, description, status, due_at FROM input ORDER BY n
+            RETURNING tasks AS task
+        ), o AS (
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT i.event_id, 'task', (t.task).id::text, 'task.created', $7,
+                   outboxd_task_event(t.task, i.event_id, 'task.created', (t.task).created_at)
+            FROM t JOIN input i ON i.id = (t.task).id
+            ORDER BY i.n
         )
         SELECT (t.task).* FROM t
         """)

@@ -6,12 +6,14 @@ import Testing
 /// The binary under operational events: SIGTERM with requests in flight, PostgreSQL restarts.
 @Suite struct LifecycleTests {
     /// G8: requests that are in flight when SIGTERM arrives are all answered (201, rows written),
-    /// new connections are refused, and the process exits 0.
+    /// new connections are refused, and the process exits 0. Group commit is off so that each
+    /// request is one session waiting on the lock, which the test can count; group commit under
+    /// SIGTERM is covered by `RelayProcessTests.sigtermUnderLoadLeavesNothingAcknowledgedUnpublished`.
     @Test func sigtermFinishesRequestsInFlightThenExitsZero() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
         let daemon = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0", "--shutdown-timeout", "30s"],
-                                       environment: ["DATABASE_URL": database.url])
+                                       environment: ["DATABASE_URL": database.url, "GROUP_COMMIT": "off"])
         let port = try daemon.waitForPort()
 
         // Hold the tasks table so every POST is in flight inside the daemon, waiting on the lock.

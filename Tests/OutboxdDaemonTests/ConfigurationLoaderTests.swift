@@ -48,6 +48,8 @@ import Testing
         ("LOG_LEVEL", "loud", "LOG_LEVEL: \"loud\" is not one of debug, info, notice, warning, error"),
         ("OUTBOX_TOPIC", "bad topic", "OUTBOX_TOPIC: \"bad topic\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)"),
         ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE: \"0\" is not a whole number from 1 to 1000"),
+        ("GROUP_COMMIT", "maybe", "GROUP_COMMIT: \"maybe\" is not on or off"),
+        ("GROUP_COMMIT_WINDOW", "1s", "GROUP_COMMIT_WINDOW: 1s is outside 0s…100ms"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
@@ -156,6 +158,14 @@ import Testing
 }
 
 @Suite struct CommandLineArgumentsTests {
+    @Test func groupCommitSettings() throws {
+        let off = try ConfigurationLoader(fileText: "GROUP_COMMIT=off\nGROUP_COMMIT_WRITERS=2\n", environment: ["GROUP_COMMIT_WINDOW": "5ms"], flags: [])
+        #expect(!off.configuration.groupCommit.enabled)
+        #expect(off.configuration.groupCommit.writers == 2)
+        #expect(off.configuration.groupCommit.window == .milliseconds(5))
+        #expect(try ConfigurationLoader(fileText: nil, environment: [:], flags: []).configuration.groupCommit.enabled)
+    }
+
     @Test func settingsFlagsBecomeKeys() throws {
         let parsed = try CommandLineArguments(["serve", "--migrate", "--config", "a.conf", "--http-listen", "127.0.0.1:0", "--log-level=debug"])
         #expect(parsed.command == .serve)

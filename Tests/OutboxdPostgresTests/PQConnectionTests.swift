@@ -31,6 +31,10 @@ import Testing
         let numbers: [Int64] = [1, -2, 9_223_372_036_854_775_807]
         #expect(try connection.query("SELECT sum(x)::text AS s FROM unnest($1::bigint[]) x", [[numbers[0], numbers[1]]]).first?.require(String.self, "s") == "-1")
         #expect(try connection.query("SELECT $1::bigint[] AS a", [numbers]).first?.require(String.self, "a") == "{1,-2,9223372036854775807}")
+        let nullable = PostgresNullableArray<String>(["x", nil, "NULL", nil])
+        let decoded = try connection.query("SELECT t, t IS NULL AS missing FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n", [nullable])
+        #expect(try decoded.map { try $0.require(Bool.self, "missing") } == [false, true, false, true])
+        #expect(try decoded.map { try $0.decode(String.self, "t") } == ["x", nil, "NULL", nil])
     }
 
     @Test func preparedStatementsRunRepeatedly() throws {

@@ -1,0 +1,16 @@
+/// Settings of the group commit of `POST /tasks`.
+public struct GroupCommitConfiguration: Sendable {
+    /// Collect concurrent creates into shared transactions. Config key `GROUP_COMMIT`; default on.
+    public var enabled = true
+    /// Most tasks written by one transaction. Config key `GROUP_COMMIT_MAX_BATCH`; default 128.
+    public var maxBatch = 128
+    /// Transactions in flight at once (each on a pooled connection). Config key
+    /// `GROUP_COMMIT_WRITERS`; default 4.
+    public var writers = 4
+    /// Extra wait for more requests before a batch that is not full is written; 0 writes what
+    /// is queued at once (requests arriving meanwhile form the next batch). Config key
+    /// `GROUP_COMMIT_WINDOW`; default 0 ms.
+    public var window: Duration = .zero
+
+    public init() {}
+}
