@@ -19,7 +19,8 @@ let package = Package(
         .target(name: "OutboxdOutbox", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"]),
         .target(name: "OutboxdHTTP", dependencies: ["CMicroHTTPD", "OutboxdCore"]),
         .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
-        .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox"]),
+        .target(name: "OutboxdConsumers", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"]),
+        .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox", "OutboxdConsumers"]),
         .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
         // Raw ceilings for the benchmarks in bench/ (not installed).
         .executableTarget(name: "outboxd-bench", dependencies: ["OutboxdCore", "OutboxdKafka"]),
@@ -31,6 +32,7 @@ let package = Package(
         .testTarget(name: "OutboxdOutboxTests", dependencies: ["OutboxdOutbox", "OutboxdTasks", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdKafka", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdConsumersTests", dependencies: ["OutboxdConsumers", "OutboxdOutbox", "OutboxdTasks", "OutboxdKafka", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka", "OutboxdTestSupport"]),
     ],

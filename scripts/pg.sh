@@ -42,7 +42,7 @@ start() {
   fi
   [ -n "$port" ] || port=$(free_port)
   echo "$port" >"$dir/port"
-  local options="-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=300"
+  local options="-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=300 -c autovacuum_naptime=10s"
   # Extra server settings, e.g. PG_SETTINGS="-c track_commit_timestamp=on" (bench/latency.sh).
   [ -z "${PG_SETTINGS:-}" ] || options="$options $PG_SETTINGS"
   if [ "$fast" = "--fast" ]; then

@@ -2,7 +2,7 @@
 /// Any `--foo-bar v` (or `--foo-bar=v`) sets config key `FOO_BAR`, overriding file and environment.
 public struct CommandLineArguments: Sendable, Equatable {
     public enum Command: String, Sendable, CaseIterable {
-        case serve, api, relay, migrate, checkConfig = "check-config", help
+        case serve, api, relay, consume, migrate, checkConfig = "check-config", help
     }
 
     public var command: Command
@@ -49,8 +49,10 @@ public struct CommandLineArguments: Sendable, Equatable {
             switch name {
             case "help":
                 wantsHelp = true
-            case "migrate" where [.serve, .api, .relay].contains(command) && inlineValue == nil:
+            case "migrate" where [.serve, .api, .relay, .consume].contains(command) && inlineValue == nil:
                 migrate = true
+            case "only" where command == .consume:
+                settings.append(Setting(key: "CONSUMERS", value: try value()))
             case "config":
                 configPath = try value()
             default:
@@ -66,16 +68,18 @@ public struct CommandLineArguments: Sendable, Equatable {
         usage: outboxd <command> [options]
 
         commands:
-          serve          run the HTTP Task API and the relay in one process
+          serve          run the HTTP Task API, the relay and the consumers (CONSUMERS) in one process
           api            run the HTTP Task API alone (relays elsewhere hear of commits by NOTIFY)
           relay          run the relay alone: publish the outbox to Kafka
+          consume        run the consumers alone (audit, notifications, reminders)
           migrate        apply pending SQL migrations from MIGRATIONS_DIR, then exit
           check-config   print the effective configuration (secrets redacted) and exit
           help           print this text
 
         options:
           --config FILE          read KEY=VALUE settings from FILE (systemd EnvironmentFile format)
-          --migrate              serve/api/relay: apply pending migrations before starting
+          --migrate              serve/api/relay/consume: apply pending migrations before starting
+          --only LIST            consume: these consumers only, e.g. --only audit,reminders (= CONSUMERS)
           --<key> VALUE          set any config key, e.g. --http-listen 127.0.0.1:9090 (= HTTP_LISTEN)
 
         Settings come from defaults, then the config file, then the environment, then flags.

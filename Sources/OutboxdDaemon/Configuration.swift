@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdConsumers
 import OutboxdCore
 import OutboxdHTTP
 import OutboxdOutbox
@@ -13,6 +14,7 @@ public struct Configuration: Sendable {
     public var kafka = KafkaSettings()
     public var relay = RelayConfiguration()
     public var groupCommit = GroupCommitConfiguration()
+    public var consumers = ConsumerConfiguration()
     /// Topic of task events. Config key `OUTBOX_TOPIC`; default `task-events`.
     public var outboxTopic = "task-events"
     /// Deadline for a graceful stop. Config key `SHUTDOWN_TIMEOUT`; default 20 s.

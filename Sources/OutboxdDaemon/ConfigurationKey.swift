@@ -65,6 +65,30 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("GROUP_COMMIT_WINDOW", default: "0ms", "extra wait for more requests before writing a batch that is not full") { config, value in
             config.groupCommit.window = try ValueParser.duration(value, key: "GROUP_COMMIT_WINDOW", in: .zero...(.milliseconds(100)))
         },
+        ConfigurationKey("CONSUMERS", default: "audit,notifications,reminders", "consumers serve runs (outboxd consume --only narrows it); none for no consumers") { config, value in
+            config.consumers.enabled = try ValueParser.consumerList(value, key: "CONSUMERS")
+        },
+        ConfigurationKey("CONSUMER_MAX_ATTEMPTS", default: "5", "attempts of a failing handler before the event goes to <topic>.dlq") { config, value in
+            config.consumers.maxAttempts = try ValueParser.integer(value, key: "CONSUMER_MAX_ATTEMPTS", in: 1...1000)
+        },
+        ConfigurationKey("CONSUMER_RETRY_BACKOFF", default: "200ms", "first wait before a failed handler retries (doubling, at most 5s)") { config, value in
+            config.consumers.retryBackoff = try ValueParser.duration(value, key: "CONSUMER_RETRY_BACKOFF", in: .milliseconds(1)...(.seconds(60)))
+        },
+        ConfigurationKey("CONSUMER_GROUP_PREFIX", default: "outboxd-", "Kafka consumer groups are <prefix><consumer>") { config, value in
+            guard !value.isEmpty, value.count <= 200, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                throw ConfigurationError(key: "CONSUMER_GROUP_PREFIX", "\"\(value.prefix(32))\" must be 1–200 of a-z A-Z 0-9 . _ -")
+            }
+            config.consumers.groupPrefix = value
+        },
+        ConfigurationKey("REMINDER_LEAD", default: "15m", "a reminder fires this long before the task's due_at") { config, value in
+            config.consumers.reminderLead = try ValueParser.duration(value, key: "REMINDER_LEAD", in: .zero...(.seconds(30 * 86400)))
+        },
+        ConfigurationKey("NOTIFICATION_RECIPIENT", default: "tasks@localhost", "recipient of every notification") { config, value in
+            guard !value.isEmpty, value.count <= 320 else {
+                throw ConfigurationError(key: "NOTIFICATION_RECIPIENT", "must be 1–320 characters")
+            }
+            config.consumers.notificationRecipient = value
+        },
         ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
             config.kafka.bootstrapServers = value

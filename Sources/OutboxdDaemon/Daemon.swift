@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdConsumers
 import OutboxdCore
 import OutboxdHTTP
 import OutboxdKafka
@@ -7,17 +8,18 @@ import OutboxdPostgres
 import OutboxdTasks
 import Synchronization
 
-/// `outboxd serve` (API and relay), `outboxd api` or `outboxd relay`: owns the long-lived parts
-/// of the process, and the order they start and stop in.
+/// `outboxd serve` (API, relay, consumers), `outboxd api`, `outboxd relay` or `outboxd consume`:
+/// owns the long-lived parts of the process, and the order they start and stop in.
 ///
 /// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
-/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier → group
-/// commit writers → HTTP.
-/// Stop: stop accepting and finish requests in flight → group commit writers → notifier → relay publishes what is due
+/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier →
+/// consumers (with the notification sender and reminder scheduler) → group commit writers → HTTP.
+/// Stop: stop accepting and finish requests in flight → group commit writers → consumers (commit
+/// their offsets, leave their groups) → sender, scheduler → notifier → relay publishes what is due
 /// and finishes its batch → producer flushes → close.
 public final class Daemon: Sendable {
     public enum Part: Sendable, Hashable {
-        case api, relay
+        case api, relay, consumers
     }
 
     public let configuration: Configuration
@@ -31,6 +33,9 @@ public final class Daemon: Sendable {
         var groupCommit: GroupCommitter?
         var notifier: OutboxNotifier?
         var relay: Relay?
+        var consumers: [ConsumerRunner] = []
+        var scheduler: ReminderScheduler?
+        var sender: NotificationSender?
         var producer: RDKafkaProducer?
         var embedded: RDKafkaMockCluster?
     }
@@ -51,17 +56,27 @@ public final class Daemon: Sendable {
         try Self.prepareDatabase(configuration, migrate: migrate, logger: logger)
         do {
             var relay: Relay?
-            if parts.contains(.relay) {
-                let producer = try startKafka()
+            let consumers = parts.contains(.consumers) ? configuration.consumers.enabled : []
+            let producer = parts.contains(.relay) || !consumers.isEmpty ? try startKafka() : nil
+            if parts.contains(.relay), let producer {
                 let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer)
                 started.run()
                 running.withLock { $0.relay = started }
                 relay = started
             }
-            if parts.contains(.api) {
-                let notifier = OutboxNotifier(database: configuration.database, channel: configuration.relay.channel)
-                notifier.start()
+            var notifier: OutboxNotifier?
+            if parts.contains(.api) || consumers.contains("reminders") {
+                notifier = OutboxNotifier(database: configuration.database, channel: configuration.relay.channel)
+                notifier!.start()
                 running.withLock { $0.notifier = notifier }
+            }
+            if let producer, !consumers.isEmpty {
+                startConsumers(consumers, producer: producer, afterOutboxCommit: { [wakeup = relay?.wakeup, notifier] in
+                    wakeup?.wake()
+                    notifier?.notify()
+                })
+            }
+            if parts.contains(.api), let notifier {
                 let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { [wakeup = relay?.wakeup] in
                     wakeup?.wake()
                     notifier.notify()
@@ -93,6 +108,9 @@ public final class Daemon: Sendable {
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         current.server?.stop(timeout: configuration.shutdownTimeout)
         current.groupCommit?.stop()
+        current.consumers.forEach { $0.stop() }
+        current.sender?.stop()
+        current.scheduler?.stop()
         current.notifier?.stop()
         current.relay?.stop(drainTimeout: configuration.shutdownTimeout)
         current.producer?.close(flushTimeout: configuration.shutdownTimeout)
@@ -100,10 +118,38 @@ public final class Daemon: Sendable {
         logger.notice("stopped")
     }
 
+    /// One runner per enabled consumer, plus the notification sender and the reminder scheduler.
+    private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) {
+        let settings = configuration.consumers
+        let kafka = KafkaClientConfiguration(bootstrapServers: producer.bootstrapServers, properties: configuration.kafka.properties)
+        for name in names {
+            let handler: any EventHandler
+            switch name {
+            case "audit":
+                handler = AuditHandler()
+            case "notifications":
+                handler = NotificationHandler(recipient: settings.notificationRecipient)
+                let sender = NotificationSender(database: configuration.database, sink: LogNotificationSink())
+                sender.run()
+                running.withLock { $0.sender = sender }
+            default:
+                handler = ReminderHandler(lead: settings.reminderLead)
+                let scheduler = ReminderScheduler(database: configuration.database, topic: configuration.outboxTopic, afterCommit: afterOutboxCommit)
+                scheduler.run()
+                running.withLock { $0.scheduler = scheduler }
+            }
+            let runner = ConsumerRunner(handler: handler, configuration: settings, database: configuration.database,
+                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer)
+            runner.run()
+            running.withLock { $0.consumers.append(runner) }
+        }
+    }
+
     private func startKafka() throws -> RDKafkaProducer {
         var bootstrap = configuration.kafka.bootstrapServers
         if configuration.kafka.isEmbedded {
-            let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(configuration.outboxTopic, configuration.kafka.embeddedPartitions)])
+            let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(configuration.outboxTopic, configuration.kafka.embeddedPartitions),
+                                                                      (configuration.outboxTopic + ".dlq", 1)])
             running.withLock { $0.embedded = cluster }
             bootstrap = cluster.bootstrapServers
             logger.notice("embedded Kafka started", ["bootstrap": bootstrap, "topic": configuration.outboxTopic])

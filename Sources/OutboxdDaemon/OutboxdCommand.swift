@@ -1,4 +1,5 @@
 import Glibc
+import OutboxdConsumers
 import OutboxdCore
 import OutboxdPostgres
 
@@ -25,11 +26,16 @@ public enum OutboxdCommand {
             case .migrate:
                 try migrate(loader.configuration)
             case .serve:
-                try serve(loader.configuration, parts: [.api, .relay], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api, .relay, .consumers], migrate: parsed.migrate)
             case .api:
                 try serve(loader.configuration, parts: [.api], migrate: parsed.migrate)
             case .relay:
                 try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate)
+            case .consume:
+                guard !loader.configuration.consumers.enabled.isEmpty else {
+                    throw DaemonError(.configuration, "CONSUMERS: none enabled; outboxd consume needs at least one of \(ConsumerConfiguration.all.joined(separator: ", "))")
+                }
+                try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate)
             case .help:
                 break
             }

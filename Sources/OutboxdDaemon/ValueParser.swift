@@ -1,3 +1,6 @@
+import Foundation
+import OutboxdConsumers
+
 /// Parsers for config values; each error names the key and what is allowed.
 enum ValueParser {
     static func integer(_ value: String, key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
@@ -5,6 +8,18 @@ enum ValueParser {
             throw ConfigurationError(key: key, "\"\(value.prefix(32))\" is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
+    }
+
+    /// `audit,notifications,reminders` (any subset, comma-separated) or `none`.
+    static func consumerList(_ value: String, key: String) throws(ConfigurationError) -> [String] {
+        if value == "none" { return [] }
+        let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let allowed = ConsumerConfiguration.all
+        if names.isEmpty || names.contains(where: { !allowed.contains($0) }) {
+            let bad = names.first { !allowed.contains($0) } ?? value
+            throw ConfigurationError(key: key, "\"\(bad.prefix(32))\" is not a consumer; use some of \(allowed.joined(separator: ",")) or none")
+        }
+        return allowed.filter(names.contains)
     }
 
     /// `on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`).

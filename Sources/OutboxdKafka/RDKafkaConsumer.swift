@@ -16,16 +16,24 @@ public struct KafkaRecord: Sendable {
 }
 
 /// A high-level consumer in a group, subscribed to topics. Used from one thread.
+///
+/// With `storeOffsetsAfterProcessing`, nothing is committed until the caller stores a record's
+/// offset (`storeOffset`, after its effect committed); stored offsets are committed in the
+/// background, when partitions are revoked in a rebalance, and on `close`.
 public final class RDKafkaConsumer {
     private let handle: RDKafkaHandle
+    private var closed = false
 
-    public init(configuration: KafkaClientConfiguration, groupID: String, topics: [String], fromBeginning: Bool = true) throws {
+    public init(configuration: KafkaClientConfiguration, groupID: String, topics: [String], fromBeginning: Bool = true,
+                storeOffsetsAfterProcessing: Bool = false) throws {
         let conf = try RDKafkaConfig.make([
             ("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
             ("group.id", groupID, "group.id"),
             ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
-            ("enable.auto.commit", "false", "enable.auto.commit"),
+            ("enable.auto.commit", storeOffsetsAfterProcessing ? "true" : "false", "enable.auto.commit"),
+            ("enable.auto.offset.store", "false", "enable.auto.offset.store"),
         ] + configuration.properties)
+        if storeOffsetsAfterProcessing { rd_kafka_conf_set_rebalance_cb(conf, rdKafkaRebalance) }
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_CONSUMER, conf, context: "consumer")
         handle = RDKafkaHandle(raw: rk)
         rd_kafka_poll_set_consumer(rk)
@@ -78,8 +86,47 @@ public final class RDKafkaConsumer {
         return records
     }
 
-    deinit {
+    /// Marks `record` processed: its offset + 1 is committed with the next commit.
+    public func storeOffset(of record: KafkaRecord) throws {
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let entry = rd_kafka_topic_partition_list_add(list, record.topic, record.partition)
+        entry?.pointee.offset = record.offset + 1
+        let code = rd_kafka_offsets_store(handle.raw, list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "offset store") }
+    }
+
+    /// Commits stored offsets and leaves the group. Call once; later calls do nothing.
+    public func close() {
+        guard !closed else { return }
+        closed = true
         rd_kafka_consumer_close(handle.raw)
         rd_kafka_destroy(handle.raw)
+    }
+
+    deinit { close() }
+}
+
+/// librdkafka's rebalance callback, on the polling thread: takes assigned partitions; on revoke,
+/// first commits the offsets stored so far, so the next owner starts after what was processed.
+private let rdKafkaRebalance: @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = { rk, error, partitions, _ in
+    guard let rk else { return }
+    let cooperative = rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } == "COOPERATIVE"
+    switch error {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        if cooperative {
+            if let failure = rd_kafka_incremental_assign(rk, partitions) { rd_kafka_error_destroy(failure) }
+        } else {
+            _ = rd_kafka_assign(rk, partitions)
+        }
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        _ = rd_kafka_commit(rk, nil, 0)
+        if cooperative {
+            if let failure = rd_kafka_incremental_unassign(rk, partitions) { rd_kafka_error_destroy(failure) }
+        } else {
+            _ = rd_kafka_assign(rk, nil)
+        }
+    default:
+        _ = rd_kafka_assign(rk, nil)
     }
 }

@@ -25,6 +25,7 @@ public struct TaskRoutes: Sendable {
         router.add("POST", "/tasks") { request, _ in self.guarded { try self.create(request) } }
         router.add("GET", "/tasks") { request, _ in self.guarded { try self.list(request) } }
         router.add("GET", "/tasks/{id}") { _, captures in self.guarded { try self.get(captures["id"]!) } }
+        router.add("GET", "/tasks/{id}/history") { _, captures in self.guarded { try self.history(captures["id"]!) } }
         router.add("PATCH", "/tasks/{id}") { request, captures in self.guarded { try self.patch(request, captures["id"]!) } }
         router.add("DELETE", "/tasks/{id}") { request, captures in self.guarded { try self.delete(request, captures["id"]!) } }
     }
@@ -60,6 +61,14 @@ public struct TaskRoutes: Sendable {
         guard let id = UUID(text: idText) else { return Self.badID }
         guard let task = try store.get(id) else { return Self.taskNotFound }
         return .json(200, task.json, headers: [("ETag", task.etag)])
+    }
+
+    /// What the audit consumer recorded for the task, oldest first; also after the task was deleted.
+    func history(_ idText: String) throws -> HTTPResponse {
+        guard let id = UUID(text: idText) else { return Self.badID }
+        guard let items = try store.historyJSON(id) else { return Self.taskNotFound }
+        let body = #"{"task_id":""# + id.lowercaseString + #"","items":"# + items + "}"
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
     }
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {

@@ -85,6 +85,15 @@ public struct TaskStore: Sendable {
         return created
     }
 
+    /// The audit log of a task (what the audit consumer recorded, oldest first) as a JSON array,
+    /// or nil when neither the task nor any history of it exists.
+    public func historyJSON(_ id: UUID) throws -> String? {
+        try pool.withConnection { connection in
+            guard let row = try connection.query(Self.history, [id]).first, try row.require(Bool.self, "known") else { return nil }
+            return try row.require(String.self, "items")
+        }
+    }
+
     public func get(_ id: UUID) throws -> TaskRecord? {
         try pool.withConnection { connection in
             try connection.query(Self.byID, [id]).first.map(TaskRecord.init(row:))
@@ -179,6 +188,14 @@ extension TaskStore {
             ORDER BY i.n
         )
         SELECT (t.task).* FROM t
+        """)
+
+    static let history = PostgresStatement(name: "task_history", sql: """
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+                   'event_id', a.event_id, 'event_type', a.event_type, 'occurred_at', outboxd_rfc3339(a.occurred_at),
+                   'recorded_at', outboxd_rfc3339(a.recorded_at), 'payload', a.payload) ORDER BY a.occurred_at, a.id), '[]')::text AS items,
+               (count(a.id) > 0 OR EXISTS (SELECT 1 FROM tasks WHERE id = $1)) AS known
+        FROM audit_log a WHERE a.task_id = $1
         """)
 
     static let byIdempotencyKey = PostgresStatement(name: "task_by_idempotency_key", sql: """

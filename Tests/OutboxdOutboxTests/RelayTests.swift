@@ -175,13 +175,6 @@ final class RelayFixture {
     }
 }
 
-func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () throws -> Bool) throws {
-    let deadline = ContinuousClock.now + timeout
-    while try !condition() {
-        guard ContinuousClock.now < deadline else { throw HTTPTestError("timed out waiting until \(what)") }
-        Thread.sleep(forTimeInterval: 0.02)
-    }
-}
 
 @Suite struct RelayRetentionTests {
     @Test func zeroRetentionDeletesRowsOnPublish() throws {

@@ -8,7 +8,7 @@ final class APIFixture {
     let database: TestDatabase
     let daemon: Daemon
 
-    init(configure: (inout Configuration) -> Void = { _ in }) throws {
+    init(parts: Set<Daemon.Part> = [.api, .relay], configure: (inout Configuration) -> Void = { _ in }) throws {
         database = try TestDatabase.create()
         var configuration = Configuration()
         configuration.database.conninfo = database.url
@@ -17,7 +17,7 @@ final class APIFixture {
         configuration.migrationsDirectory = TestEnvironment.migrationsDirectory
         configuration.shutdownTimeout = .seconds(10)
         configure(&configuration)
-        daemon = Daemon(configuration: configuration)
+        daemon = Daemon(configuration: configuration, parts: parts)
         try daemon.start(migrate: false)
     }
 

@@ -1,0 +1,186 @@
+import Foundation
+import OutboxdCore
+import OutboxdKafka
+import OutboxdPostgres
+import Synchronization
+
+/// One consumer group on a thread of its own, with its own database connection: polls task
+/// events, applies each with its handler in one transaction together with the event's inbox row,
+/// and only then stores the event's offset (committed in the background, on revoke and on close).
+/// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
+/// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
+/// either way the consumer moves on. Database outages are waited out, never dead-lettered.
+public final class ConsumerRunner: Sendable {
+    public let handler: any EventHandler
+    private let configuration: ConsumerConfiguration
+    private let database: PostgresPoolConfiguration
+    private let kafka: KafkaClientConfiguration
+    private let topic: String
+    private let deadLetters: RDKafkaProducer
+    private let logger: Logger
+    private let wakeup = Wakeup()
+    private let running = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let counters = Mutex(ConsumerProgress())
+
+    public init(handler: any EventHandler, configuration: ConsumerConfiguration, database: PostgresPoolConfiguration,
+                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer) {
+        self.handler = handler
+        self.configuration = configuration
+        self.database = database
+        self.kafka = kafka
+        self.topic = topic
+        self.deadLetters = deadLetters
+        logger = Logger(label: "consumer.\(handler.name)")
+    }
+
+    public var groupID: String { configuration.groupPrefix + handler.name }
+    public var deadLetterTopic: String { topic + ".dlq" }
+    public var progress: ConsumerProgress { counters.withLock { $0 } }
+
+    /// Starts the consumer thread.
+    public func run() {
+        running.store(true, ordering: .relaxed)
+        let thread = Thread { [self] in
+            loop()
+            finished.signal()
+        }
+        thread.name = "consumer-\(handler.name)"
+        thread.start()
+    }
+
+    /// Finishes the event in hand, commits stored offsets and leaves the group.
+    public func stop() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
+        wakeup.wake()
+        finished.wait()
+    }
+
+    private var isRunning: Bool { running.load(ordering: .relaxed) }
+
+    private func loop() {
+        let consumer: RDKafkaConsumer
+        do {
+            consumer = try RDKafkaConsumer(configuration: kafka, groupID: groupID, topics: [topic], storeOffsetsAfterProcessing: true)
+        } catch {
+            logger.error("cannot start the consumer", ["error": "\(error)"])
+            return
+        }
+        defer { consumer.close() }
+        var connection: PQConnection?
+        var lastPollError: (code: String, at: ContinuousClock.Instant)?
+        logger.notice("consuming", ["group": groupID, "topic": topic])
+        while isRunning {
+            let record: KafkaRecord
+            do {
+                guard let polled = try consumer.poll(timeout: .milliseconds(100)) else { continue }
+                record = polled
+            } catch let error as KafkaError {
+                // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
+                if lastPollError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
+                    logger.warning("consumer error", ["group": groupID, "code": error.code.name, "error": error.message])
+                    lastPollError = (error.code.name, ContinuousClock.now)
+                }
+                counters.withLock { $0.errors += 1 }
+                continue
+            } catch {
+                continue
+            }
+            guard process(record, connection: &connection) else { break }
+            do {
+                try consumer.storeOffset(of: record)
+            } catch {
+                logger.warning("cannot store the offset; the event will be seen again", ["error": "\(error)"])
+            }
+        }
+        connection?.close()
+    }
+
+    /// Applies `record` once, or dead-letters it. Returns false when stopped before it was done
+    /// (its offset is then not stored, so it is delivered again).
+    private func process(_ record: KafkaRecord, connection: inout PQConnection?) -> Bool {
+        let event: TaskEvent
+        do {
+            event = try TaskEvent(record: record)
+        } catch {
+            return deadLetter(record, error: error.description, attempts: 0)
+        }
+        var attempts = 0
+        var outages = 0
+        while isRunning {
+            do {
+                if connection == nil || connection!.isBroken { connection = try database.connect() }
+                let applied = try apply(event, on: connection!)
+                counters.withLock { applied ? ($0.applied += 1) : ($0.duplicates += 1) }
+                if !applied { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+                return true
+            } catch let error as PostgresError where error.kind == .connectionUnavailable || connection?.isBroken == true {
+                connection?.close()
+                connection = nil
+                outages += 1
+                logger.warning("database unavailable; waiting", ["error": "\(error)"])
+                wakeup.wait(timeout: backoff(outages))
+            } catch {
+                attempts += 1
+                counters.withLock { $0.failures += 1 }
+                if attempts >= configuration.maxAttempts {
+                    return deadLetter(record, error: "\(error)", attempts: attempts)
+                }
+                logger.warning("handler failed; retrying", ["event_id": event.eventID.lowercaseString, "attempt": "\(attempts)", "error": "\(error)"])
+                wakeup.wait(timeout: backoff(attempts))
+            }
+        }
+        return false
+    }
+
+    /// The inbox row and the effect in one transaction; false when the event was already applied.
+    func apply(_ event: TaskEvent, on connection: PQConnection) throws -> Bool {
+        try connection.transaction {
+            guard try connection.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else { return false }
+            try handler.apply(event, on: connection)
+            return true
+        }
+    }
+
+    private func backoff(_ failures: Int) -> Duration {
+        min(configuration.retryBackoff * (1 << min(failures - 1, 10)), .seconds(5))
+    }
+
+    /// Produces the record to `<topic>.dlq` with its headers and why; retried until it is
+    /// delivered or the consumer stops.
+    private func deadLetter(_ record: KafkaRecord, error: String, attempts: Int) -> Bool {
+        var headers = record.headers
+        headers += [
+            ("dlq_consumer", Array(handler.name.utf8)), ("dlq_error", Array(error.prefix(1000).utf8)),
+            ("dlq_attempts", Array("\(attempts)".utf8)),
+            ("dlq_source", Array("\(record.topic)/\(record.partition)/\(record.offset)".utf8)),
+        ]
+        let message = KafkaMessage(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers)
+        var failures = 0
+        while isRunning {
+            if case .delivered = deadLetters.send([message], timeout: .seconds(30))[0] {
+                counters.withLock { $0.deadLettered += 1 }
+                logger.error("event sent to the dead-letter topic", ["topic": deadLetterTopic, "source": "\(record.topic)/\(record.partition)/\(record.offset)",
+                                                                       "attempts": "\(attempts)", "error": error])
+                return true
+            }
+            failures += 1
+            logger.warning("cannot produce to the dead-letter topic; retrying", ["topic": deadLetterTopic])
+            wakeup.wait(timeout: backoff(failures))
+        }
+        return false
+    }
+
+    static let recordInInbox = PostgresStatement(name: "inbox_record", sql: """
+        INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
+        """)
+}
+
+/// Counters of one consumer.
+public struct ConsumerProgress: Sendable {
+    public var applied = 0
+    public var duplicates = 0
+    public var failures = 0
+    public var deadLettered = 0
+    public var errors = 0
+}

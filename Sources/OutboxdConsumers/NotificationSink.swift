@@ -1,0 +1,26 @@
+import OutboxdCore
+
+/// A notification to deliver.
+public struct Notification: Sendable {
+    public let id: Int64
+    public let taskID: String
+    public let recipient: String
+    public let message: String
+}
+
+/// Where notifications go. `send` throws when the delivery failed and should be retried.
+public protocol NotificationSink: Sendable {
+    func send(_ notification: Notification) throws
+}
+
+/// The default sink: one log line per notification.
+public struct LogNotificationSink: NotificationSink {
+    private let logger = Logger(label: "notifications")
+
+    public init() {}
+
+    public func send(_ notification: Notification) throws {
+        logger.notice("notification", ["id": "\(notification.id)", "task_id": notification.taskID,
+                                       "recipient": notification.recipient, "message": notification.message])
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import OutboxdCore
+import OutboxdPostgres
+import Synchronization
+
+/// Fires due reminders: in one transaction, claims scheduled reminders whose time has come
+/// (`FOR UPDATE SKIP LOCKED`, so schedulers in several processes never fire one twice), marks them
+/// fired and writes a `task.reminder_due` event through the outbox, which the relay publishes like
+/// any other. A reminder fires only while its task exists, is not done and still has that due
+/// time; otherwise it is cancelled (the consumer may not have seen the change yet).
+public final class ReminderScheduler: Sendable {
+    private let database: PostgresPoolConfiguration
+    private let topic: String
+    private let interval: Duration
+    private let afterCommit: @Sendable () -> Void
+    private let logger = Logger(label: "reminders")
+    private let wakeup = Wakeup()
+    private let running = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(database: PostgresPoolConfiguration, topic: String, interval: Duration = .seconds(1),
+                afterCommit: @escaping @Sendable () -> Void = {}) {
+        self.database = database
+        self.topic = topic
+        self.interval = interval
+        self.afterCommit = afterCommit
+    }
+
+    /// Starts the scheduler thread, which owns its database connection.
+    public func run() {
+        running.store(true, ordering: .relaxed)
+        let thread = Thread { [self] in
+            loop()
+            finished.signal()
+        }
+        thread.name = "reminders"
+        thread.start()
+    }
+
+    public func stop() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
+        wakeup.wake()
+        finished.wait()
+    }
+
+    private func loop() {
+        var connection: PQConnection?
+        while running.load(ordering: .relaxed) {
+            do {
+                if connection == nil || connection!.isBroken { connection = try database.connect() }
+                let fired = try fireDue(on: connection!)
+                if fired == Self.batch { continue }
+            } catch {
+                connection?.close()
+                connection = nil
+                logger.warning("firing reminders failed; retrying", ["error": "\(error)"])
+            }
+            wakeup.wait(timeout: interval)
+        }
+        connection?.close()
+    }
+
+    static let batch = 100
+
+    /// One transaction: cancel reminders of tasks gone or done, fire those due. Returns how many fired.
+    public func fireDue(on connection: PQConnection) throws -> Int {
+        let fired = try connection.transaction {
+            try connection.query(Self.cancelStale, [Self.batch])
+            return try connection.query(Self.fire, [topic, Self.batch]).count
+        }
+        if fired > 0 {
+            afterCommit()
+            logger.info("reminders fired", ["count": "\(fired)"])
+        }
+        return fired
+    }
+
+    static let cancelStale = PostgresStatement(name: "reminders_cancel_stale", sql: """
+        UPDATE reminders r SET status = 'cancelled'
+        WHERE r.task_id IN (
+            SELECT r2.task_id FROM reminders r2 LEFT JOIN tasks t ON t.id = r2.task_id
+            WHERE r2.status = 'scheduled' AND r2.remind_at <= now() AND (t.id IS NULL OR t.status = 'done')
+            LIMIT $1 FOR UPDATE OF r2 SKIP LOCKED)
+        """)
+
+    static let fire = PostgresStatement(name: "reminders_fire", sql: """
+        WITH due AS (
+            SELECT r.task_id FROM reminders r JOIN tasks t ON t.id = r.task_id
+            WHERE r.status = 'scheduled' AND r.remind_at <= now() AND t.status <> 'done' AND t.due_at = r.due_at
+            ORDER BY r.remind_at
+            LIMIT $2
+            FOR UPDATE OF r SKIP LOCKED
+        ), fired AS (
+            UPDATE reminders r SET status = 'fired', fired_at = now(), event_id = gen_random_uuid()
+            FROM due WHERE r.task_id = due.task_id
+            RETURNING r.task_id, r.event_id, r.due_at
+        ), o AS (
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT f.event_id, 'task', f.task_id::text, 'task.reminder_due', $1,
+                   outboxd_task_event(t, f.event_id, 'task.reminder_due', now())
+            FROM fired f JOIN tasks t ON t.id = f.task_id
+        )
+        SELECT task_id, event_id FROM fired
+        """)
+}

@@ -1,0 +1,43 @@
+import Foundation
+import OutboxdCore
+import OutboxdKafka
+
+/// A task event read from Kafka: CloudEvents headers and the JSON payload the outbox wrote.
+public struct TaskEvent: Sendable {
+    public let eventID: UUID
+    public let type: String
+    public let taskID: UUID
+    public let occurredAt: Timestamp
+    /// The whole payload text, as stored (`{"event_id", "event_type", "occurred_at", "task": {…}}`).
+    public let payloadText: String
+    /// `payload.task`.
+    public let task: JSONObject
+
+    /// Why a record is not a task event; such a record goes to the dead-letter topic at once.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(record: KafkaRecord) throws(Invalid) {
+        guard let idText = record.header("ce_id") else { throw Invalid(description: "no ce_id header") }
+        guard let eventID = UUID(text: idText) else { throw Invalid(description: "ce_id is not a UUID") }
+        let payload: JSONValue
+        do { payload = try JSONParser.parse(record.value) } catch { throw Invalid(description: "value is not JSON: \(error)") }
+        guard let object = payload.objectValue else { throw Invalid(description: "value is not a JSON object") }
+        guard let type = record.header("ce_type") ?? object["event_type"]?.stringValue else { throw Invalid(description: "no ce_type header or event_type") }
+        guard let task = object["task"]?.objectValue else { throw Invalid(description: "payload has no task object") }
+        guard let taskID = task["id"]?.stringValue.flatMap(UUID.init(text:)) else { throw Invalid(description: "payload task.id is not a UUID") }
+        guard let occurredText = object["occurred_at"]?.stringValue, let occurredAt = Timestamp(rfc3339: occurredText) else {
+            throw Invalid(description: "payload occurred_at is not an RFC 3339 time")
+        }
+        self.eventID = eventID
+        self.type = type
+        self.taskID = taskID
+        self.occurredAt = occurredAt
+        self.payloadText = String(decoding: record.value, as: UTF8.self)
+        self.task = task
+    }
+
+    /// `task.due_at`, when set.
+    public var dueAt: Timestamp? { task["due_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) }
+}

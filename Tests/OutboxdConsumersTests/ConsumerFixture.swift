@@ -1,0 +1,74 @@
+import Foundation
+import OutboxdConsumers
+import OutboxdCore
+import OutboxdKafka
+import OutboxdOutbox
+import OutboxdPostgres
+import OutboxdTasks
+import OutboxdTestSupport
+
+/// PostgreSQL, the mock cluster, a relay publishing the outbox, and consumers reading it back.
+final class ConsumerFixture {
+    let database: TestDatabase
+    let kafka: RDKafkaMockCluster
+    let producer: RDKafkaProducer
+    let relay: Relay
+    let store: TaskStore
+    let topic = "task-events"
+    var runners: [ConsumerRunner] = []
+    var configuration = ConsumerConfiguration()
+
+    init() throws {
+        database = try TestDatabase.create()
+        kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4), (topic + ".dlq", 1)])
+        producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers))
+        var relayConfiguration = RelayConfiguration()
+        relayConfiguration.pollInterval = .milliseconds(50)
+        relay = Relay(configuration: relayConfiguration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer)
+        let wakeup = relay.wakeup
+        store = TaskStore(pool: database.pool(), topic: topic, afterCommit: { wakeup.wake() })
+        configuration.groupPrefix = "test-\(UUID())-"
+        configuration.retryBackoff = .milliseconds(10)
+        configuration.maxAttempts = 3
+        relay.run()
+    }
+
+    /// A short session timeout: the mock cluster's group coordinator waits up to it for members when a group rebalances.
+    var kafkaConfiguration: KafkaClientConfiguration {
+        KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers, properties: [("session.timeout.ms", "6000", "test"), ("heartbeat.interval.ms", "500", "test")])
+    }
+    var databaseConfiguration: PostgresPoolConfiguration { PostgresPoolConfiguration(conninfo: database.url) }
+
+    @discardableResult
+    func start(_ handler: any EventHandler) -> ConsumerRunner {
+        let runner = ConsumerRunner(handler: handler, configuration: configuration, database: databaseConfiguration,
+                                    kafka: kafkaConfiguration, topic: topic, deadLetters: producer)
+        runner.run()
+        runners.append(runner)
+        return runner
+    }
+
+    func create(_ title: String, dueAt: Timestamp? = nil) throws -> TaskRecord {
+        guard case .created(let task, _) = try store.create(NewTask(title: title, dueAt: dueAt), idempotencyKey: nil) else {
+            throw HTTPTestError("not created")
+        }
+        return task
+    }
+
+    func count(_ table: String, where condition: String = "true", _ parameters: [(any PostgresParameter)?] = []) throws -> Int {
+        try database.count(table, where: condition, parameters)
+    }
+
+    /// Records of the dead-letter topic.
+    func deadLetters(_ count: Int) throws -> [KafkaRecord] {
+        let consumer = try RDKafkaConsumer(configuration: kafkaConfiguration, groupID: "dlq-\(UUID())", topics: [topic + ".dlq"])
+        return try consumer.read(count: count, timeout: .seconds(30))
+    }
+
+    deinit {
+        runners.forEach { $0.stop() }
+        relay.stop()
+        producer.close(flushTimeout: .seconds(1))
+        database.drop()
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import OutboxdConsumers
+import OutboxdCore
+import OutboxdKafka
+import OutboxdPostgres
+import OutboxdTasks
+import OutboxdTestSupport
+import Testing
+
+/// A handler that fails for one task, to exercise retries and the dead-letter topic.
+struct FailingHandler: EventHandler {
+    let name = "failing"
+    let poisonTask: UUID
+
+    func apply(_ event: TaskEvent, on connection: PQConnection) throws {
+        if event.taskID == poisonTask { throw HTTPTestError("handler refuses task \(poisonTask)") }
+        try connection.query("INSERT INTO audit_log (event_id, event_type, task_id, payload, occurred_at) VALUES ($1, $2, $3, '{}', now())",
+                             [event.eventID, event.type, event.taskID])
+    }
+}
+
+@Suite struct ConsumerTests {
+    /// Events published by the relay become audit rows with the event's id, type, task and time,
+    /// and GET-able history order.
+    @Test func auditRecordsEveryEventOnce() throws {
+        let fixture = try ConsumerFixture()
+        fixture.start(AuditHandler())
+        let task = try fixture.create("audited")
+        _ = try fixture.store.update(task.id, TaskPatch(status: .done), ifVersion: nil)
+        _ = try fixture.store.delete(task.id, ifVersion: nil)
+        try waitUntil("four audit rows") { try fixture.count("audit_log") == 4 }
+        let rows = try fixture.database.connect().query("""
+            SELECT a.event_type, a.task_id, a.payload = o.payload AS same_payload, a.occurred_at = (o.payload->>'occurred_at')::timestamptz AS same_time
+            FROM audit_log a JOIN outbox o ON o.event_id = a.event_id ORDER BY o.id
+            """)
+        #expect(try rows.map { try $0.require(String.self, "event_type") } == ["task.created", "task.updated", "task.completed", "task.deleted"])
+        #expect(try rows.allSatisfy { try $0.require(UUID.self, "task_id") == task.id && $0.require(Bool.self, "same_payload") && $0.require(Bool.self, "same_time") })
+        #expect(try fixture.count("inbox", where: "consumer = 'audit'") == 4)
+    }
+
+    /// The same event produced a second time by hand (as a relay re-send would) changes nothing.
+    @Test func aDuplicateEventHasOneEffect() throws {
+        let fixture = try ConsumerFixture()
+        let runner = fixture.start(AuditHandler())
+        _ = try fixture.create("once")
+        try waitUntil("the audit row") { try fixture.count("audit_log") == 1 }
+        let original = try #require(try RDKafkaConsumer(configuration: fixture.kafkaConfiguration, groupID: "copy-\(UUID())", topics: [fixture.topic])
+            .read(count: 1, timeout: .seconds(30)).first)
+        let copy = KafkaMessage(topic: fixture.topic, key: original.key, value: original.value, headers: original.headers)
+        guard case .delivered = fixture.producer.send([copy], timeout: .seconds(10))[0] else { throw HTTPTestError("copy not delivered") }
+        try waitUntil("the duplicate is seen") { runner.progress.duplicates == 1 }
+        #expect(try fixture.count("audit_log") == 1)
+        #expect(try fixture.count("inbox") == 1)
+        #expect(runner.progress.applied == 1)
+    }
+
+    /// Offsets are stored only after effects commit; a new consumer of the same group resumes
+    /// after them, and one reading everything again (as after a crash before the offset commit)
+    /// applies nothing twice.
+    @Test func readingEverythingAgainAppliesNothingTwice() throws {
+        let fixture = try ConsumerFixture()
+        let first = fixture.start(AuditHandler())
+        for n in 0..<10 { _ = try fixture.create("replayed \(n)") }
+        try waitUntil("ten audit rows") { try fixture.count("audit_log") == 10 }
+        first.stop()
+        var fresh = fixture.configuration
+        fresh.groupPrefix = "test-fresh-\(UUID())-" // a group with no committed offsets: reads from the start
+        let again = ConsumerRunner(handler: AuditHandler(), configuration: fresh, database: fixture.databaseConfiguration,
+                                   kafka: fixture.kafkaConfiguration, topic: fixture.topic, deadLetters: fixture.producer)
+        again.run()
+        try waitUntil("all ten seen again") { again.progress.duplicates == 10 }
+        again.stop()
+        #expect(again.progress.applied == 0)
+        #expect(try fixture.count("audit_log") == 10)
+
+        let resumed = fixture.start(AuditHandler()) // the first group: its offsets were committed on close
+        _ = try fixture.create("after restart")
+        try waitUntil("the new event is applied") { resumed.progress.applied == 1 }
+        #expect(resumed.progress.duplicates == 0)
+        #expect(try fixture.count("audit_log") == 11)
+    }
+
+    /// A handler that keeps failing sends the event to the DLQ after maxAttempts, with the error and
+    /// the original headers, and the next events are processed.
+    @Test func aFailingEventGoesToTheDeadLetterTopicAndOthersFlow() throws {
+        let fixture = try ConsumerFixture()
+        let poison = try fixture.create("poison")
+        let runner = fixture.start(FailingHandler(poisonTask: poison.id))
+        let next = try fixture.create("next")
+        try waitUntil("the next event is applied and the poison one dead-lettered") {
+            try fixture.count("audit_log", where: "task_id = $1", [next.id]) == 1 && runner.progress.deadLettered == 1
+        }
+        #expect(runner.progress.failures == fixture.configuration.maxAttempts)
+        #expect(try fixture.count("inbox", where: "consumer = 'failing'") == 1)
+        let letter = try #require(try fixture.deadLetters(1).first)
+        #expect(letter.header("dlq_consumer") == "failing")
+        #expect(letter.header("dlq_attempts") == "\(fixture.configuration.maxAttempts)")
+        #expect(letter.header("dlq_error")?.contains("refuses task") == true)
+        #expect(letter.header("ce_type") == "task.created")
+        #expect(String(decoding: letter.key, as: UTF8.self) == poison.id.lowercaseString)
+    }
+
+    /// A record that is not a task event (not JSON, no ce_id) goes to the DLQ at once.
+    @Test func invalidRecordsAreDeadLetteredAtOnce() throws {
+        let fixture = try ConsumerFixture()
+        let runner = fixture.start(AuditHandler())
+        let garbage = [
+            KafkaMessage(topic: fixture.topic, key: Array("k".utf8), value: Array("{not json".utf8), headers: [("ce_id", Array(UUID().lowercaseString.utf8))]),
+            KafkaMessage(topic: fixture.topic, key: Array("k".utf8), value: Array(#"{"task":{}}"#.utf8)),
+        ]
+        #expect(fixture.producer.send(garbage, timeout: .seconds(10)).allSatisfy { if case .delivered = $0 { true } else { false } })
+        _ = try fixture.create("valid")
+        try waitUntil("the valid event is applied") { try fixture.count("audit_log") == 1 }
+        let letters = try fixture.deadLetters(2)
+        #expect(letters.count == 2)
+        #expect(Set(letters.compactMap { $0.header("dlq_attempts") }) == ["0"])
+        #expect(letters.contains { $0.header("dlq_error")?.contains("not JSON") == true })
+        #expect(letters.contains { $0.header("dlq_error")?.contains("ce_id") == true })
+        #expect(runner.progress.failures == 0)
+    }
+
+    /// task.created and task.completed become notifications; the sender delivers them once.
+    @Test func notificationsAreRecordedAndSent() throws {
+        let fixture = try ConsumerFixture()
+        fixture.start(NotificationHandler(recipient: "team@example.test"))
+        let sink = RecordingSink()
+        let sender = NotificationSender(database: fixture.databaseConfiguration, sink: sink, interval: .milliseconds(20))
+        sender.run()
+        defer { sender.stop() }
+        let task = try fixture.create("notify me")
+        _ = try fixture.store.update(task.id, TaskPatch(title: "renamed"), ifVersion: nil)
+        _ = try fixture.store.update(task.id, TaskPatch(status: .done), ifVersion: nil)
+        try waitUntil("two notifications sent") { try fixture.count("notifications", where: "status = 'sent'") == 2 }
+        #expect(sink.sent.all.sorted() == ["Task completed: renamed", "Task created: notify me"])
+        #expect(try fixture.count("notifications", where: "recipient = 'team@example.test' AND task_id = $1", [task.id]) == 2)
+    }
+}
+
+final class RecordingSink: NotificationSink {
+    let sent = Collected<String>()
+    func send(_ notification: OutboxdConsumers.Notification) throws { sent.add(notification.message) }
+}
