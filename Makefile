@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test psql migrate bench bench-api bench-relay bench-latency clean
+.PHONY: deps build run test psql migrate bench bench-api bench-relay bench-latency bench-consumers clean
 
 deps:
 	@scripts/install-deps.sh
@@ -33,6 +33,7 @@ bench: build
 	bench/api.sh
 	bench/relay.sh
 	bench/latency.sh
+	bench/consumers.sh
 
 bench-api: build
 	bench/api.sh
@@ -42,6 +43,9 @@ bench-relay: build
 
 bench-latency: build
 	bench/latency.sh
+
+bench-consumers: build
+	bench/consumers.sh
 
 clean:
 	swift package clean

@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox", "OutboxdConsumers"]),
         .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
         // Raw ceilings for the benchmarks in bench/ (not installed).
-        .executableTarget(name: "outboxd-bench", dependencies: ["OutboxdCore", "OutboxdKafka"]),
+        .executableTarget(name: "outboxd-bench", dependencies: ["OutboxdCore", "OutboxdKafka", "OutboxdPostgres", "OutboxdConsumers"]),
 
         .target(name: "OutboxdTestSupport", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"], path: "Tests/OutboxdTestSupport"),
         .testTarget(name: "OutboxdCoreTests", dependencies: ["OutboxdCore"]),
@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "OutboxdOutboxTests", dependencies: ["OutboxdOutbox", "OutboxdTasks", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdKafka", "OutboxdTestSupport"]),
-        .testTarget(name: "OutboxdConsumersTests", dependencies: ["OutboxdConsumers", "OutboxdOutbox", "OutboxdTasks", "OutboxdKafka", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdConsumersTests", dependencies: ["OutboxdConsumers", "OutboxdOutbox", "OutboxdTasks", "OutboxdKafka", "OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka", "OutboxdTestSupport"]),
     ],

@@ -30,7 +30,7 @@ command -v wrk >/dev/null || die "wrk is not installed"
 # track_commit_timestamp: the commit time of each task's transaction, for commit → report latency.
 PG_SETTINGS="-c track_commit_timestamp=on" bench_start_cluster
 http_port=$("$root/scripts/pg.sh" free-port)
-bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+CONSUMERS=none bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
 wait_http_ready "$http_port" "$dir/outboxd.log"
 
 wrk_cmd="wrk -t2 -c$CONNECTIONS -d$DURATION -s bench/latency.lua URL/tasks -- $pause_ms"
@@ -77,7 +77,7 @@ mkdir -p bench/results
   echo "$line1"
   echo "$line2"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
-  echo "cmd: outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
+  echo "cmd: CONSUMERS=none outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
   echo "cmd: $wrk_cmd"
   echo
 } >>bench/results/latency.txt

@@ -74,8 +74,8 @@ for mode in delete keep; do
   stop_daemon
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
   echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
-  if grep -qiE '"?level"?[=:]"?(error|critical)|\berror\b.*parked' "$dir/relay-$mode.log"; then
-    problems+=("$mode: relay log has errors: $(grep -iE 'error' "$dir/relay-$mode.log" | head -n 1)")
+  if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
+    problems+=("$mode: relay log has errors: $(grep -E '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log" | head -n 1)")
   fi
 
   # --- checks: nothing parked; kept history has every row once, offsets dense per partition -------------

@@ -16,6 +16,9 @@ public struct ConsumerConfiguration: Sendable {
     public var reminderLead: Duration = .seconds(900)
     /// Recipient of every notification. Config key `NOTIFICATION_RECIPIENT`; default `tasks@localhost`.
     public var notificationRecipient = "tasks@localhost"
+    /// `http://host:port/path` to POST each notification to; empty logs them instead. Config key
+    /// `NOTIFICATION_WEBHOOK_URL`; default empty.
+    public var notificationWebhook: String = ""
 
     public static let all = ["audit", "notifications", "reminders"]
 

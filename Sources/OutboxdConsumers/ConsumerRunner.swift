@@ -5,8 +5,8 @@ import OutboxdPostgres
 import Synchronization
 
 /// One consumer group on a thread of its own, with its own database connection: polls task
-/// events, applies each with its handler in one transaction together with the event's inbox row,
-/// and only then stores the event's offset (committed in the background, on revoke and on close).
+/// events, applies them with its handler in one transaction together with each event's inbox row
+/// (what has arrived, up to 100 events per transaction), and only then stores their offsets (committed in the background, on revoke and on close).
 /// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
 /// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
 /// either way the consumer moves on. Database outages are waited out, never dead-lettered.
@@ -71,10 +71,12 @@ public final class ConsumerRunner: Sendable {
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
         logger.notice("consuming", ["group": groupID, "topic": topic])
         while isRunning {
-            let record: KafkaRecord
+            // What has arrived, up to `Self.batch` records: the first poll waits, the rest do not.
+            var records: [KafkaRecord] = []
             do {
-                guard let polled = try consumer.poll(timeout: .milliseconds(100)) else { continue }
-                record = polled
+                while records.count < Self.batch, let record = try consumer.poll(timeout: records.isEmpty ? .milliseconds(100) : .zero) {
+                    records.append(record)
+                }
             } catch let error as KafkaError {
                 // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
                 if lastPollError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
@@ -82,18 +84,68 @@ public final class ConsumerRunner: Sendable {
                     lastPollError = (error.code.name, ContinuousClock.now)
                 }
                 counters.withLock { $0.errors += 1 }
-                continue
-            } catch {
-                continue
-            }
-            guard process(record, connection: &connection) else { break }
-            do {
-                try consumer.storeOffset(of: record)
-            } catch {
-                logger.warning("cannot store the offset; the event will be seen again", ["error": "\(error)"])
+            } catch {}
+            if records.isEmpty { continue }
+            // Together in one transaction when every record is a task event and every effect
+            // commits; otherwise one by one, so a failure (retries, dead letter) stays with its event.
+            var done = records.count > 1 && applyTogether(records, connection: &connection)
+            if !done {
+                done = true
+                for record in records {
+                    guard process(record, connection: &connection) else { done = false; break }
+                    store(record, in: consumer)
+                }
+                if !done { break }
+            } else {
+                records.forEach { store($0, in: consumer) }
             }
         }
         connection?.close()
+    }
+
+    /// Most records applied in one transaction.
+    static let batch = 100
+
+    private func store(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
+        do {
+            try consumer.storeOffset(of: record)
+        } catch {
+            logger.warning("cannot store the offset; the event will be seen again", ["error": "\(error)"])
+        }
+    }
+
+    /// Applies every record in one transaction (each with its inbox row); false, with nothing
+    /// written, when a record is not a task event or anything fails.
+    private func applyTogether(_ records: [KafkaRecord], connection: inout PQConnection?) -> Bool {
+        guard let events = try? records.map({ try TaskEvent(record: $0) }) else { return false }
+        do {
+            if connection == nil || connection!.isBroken { connection = try database.connect() }
+            let session = connection!
+            let seenBefore = try session.transaction {
+                var seenBefore: [TaskEvent] = []
+                for event in events {
+                    guard try session.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else {
+                        seenBefore.append(event)
+                        continue
+                    }
+                    try handler.apply(event, on: session)
+                }
+                return seenBefore
+            }
+            for event in seenBefore { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+            let applied = events.count - seenBefore.count
+            counters.withLock {
+                $0.applied += applied
+                $0.duplicates += events.count - applied
+            }
+            return true
+        } catch {
+            if connection?.isBroken == true {
+                connection?.close()
+                connection = nil
+            }
+            return false
+        }
     }
 
     /// Applies `record` once, or dead-letters it. Returns false when stopped before it was done

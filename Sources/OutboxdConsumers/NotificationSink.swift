@@ -6,6 +6,13 @@ public struct Notification: Sendable {
     public let taskID: String
     public let recipient: String
     public let message: String
+
+    public init(id: Int64, taskID: String, recipient: String, message: String) {
+        self.id = id
+        self.taskID = taskID
+        self.recipient = recipient
+        self.message = message
+    }
 }
 
 /// Where notifications go. `send` throws when the delivery failed and should be retried.

@@ -1,3 +1,4 @@
+import OutboxdConsumers
 import OutboxdCore
 
 /// One documented config key: its default, whether it is secret, and how a value is applied.
@@ -88,6 +89,12 @@ public struct ConfigurationKey: Sendable {
                 throw ConfigurationError(key: "NOTIFICATION_RECIPIENT", "must be 1–320 characters")
             }
             config.consumers.notificationRecipient = value
+        },
+        ConfigurationKey("NOTIFICATION_WEBHOOK_URL", default: "", "http://host:port/path to POST each notification to (retried); empty logs them") { config, value in
+            if !value.isEmpty {
+                do throws(WebhookNotificationSink.Failure) { _ = try WebhookNotificationSink(url: value) } catch { throw ConfigurationError(key: "NOTIFICATION_WEBHOOK_URL", error.description) }
+            }
+            config.consumers.notificationWebhook = value
         },
         ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }

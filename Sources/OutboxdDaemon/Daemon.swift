@@ -129,7 +129,8 @@ public final class Daemon: Sendable {
                 handler = AuditHandler()
             case "notifications":
                 handler = NotificationHandler(recipient: settings.notificationRecipient)
-                let sender = NotificationSender(database: configuration.database, sink: LogNotificationSink())
+                let sink: any NotificationSink = (try? WebhookNotificationSink(url: settings.notificationWebhook)) ?? LogNotificationSink()
+                let sender = NotificationSender(database: configuration.database, sink: sink)
                 sender.run()
                 running.withLock { $0.sender = sender }
             default:

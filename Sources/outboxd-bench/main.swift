@@ -1,6 +1,12 @@
 // outboxd-bench: the raw ceilings that bench/*.sh compare outboxd against. Not installed; built
 // with the release binary.
 //
+//   outboxd-bench consume [--count N] [--partitions P]        (DATABASE_URL: a migrated database)
+//
+// Preloads N task events into an embedded cluster's topic, then reads them all with a plain consumer
+// (the raw consume rate) and applies them all with the audit consumer (inbox + audit_log row per
+// event, offset stored after each commit). Prints one `BENCH consume …` line per mode.
+//
 //   outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR]
 //                          [--set librdkafka.property=value …]
 //
@@ -10,8 +16,10 @@
 // ceiling). Without --bootstrap it starts the same embedded mock cluster as `outboxd relay`
 // (3 brokers, P partitions). Prints one `BENCH produce …` line per mode.
 import Foundation
+import OutboxdConsumers
 import OutboxdCore
 import OutboxdKafka
+import OutboxdPostgres
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("outboxd-bench: \(message)\n".utf8))
@@ -24,6 +32,10 @@ func option(_ name: String, in arguments: [String], default value: Int) -> Int {
         fail("\(name) needs a positive integer")
     }
     return parsed
+}
+
+func seconds(_ elapsed: Duration) -> Double {
+    Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
 func produce(_ arguments: [String]) throws {
@@ -60,9 +72,9 @@ func produce(_ arguments: [String]) throws {
     _ = producer.send((0..<1000).map { _ in message() }, timeout: .seconds(30)) // warm-up: metadata, producer id
 
     func report(_ mode: String, _ delivered: Int, _ failed: Int, _ elapsed: Duration) {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let elapsedSeconds = seconds(elapsed)
         print(String(format: "BENCH produce mode=%@ messages=%d failed=%d seconds=%.3f events_per_s=%.0f batch=%d partitions=%d value_bytes=%d",
-                     mode, delivered, failed, seconds, Double(delivered) / seconds, batchSize, partitions, valueBytes))
+                     mode, delivered, failed, elapsedSeconds, Double(delivered) / elapsedSeconds, batchSize, partitions, valueBytes))
     }
 
     var delivered = 0, failed = 0
@@ -88,6 +100,63 @@ func produce(_ arguments: [String]) throws {
     _ = cluster
 }
 
+func consume(_ arguments: [String]) throws {
+    let count = option("--count", in: arguments, default: 100_000)
+    let partitions = option("--partitions", in: arguments, default: 6)
+    guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else { fail("DATABASE_URL must name a migrated database") }
+    let topic = "task-events"
+    let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(topic, partitions), (topic + ".dlq", 1)])
+    let kafka = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+    let producer = try RDKafkaProducer(configuration: kafka)
+    let now = Timestamp.now().rfc3339
+    var messages: [KafkaMessage] = []
+    messages.reserveCapacity(count)
+    for n in 0..<count {
+        let eventID = UUID().lowercaseString, taskID = UUID().lowercaseString
+        let payload = #"{"event_id":"\#(eventID)","event_type":"task.created","occurred_at":"\#(now)","task":{"id":"\#(taskID)","title":"bench \#(n)","description":null,"status":"todo","due_at":null,"created_at":"\#(now)","updated_at":"\#(now)","version":1}}"#
+        messages.append(KafkaMessage(topic: topic, key: Array(taskID.utf8), value: Array(payload.utf8), headers: [
+            ("ce_id", Array(eventID.utf8)), ("ce_type", Array("task.created".utf8)), ("ce_source", Array("outboxd".utf8)),
+            ("ce_time", Array(now.utf8)), ("ce_specversion", Array("1.0".utf8)), ("content-type", Array("application/json".utf8)),
+        ]))
+    }
+    let failed = producer.send(messages, timeout: .seconds(120)).filter { if case .delivered = $0 { false } else { true } }.count
+    guard failed == 0 else { fail("\(failed) events were not preloaded") }
+
+    var start = ContinuousClock.now
+    let raw = try RDKafkaConsumer(configuration: kafka, groupID: "bench-raw", topics: [topic])
+    var read = 0
+    var first: ContinuousClock.Instant?
+    while read < count, ContinuousClock.now - start < .seconds(300) {
+        if try raw.poll(timeout: .milliseconds(100)) != nil {
+            if first == nil { first = ContinuousClock.now }
+            read += 1
+        }
+    }
+    raw.close()
+    let rawElapsed = ContinuousClock.now - (first ?? start)
+    print(String(format: "BENCH consume mode=raw events=%d seconds=%.3f events_per_s=%.0f (from the first record; group join excluded)",
+                 read, seconds(rawElapsed), Double(read) / seconds(rawElapsed)))
+
+    var configuration = ConsumerConfiguration()
+    configuration.groupPrefix = "bench-"
+    let runner = ConsumerRunner(handler: AuditHandler(), configuration: configuration, database: PostgresPoolConfiguration(conninfo: url),
+                                kafka: kafka, topic: topic, deadLetters: producer)
+    start = ContinuousClock.now
+    runner.run()
+    var firstApplied: ContinuousClock.Instant?
+    while runner.progress.applied + runner.progress.duplicates < count, ContinuousClock.now - start < .seconds(600) {
+        if firstApplied == nil, runner.progress.applied > 0 { firstApplied = ContinuousClock.now }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    let auditElapsed = ContinuousClock.now - (firstApplied ?? start)
+    let progress = runner.progress
+    runner.stop()
+    print(String(format: "BENCH consume mode=audit events=%d duplicates=%d dead_lettered=%d seconds=%.3f events_per_s=%.0f (from the first effect)",
+                 progress.applied, progress.duplicates, progress.deadLettered, seconds(auditElapsed), Double(progress.applied) / seconds(auditElapsed)))
+    producer.close()
+    _ = cluster
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains(where: { $0.hasPrefix("debug=") }) {
     var settings = Logger.Settings()
@@ -97,6 +166,8 @@ if arguments.contains(where: { $0.hasPrefix("debug=") }) {
 switch arguments.first {
 case "produce":
     do { try produce(Array(arguments.dropFirst())) } catch { fail("\(error)") }
+case "consume":
+    do { try consume(Array(arguments.dropFirst())) } catch { fail("\(error)") }
 default:
-    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR]")
+    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR] | consume [--count N] [--partitions P]")
 }

@@ -49,6 +49,8 @@ import Testing
         ("OUTBOX_TOPIC", "bad topic", "OUTBOX_TOPIC: \"bad topic\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)"),
         ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE: \"0\" is not a whole number from 1 to 1000"),
         ("GROUP_COMMIT", "maybe", "GROUP_COMMIT: \"maybe\" is not on or off"),
+        ("NOTIFICATION_WEBHOOK_URL", "https://hooks.example/x", "NOTIFICATION_WEBHOOK_URL: must start with http:// (https is not supported; use a local forwarder)"),
+        ("CONSUMERS", "audit,billing", "CONSUMERS: \"billing\" is not a consumer; use some of audit,notifications,reminders or none"),
         ("GROUP_COMMIT_WINDOW", "1s", "GROUP_COMMIT_WINDOW: 1s is outside 0s…100ms"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
