@@ -182,6 +182,21 @@ public final class Daemon: Sendable {
                 return (true, details)
             }))
         }
+        let consumers = running.withLock { $0.consumers }
+        if !consumers.isEmpty {
+            // Informational: a consumer that lags or dead-letters does not make the API unready.
+            checks.append(("consumers", {
+                var details = JSONObject()
+                for runner in consumers {
+                    let progress = runner.progress
+                    details.append(runner.handler.name, .object(JSONObject([
+                        "group": .string(runner.groupID), "applied": .int(progress.applied), "duplicates": .int(progress.duplicates),
+                        "failures": .int(progress.failures), "dead_lettered": .int(progress.deadLettered), "errors": .int(progress.errors),
+                    ])))
+                }
+                return (true, details)
+            }))
+        }
         HealthRoutes(checks: checks).register(in: &router)
         TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool), groupCommit: groupCommit).register(in: &router)
         return router

@@ -27,6 +27,15 @@ import Testing
         #expect(first["event_id"]?.stringValue == first["payload"]?.objectValue?["event_id"]?.stringValue)
         #expect(first["recorded_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) != nil)
 
+        // The counters move just after the commit that made the history visible.
+        var audit: JSONObject?
+        try waitUntil("readyz counts the four events") {
+            audit = try client.request("GET", "/readyz").json().objectValue?["components"]?.objectValue?["consumers"]?.objectValue?["audit"]?.objectValue
+            return audit?["applied"]?.numberText == "4"
+        }
+        #expect(audit?["group"]?.stringValue == "outboxd-audit")
+        #expect(audit?["dead_lettered"]?.numberText == "0")
+
         #expect(try client.request("GET", "/tasks/\(UUID().lowercaseString)/history").status == 404)
         #expect(try client.request("GET", "/tasks/not-a-uuid/history").status == 404) // like GET /tasks/{id}: ids are UUIDs
     }
