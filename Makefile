@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test psql migrate bench bench-api bench-relay bench-latency bench-consumers clean
+.PHONY: deps build run test psql migrate install bench bench-api bench-relay bench-latency bench-consumers clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,9 @@ run: build
 
 test: deps
 	scripts/test.sh
+
+install: build
+	scripts/install.sh
 
 psql:
 	@psql "$$(scripts/pg.sh url $(DATA_DIR))"

@@ -27,6 +27,7 @@ public final class Daemon: Sendable {
     private let logger = Logger(label: "outboxd")
     private let pool: PostgresPool
     private let running = Mutex(Running())
+    private let systemd = SystemdNotifier()
 
     private struct Running {
         var server: MHDServer?
@@ -92,7 +93,21 @@ public final class Daemon: Sendable {
                 running.withLock { $0.server = server }
                 logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
             }
-            logger.notice("ready", ["parts": parts.map { "\($0)" }.sorted().joined(separator: ",")])
+            let partNames = parts.filter { $0 != .consumers || !consumers.isEmpty }.map { "\($0)" }.sorted().joined(separator: ",")
+            logger.notice("ready", ["parts": partNames])
+            systemd.notify("READY=1\nSTATUS=ready: \(partNames)")
+            // A relay loop round can legitimately take two batches' delivery timeouts (the pipeline) plus a poll.
+            let stuckAfter = max(systemd.watchdog ?? .zero, configuration.relay.deliveryTimeout * 2 + configuration.relay.pollInterval) + .seconds(1)
+            systemd.startWatchdog(healthy: { [relay] in
+                guard let relay else { return true }
+                let limit = stuckAfter
+                return ContinuousClock.now - relay.status.heartbeat < limit
+            }, status: { [pool, relay] in
+                guard let pending = try? pool.withConnection({ try $0.query(Self.pendingCount).first?.require(Int.self, "n") }) else {
+                    return "database unavailable"
+                }
+                return "pending=\(pending)" + (relay.map { " published=\($0.status.published) failed=\($0.status.failed)" } ?? "")
+            })
         } catch {
             stop()
             if let error = error as? DaemonError { throw error }
@@ -106,6 +121,8 @@ public final class Daemon: Sendable {
             return running
         }
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
+        systemd.notify("STOPPING=1")
+        systemd.stopWatchdog()
         current.server?.stop(timeout: configuration.shutdownTimeout)
         current.groupCommit?.stop()
         current.consumers.forEach { $0.stop() }
@@ -117,6 +134,10 @@ public final class Daemon: Sendable {
         pool.close()
         logger.notice("stopped")
     }
+
+    static let pendingCount = PostgresStatement(name: "outbox_pending_count", sql: """
+        SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND parked_at IS NULL
+        """)
 
     /// One runner per enabled consumer, plus the notification sender and the reminder scheduler.
     private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) {

@@ -80,6 +80,7 @@ public final class Relay: Sendable {
             owned = []
         }
         while true {
+            progress.withLock { $0.heartbeat = ContinuousClock.now }
             let drainDeadline = control.withLock { $0.drainDeadline }
             if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
             do {
@@ -239,5 +240,8 @@ public struct RelayProgress: Sendable {
     public var failed = 0
     public var ownedShards: [Int] = []
     public var lastBatchAt: Timestamp?
+    /// When the loop last went round (also while idle: at least once per poll interval); a stale
+    /// heartbeat means the relay is stuck (the systemd watchdog stops).
+    public var heartbeat = ContinuousClock.now
     public var lastError: String?
 }

@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import OutboxdCore
+import Synchronization
+
+/// systemd's notify protocol (`sd_notify(3)`): datagrams like `READY=1` to the unix socket named
+/// by `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace). Without `NOTIFY_SOCKET`
+/// (not under systemd, or `Type=simple`) every call does nothing.
+///
+/// With `WATCHDOG_USEC` set, a thread sends `WATCHDOG=1` every half interval, but only while
+/// `healthy()` holds, so systemd restarts a daemon whose relay is stuck.
+public final class SystemdNotifier: Sendable {
+    private let address: String?
+    private let watchdogInterval: Duration?
+    private let running = Atomic<Bool>(false)
+    /// One per periodic thread, so that stopping wakes each of them.
+    private let threads = Mutex<[Wakeup]>([])
+    private let finished = DispatchSemaphore(value: 0)
+    private let logger = Logger(label: "systemd")
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        address = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        watchdogInterval = environment["WATCHDOG_USEC"].flatMap(Int64.init).flatMap { $0 > 0 ? .microseconds($0) : nil }
+    }
+
+    public var isActive: Bool { address != nil }
+
+    /// Sends `state` (`READY=1`, `STATUS=…`, `STOPPING=1`, `WATCHDOG=1`); errors are logged once, not thrown.
+    public func notify(_ state: String) {
+        guard let address else { return }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var socketAddress = sockaddr_un()
+        socketAddress.sun_family = sa_family_t(AF_UNIX)
+        var path = Array(address.utf8)
+        if path.first == UInt8(ascii: "@") { path[0] = 0 } // abstract namespace
+        let capacity = MemoryLayout.size(ofValue: socketAddress.sun_path)
+        guard path.count < capacity else { return }
+        withUnsafeMutableBytes(of: &socketAddress.sun_path) { buffer in
+            buffer.copyBytes(from: path)
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (path.first == 0 ? 0 : 1))
+        let bytes = Array(state.utf8)
+        let sent = withUnsafePointer(to: &socketAddress) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+            }
+        }
+        if sent < 0 { logger.warning("sd_notify failed", ["state": String(state.prefix(32)), "error": String(cString: strerror(errno))]) }
+    }
+
+    /// Starts two threads: one sends `WATCHDOG=1` every half watchdog interval while `healthy()`
+    /// holds (only when systemd asked for a watchdog, `WatchdogSec=`); the other sends
+    /// `STATUS=<status()>` every 10 s. Separate, so a slow status query never delays a ping.
+    public func startWatchdog(healthy: @escaping @Sendable () -> Bool, status: @escaping @Sendable () -> String?) {
+        guard isActive else { return }
+        running.store(true, ordering: .relaxed)
+        if let interval = watchdogInterval {
+            spawn("watchdog", every: interval / 2) { [self] wasHealthy in
+                let ok = healthy()
+                if ok { notify("WATCHDOG=1") }
+                if ok != wasHealthy {
+                    if ok { logger.notice("healthy again; watchdog pings resume") } else { logger.error("relay stuck; watchdog pings withheld") }
+                }
+                return ok
+            }
+        }
+        spawn("status", every: .seconds(10)) { [self] _ in
+            if let text = status() { notify("STATUS=" + text) }
+            return true
+        }
+    }
+
+    /// Runs `body` every `interval` on a thread of its own until `stopWatchdog`; `body` gets what it returned last time.
+    private func spawn(_ name: String, every interval: Duration, _ body: @escaping @Sendable (Bool) -> Bool) {
+        let wakeup = Wakeup()
+        threads.withLock { $0.append(wakeup) }
+        let thread = Thread { [self] in
+            var last = true
+            while running.load(ordering: .relaxed) {
+                last = body(last)
+                wakeup.wait(timeout: interval)
+            }
+            finished.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    public func stopWatchdog() {
+        guard running.exchange(false, ordering: .relaxed) else { return }
+        let wakeups = threads.withLock { $0 }
+        wakeups.forEach { $0.wake() }
+        wakeups.forEach { _ in finished.wait() }
+    }
+
+    /// The watchdog interval systemd set, if any.
+    public var watchdog: Duration? { watchdogInterval }
+}
