@@ -2,7 +2,7 @@
 /// Any `--foo-bar v` (or `--foo-bar=v`) sets config key `FOO_BAR`, overriding file and environment.
 public struct CommandLineArguments: Sendable, Equatable {
     public enum Command: String, Sendable, CaseIterable {
-        case serve, api, relay, consume, migrate, checkConfig = "check-config", help
+        case serve, api, relay, consume, outbox, migrate, checkConfig = "check-config", help
     }
 
     public var command: Command
@@ -10,6 +10,10 @@ public struct CommandLineArguments: Sendable, Equatable {
     public var migrate = false
     public var wantsHelp = false
     public var settings: [Setting] = []
+    /// `outbox`: the subcommand and its arguments (`retry <id> <id>`).
+    public var positional: [String] = []
+    /// `outbox`: `--json`, `--no-wait`, `--from`, `--to`, `--since`, `--limit`.
+    public var outboxOptions: [String: String] = [:]
 
     public struct Setting: Sendable, Equatable {
         public let key: String
@@ -33,7 +37,11 @@ public struct CommandLineArguments: Sendable, Equatable {
         self.init(command: command)
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("--") else {
-                throw DaemonError(.usage, "unexpected argument \"\(argument.prefix(64))\"; options start with --")
+                guard command == .outbox else {
+                    throw DaemonError(.usage, "unexpected argument \"\(argument.prefix(64))\"; options start with --")
+                }
+                positional.append(argument)
+                continue
             }
             var name = String(argument.dropFirst(2))
             var inlineValue: String?
@@ -51,6 +59,10 @@ public struct CommandLineArguments: Sendable, Equatable {
                 wantsHelp = true
             case "migrate" where [.serve, .api, .relay, .consume].contains(command) && inlineValue == nil:
                 migrate = true
+            case "json" where command == .outbox && inlineValue == nil, "no-wait" where command == .outbox && inlineValue == nil:
+                outboxOptions[name] = ""
+            case "from" where command == .outbox, "to" where command == .outbox, "since" where command == .outbox, "limit" where command == .outbox:
+                outboxOptions[name] = try value()
             case "only" where command == .consume:
                 settings.append(Setting(key: "CONSUMERS", value: try value()))
             case "config":
@@ -72,6 +84,8 @@ public struct CommandLineArguments: Sendable, Equatable {
           api            run the HTTP Task API alone (relays elsewhere hear of commits by NOTIFY)
           relay          run the relay alone: publish the outbox to Kafka
           consume        run the consumers alone (audit, notifications, reminders)
+          outbox         inspect and repair the outbox: status | pending | parked | show ID | retry ID… |
+                         retry-parked [--since T] | replay --from T --to T [--no-wait]; --json for JSON
           migrate        apply pending SQL migrations from MIGRATIONS_DIR, then exit
           check-config   print the effective configuration (secrets redacted) and exit
           help           print this text

@@ -31,6 +31,8 @@ public enum OutboxdCommand {
                 try serve(loader.configuration, parts: [.api], migrate: parsed.migrate)
             case .relay:
                 try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate)
+            case .outbox:
+                return try OutboxTool.run(parsed, configuration: loader.configuration)
             case .consume:
                 guard !loader.configuration.consumers.enabled.isEmpty else {
                     throw DaemonError(.configuration, "CONSUMERS: none enabled; outboxd consume needs at least one of \(ConsumerConfiguration.all.joined(separator: ", "))")

@@ -178,7 +178,7 @@ import Testing
 
     @Test(arguments: [
         ([], "no command given"),
-        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, migrate, check-config, help"),
+        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, outbox, migrate, check-config, help"),
         (["serve", "--http-listen"], "--http-listen needs a value"),
         (["serve", "stray"], "unexpected argument \"stray\"; options start with --"),
     ])
