@@ -12,9 +12,7 @@ public final class NotificationSender: Sendable {
     private let maxAttempts: Int
     private let interval: Duration
     private let logger = Logger(label: "notifications")
-    private let wakeup = Wakeup()
-    private let running = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private let worker = Mutex<PeriodicWorker?>(nil)
 
     public init(database: PostgresPoolConfiguration, sink: any NotificationSink, maxAttempts: Int = 5, interval: Duration = .milliseconds(500)) {
         self.database = database
@@ -25,35 +23,19 @@ public final class NotificationSender: Sendable {
 
     /// Starts the sender thread, which owns its database connection.
     public func run() {
-        running.store(true, ordering: .relaxed)
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
+        let worker = PeriodicWorker(name: "notifications", database: database, interval: interval, logger: logger) { [self] connection in
+            try sendDue(on: connection) == Self.batch
         }
-        thread.name = "notifications"
-        thread.start()
+        self.worker.withLock { $0 = worker }
+        worker.run()
     }
 
+    /// Stops the thread (and drops the worker, whose closure holds this object).
     public func stop() {
-        guard running.exchange(false, ordering: .relaxed) else { return }
-        wakeup.wake()
-        finished.wait()
-    }
-
-    private func loop() {
-        var connection: PQConnection?
-        while running.load(ordering: .relaxed) {
-            do {
-                if connection == nil || connection!.isBroken { connection = try database.connect() }
-                if try sendDue(on: connection!) == Self.batch { continue }
-            } catch {
-                connection?.close()
-                connection = nil
-                logger.warning("sending notifications failed; retrying", ["error": "\(error)"])
-            }
-            wakeup.wait(timeout: interval)
-        }
-        connection?.close()
+        worker.withLock { worker in
+            defer { worker = nil }
+            return worker
+        }?.stop()
     }
 
     static let batch = 20

@@ -9,14 +9,12 @@ import Synchronization
 /// any other. A reminder fires only while its task exists, is not done and still has that due
 /// time; otherwise it is cancelled (the consumer may not have seen the change yet).
 public final class ReminderScheduler: Sendable {
-    private let database: PostgresPoolConfiguration
     private let topic: String
-    private let interval: Duration
     private let afterCommit: @Sendable () -> Void
     private let logger = Logger(label: "reminders")
-    private let wakeup = Wakeup()
-    private let running = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    private let worker = Mutex<PeriodicWorker?>(nil)
+    private let database: PostgresPoolConfiguration
+    private let interval: Duration
 
     public init(database: PostgresPoolConfiguration, topic: String, interval: Duration = .seconds(1),
                 afterCommit: @escaping @Sendable () -> Void = {}) {
@@ -28,36 +26,19 @@ public final class ReminderScheduler: Sendable {
 
     /// Starts the scheduler thread, which owns its database connection.
     public func run() {
-        running.store(true, ordering: .relaxed)
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
+        let worker = PeriodicWorker(name: "reminders", database: database, interval: interval, logger: logger) { [self] connection in
+            try fireDue(on: connection) == Self.batch
         }
-        thread.name = "reminders"
-        thread.start()
+        self.worker.withLock { $0 = worker }
+        worker.run()
     }
 
+    /// Stops the thread (and drops the worker, whose closure holds this object).
     public func stop() {
-        guard running.exchange(false, ordering: .relaxed) else { return }
-        wakeup.wake()
-        finished.wait()
-    }
-
-    private func loop() {
-        var connection: PQConnection?
-        while running.load(ordering: .relaxed) {
-            do {
-                if connection == nil || connection!.isBroken { connection = try database.connect() }
-                let fired = try fireDue(on: connection!)
-                if fired == Self.batch { continue }
-            } catch {
-                connection?.close()
-                connection = nil
-                logger.warning("firing reminders failed; retrying", ["error": "\(error)"])
-            }
-            wakeup.wait(timeout: interval)
-        }
-        connection?.close()
+        worker.withLock { worker in
+            defer { worker = nil }
+            return worker
+        }?.stop()
     }
 
     static let batch = 100

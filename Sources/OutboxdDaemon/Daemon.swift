@@ -225,12 +225,7 @@ public final class Daemon: Sendable {
 
     /// Fails fast when PostgreSQL is unreachable or the schema is not current; migrates first when asked.
     static func prepareDatabase(_ configuration: Configuration, migrate: Bool, logger: Logger) throws {
-        let connection: PQConnection
-        do {
-            connection = try configuration.database.connect()
-        } catch {
-            throw DaemonError(.unavailable, "cannot connect to PostgreSQL (DATABASE_URL=\(Redaction.conninfo(configuration.database.conninfo))): \(error)")
-        }
+        let connection = try configuration.connectOrFail()
         defer { connection.close() }
         let migrator: Migrator
         do {

@@ -17,12 +17,7 @@ enum OutboxTool {
             guard let value = Int(text), (1...10_000).contains(value) else { throw DaemonError(.usage, "--limit must be a whole number from 1 to 10000") }
             limit = value
         }
-        let connection: PQConnection
-        do {
-            connection = try configuration.database.connect()
-        } catch {
-            throw DaemonError(.unavailable, "cannot connect to PostgreSQL (DATABASE_URL=\(Redaction.conninfo(configuration.database.conninfo))): \(error)")
-        }
+        let connection = try configuration.connectOrFail()
         defer { connection.close() }
         func expectNoArguments() throws {
             guard rest.isEmpty else { throw DaemonError(.usage, "outbox \(subcommand) takes no arguments; \(usage)") }

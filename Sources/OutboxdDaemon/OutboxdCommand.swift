@@ -69,12 +69,7 @@ public enum OutboxdCommand {
         } catch {
             throw DaemonError(.configuration, "MIGRATIONS_DIR: \(error)")
         }
-        let connection: PQConnection
-        do {
-            connection = try configuration.database.connect()
-        } catch {
-            throw DaemonError(.unavailable, "cannot connect to PostgreSQL (DATABASE_URL=\(Redaction.conninfo(configuration.database.conninfo))): \(error)")
-        }
+        let connection = try configuration.connectOrFail()
         defer { connection.close() }
         let applied = try migrator.migrate(on: connection) {
             logger.notice("applied migration", ["version": "\($0.version)", "name": $0.name])
