@@ -120,24 +120,7 @@ public final class ConsumerRunner: Sendable {
         guard let events = try? records.map({ try TaskEvent(record: $0) }) else { return false }
         do {
             if connection == nil || connection!.isBroken { connection = try database.connect() }
-            let session = connection!
-            let seenBefore = try session.transaction {
-                var seenBefore: [TaskEvent] = []
-                for event in events {
-                    guard try session.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else {
-                        seenBefore.append(event)
-                        continue
-                    }
-                    try handler.apply(event, on: session)
-                }
-                return seenBefore
-            }
-            for event in seenBefore { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
-            let applied = events.count - seenBefore.count
-            counters.withLock {
-                $0.applied += applied
-                $0.duplicates += events.count - applied
-            }
+            try apply(events, on: connection!)
             return true
         } catch {
             if connection?.isBroken == true {
@@ -162,9 +145,7 @@ public final class ConsumerRunner: Sendable {
         while isRunning {
             do {
                 if connection == nil || connection!.isBroken { connection = try database.connect() }
-                let applied = try apply(event, on: connection!)
-                counters.withLock { applied ? ($0.applied += 1) : ($0.duplicates += 1) }
-                if !applied { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+                try apply([event], on: connection!)
                 return true
             } catch let error as PostgresError where error.kind == .connectionUnavailable || connection?.isBroken == true {
                 connection?.close()
@@ -185,12 +166,24 @@ public final class ConsumerRunner: Sendable {
         return false
     }
 
-    /// The inbox row and the effect in one transaction; false when the event was already applied.
-    func apply(_ event: TaskEvent, on connection: PQConnection) throws -> Bool {
-        try connection.transaction {
-            guard try connection.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else { return false }
-            try handler.apply(event, on: connection)
-            return true
+    /// Each event's inbox row and effect, all in one transaction; an event whose inbox row exists
+    /// was applied before and is skipped. Counts both kinds once the transaction committed.
+    private func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
+        let seenBefore = try connection.transaction {
+            var seenBefore: [TaskEvent] = []
+            for event in events {
+                guard try connection.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else {
+                    seenBefore.append(event)
+                    continue
+                }
+                try handler.apply(event, on: connection)
+            }
+            return seenBefore
+        }
+        for event in seenBefore { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+        counters.withLock {
+            $0.applied += events.count - seenBefore.count
+            $0.duplicates += seenBefore.count
         }
     }
 

@@ -1,41 +1,23 @@
 import Foundation
 import OutboxdCore
 import OutboxdPostgres
-import Synchronization
 
 /// Delivers pending `notifications` rows through a sink: claims a few due rows
 /// (`FOR UPDATE SKIP LOCKED`), sends each, and marks it sent, or retries it later with a backoff
-/// until `maxAttempts`, after which it is marked failed.
-public final class NotificationSender: Sendable {
-    private let database: PostgresPoolConfiguration
+/// until `maxAttempts`, after which it is marked failed. Run by a `PeriodicWorker`.
+public struct NotificationSender: PeriodicJob {
+    public let name = "notifications"
     private let sink: any NotificationSink
     private let maxAttempts: Int
-    private let interval: Duration
     private let logger = Logger(label: "notifications")
-    private let worker = Mutex<PeriodicWorker?>(nil)
 
-    public init(database: PostgresPoolConfiguration, sink: any NotificationSink, maxAttempts: Int = 5, interval: Duration = .milliseconds(500)) {
-        self.database = database
+    public init(sink: any NotificationSink, maxAttempts: Int = 5) {
         self.sink = sink
         self.maxAttempts = maxAttempts
-        self.interval = interval
     }
 
-    /// Starts the sender thread, which owns its database connection.
-    public func run() {
-        let worker = PeriodicWorker(name: "notifications", database: database, interval: interval, logger: logger) { [self] connection in
-            try sendDue(on: connection) == Self.batch
-        }
-        self.worker.withLock { $0 = worker }
-        worker.run()
-    }
-
-    /// Stops the thread (and drops the worker, whose closure holds this object).
-    public func stop() {
-        worker.withLock { worker in
-            defer { worker = nil }
-            return worker
-        }?.stop()
+    public func runOnce(on connection: PQConnection) throws -> Bool {
+        try sendDue(on: connection) == Self.batch
     }
 
     static let batch = 20

@@ -3,39 +3,47 @@ import OutboxdCore
 import OutboxdPostgres
 import Synchronization
 
-/// A thread that owns a database connection and runs `work` on it until stopped: again at once
-/// while `work` says more is due, otherwise after `interval` (or `wake()`). A failure is logged
-/// and the connection replaced before the next round.
-final class PeriodicWorker: Sendable {
-    private let name: String
+/// One round of a background job (sending notifications, firing reminders) on the connection of
+/// the `PeriodicWorker` that runs it.
+public protocol PeriodicJob: Sendable {
+    /// The thread's name and the log label.
+    var name: String { get }
+    /// Does what is due; true when more is due at once.
+    func runOnce(on connection: PQConnection) throws -> Bool
+}
+
+/// A thread that owns a database connection and runs a job on it until stopped: again at once
+/// while the job says more is due, otherwise after `interval`. A failure is logged and the
+/// connection replaced before the next round.
+public final class PeriodicWorker: Sendable {
+    private let job: any PeriodicJob
     private let database: PostgresPoolConfiguration
     private let interval: Duration
     private let logger: Logger
-    private let work: @Sendable (PQConnection) throws -> Bool
     private let wakeup = Wakeup()
     private let running = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(name: String, database: PostgresPoolConfiguration, interval: Duration, logger: Logger,
-         work: @escaping @Sendable (PQConnection) throws -> Bool) {
-        self.name = name
+    public init(job: any PeriodicJob, database: PostgresPoolConfiguration, interval: Duration) {
+        self.job = job
         self.database = database
         self.interval = interval
-        self.logger = logger
-        self.work = work
+        logger = Logger(label: job.name)
     }
 
-    func run() {
+    /// Starts the thread.
+    public func run() {
         running.store(true, ordering: .relaxed)
         let thread = Thread { [self] in
             loop()
             finished.signal()
         }
-        thread.name = name
+        thread.name = job.name
         thread.start()
     }
 
-    func stop() {
+    /// Finishes the round in progress, then ends the thread and closes its connection.
+    public func stop() {
         guard running.exchange(false, ordering: .relaxed) else { return }
         wakeup.wake()
         finished.wait()
@@ -46,11 +54,11 @@ final class PeriodicWorker: Sendable {
         while running.load(ordering: .relaxed) {
             do {
                 if connection == nil || connection!.isBroken { connection = try database.connect() }
-                if try work(connection!) { continue }
+                if try job.runOnce(on: connection!) { continue }
             } catch {
                 connection?.close()
                 connection = nil
-                logger.warning("\(name) failed; retrying", ["error": "\(error)"])
+                logger.warning("\(job.name) failed; retrying", ["error": "\(error)"])
             }
             wakeup.wait(timeout: interval)
         }

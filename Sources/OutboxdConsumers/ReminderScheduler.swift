@@ -1,44 +1,27 @@
 import Foundation
 import OutboxdCore
 import OutboxdPostgres
-import Synchronization
 
 /// Fires due reminders: in one transaction, claims scheduled reminders whose time has come
 /// (`FOR UPDATE SKIP LOCKED`, so schedulers in several processes never fire one twice), marks them
 /// fired and writes a `task.reminder_due` event through the outbox, which the relay publishes like
 /// any other. A reminder fires only while its task exists, is not done and still has that due
-/// time; otherwise it is cancelled (the consumer may not have seen the change yet).
-public final class ReminderScheduler: Sendable {
+/// time; otherwise it is cancelled (the consumer may not have seen the change yet). Run by a
+/// `PeriodicWorker`.
+public struct ReminderScheduler: PeriodicJob {
+    public let name = "reminders"
     private let topic: String
     private let afterCommit: @Sendable () -> Void
     private let logger = Logger(label: "reminders")
-    private let worker = Mutex<PeriodicWorker?>(nil)
-    private let database: PostgresPoolConfiguration
-    private let interval: Duration
 
-    public init(database: PostgresPoolConfiguration, topic: String, interval: Duration = .seconds(1),
-                afterCommit: @escaping @Sendable () -> Void = {}) {
-        self.database = database
+    /// `afterCommit` runs after a commit that wrote events (the relay's wake-up).
+    public init(topic: String, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.topic = topic
-        self.interval = interval
         self.afterCommit = afterCommit
     }
 
-    /// Starts the scheduler thread, which owns its database connection.
-    public func run() {
-        let worker = PeriodicWorker(name: "reminders", database: database, interval: interval, logger: logger) { [self] connection in
-            try fireDue(on: connection) == Self.batch
-        }
-        self.worker.withLock { $0 = worker }
-        worker.run()
-    }
-
-    /// Stops the thread (and drops the worker, whose closure holds this object).
-    public func stop() {
-        worker.withLock { worker in
-            defer { worker = nil }
-            return worker
-        }?.stop()
+    public func runOnce(on connection: PQConnection) throws -> Bool {
+        try fireDue(on: connection) == Self.batch
     }
 
     static let batch = 100

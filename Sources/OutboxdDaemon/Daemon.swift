@@ -15,7 +15,7 @@ import Synchronization
 /// embedded cluster when configured; fail fast when no broker answers) → relay → notifier →
 /// consumers (with the notification sender and reminder scheduler) → group commit writers → HTTP.
 /// Stop: stop accepting and finish requests in flight → group commit writers → consumers (commit
-/// their offsets, leave their groups) → sender, scheduler → notifier → relay publishes what is due
+/// their offsets, leave their groups) → sender and scheduler workers → notifier → relay publishes what is due
 /// and finishes its batch → producer flushes → close.
 public final class Daemon: Sendable {
     public enum Part: Sendable, Hashable {
@@ -35,8 +35,7 @@ public final class Daemon: Sendable {
         var notifier: OutboxNotifier?
         var relay: Relay?
         var consumers: [ConsumerRunner] = []
-        var scheduler: ReminderScheduler?
-        var sender: NotificationSender?
+        var workers: [PeriodicWorker] = []
         var producer: RDKafkaProducer?
         var embedded: RDKafkaMockCluster?
     }
@@ -126,8 +125,7 @@ public final class Daemon: Sendable {
         current.server?.stop(timeout: configuration.shutdownTimeout)
         current.groupCommit?.stop()
         current.consumers.forEach { $0.stop() }
-        current.sender?.stop()
-        current.scheduler?.stop()
+        current.workers.forEach { $0.stop() }
         current.notifier?.stop()
         current.relay?.stop(drainTimeout: configuration.shutdownTimeout)
         current.producer?.close(flushTimeout: configuration.shutdownTimeout)
@@ -150,21 +148,25 @@ public final class Daemon: Sendable {
                 handler = AuditHandler()
             case "notifications":
                 handler = NotificationHandler(recipient: settings.notificationRecipient)
-                let sink: any NotificationSink = (try? WebhookNotificationSink(url: settings.notificationWebhook)) ?? LogNotificationSink()
-                let sender = NotificationSender(database: configuration.database, sink: sink)
-                sender.run()
-                running.withLock { $0.sender = sender }
+                // NOTIFICATION_WEBHOOK_URL was checked when the configuration loaded.
+                let webhook = settings.notificationWebhook.isEmpty ? nil : try? WebhookNotificationSink(url: settings.notificationWebhook)
+                let sink: any NotificationSink = webhook ?? LogNotificationSink()
+                startWorker(NotificationSender(sink: sink), every: .milliseconds(500))
             default:
                 handler = ReminderHandler(lead: settings.reminderLead)
-                let scheduler = ReminderScheduler(database: configuration.database, topic: configuration.outboxTopic, afterCommit: afterOutboxCommit)
-                scheduler.run()
-                running.withLock { $0.scheduler = scheduler }
+                startWorker(ReminderScheduler(topic: configuration.outboxTopic, afterCommit: afterOutboxCommit), every: .seconds(1))
             }
             let runner = ConsumerRunner(handler: handler, configuration: settings, database: configuration.database,
                                         kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer)
             runner.run()
             running.withLock { $0.consumers.append(runner) }
         }
+    }
+
+    private func startWorker(_ job: any PeriodicJob, every interval: Duration) {
+        let worker = PeriodicWorker(job: job, database: configuration.database, interval: interval)
+        worker.run()
+        running.withLock { $0.workers.append(worker) }
     }
 
     private func startKafka() throws -> RDKafkaProducer {

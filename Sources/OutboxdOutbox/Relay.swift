@@ -105,7 +105,7 @@ public final class Relay: Sendable {
                     wait(on: lanes[0], timeout: configuration.takeoverInterval)
                     continue
                 }
-                let claimed = try pump(lanes, owned: owned, inFlight: &inFlight)
+                let claimed = try pump(on: free, owned: owned, inFlight: &inFlight)
                 failures = 0
                 if drainDeadline != nil {
                     if claimed == 0 { break }
@@ -160,11 +160,10 @@ public final class Relay: Sendable {
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
     }
 
-    /// Starts the next batch on the lane not in use, then finishes the batch before it. A full
-    /// batch stays in flight, so its deliveries overlap the next claim and the previous commit;
+    /// Starts the next batch on `lane` (the one not in use), then finishes the batch before it. A
+    /// full batch stays in flight, so its deliveries overlap the next claim and the previous commit;
     /// a partial one is finished at once (nothing more is due). Returns the rows claimed.
-    func pump(_ lanes: [PQConnection], owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
-        let lane = inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
+    func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
         var next = try start(on: lane, owned: owned)
         if let previous = inFlight {
             inFlight = nil

@@ -124,7 +124,7 @@ struct FailingHandler: EventHandler {
         let fixture = try ConsumerFixture()
         fixture.start(NotificationHandler(recipient: "team@example.test"))
         let sink = RecordingSink()
-        let sender = NotificationSender(database: fixture.databaseConfiguration, sink: sink, interval: .milliseconds(20))
+        let sender = PeriodicWorker(job: NotificationSender(sink: sink), database: fixture.databaseConfiguration, interval: .milliseconds(20))
         sender.run()
         defer { sender.stop() }
         let task = try fixture.create("notify me")

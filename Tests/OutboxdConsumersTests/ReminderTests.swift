@@ -20,7 +20,7 @@ import Testing
         let fired = Collected<Int>()
         let database = fixture.databaseConfiguration, topic = fixture.topic
         concurrently(2) { _ in
-            let scheduler = ReminderScheduler(database: database, topic: topic)
+            let scheduler = ReminderScheduler(topic: topic)
             guard let connection = try? database.connect() else { return }
             for _ in 0..<20 { if let n = try? scheduler.fireDue(on: connection) { fired.add(n) } }
         }
@@ -49,7 +49,7 @@ import Testing
         #expect(try fixture.count("reminders", where: "task_id = $1 AND status = 'cancelled'", [task.id]) == 1)
         // Even once its time has come, the scheduler does not fire it.
         try fixture.database.connect().query("UPDATE reminders SET remind_at = now() - interval '1 second' WHERE task_id = $1", [task.id])
-        let scheduler = ReminderScheduler(database: fixture.databaseConfiguration, topic: fixture.topic)
+        let scheduler = ReminderScheduler(topic: fixture.topic)
         #expect(try scheduler.fireDue(on: try fixture.databaseConfiguration.connect()) == 0)
         #expect(try fixture.count("outbox", where: "event_type = 'task.reminder_due'") == 0)
     }

@@ -39,8 +39,7 @@ final class WebhookReceiver: HTTPHandler {
         let taskID = UUID()
         try connection.query("INSERT INTO notifications (event_id, task_id, recipient, message) VALUES ($1, $2, 'ops@example.test', 'Task created: hooked')",
                              [UUID(), taskID])
-        let sender = NotificationSender(database: PostgresPoolConfiguration(conninfo: database.url),
-                                        sink: try WebhookNotificationSink(url: "http://127.0.0.1:\(server.port)/hooks/tasks"))
+        let sender = NotificationSender(sink: try WebhookNotificationSink(url: "http://127.0.0.1:\(server.port)/hooks/tasks"))
         #expect(try sender.sendDue(on: connection) == 1)
         let first = try #require(try connection.query("SELECT status, attempts, last_error FROM notifications").first)
         #expect(try first.require(String.self, "status") == "pending")
