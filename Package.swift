@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "OutboxdOutbox", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"]),
         .target(name: "OutboxdHTTP", dependencies: ["CMicroHTTPD", "OutboxdCore"]),
         .target(name: "OutboxdTasks", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP"]),
-        .target(name: "OutboxdConsumers", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka"]),
+        .target(name: "OutboxdConsumers", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka", "OutboxdHTTP"]),
         .target(name: "OutboxdDaemon", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdHTTP", "OutboxdTasks", "OutboxdKafka", "OutboxdOutbox", "OutboxdConsumers"]),
         .executableTarget(name: "outboxd", dependencies: ["OutboxdDaemon"]),
         // Raw ceilings for the benchmarks in bench/ (not installed).

@@ -69,8 +69,13 @@ public final class ConsumerRunner: Sendable {
         defer { consumer.close() }
         var connection: PQConnection?
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
+        var lastLagUpdate = ContinuousClock.now
         logger.notice("consuming", ["group": groupID, "topic": topic])
         while isRunning {
+            if ContinuousClock.now - lastLagUpdate >= .seconds(1) {
+                updateLag(consumer)
+                lastLagUpdate = ContinuousClock.now
+            }
             // What has arrived, up to `Self.batch` records: the first poll waits, the rest do not.
             var records: [KafkaRecord] = []
             do {
@@ -107,11 +112,23 @@ public final class ConsumerRunner: Sendable {
     static let batch = 100
 
     private func store(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
+        counters.withLock { $0.positions[record.partition] = record.offset + 1 }
         do {
             try consumer.storeOffset(of: record)
         } catch {
             logger.warning("cannot store the offset; the event will be seen again", ["error": "\(error)"])
         }
+    }
+
+    /// Records still to process per partition: the fetcher's high watermark minus the next offset
+    /// to process, for the partitions this consumer has processed a record of.
+    private func updateLag(_ consumer: RDKafkaConsumer) {
+        let positions = counters.withLock { $0.positions }
+        var lag: [Int32: Int64] = [:]
+        for (partition, next) in positions {
+            if let high = consumer.highWatermark(topic: topic, partition: partition) { lag[partition] = max(0, high - next) }
+        }
+        counters.withLock { $0.lag = lag }
     }
 
     /// Applies every record in one transaction (each with its inbox row); false, with nothing
@@ -228,4 +245,8 @@ public struct ConsumerProgress: Sendable {
     public var failures = 0
     public var deadLettered = 0
     public var errors = 0
+    /// The next offset to process, per partition processed so far.
+    public var positions: [Int32: Int64] = [:]
+    /// Records behind the partition's high watermark, updated about once a second.
+    public var lag: [Int32: Int64] = [:]
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import OutboxdCore
+import OutboxdHTTP
 
 /// Sends each notification as `POST <url>` with a JSON body
 /// (`{"id", "task_id", "recipient", "message"}`); any 2xx answer is success, anything else (or no
@@ -41,46 +41,12 @@ public struct WebhookNotificationSink: NotificationSink {
             "recipient": .string(notification.recipient), "message": .string(notification.message),
         ])))
         let head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        let status = try exchange(Array(head.utf8) + body)
+        let status: Int
+        do {
+            status = try HTTPExchange.status(host: host, port: Int(port), request: Array(head.utf8) + body, timeout: timeout)
+        } catch {
+            throw Failure(description: error.description)
+        }
         guard (200...299).contains(status) else { throw Failure(description: "webhook answered \(status)") }
-    }
-
-    /// Connects, writes `request`, and returns the status code of the answer.
-    private func exchange(_ request: [UInt8]) throws -> Int {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &list) == 0, let address = list else {
-            throw Failure(description: "cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(list) }
-        let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-            throw Failure(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
-        }
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw Failure(description: "write to \(host):\(port) failed") }
-            sent += n
-        }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while !answer.contains(UInt8(ascii: "\n")) && answer.count < 8192 {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { break }
-            answer += buffer[0..<n]
-        }
-        let line = String(decoding: answer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        let fields = line.split(separator: " ")
-        guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let status = Int(fields[1]) else {
-            throw Failure(description: "no HTTP answer from \(host):\(port) within \(timeout)")
-        }
-        return status
     }
 }

@@ -37,7 +37,7 @@ public struct CommandLineArguments: Sendable, Equatable {
         self.init(command: command)
         while let argument = rest.popFirst() {
             guard argument.hasPrefix("--") else {
-                guard command == .outbox else {
+                guard command == .outbox || (command == .help && positional.isEmpty) else {
                     throw DaemonError(.usage, "unexpected argument \"\(argument.prefix(64))\"; options start with --")
                 }
                 positional.append(argument)
@@ -88,7 +88,7 @@ public struct CommandLineArguments: Sendable, Equatable {
                          retry-parked [--since T] | replay --from T --to T [--no-wait]; --json for JSON
           migrate        apply pending SQL migrations from MIGRATIONS_DIR, then exit
           check-config   print the effective configuration (secrets redacted) and exit
-          help           print this text
+          help [COMMAND] print this text, or what COMMAND does (also: outboxd COMMAND --help)
 
         options:
           --config FILE          read KEY=VALUE settings from FILE (systemd EnvironmentFile format)

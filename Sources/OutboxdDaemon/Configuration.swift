@@ -24,6 +24,22 @@ public struct Configuration: Sendable {
     /// Config keys `LOG_LEVEL` (default `info`) and `LOG_FORMAT` (default `journald` under
     /// journald, else `text`).
     public var logging = Logger.Settings()
+    public var access = AccessConfiguration()
+    /// A second listener serving only `/healthz`, `/readyz` and `/metrics` (how `outboxd relay`
+    /// and `outboxd consume` are scraped). Config key `METRICS_LISTEN` (host:port); default empty: none.
+    public var metricsHTTP: HTTPServerConfiguration?
+
+    public init() {}
+}
+
+/// Who may call the HTTP endpoints.
+public struct AccessConfiguration: Sendable {
+    /// Bearer tokens the Task API accepts; empty means no authentication. Config key `API_TOKENS`
+    /// (comma-separated, secret); default empty.
+    public var apiTokens: [String] = []
+    /// Whether `/healthz`, `/readyz` and `/metrics` need a token too. Config key
+    /// `HEALTH_METRICS_AUTH` (`open` or `token`); default `open`.
+    public var healthAndMetricsNeedToken = false
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import OutboxdConsumers
 import OutboxdCore
+import OutboxdHTTP
 
 /// One documented config key: its default, whether it is secret, and how a value is applied.
 public struct ConfigurationKey: Sendable {
@@ -53,6 +54,33 @@ public struct ConfigurationKey: Sendable {
         },
         ConfigurationKey("HTTP_IDLE_TIMEOUT", default: "30s", "idle keep-alive connections close after this (whole seconds)") { config, value in
             config.http.idleTimeout = try ValueParser.duration(value, key: "HTTP_IDLE_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
+        },
+        ConfigurationKey("API_TOKENS", default: "", secret: true, "comma-separated bearer tokens the Task API accepts (each 16+ visible ASCII characters); empty: no authentication") { config, value in
+            config.access.apiTokens = try ValueParser.tokens(value, key: "API_TOKENS")
+        },
+        ConfigurationKey("HEALTH_METRICS_AUTH", default: "open", "open, or token: /healthz, /readyz and /metrics need one of API_TOKENS too") { config, value in
+            switch value {
+            case "open": config.access.healthAndMetricsNeedToken = false
+            case "token":
+                guard !config.access.apiTokens.isEmpty else {
+                    throw ConfigurationError(key: "HEALTH_METRICS_AUTH", "token needs API_TOKENS to hold at least one token")
+                }
+                config.access.healthAndMetricsNeedToken = true
+            default: throw ConfigurationError(key: "HEALTH_METRICS_AUTH", "\"\(value.prefix(32))\" is not one of open, token")
+            }
+        },
+        ConfigurationKey("METRICS_LISTEN", default: "", "host:port of a listener with only /healthz, /readyz and /metrics (for outboxd relay and consume); empty: none") { config, value in
+            guard !value.isEmpty else {
+                config.metricsHTTP = nil
+                return
+            }
+            let (host, port) = try ValueParser.hostPort(value, key: "METRICS_LISTEN")
+            var http = HTTPServerConfiguration()
+            http.host = host
+            http.port = port
+            http.maxBodyBytes = 1024
+            http.maxConnections = 64
+            config.metricsHTTP = http
         },
         ConfigurationKey("GROUP_COMMIT", default: "on", "write concurrent POST /tasks (without Idempotency-Key) in shared transactions") { config, value in
             config.groupCommit.enabled = try ValueParser.flag(value, key: "GROUP_COMMIT")

@@ -25,12 +25,14 @@ public final class Daemon: Sendable {
     public let configuration: Configuration
     public let parts: Set<Part>
     private let logger = Logger(label: "outboxd")
-    private let pool: PostgresPool
-    private let running = Mutex(Running())
+    let pool: PostgresPool
+    let httpMetrics = HTTPMetrics()
+    let running = Mutex(Running())
     private let systemd = SystemdNotifier()
 
-    private struct Running {
+    struct Running {
         var server: MHDServer?
+        var metricsServer: MHDServer?
         var groupCommit: GroupCommitter?
         var notifier: OutboxNotifier?
         var relay: Relay?
@@ -48,6 +50,9 @@ public final class Daemon: Sendable {
 
     /// The bound HTTP port (after `start`).
     public var httpPort: Int { running.withLock { $0.server?.port ?? 0 } }
+
+    /// The bound port of the `METRICS_LISTEN` listener (after `start`; 0 without one).
+    public var metricsPort: Int { running.withLock { $0.metricsServer?.port ?? 0 } }
 
     /// The Kafka bootstrap address in use (the embedded cluster's when embedded).
     public var kafkaBootstrapServers: String { running.withLock { $0.producer?.bootstrapServers ?? "" } }
@@ -87,20 +92,31 @@ public final class Daemon: Sendable {
                     groupCommit!.run()
                     running.withLock { $0.groupCommit = groupCommit }
                 }
-                let server = MHDServer(configuration: configuration.http, handler: router(relay: relay, store: store, groupCommit: groupCommit))
+                var router = operationsRouter(relay: relay)
+                TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool), groupCommit: groupCommit).register(in: &router)
+                let server = MHDServer(configuration: configuration.http, handler: router)
                 try server.start()
                 running.withLock { $0.server = server }
                 logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
+            }
+            if let metricsHTTP = configuration.metricsHTTP {
+                let server = MHDServer(configuration: metricsHTTP, handler: operationsRouter(relay: relay), logger: Logger(label: "metrics-http"))
+                try server.start()
+                running.withLock { $0.metricsServer = server }
+                logger.notice("metrics listening", ["address": "\(metricsHTTP.host):\(server.port)"])
             }
             let partNames = parts.filter { $0 != .consumers || !consumers.isEmpty }.map { "\($0)" }.sorted().joined(separator: ",")
             logger.notice("ready", ["parts": partNames])
             systemd.notify("READY=1\nSTATUS=ready: \(partNames)")
             // A relay loop round can legitimately take two batches' delivery timeouts (the pipeline) plus a poll.
             let stuckAfter = max(systemd.watchdog ?? .zero, configuration.relay.deliveryTimeout * 2 + configuration.relay.pollInterval) + .seconds(1)
-            systemd.startWatchdog(healthy: { [relay] in
-                guard let relay else { return true }
-                let limit = stuckAfter
-                return ContinuousClock.now - relay.status.heartbeat < limit
+            let probe = healthProbe()
+            systemd.startWatchdog(problem: { [relay] in
+                if let relay {
+                    let quiet = ContinuousClock.now - relay.status.heartbeat
+                    if quiet >= stuckAfter { return "relay loop stuck for \(ValueParser.format(quiet))" }
+                }
+                return probe?()
             }, status: { [pool, relay] in
                 guard let pending = try? pool.withConnection({ try $0.query(Self.pendingCount).first?.require(Int.self, "n") }) else {
                     return "database unavailable"
@@ -123,6 +139,7 @@ public final class Daemon: Sendable {
         systemd.notify("STOPPING=1")
         systemd.stopWatchdog()
         current.server?.stop(timeout: configuration.shutdownTimeout)
+        current.metricsServer?.stop(timeout: .seconds(1))
         current.groupCommit?.stop()
         current.consumers.forEach { $0.stop() }
         current.workers.forEach { $0.stop() }
@@ -187,42 +204,6 @@ public final class Daemon: Sendable {
             throw DaemonError(.unavailable, "KAFKA_BOOTSTRAP_SERVERS: \(error)")
         }
         return producer
-    }
-
-    private func router(relay: Relay?, store: TaskStore, groupCommit: GroupCommitter?) -> Router {
-        var router = Router()
-        var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
-        if let relay {
-            let embedded = configuration.kafka.isEmbedded
-            let bootstrap = kafkaBootstrapServers
-            checks.append(("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded)])) }))
-            checks.append(("relay", {
-                let status = relay.status
-                var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed),
-                                          "owned_shards": .array(status.ownedShards.map { .int($0) })])
-                if let last = status.lastBatchAt { details.append("last_batch_at", .string(last.rfc3339)) }
-                if let error = status.lastError { details.append("last_error", .string(error)) }
-                return (true, details)
-            }))
-        }
-        let consumers = running.withLock { $0.consumers }
-        if !consumers.isEmpty {
-            // Informational: a consumer that lags or dead-letters does not make the API unready.
-            checks.append(("consumers", {
-                var details = JSONObject()
-                for runner in consumers {
-                    let progress = runner.progress
-                    details.append(runner.handler.name, .object(JSONObject([
-                        "group": .string(runner.groupID), "applied": .int(progress.applied), "duplicates": .int(progress.duplicates),
-                        "failures": .int(progress.failures), "dead_lettered": .int(progress.deadLettered), "errors": .int(progress.errors),
-                    ])))
-                }
-                return (true, details)
-            }))
-        }
-        HealthRoutes(checks: checks).register(in: &router)
-        TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool), groupCommit: groupCommit).register(in: &router)
-        return router
     }
 
     /// Fails fast when PostgreSQL is unreachable or the schema is not current; migrates first when asked.

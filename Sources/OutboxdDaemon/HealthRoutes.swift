@@ -10,9 +10,9 @@ struct HealthRoutes: Sendable {
 
     let checks: [(name: String, check: Check)]
 
-    func register(in router: inout Router) {
-        router.add("GET", "/healthz") { _, _ in .json(200, ["status": "ok"]) }
-        router.add("GET", "/readyz") { _, _ in self.readiness() }
+    func register(in router: inout Router, open: Bool) {
+        router.add("GET", "/healthz", open: open) { _, _ in .json(200, ["status": "ok"]) }
+        router.add("GET", "/readyz", open: open) { _, _ in self.readiness() }
     }
 
     func readiness() -> HTTPResponse {

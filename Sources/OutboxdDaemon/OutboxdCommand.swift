@@ -8,8 +8,15 @@ public enum OutboxdCommand {
     public static func main(_ arguments: [String]) -> Int32 {
         do {
             let parsed = try CommandLineArguments(Array(arguments.dropFirst()))
+            if parsed.command == .help, let name = parsed.positional.first {
+                guard let command = CommandLineArguments.Command(rawValue: name) else {
+                    throw DaemonError(.usage, "unknown command \"\(name.prefix(64))\"; commands: \(CommandLineArguments.Command.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                print(CommandLineArguments.help(for: command))
+                return 0
+            }
             if parsed.wantsHelp || parsed.command == .help {
-                print(CommandLineArguments.usage)
+                print(CommandLineArguments.help(for: parsed.command))
                 return 0
             }
             let loader: ConfigurationLoader
@@ -20,6 +27,9 @@ public enum OutboxdCommand {
                 throw DaemonError(.configuration, "invalid configuration: \(error)")
             }
             Logger.configure(loader.configuration.logging)
+            if let path = parsed.configPath, let warning = ConfigFilePermissions.warning(path: path, settings: loader.settings) {
+                Logger(label: "outboxd").warning(warning)
+            }
             switch parsed.command {
             case .checkConfig:
                 print(checkConfigText(loader), terminator: "")

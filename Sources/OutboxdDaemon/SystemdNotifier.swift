@@ -8,7 +8,7 @@ import Synchronization
 /// (not under systemd, or `Type=simple`) every call does nothing.
 ///
 /// With `WATCHDOG_USEC` set, a thread sends `WATCHDOG=1` every half interval, but only while
-/// `healthy()` holds, so systemd restarts a daemon whose relay is stuck.
+/// `problem()` finds nothing wrong, so systemd restarts a daemon whose relay or HTTP server is stuck.
 public final class SystemdNotifier: Sendable {
     private let address: String?
     private let watchdogInterval: Duration?
@@ -50,20 +50,22 @@ public final class SystemdNotifier: Sendable {
         if sent < 0 { logger.warning("sd_notify failed", ["state": String(state.prefix(32)), "error": String(cString: strerror(errno))]) }
     }
 
-    /// Starts two threads: one sends `WATCHDOG=1` every half watchdog interval while `healthy()`
-    /// holds (only when systemd asked for a watchdog, `WatchdogSec=`); the other sends
+    /// Starts two threads: one sends `WATCHDOG=1` every half watchdog interval while `problem()`
+    /// returns nil (only when systemd asked for a watchdog, `WatchdogSec=`); the other sends
     /// `STATUS=<status()>` every 10 s. Separate, so a slow status query never delays a ping.
-    public func startWatchdog(healthy: @escaping @Sendable () -> Bool, status: @escaping @Sendable () -> String?) {
+    public func startWatchdog(problem: @escaping @Sendable () -> String?, status: @escaping @Sendable () -> String?) {
         guard isActive else { return }
         running.store(true, ordering: .relaxed)
         if let interval = watchdogInterval {
             spawn("watchdog", every: interval / 2) { [self] wasHealthy in
-                let ok = healthy()
-                if ok { notify("WATCHDOG=1") }
-                if ok != wasHealthy {
-                    if ok { logger.notice("healthy again; watchdog pings resume") } else { logger.error("relay stuck; watchdog pings withheld") }
+                let found = problem()
+                if found == nil { notify("WATCHDOG=1") }
+                if let found, wasHealthy {
+                    logger.error("watchdog pings withheld", ["problem": found])
+                } else if found == nil, !wasHealthy {
+                    logger.notice("healthy again; watchdog pings resume")
                 }
-                return ok
+                return found == nil
             }
         }
         spawn("status", every: .seconds(10)) { [self] _ in

@@ -23,6 +23,19 @@ enum ValueParser {
     }
 
     /// `on`/`off` (also `true`/`false`, `yes`/`no`, `1`/`0`).
+    /// Comma-separated bearer tokens, each at least 16 visible ASCII characters. Errors name the
+    /// token by position, never by value.
+    static func tokens(_ value: String, key: String) throws(ConfigurationError) -> [String] {
+        guard !value.isEmpty else { return [] }
+        let tokens = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for (index, token) in tokens.enumerated() {
+            guard token.utf8.count >= 16, token.utf8.count <= 512, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw ConfigurationError(key: key, "token \(index + 1) of \(tokens.count) must be 16–512 visible ASCII characters without spaces or commas")
+            }
+        }
+        return tokens
+    }
+
     static func flag(_ value: String, key: String) throws(ConfigurationError) -> Bool {
         switch value.lowercased() {
         case "on", "true", "yes", "1": return true

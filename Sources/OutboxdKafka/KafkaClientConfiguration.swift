@@ -19,5 +19,6 @@ public struct KafkaClientConfiguration: Sendable {
         ("acks", "all", "default"),
         ("linger.ms", "0", "default"), // the relay hands over whole batches; waiting for more only adds latency
         ("socket.nagle.disable", "true", "default"),
+        ("statistics.interval.ms", "5000", "default"), // broker states for /metrics
     ]
 }

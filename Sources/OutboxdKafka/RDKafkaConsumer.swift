@@ -96,6 +96,14 @@ public final class RDKafkaConsumer {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "offset store") }
     }
 
+    /// The partition's high watermark as the fetcher last saw it (no broker round trip); nil while unknown.
+    public func highWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_get_watermark_offsets(handle.raw, topic, partition, &low, &high)
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// Commits stored offsets and leaves the group. Call once; later calls do nothing.
     public func close() {
         guard !closed else { return }

@@ -11,6 +11,8 @@ import Synchronization
 public final class RDKafkaProducer: Sendable {
     private let handle: RDKafkaHandle
     private let pollLoop = PollLoop()
+    /// The statistics callback's opaque: owned here, so it outlives the handle.
+    private let brokers = BrokerStates()
     public let bootstrapServers: String
 
     public init(configuration: KafkaClientConfiguration) throws {
@@ -18,6 +20,7 @@ public final class RDKafkaProducer: Sendable {
             + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS")]
             + configuration.properties)
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
+        brokers.install(on: conf)
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
         handle = RDKafkaHandle(raw: rk)
         bootstrapServers = configuration.bootstrapServers
@@ -30,6 +33,9 @@ public final class RDKafkaProducer: Sendable {
         thread.name = "kafka-poll"
         thread.start()
     }
+
+    /// Each broker's connection state (`UP`, `DOWN`, `CONNECT`, …) from the latest statistics.
+    public var brokerStates: [String: String] { brokers.current }
 
     /// Asks the cluster for its brokers; throws naming the address when none answers in time.
     public func checkReachable(timeout: Duration) throws {

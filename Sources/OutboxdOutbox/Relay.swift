@@ -27,6 +27,7 @@ public final class Relay: Sendable {
     private let control = Mutex(Control())
     private let finished = DispatchSemaphore(value: 0)
     private let progress = Mutex(RelayProgress())
+    public let metrics = RelayMetrics()
 
     private struct Control {
         var running = false
@@ -217,8 +218,13 @@ public final class Relay: Sendable {
         if !waiters.isEmpty {
             waiters.complete(outcome.delivered.map { ($0.eventID, $0.partition, $0.offset) })
         }
+        metrics.batchSize.observe(Double(batch.rows.count))
+        metrics.latency.observe(outcome.latencies)
+        for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
         for failure in outcome.failed {
             let parked = failure.attempts >= configuration.maxAttempts
+            metrics.failures.increment([failure.reason])
+            if parked { metrics.parked.increment() }
             logger.log(parked ? .error : .warning, parked ? "event parked" : "event not delivered; will retry",
                        ["outbox_id": "\(failure.id)", "attempts": "\(failure.attempts)", "error": failure.error])
         }

@@ -1,11 +1,16 @@
 import Foundation
+import OutboxdCore
 import OutboxdKafka
 
 /// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
 /// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
 struct RelayBatchOutcome {
     var delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)] = []
-    var failed: [(id: Int64, error: String, attempts: Int)] = []
+    /// `reason`: librdkafka's error name, or `NO_REPORT` when the delivery timeout passed first.
+    var failed: [(id: Int64, error: String, reason: String, attempts: Int)] = []
+    /// Seconds from each delivered row's `created_at` to `reportedBy`.
+    var latencies: [Double] = []
+    var deliveredPerTopic: [String: Int] = [:]
     var held: [Int64] = []
     /// Keys of this batch's failed and held rows: a batch claimed before this one was recorded
     /// must hold its rows of these keys too.
@@ -13,7 +18,7 @@ struct RelayBatchOutcome {
 
     /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
     /// claimed; their rows here are held as well.
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = []) {
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], reportedBy: Timestamp = .now()) {
         for (row, result) in zip(rows, results) {
             if heldKeys.contains(row.aggregateID) || blockedKeys.contains(row.aggregateID) {
                 held.append(row.id)
@@ -23,12 +28,14 @@ struct RelayBatchOutcome {
             switch result {
             case .delivered(let partition, let offset):
                 delivered.append((row.id, row.eventID, partition, offset))
+                deliveredPerTopic[row.topic, default: 0] += 1
+                latencies.append(Double(reportedBy.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error):
                 blockedKeys.insert(row.aggregateID)
-                failed.append((row.id, error.description, row.attempts + 1))
+                failed.append((row.id, error.description, error.code.name, row.attempts + 1))
             case .unknown:
                 blockedKeys.insert(row.aggregateID)
-                failed.append((row.id, "no delivery report within the delivery timeout", row.attempts + 1))
+                failed.append((row.id, "no delivery report within the delivery timeout", "NO_REPORT", row.attempts + 1))
             }
         }
     }

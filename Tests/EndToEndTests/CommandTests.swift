@@ -71,5 +71,26 @@ import Testing
         serve.signal(SIGTERM)
         #expect(try serve.waitForExit() == 0)
     }
-}
 
+    @Test(arguments: [
+        (["serve", "--help"], "usage: outboxd serve [--migrate]"),
+        (["relay", "--help"], "--metrics-listen HOST:PORT"),
+        (["consume", "--help"], "--only LIST"),
+        (["help", "outbox"], "replay --from T --to T [--no-wait]"),
+        (["outbox", "--help"], "3 (status) parked events exist"),
+        (["migrate", "--help"], "usage: outboxd migrate"),
+        (["help", "check-config"], "secrets show as ***"),
+    ])
+    func eachCommandExplainsItself(arguments: [String], mentions: String) throws {
+        let process = try DaemonProcess(arguments: arguments)
+        #expect(try process.waitForExit() == 0)
+        #expect(process.output.contains(mentions), "\(process.output)")
+        #expect(process.output.contains("--config FILE"))
+    }
+
+    @Test func helpForAnUnknownCommandIsAUsageError() throws {
+        let process = try DaemonProcess(arguments: ["help", "serv"])
+        #expect(try process.waitForExit() == 64)
+        #expect(process.output.contains("unknown command \"serv\""))
+    }
+}

@@ -33,13 +33,44 @@ import Testing
             }
         }
         #expect(quietFor >= .seconds(3), "watchdog pings went on while the relay was stuck")
-        try daemon.waitForOutput("relay stuck; watchdog pings withheld")
+        try daemon.waitForOutput("watchdog pings withheld problem=\"relay loop")
 
         try blocker.executeScript("ROLLBACK")
         #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(10)) != nil)
 
         daemon.signal(SIGTERM)
         #expect(socket.receive(until: { $0 == "STOPPING=1" }, timeout: .seconds(10)) != nil)
+        #expect(try daemon.waitForExit() == 0)
+    }
+
+    /// The watchdog also needs the HTTP server to answer: with every connection slot taken (here
+    /// by two idle keep-alive clients, HTTP_MAX_CONNECTIONS=2) its probe of GET /healthz fails
+    /// and pings stop; they resume once the slots are free.
+    @Test func watchdogWaitsForTheHTTPServerToAnswer() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let socket = try NotifySocket()
+        let daemon = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"], environment: [
+            "DATABASE_URL": database.url, "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000", "CONSUMERS": "none",
+            "HTTP_MAX_CONNECTIONS": "2", "HTTP_IDLE_TIMEOUT": "120s",
+        ])
+        let port = try daemon.waitForPort()
+        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(30)) != nil)
+
+        var clients: [HTTPTestClient] = []
+        for _ in 0..<2 {
+            let client = try HTTPTestClient(port: port)
+            #expect(try client.request("GET", "/healthz").status == 200)
+            clients.append(client)
+        }
+        try daemon.waitForOutput("watchdog pings withheld problem=\"HTTP server on port \(port)", timeout: .seconds(20))
+        _ = socket.receive(until: { _ in false }, timeout: .milliseconds(100)) // drop pings sent before
+        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(3)) == nil, "pings went on while the server was full")
+
+        clients.removeAll()
+        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(20)) != nil)
+        try daemon.waitForOutput("healthy again; watchdog pings resume")
+        daemon.signal(SIGTERM)
         #expect(try daemon.waitForExit() == 0)
     }
 }

@@ -52,6 +52,11 @@ import Testing
         ("NOTIFICATION_WEBHOOK_URL", "https://hooks.example/x", "NOTIFICATION_WEBHOOK_URL: must start with http:// (https is not supported; use a local forwarder)"),
         ("CONSUMERS", "audit,billing", "CONSUMERS: \"billing\" is not a consumer; use some of audit,notifications,reminders or none"),
         ("GROUP_COMMIT_WINDOW", "1s", "GROUP_COMMIT_WINDOW: 1s is outside 0s…100ms"),
+        ("API_TOKENS", "long-enough-token-1,short", "API_TOKENS: token 2 of 2 must be 16–512 visible ASCII characters without spaces or commas"),
+        ("API_TOKENS", "has a space in it 0123", "API_TOKENS: token 1 of 1 must be 16–512 visible ASCII characters without spaces or commas"),
+        ("HEALTH_METRICS_AUTH", "token", "HEALTH_METRICS_AUTH: token needs API_TOKENS to hold at least one token"),
+        ("HEALTH_METRICS_AUTH", "closed", "HEALTH_METRICS_AUTH: \"closed\" is not one of open, token"),
+        ("METRICS_LISTEN", "9100", "METRICS_LISTEN: \"9100\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
@@ -160,6 +165,17 @@ import Testing
 }
 
 @Suite struct CommandLineArgumentsTests {
+    @Test func accessSettings() throws {
+        let loader = try ConfigurationLoader(fileText: nil, environment: ["API_TOKENS": "aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb"],
+                                             flags: [(key: "HEALTH_METRICS_AUTH", value: "token"), (key: "METRICS_LISTEN", value: "0.0.0.0:9101")])
+        #expect(loader.configuration.access.apiTokens == ["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"])
+        #expect(loader.configuration.access.healthAndMetricsNeedToken)
+        #expect(loader.configuration.metricsHTTP?.host == "0.0.0.0")
+        #expect(loader.configuration.metricsHTTP?.port == 9101)
+        #expect(OutboxdCommand.checkConfigText(loader).contains("API_TOKENS=***  # environment"))
+        #expect(try ConfigurationLoader(fileText: nil, environment: [:], flags: []).configuration.metricsHTTP == nil)
+    }
+
     @Test func groupCommitSettings() throws {
         let off = try ConfigurationLoader(fileText: "GROUP_COMMIT=off\nGROUP_COMMIT_WRITERS=2\n", environment: ["GROUP_COMMIT_WINDOW": "5ms"], flags: [])
         #expect(!off.configuration.groupCommit.enabled)

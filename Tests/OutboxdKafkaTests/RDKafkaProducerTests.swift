@@ -90,6 +90,32 @@ import Testing
         }
     }
 
+    /// The statistics callback reports each broker's connection state; a broker gone is seen down.
+    @Test func brokerStatesFollowTheCluster() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(
+            bootstrapServers: kafka.bootstrapServers, properties: [("statistics.interval.ms", "100", "KAFKA_STATISTICS_INTERVAL_MS")]))
+        defer { producer.close() }
+        let results = producer.send((0..<40).map { KafkaMessage(topic: "events", key: [UInt8($0)], value: [1]) }, timeout: .seconds(30))
+        #expect(Set(results.compactMap { if case .delivered(let partition, _) = $0 { partition } else { nil } }).count == 4)
+        try waitUntil("the brokers in use are UP", timeout: .seconds(20)) {
+            !producer.brokerStates.isEmpty && producer.brokerStates.values.allSatisfy { $0 == "UP" }
+        }
+        kafka.setAllBrokers(up: false)
+        // The mock drops its connections when a request comes, as a dead broker's would fail.
+        _ = producer.send([KafkaMessage(topic: "events", key: [1], value: [1])], timeout: .milliseconds(200))
+        try waitUntil("a broker is seen down", timeout: .seconds(20)) { producer.brokerStates.values.contains { $0 != "UP" } }
+        kafka.setAllBrokers(up: true)
+    }
+
+    @Test func brokerStatesSkipBootstrapEntriesAndBrokersNeverTried() {
+        let json = #"{"name":"rdkafka#producer-1","brokers":{"localhost:9/bootstrap":{"name":"localhost:9/bootstrap","nodeid":-1,"state":"UP"},"#
+            + #""127.0.0.1:40001/1":{"nodeid":1,"state":"UP"},"127.0.0.1:40002/2":{"nodeid":2,"state":"TRY_CONNECT"},"#
+            + #""127.0.0.1:40003/3":{"nodeid":3,"state":"INIT"}}}"#
+        #expect(BrokerStates.brokers(fromStatistics: Array(json.utf8)) == ["127.0.0.1:40001/1": "UP", "127.0.0.1:40002/2": "TRY_CONNECT"])
+        #expect(BrokerStates.brokers(fromStatistics: Array("{".utf8)) == nil)
+    }
+
     @Test func badPropertyNamesItsConfigKey() {
         do {
             _ = try RDKafkaProducer(configuration: KafkaClientConfiguration(

@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdCore
 import OutboxdKafka
 import Testing
 @testable import OutboxdOutbox
@@ -33,8 +34,20 @@ import Testing
         #expect(outcome.failed.map(\.attempts) == [3, 1])
         #expect(outcome.failed[0].error.contains("MSG_SIZE_TOO_LARGE"))
         #expect(outcome.failed[1].error.contains("no delivery report"))
+        #expect(outcome.failed.map(\.reason) == ["MSG_SIZE_TOO_LARGE", "NO_REPORT"])
+        #expect(outcome.deliveredPerTopic == ["task-events": 2])
         #expect(outcome.held == [5])
         #expect(outcome.blockedKeys == ["b", "c"])
+    }
+
+    @Test func latencyRunsFromEachRowsCreationToTheReports() {
+        let created = Timestamp(microsecondsSinceEpoch: 1_000_000_000)
+        let rows = [OutboxRow(id: 1, eventID: UUID(), aggregateID: "a", createdAt: created),
+                    OutboxRow(id: 2, eventID: UUID(), aggregateID: "b", createdAt: Timestamp(microsecondsSinceEpoch: 1_000_250_000)),
+                    OutboxRow(id: 3, eventID: UUID(), aggregateID: "c", createdAt: created)]
+        let outcome = RelayBatchOutcome(rows: rows, results: [.delivered(partition: 0, offset: 1), .delivered(partition: 0, offset: 2), .unknown],
+                                        reportedBy: Timestamp(microsecondsSinceEpoch: 1_000_500_000))
+        #expect(outcome.latencies == [0.5, 0.25])
     }
 
     /// A batch claimed while the one before was in flight holds the keys that one blocked, even

@@ -43,6 +43,17 @@ public final class DaemonProcess: Sendable {
 
     public func signal(_ signal: Int32) { child.signal(signal) }
 
+    /// Runs `body`; when it throws, prints the end of this process's output first, so the
+    /// failure report shows what the daemon saw.
+    public func showingOutputOnFailure<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            print("--- outboxd output (last 8000 characters) ---\n\(output.suffix(8000))\n---")
+            throw error
+        }
+    }
+
     /// Waits for the exit and returns the exit code; throws after `timeout` (and kills it).
     public func waitForExit(timeout: Duration = .seconds(60)) throws -> Int32 {
         let deadline = ContinuousClock.now + timeout

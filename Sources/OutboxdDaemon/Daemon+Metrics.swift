@@ -1,0 +1,64 @@
+import Foundation
+import OutboxdConsumers
+import OutboxdCore
+import OutboxdKafka
+import OutboxdOutbox
+import OutboxdPostgres
+
+extension Daemon {
+    /// Every family `/metrics` shows for the parts this process runs.
+    func metricsCollectors(relay: Relay?, consumers: [ConsumerRunner], producer: RDKafkaProducer?) -> [any MetricsCollector] {
+        var families: [any MetricsCollector] = [BacklogMetrics(pool: pool, topic: configuration.outboxTopic)]
+        families += httpMetrics.families
+        if let relay {
+            families += relay.metrics.families
+            families.append(CollectedMetric("outboxd_relay_heartbeat_age_seconds",
+                                            "Seconds since the relay loop last went round (it goes round at least every RELAY_POLL_INTERVAL).") {
+                [([], (ContinuousClock.now - relay.status.heartbeat).seconds)]
+            })
+            families.append(CollectedMetric("outboxd_relay_owned_shards", "Outbox shards this relay holds the advisory lock of.") {
+                [([], Double(relay.status.ownedShards.count))]
+            })
+        }
+        if !consumers.isEmpty {
+            families.append(CollectedMetric("outboxd_consumer_events_total",
+                                            "Events by consumer and result: applied, duplicate (seen before), failed_attempt, dead_lettered.",
+                                            type: .counter, labels: ["consumer", "result"]) {
+                consumers.flatMap { runner -> [(labels: [String], value: Double)] in
+                    let progress = runner.progress
+                    let name = runner.handler.name
+                    return [([name, "applied"], Double(progress.applied)), ([name, "duplicate"], Double(progress.duplicates)),
+                            ([name, "failed_attempt"], Double(progress.failures)), ([name, "dead_lettered"], Double(progress.deadLettered))]
+                }
+            })
+            families.append(CollectedMetric("outboxd_consumer_poll_errors_total", "Errors the consumer's poll returned (broker down, …).",
+                                            type: .counter, labels: ["consumer"]) {
+                consumers.map { ([$0.handler.name], Double($0.progress.errors)) }
+            })
+            families.append(CollectedMetric("outboxd_consumer_lag", "Records behind the partition's high watermark, per partition the consumer has processed.",
+                                            labels: ["consumer", "partition"]) {
+                consumers.flatMap { runner in
+                    runner.progress.lag.sorted { $0.key < $1.key }.map { ([runner.handler.name, String($0.key)], Double($0.value)) }
+                }
+            })
+        }
+        if let producer {
+            families.append(CollectedMetric("outboxd_kafka_broker_up", "1 when librdkafka's connection to the broker is UP (statistics every 5 s).",
+                                            labels: ["broker"]) {
+                producer.brokerStates.sorted { $0.key < $1.key }.map { ([$0.key], $0.value == "UP" ? 1 : 0) }
+            })
+        }
+        families.append(CollectedMetric("outboxd_process_resident_memory_bytes", "Resident set size of this process.") {
+            Self.residentMemoryBytes().map { [([], Double($0))] } ?? []
+        })
+        return families
+    }
+
+    /// From `/proc/self/statm` (pages × page size).
+    static func residentMemoryBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
