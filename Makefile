@@ -32,11 +32,14 @@ migrate: build
 	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && DATABASE_URL=$$url .build/release/outboxd migrate --config $(CONFIG)
 
 # Each script prints one summary line per measurement and appends it to bench/results/*.txt.
+# bench/report.sh then writes BENCHMARKS.md (with gnuplot plots) from the latest entries.
 bench: build
+	scripts/install-deps.sh --bench
 	bench/api.sh
 	bench/relay.sh
 	bench/latency.sh
 	bench/consumers.sh
+	bench/report.sh
 
 bench-api: build
 	bench/api.sh

@@ -28,7 +28,7 @@ sql=$root/bench/task_insert.pgbench.sql
 bench_start_cluster
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 problems=()
-declare -A api_rps api_line
+declare -A api_rps api_line api_rss
 
 # --- API runs: group commit on, then off ------------------------------------------------------------
 for mode in on off; do
@@ -51,6 +51,7 @@ for mode in on off; do
     sleep 0.1
   done
   stop_daemon # before the next run and the baseline, so they do not share the cores
+  api_rss[$mode]=$peak_rss_mb
   mkdir -p bench/results && cp "$dir/outboxd-$mode.log" "bench/results/api-outboxd-$mode.log" # kept for a look at any error
   # Log lines are "<time> <level> <component>: …"; warnings (retries) are not failures.
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/outboxd-$mode.log"; then
@@ -103,6 +104,7 @@ lines=(
   "pgbench (same statement, $CONNECTIONS connections): $(printf '%.0f' "$pg_tps") tps p50=$(ms "$pg_p50_us")ms p99=$(ms "$pg_p99_us")ms avg=${pg_avg_ms}ms failed=$pg_failed"
   "ratio api/pgbench: group commit $(ratio "${api_rps[on]}" "$pg_tps"); per request $(ratio "${api_rps[off]}" "$pg_tps")"
   "rows: tasks=$tasks outbox=$outbox unpublished=$unpublished"
+  "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB (target < 64 MB)"
 )
 mkdir -p bench/results
 {
@@ -113,7 +115,7 @@ mkdir -p bench/results
   echo "cmd: $api_cmd"
   echo "cmd: $pgbench_cmd"
   echo
-} >>bench/results/api.txt
+} | bench_record api
 echo
 printf '%s\n' "${lines[@]}"
 echo "(appended to bench/results/api.txt)"

@@ -38,7 +38,7 @@ mkdir -p bench/results
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: DATABASE_URL=\$URL $cmd"
   echo
-} >>bench/results/consumers.txt
+} | bench_record consumers
 echo
 echo "$line"
 echo "(appended to bench/results/consumers.txt)"

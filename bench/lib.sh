@@ -52,8 +52,12 @@ bench_start_daemon() {
   daemon_pid=$!
 }
 
+# stop_daemon: SIGTERM, wait, then SIGKILL; first records the daemon's peak resident set size
+# (VmHWM) in peak_rss_mb.
+peak_rss_mb=
 stop_daemon() {
   [ -n "$daemon_pid" ] || return 0
+  peak_rss_mb=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon_pid/status" 2>/dev/null || true)
   if kill -0 "$daemon_pid" 2>/dev/null; then
     kill -TERM "$daemon_pid" 2>/dev/null || true
     for _ in $(seq 1 250); do # up to 25 s (SHUTDOWN_TIMEOUT defaults to 20s)
@@ -111,6 +115,13 @@ bench_commit() {
     commit="$commit+dirty"
   fi
   echo "$commit"
+}
+
+# bench_record NAME: appends stdin (one results entry) to bench/results/NAME.txt, and keeps it as
+# bench/results/NAME.latest for bench/report.sh (BENCHMARKS.md).
+bench_record() {
+  mkdir -p "$root/bench/results"
+  tee "$root/bench/results/$1.latest" >>"$root/bench/results/$1.txt"
 }
 
 # bench_header EXTRA: the first line of a results entry.

@@ -36,7 +36,7 @@ preload() {
   [ "$(pending)" = "$ROWS" ] || die "preload did not leave $ROWS pending rows"
 }
 
-declare -A claim_rate drain_rate checks
+declare -A claim_rate drain_rate checks relay_rss
 problems=()
 for mode in delete keep; do
   if [ $mode = delete ]; then keep=0 retention=0s; else keep=1 retention=1h; fi
@@ -72,6 +72,7 @@ for mode in delete keep; do
   done
   end_t=$t
   stop_daemon
+  relay_rss[$mode]=$peak_rss_mb
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
   echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
@@ -114,6 +115,7 @@ for mode in delete keep; do
   lines+=("relay drain ($label): ${drain_rate[$mode]} events/s; claim+mark SQL alone ${claim_rate[$mode]} rows/s (ratio $(ratio "${drain_rate[$mode]}" "${claim_rate[$mode]}")); ${checks[$mode]}")
 done
 lines+=("produce ceiling: batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s")
+lines+=("outboxd relay peak RSS: retention 0 ${relay_rss[delete]} MB, kept history ${relay_rss[keep]} MB")
 lines+=("ratio relay(retention 0)/produce batched: $(ratio "${drain_rate[delete]}" "$produce_batched"); /pipelined: $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
 mkdir -p bench/results
 {
@@ -125,7 +127,7 @@ mkdir -p bench/results
   echo "cmd: $relay_cmd (and OUTBOX_RETENTION=1h)"
   echo "cmd: $produce_cmd"
   echo
-} >>bench/results/relay.txt
+} | bench_record relay
 echo
 printf '%s\n' "${lines[@]}"
 echo "(appended to bench/results/relay.txt)"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages outboxd needs, only those missing. Safe to run again.
+#   scripts/install-deps.sh           (make run, make test)
+#   scripts/install-deps.sh --bench   (make bench: also gnuplot, for the plots in BENCHMARKS.md)
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,7 @@ packages=(
   kcat                 # read the embedded Kafka from the shell
   wrk                  # HTTP load for bench/
 )
+[ "${1:-}" = --bench ] && packages+=(gnuplot-nox) # bench/report.sh draws the PNG plots
 
 missing=()
 for p in "${packages[@]}"; do

@@ -21,4 +21,13 @@ public struct KafkaClientConfiguration: Sendable {
         ("socket.nagle.disable", "true", "default"),
         ("statistics.interval.ms", "5000", "default"), // broker states for /metrics
     ]
+
+    /// Consumer settings; user properties come after these and may override them.
+    public static let consumerDefaults: [(name: String, value: String, key: String)] = [
+        // A fetch that finds nothing new waits at most this long (librdkafka's default, 500 ms, is
+        // what an idle consumer adds to an event's latency where the broker does not answer early).
+        ("fetch.wait.max.ms", "20", "default"),
+        // What is fetched ahead per consumer; librdkafka's default allows 64 MB.
+        ("queued.max.messages.kbytes", "8192", "default"),
+    ]
 }

@@ -32,7 +32,7 @@ public final class RDKafkaConsumer {
             ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
             ("enable.auto.commit", storeOffsetsAfterProcessing ? "true" : "false", "enable.auto.commit"),
             ("enable.auto.offset.store", "false", "enable.auto.offset.store"),
-        ] + configuration.properties)
+        ] + KafkaClientConfiguration.consumerDefaults + configuration.properties)
         if storeOffsetsAfterProcessing { rd_kafka_conf_set_rebalance_cb(conf, rdKafkaRebalance) }
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_CONSUMER, conf, context: "consumer")
         handle = RDKafkaHandle(raw: rk)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# make bench (last step): writes BENCHMARKS.md from the latest entry of each benchmark
+# (bench/results/*.latest) and draws bench/results/latency.png and throughput.png with gnuplot.
+#   bench/report.sh        (after bench/api.sh, relay.sh, latency.sh and consumers.sh have run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=bench/results
+out=BENCHMARKS.md
+for name in api relay latency consumers; do
+  [ -f "$results/$name.latest" ] || { echo "bench/report.sh: $results/$name.latest is missing: run bench/$name.sh first" >&2; exit 1; }
+done
+
+# value FILE REGEX: the first number captured by REGEX (sed -E, one group) in FILE.
+value() { sed -nE "s/$2/\1/p" "$1" | head -n 1; }
+api_on=$(value $results/api.latest '^api \(GROUP_COMMIT=on.*: ([0-9]+) req\/s.*')
+api_off=$(value $results/api.latest '^api \(GROUP_COMMIT=off.*: ([0-9]+) req\/s.*')
+pg_tps=$(value $results/api.latest '^pgbench .*: ([0-9]+) tps.*')
+drain0=$(value $results/relay.latest '^relay drain \(retention 0\): ([0-9]+) events.*')
+claim0=$(value $results/relay.latest '^relay drain \(retention 0\).*SQL alone ([0-9]+) rows.*')
+drain_keep=$(value $results/relay.latest '^relay drain \(kept history\): ([0-9]+) events.*')
+produce=$(value $results/relay.latest '^produce ceiling: .* ([0-9]+) events\/s; pipelined.*')
+
+if command -v gnuplot >/dev/null; then
+  gnuplot <<GP
+set terminal pngcairo size 900,500 font ",11"
+set output "$results/latency.png"
+set title "outboxd: end-to-end latency at steady load (bench/latency.sh)"
+set xlabel "tasks/s achieved"
+set ylabel "ms (log scale)"
+set logscale y
+set key top left
+set grid
+plot "$results/latency.tsv" using 2:3 with linespoints title "commit → delivery report p50", \
+     "" using 2:4 with linespoints title "commit → delivery report p99", \
+     "" using 2:6 with linespoints title "commit → audit effect p50", \
+     "" using 2:7 with linespoints title "commit → audit effect p99"
+GP
+  cat >"$results/throughput.dat" <<DAT
+"API, group commit" $api_on
+"API, per request" $api_off
+"pgbench, same INSERT" $pg_tps
+"relay drain, retention 0" $drain0
+"relay drain, kept history" $drain_keep
+"claim+mark SQL alone" $claim0
+"produce ceiling (batched)" $produce
+DAT
+  gnuplot <<GP
+set terminal pngcairo size 900,500 font ",11"
+set output "$results/throughput.png"
+set title "outboxd throughput against its baselines, same run (bench/api.sh, bench/relay.sh)"
+set ylabel "per second"
+set style fill solid 0.6
+set boxwidth 0.6
+set xtics rotate by -25
+set grid ytics
+set yrange [0:*]
+plot "$results/throughput.dat" using 0:2:xtic(1) with boxes notitle, "" using 0:2:(sprintf("%d",\$2)) with labels offset 0,0.8 notitle
+GP
+  plots=1
+else
+  echo "bench/report.sh: gnuplot is not installed (scripts/install-deps.sh --bench); BENCHMARKS.md without plots" >&2
+  plots=0
+fi
+
+block() { sed -e 's/^/    /' "$results/$1.latest"; }
+{
+  cat <<MD
+# Benchmarks
+
+Written by \`make bench\` (\`bench/report.sh\` after \`bench/api.sh\`, \`bench/relay.sh\`,
+\`bench/latency.sh\` and \`bench/consumers.sh\`); every figure is from one run on one machine, next to
+the baseline measured in the same run. Each block starts with the date, the commit and the
+machine, and ends with the commands that produced it. History: \`bench/results/*.txt\`.
+Reliability (the fault suite, \`make test-faults\`) is in [RELIABILITY.md](RELIABILITY.md).
+
+MD
+  if [ "$plots" = 1 ]; then
+    echo '![throughput](bench/results/throughput.png)'
+    echo
+    echo '![latency](bench/results/latency.png)'
+    echo
+  fi
+  echo "## API: POST /tasks at 64 connections with the relay running, against pgbench"
+  echo
+  block api
+  echo
+  echo "## Relay: draining a 1M-row backlog, against the claim SQL and the produce ceiling"
+  echo
+  block relay
+  echo
+  echo "## End-to-end latency at steady rates (commit → delivery report, commit → consumer effect)"
+  echo
+  echo "| target rate | achieved | report p50 | report p99 | report max | effect p50 | effect p99 | effect max |"
+  echo "|---|---|---|---|---|---|---|---|"
+  grep -v '^#' "$results/latency.tsv" | awk -F'\t' '{ printf "| %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms |\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
+  echo
+  block latency
+  echo
+  echo "## Audit consumer, against raw consumption of the same topic"
+  echo
+  block consumers
+  echo
+  sed -n '/^## Targets/,$p' bench/TARGETS.md
+} >"$out"
+echo "wrote $out"
