@@ -120,9 +120,11 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Per-request state between libmicrohttpd's calls: the body read so far. Owned by the connection's
-/// `con_cls` slot from the first call (retained) until the completion callback releases it.
+/// Per-request state between libmicrohttpd's calls: the headers, and the body read so far. Owned by
+/// the connection's `con_cls` slot from the first call (retained) until the completion callback
+/// releases it.
 private final class RequestState {
+    var headers: [(String, String)] = []
     var body: [UInt8] = []
     var tooLarge = false
 }
@@ -165,6 +167,10 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         let state = RequestState()
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         server.begin()
+        state.headers = mhdValues(connection, .HEADER_KIND)
+        if let ambiguous = ambiguousFraming(state.headers) {
+            return queue(ambiguous, on: connection, server: server)
+        }
         if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let length = Int(String(cString: declared)), length > limit {
             return queue(tooLarge(limit), on: connection, server: server)
@@ -195,10 +201,21 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         method: method.map { String(cString: $0) } ?? "GET",
         path: path,
         query: mhdValues(connection, .GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) },
-        headers: HTTPHeaders(mhdValues(connection, .HEADER_KIND)),
+        headers: HTTPHeaders(state.headers),
         body: state.body)
     state.body = []
     return queue(server.respond(to: request), on: connection, server: server)
+}
+
+/// 400 for a request whose body length is ambiguous: differing `Content-Length` values, or
+/// `Content-Length` with `Transfer-Encoding` (RFC 9112 §6.3). libmicrohttpd would pick one reading
+/// and go on, which is how requests are smuggled past a proxy that picks the other.
+private func ambiguousFraming(_ headers: [(String, String)]) -> HTTPResponse? {
+    let lengths = Set(headers.filter { $0.0.lowercased() == "content-length" }.map(\.1))
+    let hasTransferEncoding = headers.contains { $0.0.lowercased() == "transfer-encoding" }
+    guard lengths.count > 1 || (hasTransferEncoding && !lengths.isEmpty) else { return nil }
+    let detail = lengths.count > 1 ? "conflicting Content-Length headers" : "Content-Length and Transfer-Encoding must not be sent together"
+    return .problem(400, title: "Bad Request", detail: detail, headers: [("Connection", "close")])
 }
 
 private func tooLarge(_ limit: Int) -> HTTPResponse {
