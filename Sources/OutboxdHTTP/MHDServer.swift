@@ -7,8 +7,9 @@ import Synchronization
 /// bodies, connection and memory limits, timeouts). Each connection has a thread of its own, and
 /// each complete request goes to the `HTTPHandler` on that thread: handlers block on PostgreSQL,
 /// and in libmicrohttpd's shared-thread modes one blocked handler would stall every other
-/// connection on its thread (measured: p99 101 ms at 64 connections). Every libmicrohttpd call
-/// lives in this file.
+/// connection on its thread (measured: p99 101 ms at 64 connections). Percent-escapes in the path
+/// and query are decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. Every
+/// libmicrohttpd call lives in this file.
 public final class MHDServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: any HTTPHandler

@@ -41,6 +41,25 @@ extension BadInputTests {
         }
     }
 
+    /// An escaped NUL in the path must not cut it short: `/tasks/<id>%00x` is not the task `<id>`.
+    @Test func escapedNULInThePathNamesNoTask() throws {
+        let api = try APIFixture(parts: [.api])
+        let client = try api.client()
+        let created = try client.json("POST", "/tasks", #"{"title":"keep me"}"#)
+        let location = try #require(created.header("Location"))
+        for suffix in ["%00", "%00x"] {
+            #expect(try client.json("PATCH", location + suffix, #"{"title":"changed"}"#).status == 404, "\(suffix)")
+            #expect(try client.request("DELETE", location + suffix).status == 404, "\(suffix)")
+            #expect(try client.request("GET", location + suffix).status == 404, "\(suffix)")
+        }
+        #expect(try client.request("GET", location + "%00/history").status == 404)
+        #expect(try client.request("GET", "/tasks?status=todo%00x").status == 400)
+        let task = try client.request("GET", location)
+        #expect(task.header("ETag") == "\"1\"")
+        #expect(try task.string("title") == "keep me")
+        #expect(try api.counts() == (1, 1))
+    }
+
     @Test func hundredThousandElementArrayWithinTheLimitGets422() throws {
         let api = try APIFixture(parts: [.api]) { $0.http.maxBodyBytes = 1 << 20 }
         let body = #"{"title":["# + [String](repeating: "0", count: 100_000).joined(separator: ",") + "]}"
