@@ -46,6 +46,13 @@ import Testing
         Case(name: "bad limit", method: "GET", path: "/tasks?limit=1000", headers: [], body: nil, status: 400, mentions: "limit"),
         Case(name: "bad cursor", method: "GET", path: "/tasks?after=zzz", headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "unknown parameter", method: "GET", path: "/tasks?sort=title", headers: [], body: nil, status: 400, mentions: "sort"),
+        // Found by the HTTP fuzz target: forged cursors past year 9999 or before year 1 gave 500.
+        Case(name: "cursor at Int64.max µs", method: "GET", path: "/tasks?after=OTIyMzM3MjAzNjg1NDc3NTgwNywwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor at Int64.min µs", method: "GET", path: "/tasks?after=LTkyMjMzNzIwMzY4NTQ3NzU4MDgsMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor in year 10000", method: "GET", path: "/tasks?after=MjUzNDAyMzAwODAwMDAwMDAwLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
+             headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "empty patch", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: "{}", status: 422, mentions: "no field"),
         Case(name: "bad If-Match", method: "DELETE", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: [("If-Match", "v1")], body: nil, status: 400, mentions: "If-Match"),
         Case(name: "lone high surrogate", method: "POST", path: "/tasks", headers: json, body: #"{"title":"\ud800"}"#, status: 400, mentions: "surrogate"),
