@@ -60,6 +60,18 @@ extension BadInputTests {
         #expect(try api.counts() == (2, 2))
     }
 
+    /// Found by the HTTP fuzz target: libmicrohttpd sent 100 to a body-less DELETE that expected
+    /// it, ran it, then closed the connection without the 204 because another request followed.
+    @Test func expectContinueWithoutABodyStillGetsItsAnswer() throws {
+        let api = try APIFixture(parts: [.api])
+        let created = try api.client().json("POST", "/tasks", #"{"title":"a"}"#)
+        let location = try #require(created.header("Location"))
+        let client = try Self.client(api)
+        try client.send(Array("DELETE \(location) HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(try client.readResponse().status == 204)
+        #expect(try api.counts() == (0, 2))
+    }
+
     /// The idle timeout measures silence, not the whole request: a slow but steady client is served.
     @Test func slowClientSendingAByteAtATimeIsServed() throws {
         let api = try APIFixture(parts: [.api]) { $0.http.idleTimeout = .seconds(1) }
