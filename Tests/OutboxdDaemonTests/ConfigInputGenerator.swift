@@ -24,12 +24,14 @@ struct ConfigInputGenerator {
         var flags: [(key: String, value: String)]
         /// Values of secrets, which no message and no `check-config` line may show.
         var secrets: [String]
-        /// (value, valid) of every environment variable and flag the generator set.
-        var validity: [String: Bool?]
+        /// Whether each environment variable's value is valid for its key (nil: unknown).
+        var environmentValidity: [String: Bool?]
+        /// Whether the last value of each flag is valid for its key (nil: unknown).
+        var flagValidity: [String: Bool?]
     }
 
     static func input(_ random: inout SplitMix64) -> Input {
-        var input = Input(lines: [], fileText: "", environment: [:], flags: [], secrets: [], validity: [:])
+        var input = Input(lines: [], fileText: "", environment: [:], flags: [], secrets: [], environmentValidity: [:], flagValidity: [:])
         // Half the inputs hold only well-formed lines and mostly valid values, to reach the loader's later checks.
         let clean = random.chance(50)
         for _ in 0..<random.int(0...12) { input.lines.append(line(&random, clean: clean, secrets: &input.secrets)) }
@@ -41,13 +43,13 @@ struct ConfigInputGenerator {
         for _ in 0..<random.int(0...3) {
             let (key, value, valid) = setting(&random, clean: clean, secrets: &input.secrets)
             input.environment[key] = value
-            input.validity["env " + key] = valid
+            input.environmentValidity[key] = valid
         }
         if random.chance(20) { input.environment[random.pick(["PATH", "HOME", "HTTP_LISTN", "KAFKA_"])] = random.pick(["x", ""]) }
         for _ in 0..<random.int(0...3) {
             let (key, value, valid) = setting(&random, clean: clean, secrets: &input.secrets)
             input.flags.append((key, value))
-            input.validity["flag " + key] = valid
+            input.flagValidity[key] = valid
         }
         if !clean, random.chance(5) { input.flags.append((random.pick(unknownKeys), "x")) }
         return input

@@ -96,10 +96,10 @@ import Testing
             effective[entry.key] = (entry.value, .file(fileName, line: entry.line), valid)
         }
         for (key, value) in input.environment where ConfigurationLoader.isKnown(key) {
-            effective[key] = (value, .environment, input.validity["env " + key] ?? nil)
+            effective[key] = (value, .environment, input.environmentValidity[key] ?? nil)
         }
         for flag in input.flags {
-            effective[flag.key] = (flag.value, .flag, input.validity["flag " + flag.key] ?? nil)
+            effective[flag.key] = (flag.value, .flag, input.flagValidity[flag.key] ?? nil)
         }
         switch loaded {
         case .failure(let error):

@@ -6,6 +6,7 @@ import Foundation
 /// target's name, so a failure, or a crash (see `FuzzCrashNote`), names the one seed that
 /// reproduces it. Environment:
 /// - `OUTBOXD_FUZZ_SECONDS`: budget per target in seconds (default 3; `make test-faults` sets more).
+/// - `OUTBOXD_FUZZ_CASES`: at most this many cases per target (default: no limit).
 /// - `OUTBOXD_FUZZ_SEED`: base seed, decimal or `0x` hex, or `random`; the default is fixed.
 /// - `OUTBOXD_FUZZ_REPLAY`: `target@0xSEED` from a failure report runs just that case.
 public enum Fuzz {
@@ -17,6 +18,9 @@ public enum Fuzz {
         let seconds = ProcessInfo.processInfo.environment["OUTBOXD_FUZZ_SECONDS"].flatMap(Double.init) ?? defaultSeconds
         return .milliseconds(Int64(max(seconds, 0) * 1000))
     }
+
+    /// At most this many cases per target (`OUTBOXD_FUZZ_CASES`), for runs that repeat exactly.
+    private static let maxCases = ProcessInfo.processInfo.environment["OUTBOXD_FUZZ_CASES"].flatMap(Int.init) ?? Int.max
 
     private static let baseSeed: UInt64 = {
         guard let text = ProcessInfo.processInfo.environment["OUTBOXD_FUZZ_SEED"], !text.isEmpty else { return defaultSeed }
@@ -36,8 +40,8 @@ public enum Fuzz {
         var cases = 0
         var failure: String?
         while failure == nil {
-            if let replay, cases == 1 { break }
-            if replay == nil, ContinuousClock.now - started >= budget { break }
+            let done = replay != nil ? cases == 1 : cases == maxCases || ContinuousClock.now - started >= budget
+            if done { break }
             let seed = replay ?? seeds.next()
             let reproduce = "OUTBOXD_FUZZ_REPLAY=\(target)@\(hex(seed))"
             if let slot { FuzzCrashNote.note(slot, "fuzz target \(target), case \(cases); reproduce with \(reproduce)") }
