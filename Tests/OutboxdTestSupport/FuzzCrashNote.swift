@@ -8,7 +8,8 @@ import Synchronization
 enum FuzzCrashNote {
     private static let slotCount = 16
     private static let slotSize = 512
-    private static let signals = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT]
+    /// Faults that re-occur when the handler returns, so the previous handler then gets them too.
+    private static let signals = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE]
 
     /// Notes as NUL-terminated strings, written by one case's thread and read by the handler.
     nonisolated(unsafe) private static let notes: UnsafeMutablePointer<CChar> = {
@@ -67,7 +68,7 @@ enum FuzzCrashNote {
             _ = write(2, "\n", 1)
         }
         if let index = signals.firstIndex(of: signal) {
-            // Returning re-runs the faulting instruction (or abort re-raises), now under the old handler.
+            // Returning re-runs the faulting instruction, now under the old handler.
             sigaction(signal, previous + index, nil)
         }
     }
