@@ -2,10 +2,34 @@
 #define OUTBOXD_CMICROHTTPD_SHIM_H
 #include <stdint.h>
 #include <stddef.h>
+#include <ctype.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <microhttpd.h>
+
+/* Decodes %XX in the path and query arguments like libmicrohttpd's default unescaper, except %00,
+   which stays as it is: a decoded NUL ends the C string, so /tasks/<id>%00x would reach the handler
+   as /tasks/<id> and change that task. */
+static inline size_t outboxd_mhd_unescape(void *cls, struct MHD_Connection *connection, char *value) {
+    (void) cls;
+    (void) connection;
+    static const char digits[] = "0123456789abcdef";
+    char *in = value, *out = value;
+    while (*in != '\0') {
+        const char *high = in[0] == '%' && in[1] != '\0' ? strchr(digits, tolower((unsigned char) in[1])) : NULL;
+        const char *low = high != NULL && in[2] != '\0' ? strchr(digits, tolower((unsigned char) in[2])) : NULL;
+        if (low != NULL && (high != digits || low != digits)) {
+            *out++ = (char) ((high - digits) << 4 | (low - digits));
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t) (out - value);
+}
 
 /* MHD_start_daemon and MHD_get_daemon_info are variadic, which Swift cannot call.
    These wrappers pass the options as an MHD_OPTION_ARRAY instead. */
@@ -25,6 +49,7 @@ static inline struct MHD_Daemon *outboxd_mhd_start(unsigned int flags,
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) connection_memory_limit, NULL },
+        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t) outboxd_mhd_unescape, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,

@@ -9,7 +9,9 @@ public enum EnvironmentFile {
 
     public static func parse(_ text: String, name: String) throws -> [Entry] {
         var entries: [Entry] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character, so splitting on "\n" alone would not split CRLF files at all.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, rawLine) in lines.enumerated() {
             let lineNumber = index + 1
             let line = rawLine.trimming(" \t\r")
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }

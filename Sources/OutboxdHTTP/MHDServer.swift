@@ -7,8 +7,9 @@ import Synchronization
 /// bodies, connection and memory limits, timeouts). Each connection has a thread of its own, and
 /// each complete request goes to the `HTTPHandler` on that thread: handlers block on PostgreSQL,
 /// and in libmicrohttpd's shared-thread modes one blocked handler would stall every other
-/// connection on its thread (measured: p99 101 ms at 64 connections). Every libmicrohttpd call
-/// lives in this file.
+/// connection on its thread (measured: p99 101 ms at 64 connections). Percent-escapes in the path
+/// and query are decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. Every
+/// libmicrohttpd call lives in this file.
 public final class MHDServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let handler: any HTTPHandler
@@ -120,9 +121,11 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Per-request state between libmicrohttpd's calls: the body read so far. Owned by the connection's
-/// `con_cls` slot from the first call (retained) until the completion callback releases it.
+/// Per-request state between libmicrohttpd's calls: the headers, and the body read so far. Owned by
+/// the connection's `con_cls` slot from the first call (retained) until the completion callback
+/// releases it.
 private final class RequestState {
+    var headers: [(String, String)] = []
     var body: [UInt8] = []
     var tooLarge = false
 }
@@ -165,9 +168,20 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         let state = RequestState()
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         server.begin()
+        state.headers = mhdValues(connection, .HEADER_KIND)
+        if let ambiguous = ambiguousFraming(state.headers) {
+            return queue(ambiguous, on: connection, server: server)
+        }
         if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let length = Int(String(cString: declared)), length > limit {
             return queue(tooLarge(limit), on: connection, server: server)
+        }
+        // libmicrohttpd answers `Expect: 100-continue` with 100 before the next call; on a request
+        // without a body (which must not carry it) followed by pipelined bytes, it then ran the
+        // handler but closed the connection without sending its response. Such a request is
+        // complete now, so it is answered now (no 100; libmicrohttpd closes after the answer).
+        if state.headers.contains(where: { $0.0.lowercased() == "expect" }), !declaresBody(state.headers) {
+            return queue(server.respond(to: request(connection, url, method, state)), on: connection, server: server)
         }
         return .YES
     }
@@ -190,15 +204,38 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
     if state.tooLarge {
         return queue(tooLarge(limit), on: connection, server: server)
     }
-    let path = url.map { String(cString: $0) } ?? "/"
-    let request = HTTPRequest(
+    return queue(server.respond(to: request(connection, url, method, state)), on: connection, server: server)
+}
+
+/// The complete request; hands the body over from `state`.
+private func request(_ connection: OpaquePointer, _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+                     _ state: RequestState) -> HTTPRequest {
+    defer { state.body = [] }
+    return HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
-        path: path,
+        path: url.map { String(cString: $0) } ?? "/",
         query: mhdValues(connection, .GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) },
-        headers: HTTPHeaders(mhdValues(connection, .HEADER_KIND)),
+        headers: HTTPHeaders(state.headers),
         body: state.body)
-    state.body = []
-    return queue(server.respond(to: request), on: connection, server: server)
+}
+
+/// Whether the headers announce a body (RFC 9112 §6.3: without them a request has none).
+private func declaresBody(_ headers: [(String, String)]) -> Bool {
+    headers.contains { name, value in
+        let name = name.lowercased()
+        return name == "transfer-encoding" || (name == "content-length" && value != "0")
+    }
+}
+
+/// 400 for a request whose body length is ambiguous: differing `Content-Length` values, or
+/// `Content-Length` with `Transfer-Encoding` (RFC 9112 §6.3). libmicrohttpd would pick one reading
+/// and go on, which is how requests are smuggled past a proxy that picks the other.
+private func ambiguousFraming(_ headers: [(String, String)]) -> HTTPResponse? {
+    let lengths = Set(headers.filter { $0.0.lowercased() == "content-length" }.map(\.1))
+    let hasTransferEncoding = headers.contains { $0.0.lowercased() == "transfer-encoding" }
+    guard lengths.count > 1 || (hasTransferEncoding && !lengths.isEmpty) else { return nil }
+    let detail = lengths.count > 1 ? "conflicting Content-Length headers" : "Content-Length and Transfer-Encoding must not be sent together"
+    return .problem(400, title: "Bad Request", detail: detail, headers: [("Connection", "close")])
 }
 
 private func tooLarge(_ limit: Int) -> HTTPResponse {

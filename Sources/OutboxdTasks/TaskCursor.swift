@@ -11,6 +11,8 @@ public struct TaskCursor: Sendable, Equatable {
     static let start = TaskCursor(createdAt: Timestamp(microsecondsSinceEpoch: -62_135_596_800_000_000),
                                   id: UUID(uuidString: "00000000-0000-0000-0000-000000000000")!)
 
+    private static let range = Timestamp.earliestParseable.microsecondsSinceEpoch...Timestamp.latestParseable.microsecondsSinceEpoch
+
     public init(createdAt: Timestamp, id: UUID) {
         self.createdAt = createdAt
         self.id = id
@@ -22,7 +24,8 @@ public struct TaskCursor: Sendable, Equatable {
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: ",")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(text: parts[1]) else { return nil }
+        // A position outside years 0001…9999 names no task, and PostgreSQL refuses it (a 500).
+        guard parts.count == 2, let micros = Int64(parts[0]), Self.range.contains(micros), let id = UUID(text: parts[1]) else { return nil }
         self.init(createdAt: Timestamp(microsecondsSinceEpoch: micros), id: id)
     }
 

@@ -136,6 +136,15 @@ import Testing
         #expect(entries.map(\.line) == [4, 5, 6, 7])
     }
 
+    /// Found by the config fuzz target: "\r\n" is one Character, so CRLF files were one long line.
+    @Test func readsCRLFLineEndings() throws {
+        let entries = try EnvironmentFile.parse("\t\r\nA=1\r\n# c\r\nB=\"two\" \r\n", name: "f")
+        #expect(entries == [.init(key: "A", value: "1", line: 2), .init(key: "B", value: "two", line: 4)])
+        let loader = try ConfigurationLoader(fileText: "HTTP_MAX_BODY_BYTES=100\r\nOUTBOX_TOPIC=t\r\n", environment: [:], flags: [])
+        #expect(loader.configuration.http.maxBodyBytes == 100)
+        #expect(loader.configuration.outboxTopic == "t")
+    }
+
     @Test(arguments: [
         ("JUSTAKEY", "f line 1: expected KEY=VALUE"),
         ("1BAD=x", "f line 1: \"1BAD\" is not a valid key (letters, digits and _; not starting with a digit)"),

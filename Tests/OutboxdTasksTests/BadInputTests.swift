@@ -17,6 +17,10 @@ import Testing
 
     static let json = [("Content-Type", "application/json")]
 
+    /// One API for the cases that must write nothing, shared so the corpus stays fast; its tables
+    /// stay empty for the whole run, so any row is a failure. It runs until the test process ends.
+    nonisolated(unsafe) static let unwritten = Result { try APIFixture(parts: [.api]) }
+
     static let cases: [Case] = [
         Case(name: "malformed JSON", method: "POST", path: "/tasks", headers: json, body: #"{"title": }"#, status: 400, mentions: "malformed JSON"),
         Case(name: "truncated JSON", method: "POST", path: "/tasks", headers: json, body: #"{"title": "x""#, status: 400, mentions: "malformed JSON"),
@@ -42,13 +46,46 @@ import Testing
         Case(name: "bad limit", method: "GET", path: "/tasks?limit=1000", headers: [], body: nil, status: 400, mentions: "limit"),
         Case(name: "bad cursor", method: "GET", path: "/tasks?after=zzz", headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "unknown parameter", method: "GET", path: "/tasks?sort=title", headers: [], body: nil, status: 400, mentions: "sort"),
+        // Found by the HTTP fuzz target: forged cursors past year 9999 or before year 1 gave 500.
+        Case(name: "cursor at Int64.max µs", method: "GET", path: "/tasks?after=OTIyMzM3MjAzNjg1NDc3NTgwNywwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor at Int64.min µs", method: "GET", path: "/tasks?after=LTkyMjMzNzIwMzY4NTQ3NzU4MDgsMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor in year 10000", method: "GET", path: "/tasks?after=MjUzNDAyMzAwODAwMDAwMDAwLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
+             headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "empty patch", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: "{}", status: 422, mentions: "no field"),
         Case(name: "bad If-Match", method: "DELETE", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: [("If-Match", "v1")], body: nil, status: 400, mentions: "If-Match"),
+        Case(name: "lone high surrogate", method: "POST", path: "/tasks", headers: json, body: #"{"title":"\ud800"}"#, status: 400, mentions: "surrogate"),
+        Case(name: "lone low surrogate", method: "POST", path: "/tasks", headers: json, body: #"{"title":"a\udc00"}"#, status: 400, mentions: "surrogate"),
+        Case(name: "reversed surrogates", method: "POST", path: "/tasks", headers: json, body: #"{"title":"\udc00\ud800"}"#, status: 400, mentions: "surrogate"),
+        Case(name: "invalid escape", method: "POST", path: "/tasks", headers: json, body: #"{"title":"\x41"}"#, status: 400, mentions: "escape"),
+        Case(name: "raw control character", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\"a\u{1}b\"}", status: 400, mentions: "control character"),
+        Case(name: "raw newline in a string", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\"a\nb\"}", status: 400, mentions: "control character"),
+        Case(name: "trailing garbage", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x"} x"#, status: 400, mentions: "after the JSON value"),
+        Case(name: "two values", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x"}{"title":"y"}"#, status: 400, mentions: "after the JSON value"),
+        Case(name: "trailing comma", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x",}"#, status: 400, mentions: "trailing commas"),
+        Case(name: "number over 64 characters", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\(String(repeating: "9", count: 65))}", status: 400, mentions: "longer than 64"),
+        Case(name: "deep nesting in a field", method: "POST", path: "/tasks", headers: json, body: "{\"title\":" + String(repeating: "[", count: 40), status: 400, mentions: "deep"),
+        Case(name: "deep object nesting", method: "POST", path: "/tasks", headers: json, body: String(repeating: #"{"a":"#, count: 40), status: 400, mentions: "deep"),
+        Case(name: "null body", method: "POST", path: "/tasks", headers: json, body: "null", status: 422, mentions: "JSON object, not null"),
+        Case(name: "array body", method: "POST", path: "/tasks", headers: json, body: #"[{"title":"x"}]"#, status: 422, mentions: "JSON object, not array"),
+        Case(name: "blank title", method: "POST", path: "/tasks", headers: json, body: #"{"title":" \t\u3000"}"#, status: 422, mentions: "/title: must not be empty"),
+        Case(name: "missing title", method: "POST", path: "/tasks", headers: json, body: #"{"status":"done"}"#, status: 422, mentions: "/title: is required"),
+        Case(name: "-0 as due_at", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","due_at":-0}"#, status: 422, mentions: "/due_at"),
+        Case(name: "1e309 as due_at", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","due_at":1e309}"#, status: 422, mentions: "/due_at"),
+        Case(name: "due_at without a zone", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","due_at":"2026-01-01T10:00:00"}"#, status: 422, mentions: "/due_at"),
+        Case(name: "due_at past year 9999 in UTC", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","due_at":"9999-12-31T23:59:59-01:00"}"#, status: 422, mentions: "/due_at"),
+        Case(name: "number as description", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","description":5}"#, status: 422, mentions: "/description: must be a string or null, not number"),
+        Case(name: "bool as status", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","status":true}"#, status: 422, mentions: "/status"),
+        Case(name: "unknown status", method: "POST", path: "/tasks", headers: json, body: #"{"title":"x","status":"later"}"#, status: 422, mentions: "/status: must be one of todo, in_progress, done"),
+        Case(name: "over-long description", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\"x\",\"description\":\"\(String(repeating: "d", count: 10_001))\"}", status: 422, mentions: "/description: must be at most 10000"),
+        Case(name: "very long unknown key", method: "POST", path: "/tasks", headers: json, body: "{\"title\":\"x\",\"\(String(repeating: "k", count: 60_000))\":1}", status: 422, mentions: "/\(String(repeating: "k", count: 64)): is not a known field"),
+        Case(name: "every field wrong", method: "POST", path: "/tasks", headers: json, body: #"{"title":1,"description":[],"status":{},"due_at":false}"#, status: 422, mentions: "/title: must be a string, not number; /description"),
     ]
 
     @Test(arguments: cases)
     func badRequestGetsAProblemAndWritesNothing(_ bad: Case) throws {
-        let api = try APIFixture()
+        let api = try Self.unwritten.get()
         let response = try api.client().request(bad.method, bad.path, headers: bad.headers, body: bad.body.map { Array($0.utf8) })
         #expect(response.status == bad.status, "\(response.text)")
         #expect(response.header("Content-Type") == "application/problem+json")
@@ -63,9 +100,17 @@ import Testing
         [UInt8]("{\"title\":\"".utf8) + [0xC3, 0x28] + [UInt8]("\"}".utf8),   // invalid UTF-8
         [UInt8]("{\"title\":\"".utf8) + [0xED, 0xA0, 0x80] + [UInt8]("\"}".utf8), // UTF-8 encoded surrogate
         [UInt8]("{\"title\":\"a".utf8) + [0x00] + [UInt8]("b\"}".utf8),       // raw NUL byte
+        [UInt8]("{\"title\":\"".utf8) + [0xC0, 0xAF] + [UInt8]("\"}".utf8),   // overlong "/"
+        [UInt8]("{\"title\":\"".utf8) + [0xE0, 0x80, 0xAF] + [UInt8]("\"}".utf8), // overlong, 3 bytes
+        [UInt8]("{\"title\":\"".utf8) + [0xF4, 0x90, 0x80, 0x80] + [UInt8]("\"}".utf8), // past U+10FFFF
+        [UInt8]("{\"title\":\"".utf8) + [0x80] + [UInt8]("\"}".utf8),         // lone continuation byte
+        [UInt8]("{\"title\":\"".utf8) + [0xFF] + [UInt8]("\"}".utf8),         // never valid
+        [UInt8]("{\"title\":\"".utf8) + [0xE2, 0x82],                        // truncated sequence at the end
+        [0xEF, 0xBB, 0xBF] + [UInt8]("{\"title\":\"x\"}".utf8),                // byte order mark
+        [UInt8]("{\"title\":\"x\"}".utf8) + [0x00],                            // NUL after the value
     ])
     func invalidBytesGet400(body: [UInt8]) throws {
-        let api = try APIFixture()
+        let api = try Self.unwritten.get()
         let response = try api.client().request("POST", "/tasks", headers: Self.json, body: body)
         #expect(response.status == 400)
         #expect(response.text.contains("malformed JSON"))
@@ -94,7 +139,7 @@ import Testing
     }
 
     @Test func tenMegabyteBodyIsRefusedWithoutReadingIt() throws {
-        let api = try APIFixture()
+        let api = try Self.unwritten.get()
         let client = try api.client()
         try client.send(Array("POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n\r\n".utf8))
         let response = try client.readResponse()
@@ -104,13 +149,13 @@ import Testing
     }
 
     @Test func headersOverTheLimitAreRefused() throws {
-        let api = try APIFixture()
+        let api = try Self.unwritten.get()
         let response = try api.client().request("GET", "/healthz", headers: [("X-Big", String(repeating: "h", count: 40_000))])
         #expect((400...499).contains(response.status))
     }
 
     @Test func garbageRequestLineGetsA4xxOrAClose() throws {
-        let api = try APIFixture()
+        let api = try Self.unwritten.get()
         let client = try api.client()
         try client.send(Array("\u{1}\u{2}GARBAGE\r\n\r\n".utf8))
         if let response = try? client.readResponse() {
