@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs of the pure parsers, beside the randomized tests (swift test --filter Fuzz):
 #   scripts/fuzz.sh json|config [SECONDS]
-# builds fuzz/<target>.swift with the parser's sources under -sanitize=fuzzer,address and fuzzes
+# builds scripts/fuzz/<target>.swift with the parser's sources under -sanitize=fuzzer,address and fuzzes
 # for SECONDS (default 60). The corpus grows in .build/fuzz/<target>/corpus; a crashing input is
 # written to .build/fuzz/<target>/crash-* and the script fails.
 set -euo pipefail
@@ -23,6 +23,6 @@ esac
 dir=.build/fuzz/$target
 mkdir -p "$dir/corpus"
 for index in "${!seeds[@]}"; do printf '%s' "${seeds[$index]}" >"$dir/corpus/seed-$index"; done
-swiftc -sanitize=fuzzer,address -parse-as-library -O "${sources[@]}" "fuzz/$target.swift" -o "$dir/fuzzer" 2>"$dir/build.log" \
+swiftc -sanitize=fuzzer,address -parse-as-library -O "${sources[@]}" "scripts/fuzz/$target.swift" -o "$dir/fuzzer" 2>"$dir/build.log" \
   || { cat "$dir/build.log" >&2; exit 1; }
 "$dir/fuzzer" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$dir/" "$dir/corpus"

@@ -9,6 +9,8 @@ public enum EnvironmentFile {
 
     public static func parse(_ text: String, name: String) throws -> [Entry] {
         var entries: [Entry] = []
+        // A byte order mark (editors on Windows write one) is not part of the first key.
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         // "\r\n" is one Character, so splitting on "\n" alone would not split CRLF files at all.
         let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
         for (index, rawLine) in lines.enumerated() {

@@ -87,11 +87,20 @@ public enum TaskValidation {
         return object
     }
 
+    /// One error per unknown member, at most `maxUnknownReported` (a body of thousands of unknown
+    /// keys would otherwise get an answer many times its size); the last says how many more.
     private static func unknownFields(_ object: JSONObject) -> [FieldError] {
-        object.keys.filter { !fields.contains($0) }.map {
+        let unknown = object.keys.filter { !fields.contains($0) }
+        var errors = unknown.prefix(maxUnknownReported).map {
             FieldError(pointer: "/" + pointerEscape(String($0.prefix(64))), message: "is not a known field; allowed: \(fields.joined(separator: ", "))")
         }
+        if unknown.count > maxUnknownReported {
+            errors.append(FieldError(pointer: "", message: "and \(unknown.count - maxUnknownReported) more unknown fields"))
+        }
+        return errors
     }
+
+    static let maxUnknownReported = 20
 
     private static func check(title value: JSONValue, _ errors: inout [FieldError]) -> String? {
         guard let title = value.stringValue else {

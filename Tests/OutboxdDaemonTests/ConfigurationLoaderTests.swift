@@ -145,6 +145,11 @@ import Testing
         #expect(loader.configuration.outboxTopic == "t")
     }
 
+    @Test func aByteOrderMarkBeforeTheFirstKeyIsSkipped() throws {
+        let entries = try EnvironmentFile.parse("\u{FEFF}OUTBOX_TOPIC=t\n", name: "f")
+        #expect(entries == [.init(key: "OUTBOX_TOPIC", value: "t", line: 1)])
+    }
+
     @Test(arguments: [
         ("JUSTAKEY", "f line 1: expected KEY=VALUE"),
         ("1BAD=x", "f line 1: \"1BAD\" is not a valid key (letters, digits and _; not starting with a digit)"),

@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    /// A body of thousands of unknown members gets a bounded answer, not one error per member.
+    @Test func unknownFieldsAreListedUpToALimit() throws {
+        let members = (0..<500).map { "\"k\($0)\":1" }.joined(separator: ",")
+        do {
+            _ = try TaskValidation.newTask(from: parse("{\"title\":\"x\",\(members)}"))
+            Issue.record("accepted unknown fields")
+        } catch let error as ValidationFailure {
+            #expect(error.errors.count == 21)
+            #expect(error.errors.first?.pointer == "/k0")
+            #expect(error.errors.last?.message == "and 480 more unknown fields")
+        }
+    }
+
     @Test func lengthLimitsCountCharactersNotBytes() throws {
         let atLimit = String(repeating: "é", count: TaskValidation.maxTitleLength)
         #expect(try TaskValidation.newTask(from: .object(JSONObject(["title": .string(atLimit)]))).title == atLimit)
