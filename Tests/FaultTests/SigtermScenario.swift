@@ -1,0 +1,46 @@
+import Foundation
+import OutboxdTestSupport
+import Testing
+
+extension FaultScenarios {
+    /// G8: SIGTERM to `serve` under load: it exits 0 within its stop timeout; every acknowledged
+    /// change has its event published or still pending in the outbox, none missing; a relay and
+    /// an audit consumer started afterwards publish and apply them all, each once.
+    @Test func sigtermUnderLoadLeavesEveryAcknowledgedEvent() throws {
+        let rig = try FaultRig()
+        let shutdownTimeout = 20
+        let (serve, port) = try rig.serve(["SHUTDOWN_TIMEOUT": "\(shutdownTimeout)s"])
+        let load = LoadGenerator(port: port, clients: scale.clients, patchesPerTask: scale.patchesPerTask)
+        load.start()
+        try rig.waitForAuditConsumer()
+        run(for: scale.sigtermAfter)
+
+        let signalled = ContinuousClock.now
+        serve.signal(SIGTERM)
+        let code = try serve.waitForExit(timeout: .seconds(shutdownTimeout + 10))
+        let exited = ContinuousClock.now
+        let samples = load.stop()
+        let pendingAtExit = try rig.pending()
+        let missing = try FaultCounts.missingOutboxRows(rig, samples: samples)
+
+        let relay = try rig.start(["relay"])
+        let consumer = try rig.consumeAudit()
+        let counts = try FaultCounts.collect(rig, samples: samples, timeout: scale.recoveryTimeout)
+        let unanswered = samples.count { $0.status == 0 }
+        FaultLine.print("sigterm", [("scale", scale.name), ("exit", String(code)), ("stop_ms", milliseconds(signalled, exited)),
+                                    ("requests", String(samples.count)), ("unanswered", String(unanswered)),
+                                    ("missing_at_exit", String(missing)), ("pending_at_exit", String(pendingAtExit))]
+                        + counts.fields)
+        #expect(code == 0)
+        #expect(exited - signalled < .seconds(shutdownTimeout))
+        #expect(samples.allSatisfy { $0.isSuccess || $0.status == 0 }, "answered requests succeed: \(Set(samples.map(\.status)))")
+        #expect(missing == 0, "every acknowledged change is in the outbox when serve has exited")
+        #expect(counts.acknowledged > 0)
+        #expect(counts.lost == 0)
+        #expect(counts.events == counts.outbox)
+        #expect(counts.orderViolations == 0)
+        #expect(counts.effects == counts.outbox)
+        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        #expect(try rig.terminate([relay, consumer]) == [0, 0])
+    }
+}
