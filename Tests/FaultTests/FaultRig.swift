@@ -51,8 +51,8 @@ final class FaultRig {
     }
 
     /// `outboxd consume --only audit`.
-    func consumeAudit() throws -> DaemonProcess {
-        try start(["consume", "--only", "audit"], Self.consumerSettings)
+    func consumeAudit(_ extra: [String: String] = [:]) throws -> DaemonProcess {
+        try start(["consume", "--only", "audit"], Self.consumerSettings.merging(extra) { $1 })
     }
 
     /// When a member leaves, librdkafka's mock cluster holds the next join for the session timeout

@@ -42,9 +42,6 @@ final class LoadGenerator: Sendable {
     var samples: [LoadSample] { recorded.all }
     var refusedConnections: Int { refusals.load(ordering: .relaxed) }
 
-    /// Successful creates so far.
-    var createdCount: Int { recorded.all.count { $0.kind == .create && $0.isSuccess } }
-
     private var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     private func run(_ client: Int) {

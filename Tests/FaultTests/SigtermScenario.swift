@@ -3,21 +3,33 @@ import OutboxdTestSupport
 import Testing
 
 extension FaultScenarios {
-    /// G8: SIGTERM to `serve` under load: it exits 0 within its stop timeout; every acknowledged
-    /// change has its event published or still pending in the outbox, none missing; a relay and
-    /// an audit consumer started afterwards publish and apply them all, each once.
-    @Test func sigtermUnderLoadLeavesEveryAcknowledgedEvent() throws {
+    /// G8: SIGTERM under load, to `serve` or to the `api`, `relay` and `consume` processes at once
+    /// (a stop of the split units): each exits 0 within its stop timeout; every acknowledged change
+    /// has its event published or still pending in the outbox, none missing; a relay and an audit
+    /// consumer started afterwards publish and apply them all, each once.
+    @Test(arguments: ["serve", "split"])
+    func sigtermUnderLoadLeavesEveryAcknowledgedEvent(deployment: String) throws {
         let rig = try FaultRig()
         let shutdownTimeout = 20
-        let (serve, port) = try rig.serve(["SHUTDOWN_TIMEOUT": "\(shutdownTimeout)s"])
+        let stopSettings = ["SHUTDOWN_TIMEOUT": "\(shutdownTimeout)s"]
+        let processes: [DaemonProcess]
+        let port: Int
+        if deployment == "serve" {
+            let serve = try rig.serve(stopSettings)
+            (processes, port) = ([serve.process], serve.port)
+        } else {
+            let api = try rig.start(["api", "--http-listen", "127.0.0.1:0"], stopSettings)
+            processes = [api, try rig.start(["relay"], stopSettings), try rig.consumeAudit(stopSettings)]
+            port = try api.waitForPort()
+        }
         let load = LoadGenerator(port: port, clients: scale.clients, patchesPerTask: scale.patchesPerTask)
         load.start()
         try rig.waitForAuditConsumer()
         run(for: scale.sigtermAfter)
 
         let signalled = ContinuousClock.now
-        serve.signal(SIGTERM)
-        let code = try serve.waitForExit(timeout: .seconds(shutdownTimeout + 10))
+        processes.forEach { $0.signal(SIGTERM) }
+        let codes = try processes.map { try $0.waitForExit(timeout: .seconds(shutdownTimeout + 10)) }
         let exited = ContinuousClock.now
         let samples = load.stop()
         let pendingAtExit = try rig.pending()
@@ -27,14 +39,15 @@ extension FaultScenarios {
         let consumer = try rig.consumeAudit()
         let counts = try FaultCounts.collect(rig, samples: samples, timeout: scale.recoveryTimeout)
         let unanswered = samples.count { $0.status == 0 }
-        FaultLine.print("sigterm", [("scale", scale.name), ("exit", String(code)), ("stop_ms", milliseconds(signalled, exited)),
-                                    ("requests", String(samples.count)), ("unanswered", String(unanswered)),
-                                    ("missing_at_exit", String(missing)), ("pending_at_exit", String(pendingAtExit))]
+        FaultLine.print("sigterm-\(deployment)", [("scale", scale.name), ("exit", codes.map(String.init).joined(separator: ",")),
+                                                  ("stop_ms", milliseconds(signalled, exited)), ("requests", String(samples.count)),
+                                                  ("unanswered", String(unanswered)), ("refused_connects", String(load.refusedConnections)),
+                                                  ("missing_at_exit", String(missing)), ("pending_at_exit", String(pendingAtExit))]
                         + counts.fields)
-        #expect(code == 0)
+        #expect(codes.allSatisfy { $0 == 0 })
         #expect(exited - signalled < .seconds(shutdownTimeout))
         #expect(samples.allSatisfy { $0.isSuccess || $0.status == 0 }, "answered requests succeed: \(Set(samples.map(\.status)))")
-        #expect(missing == 0, "every acknowledged change is in the outbox when serve has exited")
+        #expect(missing == 0, "every acknowledged change is in the outbox once the processes have exited")
         #expect(counts.acknowledged > 0)
         #expect(counts.lost == 0)
         #expect(counts.events == counts.outbox)
