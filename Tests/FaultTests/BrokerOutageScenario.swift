@@ -12,7 +12,7 @@ extension FaultScenarios {
         let (serve, port) = try rig.serve()
         let monitor = BacklogMonitor(url: rig.databaseURL)
         monitor.start()
-        let load = LoadGenerator(port: port, clients: scale.clients, patchesPerTask: scale.patchesPerTask)
+        let load = LoadGenerator(port: port, scale: scale)
         load.start()
         try rig.waitForAuditConsumer()
         run(for: scale.phase)

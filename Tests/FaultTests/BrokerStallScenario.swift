@@ -10,10 +10,10 @@ extension FaultScenarios {
         let rig = try FaultRig()
         // Small batches: the relay's rate under the stall (about two batches per round trip) falls
         // well below the load's.
-        let (serve, port) = try rig.serve(["RELAY_BATCH_SIZE": "100"])
+        let (serve, port) = try rig.serve(["RELAY_BATCH_SIZE": "50"])
         let monitor = BacklogMonitor(url: rig.databaseURL)
         monitor.start()
-        let load = LoadGenerator(port: port, clients: scale.clients, patchesPerTask: scale.patchesPerTask)
+        let load = LoadGenerator(port: port, scale: scale)
         load.start()
         try rig.waitForAuditConsumer()
         let started = ContinuousClock.now

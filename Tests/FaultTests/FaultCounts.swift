@@ -26,6 +26,8 @@ struct FaultCounts {
     var missingEffects = 0
 
     var lost: Int { missingAcknowledged + missingInKafka + parked }
+    /// Events of changes the client was not told succeeded (a 503 after the commit, no response).
+    var unacknowledged: Int { outbox - acknowledged }
     var duplicates: Int { kafkaRecords - events }
 
     /// Waits until the relay has published every row and the audit consumer has applied every
@@ -48,6 +50,12 @@ struct FaultCounts {
         let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: rig.kafka.bootstrapServers),
                                            groupID: "fault-\(UUID())", topics: [FaultRig.topic])
         defer { consumer.close() }
+        for partition in 0..<Int32(FaultRig.partitions) {
+            let low = try consumer.watermarks(topic: FaultRig.topic, partition: partition, timeout: .seconds(10)).low
+            guard low == 0 else {
+                throw HTTPTestError("the mock cluster dropped the first \(low) records of partition \(partition) (it keeps 5 MB per partition): lower the load")
+            }
+        }
         let records = try consumer.readEvents(Set(rows.map(\.eventID)), timeout: timeout)
         counts.countKafka(records, rows: rows)
 
@@ -109,7 +117,7 @@ struct FaultCounts {
 
     /// The counts as `key=value` fields of a FAULT line.
     var fields: [(String, String)] {
-        [("acked", acknowledged), ("tasks", tasks), ("outbox", outbox), ("events", events), ("lost", lost),
+        [("acked", acknowledged), ("tasks", tasks), ("outbox", outbox), ("unacked", unacknowledged), ("events", events), ("lost", lost),
          ("duplicates", duplicates), ("order_violations", orderViolations), ("effects", effects),
          ("effect_dupes", effectDuplicates), ("effects_missing", missingEffects)].map { ($0.0, String($0.1)) }
     }

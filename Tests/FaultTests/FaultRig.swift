@@ -7,6 +7,9 @@ import OutboxdTestSupport
 /// (so the test can take its brokers down or slow them), and `outboxd` processes pointed at both.
 final class FaultRig {
     static let topic = "task-events"
+    /// librdkafka's mock cluster keeps 5 MB per partition and drops older records; 16 partitions
+    /// hold every event of the long scenarios (`FaultCounts` checks that nothing was dropped).
+    static let partitions = 16
 
     let databaseURL: String
     let kafka: RDKafkaMockCluster
@@ -31,7 +34,7 @@ final class FaultRig {
     private init(url: String, database: TestDatabase?) throws {
         databaseURL = url
         self.database = database
-        kafka = try RDKafkaMockCluster(brokers: 3, topics: [(Self.topic, 4), (Self.topic + ".dlq", 1)])
+        kafka = try RDKafkaMockCluster(brokers: 3, topics: [(Self.topic, Self.partitions), (Self.topic + ".dlq", 1)])
     }
 
     deinit { database?.drop() }

@@ -6,6 +6,8 @@ struct FaultScale: Sendable {
     let name: String
     /// Concurrent HTTP clients of the load.
     let clients: Int
+    /// Requests per second of each client.
+    let clientRate: Double
     /// PATCHes each client sends after creating a task (one event each, in commit order).
     let patchesPerTask: Int
     /// Load before a fault and after recovery.
@@ -23,12 +25,12 @@ struct FaultScale: Sendable {
     let recoveryTimeout: Duration
 
     static let short = FaultScale(
-        name: "short", clients: 4, patchesPerTask: 2, phase: .seconds(2), relayKills: 3, killSpacing: 0.5...1.5,
+        name: "short", clients: 4, clientRate: 100, patchesPerTask: 2, phase: .seconds(2), relayKills: 3, killSpacing: 0.5...1.5,
         brokerOutage: .seconds(5), postgresOutage: .seconds(2), stallRoundTrip: .seconds(1), stall: .seconds(4),
         sigtermAfter: .seconds(3), recoveryTimeout: .seconds(90))
 
     static let long = FaultScale(
-        name: "long", clients: 8, patchesPerTask: 3, phase: .seconds(10), relayKills: 20, killSpacing: 1...4,
+        name: "long", clients: 8, clientRate: 75, patchesPerTask: 3, phase: .seconds(10), relayKills: 20, killSpacing: 1...4,
         brokerOutage: .seconds(60), postgresOutage: .seconds(15), stallRoundTrip: .seconds(2), stall: .seconds(30),
         sigtermAfter: .seconds(20), recoveryTimeout: .seconds(300))
 

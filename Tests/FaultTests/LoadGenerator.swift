@@ -3,12 +3,14 @@ import OutboxdTestSupport
 import Synchronization
 
 /// Clients on threads of their own, each creating a task and then PATCHing it a few times, one
-/// request after the other (so a task's events are committed in request order), until stopped.
-/// Every request is recorded; a client whose connection fails reconnects.
+/// request after the other (so a task's events are committed in request order), at a steady
+/// rate, until stopped. Every request is recorded; a client whose connection fails reconnects.
 final class LoadGenerator: Sendable {
     let port: Int
     let clients: Int
     let patchesPerTask: Int
+    /// Requests per second of each client (a client that falls behind does not catch up in a burst).
+    let rate: Double
     let requestTimeoutSeconds: Int
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
@@ -16,10 +18,11 @@ final class LoadGenerator: Sendable {
     /// Connection attempts refused (the listener is gone, e.g. after SIGTERM).
     private let refusals = Atomic<Int>(0)
 
-    init(port: Int, clients: Int, patchesPerTask: Int, requestTimeoutSeconds: Int = 30) {
+    init(port: Int, scale: FaultScale, requestTimeoutSeconds: Int = 30) {
         self.port = port
-        self.clients = clients
-        self.patchesPerTask = patchesPerTask
+        clients = scale.clients
+        patchesPerTask = scale.patchesPerTask
+        rate = scale.clientRate
         self.requestTimeoutSeconds = requestTimeoutSeconds
     }
 
@@ -47,6 +50,13 @@ final class LoadGenerator: Sendable {
     private func run(_ client: Int) {
         var connection: HTTPTestClient?
         var number = 0
+        var next = ContinuousClock.now
+        let interval = Duration.seconds(1 / rate)
+        func pace() {
+            let now = ContinuousClock.now
+            if next > now { Thread.sleep(forTimeInterval: (next - now).seconds) }
+            next = max(next, now) + interval
+        }
         while !isStopping {
             if connection == nil {
                 connection = try? HTTPTestClient(port: port, timeoutSeconds: requestTimeoutSeconds)
@@ -57,10 +67,12 @@ final class LoadGenerator: Sendable {
                 }
             }
             number += 1
+            pace()
             let created = send(.create, "POST", "/tasks", #"{"title":"fault load \#(client)-\#(number)"}"#, taskID: nil, on: &connection)
             guard let id = created, connection != nil else { continue }
             for patch in stride(from: 1, through: patchesPerTask, by: 1) {
                 guard !isStopping, connection != nil else { break }
+                pace()
                 let body = #"{"title":"fault load \#(client)-\#(number) v\#(patch)","description":"patch \#(patch)"}"#
                 _ = send(.update, "PATCH", "/tasks/\(id)", body, taskID: id, on: &connection)
             }

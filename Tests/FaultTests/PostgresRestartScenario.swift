@@ -13,8 +13,7 @@ extension FaultScenarios {
         let rig = try FaultRig(migrating: cluster.url)
         let (serve, port) = try rig.serve(["DATABASE_CONNECT_TIMEOUT": "2s"])
         let timeoutSeconds = 10
-        let load = LoadGenerator(port: port, clients: scale.clients, patchesPerTask: scale.patchesPerTask,
-                                 requestTimeoutSeconds: timeoutSeconds)
+        let load = LoadGenerator(port: port, scale: scale, requestTimeoutSeconds: timeoutSeconds)
         load.start()
         try rig.waitForAuditConsumer()
         run(for: scale.phase)
