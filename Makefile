@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test psql migrate install bench bench-api bench-relay bench-latency bench-consumers clean
+.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,10 @@ run: build
 
 test: deps
 	scripts/test.sh
+
+# The fault suite at the issue's scale (~10 min); writes RELIABILITY.md.
+test-faults: deps
+	scripts/test-faults.sh
 
 install: build
 	scripts/install.sh

@@ -16,10 +16,16 @@ as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Below the kernel's ephemeral ports (32768 and up by default): an outgoing connection can hold any
+# of those as its local port, and the cluster's bind (or its bind again after a restart) would
+# fail with "Address already in use" though nothing listens there.
 free_port() {
-  local port
+  local port low=20000 high=32767 first
+  if read -r first _ 2>/dev/null </proc/sys/net/ipv4/ip_local_port_range && [ "$first" -gt 21024 ]; then
+    high=$((first - 1))
+  fi
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((low + RANDOM % (high - low + 1)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   echo "no free port found" >&2

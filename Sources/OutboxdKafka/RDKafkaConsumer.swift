@@ -86,6 +86,15 @@ public final class RDKafkaConsumer {
         return records
     }
 
+    /// The first offset the partition still holds and the next it will write, asked of its leader.
+    public func watermarks(topic: String, partition: Int32, timeout: Duration) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let code = rd_kafka_query_watermark_offsets(handle.raw, topic, partition, &low, &high, Int32(timeout.milliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "watermarks") }
+        return (low, high)
+    }
+
     /// Marks `record` processed: its offset + 1 is committed with the next commit.
     public func storeOffset(of record: KafkaRecord) throws {
         let list = rd_kafka_topic_partition_list_new(1)

@@ -1,0 +1,51 @@
+import Foundation
+import OutboxdTestSupport
+import Testing
+
+extension FaultScenarios {
+    /// G2, G5: `kill -9` of the relay process at random moments under load loses no event; what
+    /// a killed relay had sent but not yet marked is sent again (duplicates, same `ce_id`), at
+    /// most its two batches in flight (the pipeline) per kill; the audit consumer, a process of
+    /// its own, applies every event exactly once. The brokers answer 20 ms late, so that a kill
+    /// mostly finds a batch in flight.
+    @Test func killedRelayLosesNothing() throws {
+        let rig = try FaultRig()
+        rig.setRoundTrip(.milliseconds(20))
+        let batch = 200
+        let relayEnvironment = ["RELAY_BATCH_SIZE": String(batch)]
+        let api = try rig.start(["api", "--http-listen", "127.0.0.1:0"])
+        var relay = try rig.start(["relay"], relayEnvironment)
+        try relay.waitForOutput("owning shards")
+        let consumer = try rig.consumeAudit()
+        let load = LoadGenerator(port: try api.waitForPort(), scale: scale)
+        load.start()
+        try rig.waitForAuditConsumer()
+        run(for: scale.phase)
+
+        var pendingAtKills: [Int] = []
+        for _ in 0..<scale.relayKills {
+            Thread.sleep(forTimeInterval: Double.random(in: scale.killSpacing))
+            pendingAtKills.append(try rig.pending())
+            relay.signal(SIGKILL)
+            #expect(try relay.waitForExit() == 128 + SIGKILL)
+            relay = try rig.start(["relay"], relayEnvironment)
+            try relay.waitForOutput("owning shards")
+        }
+        run(for: scale.phase)
+        let samples = load.stop()
+
+        let counts = try FaultCounts.collect(rig, samples: samples, timeout: scale.recoveryTimeout)
+        FaultLine.print("kill-relay", [("scale", scale.name), ("kills", String(scale.relayKills)),
+                                       ("pending_at_kill_max", String(pendingAtKills.max() ?? 0)),
+                                       ("requests", String(samples.count))] + counts.fields)
+        #expect(samples.allSatisfy { $0.isSuccess }, "the API does not depend on the relay: \(Set(samples.map(\.status)))")
+        #expect(counts.acknowledged > 0)
+        #expect(counts.lost == 0)
+        #expect(counts.events == counts.outbox)
+        #expect(counts.duplicates <= scale.relayKills * 2 * batch)
+        #expect(counts.orderViolations == 0)
+        #expect(counts.effects == counts.outbox)
+        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        #expect(try rig.terminate([api, relay, consumer]) == [0, 0, 0])
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make test-faults: the fault suite (Tests/FaultTests) at the issue's scale (OUTBOXD_FAULTS=long)
+# on a fresh throwaway cluster, its output kept in .build/test-faults.log, then RELIABILITY.md
+# written from the FAULT lines. Exits with the suite's status (RELIABILITY.md says it too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=$(mktemp -d /tmp/outboxd-faults.XXXXXX)
+chmod 755 "$dir"
+cleanup() {
+  scripts/pg.sh stop "$dir/pg" immediate
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+export DATABASE_URL
+DATABASE_URL=$(scripts/pg.sh start "$dir/pg" "" --fast)
+echo "test cluster: $DATABASE_URL" >&2
+export OUTBOXD_TEST_DATABASE_URL=$DATABASE_URL
+export OUTBOXD_TEST_SCRATCH=$dir
+export OUTBOXD_FAULTS=${OUTBOXD_FAULTS:-long}
+
+swift build --build-tests
+export OUTBOXD_BIN=$PWD/.build/debug/outboxd
+log=.build/test-faults.log
+command="OUTBOXD_FAULTS=$OUTBOXD_FAULTS swift test --skip-build --filter FaultTests"
+started=$(date +%s)
+status=0
+swift test --skip-build --filter FaultTests 2>&1 | tee "$log" || status=$?
+elapsed=$(( $(date +%s) - started ))
+
+{
+  echo "# Reliability: the fault suite"
+  echo
+  echo "Produced by \`make test-faults\` (\`scripts/test-faults.sh\`): \`$command\` on a throwaway"
+  echo "cluster, $(date -u +%Y-%m-%d) at $(date -u +%H:%M) UTC, commit \`$(git rev-parse --short HEAD)\`,"
+  echo "$(nproc) cores ($(uname -sm)), debug build, every process on one machine with librdkafka's mock"
+  echo "cluster in the test process. Result: **$([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")** in ${elapsed} s."
+  echo
+  echo "Each scenario runs load (clients creating tasks and PATCHing each a few times) against the"
+  echo "\`outboxd\` binary, injects its fault, lets the system recover, then counts: \`acked\` 2xx"
+  echo "responses, \`tasks\` and \`outbox\` rows in PostgreSQL, \`events\` = distinct event ids read back"
+  echo "from Kafka, \`lost\` = acknowledged changes or outbox rows missing from PostgreSQL or Kafka,"
+  echo "\`duplicates\` = Kafka records beyond the first of an event id, \`order_violations\` = tasks whose"
+  echo "events reached Kafka (first occurrences) out of commit order, \`effects\` = audit-log rows of the"
+  echo "audit consumer (\`effect_dupes\`, \`effects_missing\`). Latencies (\`*_ms\`) are reported, not"
+  echo "asserted. The scenarios are in \`Tests/FaultTests\`."
+  echo
+  echo "| scenario | result |"
+  echo "|---|---|"
+  grep '^FAULT ' "$log" | sed -E 's/^FAULT ([^ ]+) (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
+} > RELIABILITY.md
+echo "wrote RELIABILITY.md ($(grep -c '^FAULT ' "$log" || true) FAULT lines)" >&2
+exit "$status"
