@@ -29,6 +29,19 @@ status=0
 swift test --skip-build --filter FaultTests 2>&1 | tee "$log" || status=$?
 elapsed=$(( $(date +%s) - started ))
 
+# Bad input, longer: the randomized fuzz targets with a random seed (printed, replayable), then
+# libFuzzer on the JSON and config parsers. FUZZ_SECONDS per target (default 60).
+fuzz_seconds=${FUZZ_SECONDS:-60}
+fuzz_log=.build/test-faults-fuzz.log
+fuzz_command="OUTBOXD_FUZZ_SECONDS=$fuzz_seconds OUTBOXD_FUZZ_SEED=random swift test --skip-build --filter 'BadInputTests|Fuzz'; scripts/fuzz.sh json|config $fuzz_seconds"
+fuzz_status=0
+{
+  OUTBOXD_FUZZ_SECONDS=$fuzz_seconds OUTBOXD_FUZZ_SEED=random swift test --skip-build --filter 'BadInputTests|Fuzz' \
+    && scripts/fuzz.sh json "$fuzz_seconds" && scripts/fuzz.sh config "$fuzz_seconds"
+} >"$fuzz_log" 2>&1 || fuzz_status=$?
+tail -n 5 "$fuzz_log" >&2
+[ "$fuzz_status" -eq 0 ] || status=$fuzz_status
+
 {
   echo "# Reliability: the fault suite"
   echo
@@ -49,6 +62,15 @@ elapsed=$(( $(date +%s) - started ))
   echo "| scenario | result |"
   echo "|---|---|"
   grep '^FAULT ' "$log" | sed -E 's/^FAULT ([^ ]+) (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
+  echo
+  echo "## Bad input"
+  echo
+  echo "\`$fuzz_command\`: **$([ "$fuzz_status" -eq 0 ] && echo passed || echo "FAILED (exit $fuzz_status)")**."
+  echo "The corpus (\`BadInputTests\`) and the randomized targets (task input, config, raw HTTP) must"
+  echo "never see a 5xx, a crash or a row written by a refused request; libFuzzer runs the parsers"
+  echo "under AddressSanitizer. Summary lines:"
+  echo
+  grep -E '^fuzz [a-z-]+: |stat::number_of_executed_units|Done [0-9]+ runs' "$fuzz_log" | sed 's/^/    /' || echo "    (no summary lines)"
 } > RELIABILITY.md
 echo "wrote RELIABILITY.md ($(grep -c '^FAULT ' "$log" || true) FAULT lines)" >&2
 exit "$status"

@@ -135,6 +135,7 @@ public final class Daemon: Sendable {
             defer { running = Running() }
             return running
         }
+        let deadline = ContinuousClock.now + configuration.shutdownTimeout
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         systemd.notify("STOPPING=1")
         systemd.stopWatchdog()
@@ -144,8 +145,9 @@ public final class Daemon: Sendable {
         current.consumers.forEach { $0.stop() }
         current.workers.forEach { $0.stop() }
         current.notifier?.stop()
-        current.relay?.stop(drainTimeout: configuration.shutdownTimeout)
-        current.producer?.close(flushTimeout: configuration.shutdownTimeout)
+        // The relay and the producer share what is left of SHUTDOWN_TIMEOUT.
+        current.relay?.stop(drainTimeout: max(deadline - ContinuousClock.now, .zero))
+        current.producer?.close(flushTimeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
         pool.close()
         logger.notice("stopped")
     }

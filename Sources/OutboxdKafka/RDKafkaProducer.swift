@@ -72,9 +72,13 @@ public final class RDKafkaProducer: Sendable {
         rd_kafka_flush(handle.raw, Int32(timeout.milliseconds)) == RD_KAFKA_RESP_ERR_NO_ERROR
     }
 
-    /// Flushes, stops the poll thread and destroys the handle. Call once.
+    /// Flushes, stops the poll thread and destroys the handle. Call once. What is not delivered
+    /// within `flushTimeout` (brokers down) is purged: the outbox still has those rows.
     public func close(flushTimeout: Duration = .seconds(10)) {
-        _ = flush(timeout: flushTimeout)
+        if !flush(timeout: flushTimeout) {
+            _ = rd_kafka_purge(handle.raw, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            _ = flush(timeout: .milliseconds(500)) // serves the purged messages' reports
+        }
         pollLoop.running.store(false, ordering: .relaxed)
         pollLoop.stopped.wait()
         rd_kafka_destroy(handle.raw)
@@ -146,8 +150,15 @@ public final class DeliveryBatch: Sendable {
     /// Waits until every message has its report, at most `timeout`; results in produce order
     /// (`.unknown` for a message still without a report).
     public func results(waitingUpTo timeout: Duration) -> [DeliveryResult] {
-        _ = done.wait(timeout: timeout.fromNow)
+        _ = wait(upTo: timeout)
         return state.withLock { $0.results }
+    }
+
+    /// Whether every message has its report, waiting at most `timeout` for it.
+    public func wait(upTo timeout: Duration) -> Bool {
+        guard done.wait(timeout: timeout.fromNow) == .success else { return false }
+        done.signal() // stays complete for the next wait
+        return true
     }
 }
 

@@ -197,11 +197,25 @@ public final class Relay: Sendable {
         }
     }
 
+    /// The batch's delivery reports, waiting at most the delivery timeout, or less when a stop's
+    /// drain deadline comes first (checked every 100 ms): then `cutShort`, and rows still without a
+    /// report are left pending for the next start rather than counted as failed.
+    private func awaitReports(_ batch: InFlightBatch) -> (results: [DeliveryResult], cutShort: Bool) {
+        let timeout = ContinuousClock.now + configuration.deliveryTimeout
+        while true {
+            let drainDeadline = control.withLock { $0.drainDeadline }
+            let until = min(timeout, drainDeadline ?? timeout)
+            let now = ContinuousClock.now
+            if now >= until { return (batch.deliveries.results(waitingUpTo: .zero), until < timeout) }
+            if batch.deliveries.wait(upTo: min(until - now, .milliseconds(100))) { return (batch.deliveries.results(waitingUpTo: .zero), false) }
+        }
+    }
+
     /// Waits for the batch's delivery reports, marks its rows and commits. Returns the keys it
     /// blocked (failed or held rows).
     private func finish(_ batch: InFlightBatch) throws -> Set<String> {
-        let results = batch.deliveries.results(waitingUpTo: configuration.deliveryTimeout)
-        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys)
+        let (results, cutShort) = awaitReports(batch)
+        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys, holdUnknown: cutShort)
         let store = OutboxStore(connection: batch.connection)
         do {
             try store.markPublished(outcome.delivered, keep: configuration.retention > .zero)

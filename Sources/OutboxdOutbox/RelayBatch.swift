@@ -18,7 +18,9 @@ struct RelayBatchOutcome {
 
     /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
     /// claimed; their rows here are held as well.
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], reportedBy: Timestamp = .now()) {
+    /// `holdUnknown`: a row without a report is left as it was (not counted as a failed attempt), as
+    /// when a stop cut the wait for reports short.
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], reportedBy: Timestamp = .now(), holdUnknown: Bool = false) {
         for (row, result) in zip(rows, results) {
             if heldKeys.contains(row.aggregateID) || blockedKeys.contains(row.aggregateID) {
                 held.append(row.id)
@@ -33,6 +35,9 @@ struct RelayBatchOutcome {
             case .failed(let error):
                 blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, error.description, error.code.name, row.attempts + 1))
+            case .unknown where holdUnknown:
+                blockedKeys.insert(row.aggregateID)
+                held.append(row.id)
             case .unknown:
                 blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, "no delivery report within the delivery timeout", "NO_REPORT", row.attempts + 1))

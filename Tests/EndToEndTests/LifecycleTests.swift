@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
 import Testing
@@ -84,5 +85,30 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(try daemon.waitForExit() == 0)
     }
-}
 
+    /// With every broker down, a stop still ends within SHUTDOWN_TIMEOUT (not after the 30 s
+    /// delivery timeout), exits 0, and leaves the unsent events pending without a failed attempt;
+    /// a relay started later publishes them.
+    @Test func sigtermWithBrokersDownStopsInTimeAndLeavesEventsPending() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try RDKafkaMockCluster(brokers: 3, topics: [("task-events", 3)])
+        let environment = ["DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers, "CONSUMERS": "none"]
+        let daemon = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0", "--shutdown-timeout", "3s"], environment: environment)
+        let client = try HTTPTestClient(port: try daemon.waitForPort())
+        kafka.setAllBrokers(up: false)
+        for n in 0..<3 { #expect(try client.json("POST", "/tasks", #"{"title":"unsent \#(n)"}"#).status == 201) }
+        try waitUntil("the relay has the events in flight", timeout: .seconds(10)) {
+            try database.count("outbox", where: "published_at IS NULL") == 3
+        }
+        daemon.signal(SIGTERM)
+        #expect(try daemon.waitForExit(timeout: .seconds(15)) == 0, "\(daemon.output)")
+        #expect(try database.count("outbox", where: "published_at IS NULL AND parked_at IS NULL AND attempts = 0") == 3)
+
+        kafka.setAllBrokers(up: true)
+        let relay = try DaemonProcess(arguments: ["relay"], environment: environment)
+        try waitUntil("a new relay publishes them", timeout: .seconds(30)) { try database.count("outbox", where: "published_at IS NULL") == 0 }
+        relay.signal(SIGTERM)
+        #expect(try relay.waitForExit() == 0)
+    }
+}
