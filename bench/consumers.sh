@@ -3,16 +3,17 @@
 # rate of the same topic in the same run (outboxd-bench consume: embedded cluster, COUNT events).
 #
 #   bench/consumers.sh                (after `swift build -c release`; `make bench-consumers` does both)
-#   COUNT=200000 bench/consumers.sh
+#   COUNT=20000 bench/consumers.sh
 #
-# Summary appended to bench/results/consumers.txt. Environment: COUNT (default 100000),
+# Summary appended to bench/results/consumers.txt. Environment: COUNT (default 50000; the mock
+# cluster keeps about 5 MB per partition and drops older records, so more would not all be read),
 # PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=consumers.sh
 source "$(dirname "$0")/lib.sh"
 
-COUNT=${COUNT:-100000}
-[[ $COUNT =~ ^[0-9]+$ ]] && [ "$COUNT" -ge 1000 ] || die "COUNT must be an integer >= 1000 (got '$COUNT')"
+COUNT=${COUNT:-50000}
+[[ $COUNT =~ ^[0-9]+$ ]] && [ "$COUNT" -ge 1000 ] && [ "$COUNT" -le 60000 ] || die "COUNT must be an integer from 1000 to 60000 (got '$COUNT'; the mock cluster keeps ~5 MB per partition)"
 bench_bin=$root/.build/release/outboxd-bench
 [ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench (last step): writes BENCHMARKS.md from the latest entry of each benchmark
-# (bench/results/*.latest) and draws bench/results/latency.png and throughput.png with gnuplot.
+# (bench/results/*.latest) and draws bench/plots/latency.png and throughput.png with gnuplot.
 #   bench/report.sh        (after bench/api.sh, relay.sh, latency.sh and consumers.sh have run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +20,11 @@ claim0=$(value $results/relay.latest '^relay drain \(retention 0\).*SQL alone ([
 drain_keep=$(value $results/relay.latest '^relay drain \(kept history\): ([0-9]+) events.*')
 produce=$(value $results/relay.latest '^produce ceiling: .* ([0-9]+) events\/s; pipelined.*')
 
+mkdir -p bench/plots
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
 set terminal pngcairo size 900,500 font ",11"
-set output "$results/latency.png"
+set output "bench/plots/latency.png"
 set title "outboxd: end-to-end latency at steady load (bench/latency.sh)"
 set xlabel "tasks/s achieved"
 set ylabel "ms (log scale)"
@@ -46,7 +47,7 @@ GP
 DAT
   gnuplot <<GP
 set terminal pngcairo size 900,500 font ",11"
-set output "$results/throughput.png"
+set output "bench/plots/throughput.png"
 set title "outboxd throughput against its baselines, same run (bench/api.sh, bench/relay.sh)"
 set ylabel "per second"
 set style fill solid 0.6
@@ -75,9 +76,9 @@ Reliability (the fault suite, \`make test-faults\`) is in [RELIABILITY.md](RELIA
 
 MD
   if [ "$plots" = 1 ]; then
-    echo '![throughput](bench/results/throughput.png)'
+    echo '![throughput](bench/plots/throughput.png)'
     echo
-    echo '![latency](bench/results/latency.png)'
+    echo '![latency](bench/plots/latency.png)'
     echo
   fi
   echo "## API: POST /tasks at 64 connections with the relay running, against pgbench"

@@ -48,6 +48,16 @@ import Testing
         #expect(!process.output.contains("hidden"))
     }
 
+    /// libpq honours `sslmode` in DATABASE_URL: the test cluster has no TLS, so `require` refuses it.
+    @Test func sslModeInTheDatabaseURLIsHonoured() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let url = database.url + (database.url.contains("?") ? "&" : "?") + "sslmode=require"
+        let process = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": url])
+        #expect(try process.waitForExit(timeout: .seconds(30)) == 69)
+        #expect(process.output.contains("SSL"), "\(process.output)")
+    }
+
     @Test func serveRefusesAnOutdatedSchemaAndMigratesWhenAsked() throws {
         let database = try TestDatabase.createEmpty()
         defer { database.drop() }

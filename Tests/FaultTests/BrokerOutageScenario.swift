@@ -40,11 +40,7 @@ extension FaultScenarios {
         #expect(samples.allSatisfy { $0.isSuccess }, "every request 2xx: \(Set(samples.map(\.status))) \(samples.compactMap(\.error).prefix(3))")
         #expect(during.count > 0)
         #expect(monitor.maximum(in: down..<up) > 0, "events waited while the brokers were down")
-        #expect(counts.lost == 0)
-        #expect(counts.events == counts.outbox)
-        #expect(counts.orderViolations == 0)
-        #expect(counts.effects == counts.outbox)
-        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        counts.expectCompleteAndOrdered()
         #expect(try rig.terminate([serve]) == [0])
     }
 }

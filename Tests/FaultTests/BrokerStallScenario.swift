@@ -43,11 +43,7 @@ extension FaultScenarios {
                         + counts.fields)
         #expect(samples.allSatisfy { $0.isSuccess }, "\(Set(samples.map(\.status)))")
         #expect(stalled > normal, "the backlog grows while the brokers are slow")
-        #expect(counts.lost == 0)
-        #expect(counts.events == counts.outbox)
-        #expect(counts.orderViolations == 0)
-        #expect(counts.effects == counts.outbox)
-        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        counts.expectCompleteAndOrdered()
         #expect(try rig.terminate([serve]) == [0])
     }
 }

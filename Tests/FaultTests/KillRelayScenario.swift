@@ -40,12 +40,8 @@ extension FaultScenarios {
                                        ("requests", String(samples.count))] + counts.fields)
         #expect(samples.allSatisfy { $0.isSuccess }, "the API does not depend on the relay: \(Set(samples.map(\.status)))")
         #expect(counts.acknowledged > 0)
-        #expect(counts.lost == 0)
-        #expect(counts.events == counts.outbox)
+        counts.expectCompleteAndOrdered()
         #expect(counts.duplicates <= scale.relayKills * 2 * batch)
-        #expect(counts.orderViolations == 0)
-        #expect(counts.effects == counts.outbox)
-        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
         #expect(try rig.terminate([api, relay, consumer]) == [0, 0, 0])
     }
 }

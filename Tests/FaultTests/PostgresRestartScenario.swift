@@ -45,11 +45,7 @@ extension FaultScenarios {
         #expect(unavailable.allSatisfy { $0.retryAfter != nil }, "every 503 says Retry-After")
         #expect(samples.allSatisfy { $0.latency < .seconds(timeoutSeconds) })
         #expect(counts.acknowledged > 0)
-        #expect(counts.lost == 0)
-        #expect(counts.events == counts.outbox)
-        #expect(counts.orderViolations == 0)
-        #expect(counts.effects == counts.outbox)
-        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        counts.expectCompleteAndOrdered()
         #expect(try rig.terminate([serve]) == [0])
         withExtendedLifetime(cluster) {}
     }

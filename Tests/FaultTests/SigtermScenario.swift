@@ -52,11 +52,7 @@ extension FaultScenarios {
         #expect(missing == 0, "every acknowledged change is in the outbox once the processes have exited")
         #expect(counts.acknowledged > 0)
         #expect(counts.unacknowledged == 0, "every change the API made was answered 2xx")
-        #expect(counts.lost == 0)
-        #expect(counts.events == counts.outbox)
-        #expect(counts.orderViolations == 0)
-        #expect(counts.effects == counts.outbox)
-        #expect(counts.effectDuplicates == 0 && counts.missingEffects == 0)
+        counts.expectCompleteAndOrdered()
         #expect(try rig.terminate([relay, consumer]) == [0, 0])
     }
 }
