@@ -3,25 +3,8 @@
 # on a fresh throwaway cluster, its output kept in .build/test-faults.log, then RELIABILITY.md
 # written from the FAULT lines. Exits with the suite's status (RELIABILITY.md says it too).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-dir=$(mktemp -d /tmp/outboxd-faults.XXXXXX)
-chmod 755 "$dir"
-cleanup() {
-  scripts/pg.sh stop "$dir/pg" immediate
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-export DATABASE_URL
-DATABASE_URL=$(scripts/pg.sh start "$dir/pg" "" --fast)
-echo "test cluster: $DATABASE_URL" >&2
-export OUTBOXD_TEST_DATABASE_URL=$DATABASE_URL
-export OUTBOXD_TEST_SCRATCH=$dir
 export OUTBOXD_FAULTS=${OUTBOXD_FAULTS:-long}
-
-swift build --build-tests
-export OUTBOXD_BIN=$PWD/.build/debug/outboxd
+source "$(dirname "$0")/test-env.sh"
 log=.build/test-faults.log
 command="OUTBOXD_FAULTS=$OUTBOXD_FAULTS swift test --skip-build --filter FaultTests"
 started=$(date +%s)

@@ -1,0 +1,21 @@
+# Sourced by scripts/test.sh and scripts/test-faults.sh (not run): a fresh throwaway cluster on a
+# free port, stopped and removed on exit (also when tests fail), the test binaries built, and the
+# environment the suite reads (OUTBOXD_TEST_DATABASE_URL, OUTBOXD_TEST_SCRATCH, OUTBOXD_BIN).
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+dir=$(mktemp -d /tmp/outboxd-test.XXXXXX)
+chmod 755 "$dir"
+cleanup() {
+  scripts/pg.sh stop "$dir/pg" immediate
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+export DATABASE_URL
+DATABASE_URL=$(scripts/pg.sh start "$dir/pg" "" --fast)
+echo "test cluster: $DATABASE_URL" >&2
+export OUTBOXD_TEST_DATABASE_URL=$DATABASE_URL
+export OUTBOXD_TEST_SCRATCH=$dir
+
+swift build --build-tests
+export OUTBOXD_BIN=$PWD/.build/debug/outboxd
