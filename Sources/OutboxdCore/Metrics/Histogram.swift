@@ -27,15 +27,12 @@ public final class Histogram: MetricFamily {
     }
 
     public func observe(_ value: Double, _ labels: [String] = []) {
-        precondition(labels.count == labelNames.count, "\(name): \(labelNames.count) label values expected")
-        let index = buckets.firstIndex { value <= $0 } ?? buckets.count
-        series.withLock { all in
-            all[labels, default: Series(counts: Array(repeating: 0, count: buckets.count + 1))].record(index, value)
-        }
+        observe(CollectionOfOne(value), labels)
     }
 
     /// Observes many values of one series under one lock.
     public func observe(_ values: some Sequence<Double>, _ labels: [String] = []) {
+        precondition(labels.count == labelNames.count, "\(name): \(labelNames.count) label values expected")
         series.withLock { all in
             var current = all[labels] ?? Series(counts: Array(repeating: 0, count: buckets.count + 1))
             for value in values { current.record(buckets.firstIndex { value <= $0 } ?? buckets.count, value) }
