@@ -82,9 +82,11 @@ public final class PQConnection: @unchecked Sendable {
         return try consume(result)
     }
 
-    /// Runs a named statement, preparing it on this connection the first time.
+    /// Runs a named statement, preparing it on this connection the first time (unless it is
+    /// `plannedEachRun`).
     @discardableResult
     public func query(_ statement: PostgresStatement, _ parameters: [(any PostgresParameter)?] = []) throws -> PostgresRows {
+        if statement.plannedEachRun { return try query(statement.sql, parameters) }
         let conn = try liveHandle()
         if !prepared.contains(statement.name) {
             _ = try consume(PQprepare(conn, statement.name, statement.sql, 0, nil))
@@ -94,6 +96,72 @@ public final class PQConnection: @unchecked Sendable {
             PQexecPrepared(conn, statement.name, Int32(parameters.count), values, nil, nil, 0)
         }
         return try consume(result)
+    }
+
+    /// Sends `statements` in one flight (libpq pipeline mode) and returns the results of those
+    /// that produce rows or tags, in order: one round trip instead of one per statement. When one
+    /// fails, the server skips the rest and its error is thrown; a transaction begun in the
+    /// pipeline is then aborted and needs `rollbackIfPossible()`, as after a failed `query`.
+    @discardableResult
+    public func pipeline(_ statements: [PipelinedStatement]) throws -> [PostgresRows] {
+        let conn = try liveHandle()
+        guard PQenterPipelineMode(conn) == 1 else { throw connectionError() }
+        // Per result expected: the name of a statement being prepared, or nil for a statement's rows.
+        var expected: [String?] = []
+        for statement in statements {
+            let sent: Int32
+            switch statement {
+            case .command(let sql):
+                sent = PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0)
+            case .prepared(let statement, let parameters) where statement.plannedEachRun:
+                sent = withParameterPointers(parameters) { values in
+                    PQsendQueryParams(conn, statement.sql, Int32(parameters.count), nil, values, nil, nil, 0)
+                }
+            case .prepared(let statement, let parameters):
+                if !prepared.contains(statement.name), !expected.contains(statement.name) {
+                    guard PQsendPrepare(conn, statement.name, statement.sql, 0, nil) == 1 else { throw abandonPipeline() }
+                    expected.append(statement.name)
+                }
+                sent = withParameterPointers(parameters) { values in
+                    PQsendQueryPrepared(conn, statement.name, Int32(parameters.count), values, nil, nil, 0)
+                }
+            }
+            guard sent == 1 else { throw abandonPipeline() }
+            expected.append(nil)
+        }
+        guard PQpipelineSync(conn) == 1 else { throw abandonPipeline() }
+        var results: [PostgresRows] = []
+        var failure: (any Error)?
+        for preparing in expected {
+            guard let result = PQgetResult(conn) else { throw abandonPipeline() }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+            } else {
+                do {
+                    let rows = try consume(result)
+                    if let preparing { prepared.insert(preparing) } else { results.append(rows) }
+                } catch {
+                    failure = failure ?? error
+                    if isBroken { throw error }
+                }
+            }
+            guard PQgetResult(conn) == nil else { throw abandonPipeline() } // each result ends with a NULL
+        }
+        guard let sync = PQgetResult(conn) else { throw abandonPipeline() }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced, PQexitPipelineMode(conn) == 1 else { throw abandonPipeline() }
+        if let failure { throw failure }
+        return results
+    }
+
+    /// A pipeline whose results cannot be read in order leaves the session in an unknown state:
+    /// the connection is closed (callers reconnect) and the error says why.
+    private func abandonPipeline() -> PostgresError {
+        let error = connectionError()
+        prepared.removeAll()
+        close()
+        return error
     }
 
     /// Runs SQL text that may hold several statements and no parameters (migration files,

@@ -82,6 +82,57 @@ import Testing
         #expect(try database.count("t") == 1)
     }
 
+    @Test func pipelineReturnsEachStatementsRowsInOrder() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.executeScript("CREATE TABLE t (n int)")
+        let insert = PostgresStatement(name: "test_pipeline_insert", sql: "INSERT INTO t SELECT unnest($1::int[])")
+        let sum = PostgresStatement(name: "test_pipeline_sum", sql: "SELECT sum(n)::int AS s, $1::text AS tag FROM t")
+        for round in 1...2 { // the second round finds both statements prepared
+            let results = try connection.pipeline([.command("BEGIN"), .prepared(insert, [[1, 2, 3]]), .prepared(sum, ["r\(round)"]), .command("COMMIT")])
+            #expect(results.count == 4)
+            #expect(results[1].affectedRows == 3)
+            #expect(try results[2].first?.require(Int.self, "s") == 6 * round)
+            #expect(try results[2].first?.require(String.self, "tag") == "r\(round)")
+        }
+        #expect(try database.count("t") == 6)
+        let prepared = try connection.query("SELECT name FROM pg_prepared_statements ORDER BY name").map { try $0.require(String.self, "name") }
+        #expect(prepared == ["test_pipeline_insert", "test_pipeline_sum"])
+    }
+
+    /// A failing statement throws its own error, the rest of the pipeline is skipped, and after a
+    /// rollback the connection works (nothing of the aborted transaction is kept).
+    @Test func pipelineStopsAtTheFirstErrorAndTheConnectionStaysUsable() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.executeScript("CREATE TABLE t (n int PRIMARY KEY)")
+        let insert = PostgresStatement(name: "test_pipeline_insert_one", sql: "INSERT INTO t VALUES ($1)")
+        do {
+            try connection.pipeline([.command("BEGIN"), .prepared(insert, [1]), .prepared(insert, [1]), .prepared(insert, [2]), .command("COMMIT")])
+            Issue.record("a duplicate key in a pipeline did not throw")
+        } catch let error as PostgresError {
+            #expect(error.code == .uniqueViolation)
+        }
+        #expect(!connection.isBroken)
+        connection.rollbackIfPossible()
+        #expect(try database.count("t") == 0)
+        try connection.pipeline([.command("BEGIN"), .prepared(insert, [3]), .command("COMMIT")])
+        #expect(try connection.query("SELECT array_agg(n)::text AS a FROM t").first?.require(String.self, "a") == "{3}")
+    }
+
+    /// `plannedEachRun` statements run unnamed, so no cached plan outlives the table size it was made for.
+    @Test func statementsPlannedEachRunAreNeverPrepared() throws {
+        let connection = try PQConnection(conninfo: TestEnvironment.databaseURL)
+        let statement = PostgresStatement(name: "test_planned_each_run", plannedEachRun: true, sql: "SELECT $1::int + 1 AS n")
+        for n in 1...6 {
+            #expect(try connection.query(statement, [n]).first?.require(Int.self, "n") == n + 1)
+        }
+        #expect(try connection.pipeline([.prepared(statement, [41])])[0].first?.require(Int.self, "n") == 42)
+        #expect(try connection.query("SELECT count(*)::int AS c FROM pg_prepared_statements").first?.require(Int.self, "c") == 0)
+    }
+
     @Test func unreachableServerIsATransientConnectionError() throws {
         let port = try TestCluster.freePort()
         do {
