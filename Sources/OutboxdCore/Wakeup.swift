@@ -44,16 +44,27 @@ public final class Wakeup: Sendable {
     /// Returns after a wake-up, input on `socket` (when given), or `timeout`.
     @discardableResult
     public func wait(timeout: Duration, socket: Int32 = -1) -> Reason {
-        var descriptors = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
-        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
-        _ = poll(&descriptors, socket >= 0 ? 2 : 1, milliseconds)
-        let woken = descriptors[0].revents != 0
-        if woken {
-            var buffer = [UInt8](repeating: 0, count: 64)
-            while read(readEnd, &buffer, buffer.count) > 0 {}
-            pending.store(false, ordering: .releasing)
+        let (woken, socketReadable) = Self.wait(for: [self], timeout: timeout, socket: socket)
+        return Reason(woken: woken[0], socketReadable: socketReadable)
+    }
+
+    /// Waits on several wake-ups (and a socket) in one poll(2); returns which of them were woken,
+    /// in the order given, and whether `socket` has input. Consumes the wake-ups it reports.
+    public static func wait(for wakeups: [Wakeup], timeout: Duration, socket: Int32 = -1) -> (woken: [Bool], socketReadable: Bool) {
+        var descriptors = wakeups.map { pollfd(fd: $0.readEnd, events: Int16(POLLIN), revents: 0) }
+        if socket >= 0 { descriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
+        _ = poll(&descriptors, nfds_t(descriptors.count), Int32(clamping: timeout.wholeMilliseconds))
+        let woken = wakeups.indices.map { index in
+            guard descriptors[index].revents != 0 else { return false }
+            wakeups[index].consume()
+            return true
         }
-        return Reason(woken: woken, socketReadable: socket >= 0 && descriptors[1].revents != 0)
+        return (woken, socket >= 0 && descriptors[wakeups.count].revents != 0)
+    }
+
+    private func consume() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readEnd, &buffer, buffer.count) > 0 {}
+        pending.store(false, ordering: .releasing)
     }
 }

@@ -56,9 +56,10 @@ public final class RDKafkaProducer: Sendable {
     }
 
     /// Produces `messages` without waiting; the batch collects their delivery reports. Messages of
-    /// one partition are delivered in the order produced, also across batches.
-    public func produce(_ messages: [KafkaMessage]) -> DeliveryBatch {
-        let batch = DeliveryBatch(count: messages.count)
+    /// one partition are delivered in the order produced, also across batches. `onComplete` runs
+    /// once every message has its report, on the thread that served the last one (keep it short).
+    public func produce(_ messages: [KafkaMessage], onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
+        let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
         for (index, message) in messages.enumerated() {
             if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
                 batch.complete(index, .failed(error))
@@ -132,10 +133,15 @@ public final class DeliveryBatch: Sendable {
     }
     private let state: Mutex<State>
     private let done = DispatchSemaphore(value: 0)
+    private let onComplete: (@Sendable () -> Void)?
 
-    init(count: Int) {
+    init(count: Int, onComplete: (@Sendable () -> Void)? = nil) {
         state = Mutex(State(results: Array(repeating: .unknown, count: count), remaining: count))
-        if count == 0 { done.signal() }
+        self.onComplete = onComplete
+        if count == 0 {
+            done.signal()
+            onComplete?()
+        }
     }
 
     func complete(_ index: Int, _ result: DeliveryResult) {
@@ -144,8 +150,14 @@ public final class DeliveryBatch: Sendable {
             state.remaining -= 1
             return state.remaining == 0
         }
-        if finished { done.signal() }
+        if finished {
+            done.signal()
+            onComplete?()
+        }
     }
+
+    /// Whether every message has its report; never waits.
+    public var isComplete: Bool { wait(upTo: .zero) }
 
     /// Waits until every message has its report, at most `timeout`; results in produce order
     /// (`.unknown` for a message still without a report).

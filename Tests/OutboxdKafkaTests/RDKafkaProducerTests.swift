@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 import OutboxdTestSupport
 import Testing
 @testable import OutboxdKafka
@@ -49,6 +50,26 @@ import Testing
             let sequence = keyed.map { Int($0.header("ce_id")!.dropFirst(3))! }
             #expect(sequence == sequence.sorted())
         }
+    }
+
+    /// `onComplete` runs once, after the last report, so a waiting thread can be woken by it.
+    @Test func completionCallbackRunsOnceAfterEveryReport() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers))
+        defer { producer.close() }
+        let calls = Mutex(0)
+        let called = DispatchSemaphore(value: 0)
+        let messages = (0..<50).map { n in KafkaMessage(topic: "events", key: Array("k\(n)".utf8), value: Array("v\(n)".utf8), headers: []) }
+        let batch = producer.produce(messages) {
+            calls.withLock { $0 += 1 }
+            called.signal()
+        }
+        #expect(called.wait(timeout: .now() + 30) == .success)
+        #expect(batch.isComplete)
+        let results = batch.results(waitingUpTo: .zero)
+        #expect(results.allSatisfy { if case .delivered = $0 { true } else { false } })
+        #expect(results.count == 50)
+        #expect(calls.withLock { $0 } == 1)
     }
 
     @Test func oversizedMessageFailsAloneWithItsCode() throws {
