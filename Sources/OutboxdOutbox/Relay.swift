@@ -14,14 +14,18 @@ import Synchronization
 /// `maxAttempts`) → commit. A row is marked only after its report, so a crash at any point
 /// re-sends (duplicates carry the same `ce_id`) but never loses an event.
 ///
-/// Under a backlog the loop is a two-deep pipeline on two connections: while a full batch's
-/// messages are in flight (its transaction open, its rows locked), the next batch is claimed
-/// (SKIP LOCKED passes over the first) and produced behind it; then the first is recorded.
+/// The loop is a two-deep pipeline on two connections: while a batch's messages are in flight
+/// (its transaction open, its rows locked), the next batch is claimed as soon as more is due (at
+/// once after a full batch; on a wake-up otherwise), SKIP LOCKED passing over the first, and
+/// produced behind it; then the first is recorded. A batch whose reports are all in before more
+/// is due is recorded then.
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
     private let producer: RDKafkaProducer
     public let wakeup = Wakeup()
+    /// Woken by the producer when the batch in flight has all its reports.
+    private let reportsIn = Wakeup()
     public let waiters = DeliveryWaiters()
     private let logger = Logger(label: "relay")
     private let control = Mutex(Control())
@@ -106,18 +110,23 @@ public final class Relay: Sendable {
                     wait(on: lanes[0], timeout: configuration.takeoverInterval)
                     continue
                 }
-                let claimed = try pump(on: free, owned: owned, inFlight: &inFlight)
+                if drainDeadline == nil, ContinuousClock.now - lastPurge >= configuration.purgeInterval {
+                    if let batch = inFlight {
+                        inFlight = nil
+                        _ = try finish(batch)
+                    }
+                    try purge(on: lanes[0])
+                    lastPurge = ContinuousClock.now
+                }
+                let claimed = try pump(on: inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0],
+                                       owned: owned, inFlight: &inFlight)
                 failures = 0
                 if drainDeadline != nil {
                     if claimed == 0 { break }
                     continue
                 }
-                if inFlight == nil, ContinuousClock.now - lastPurge >= configuration.purgeInterval {
-                    try purge(on: lanes[0])
-                    lastPurge = ContinuousClock.now
-                }
                 if claimed < configuration.batchSize {
-                    wait(on: lanes[0], timeout: configuration.pollInterval)
+                    try waitForWork(on: lanes[0], inFlight: &inFlight)
                 }
             } catch {
                 failures += 1
@@ -142,6 +151,21 @@ public final class Relay: Sendable {
     /// again (at least once still holds), so they need not wait for the WAL flush.
     static let laneSettings = "SET synchronous_commit = off"
 
+    /// Waits until more may be due (a wake-up, a NOTIFY on `session`, the poll interval), recording
+    /// the batch in flight meanwhile as soon as its reports are all in.
+    private func waitForWork(on session: PQConnection, inFlight: inout InFlightBatch?) throws {
+        let until = ContinuousClock.now + configuration.pollInterval
+        while case let now = ContinuousClock.now, now < until {
+            let (woken, notified) = Wakeup.wait(for: [wakeup, reportsIn], timeout: until - now, socket: session.socketDescriptor)
+            if notified { _ = try? session.drainNotifications() }
+            if let batch = inFlight, batch.deliveries.isComplete {
+                inFlight = nil
+                _ = try finish(batch)
+            }
+            if woken[0] || notified { return }
+        }
+    }
+
     /// Waits for a wake-up, a NOTIFY on the session, or `timeout`.
     private func wait(on session: PQConnection, timeout: Duration) {
         if wakeup.wait(timeout: timeout, socket: session.socketDescriptor).socketReadable {
@@ -161,9 +185,9 @@ public final class Relay: Sendable {
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
     }
 
-    /// Starts the next batch on `lane` (the one not in use), then finishes the batch before it. A
-    /// full batch stays in flight, so its deliveries overlap the next claim and the previous commit;
-    /// a partial one is finished at once (nothing more is due). Returns the rows claimed.
+    /// Starts the next batch on `lane` (the one not in use), then finishes the batch before it. The
+    /// new batch stays in flight, so its deliveries overlap the previous commit and the next claim.
+    /// Returns the rows claimed.
     func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
         var next = try start(on: lane, owned: owned)
         if let previous = inFlight {
@@ -171,25 +195,19 @@ public final class Relay: Sendable {
             let blocked = try finish(previous) // not `next?.heldKeys = …`: that skips the call when next is nil
             next?.heldKeys = blocked
         }
-        guard let next else { return 0 }
-        if next.rows.count < configuration.batchSize {
-            _ = try finish(next)
-        } else {
-            inFlight = next
-        }
-        return next.rows.count
+        inFlight = next
+        return next?.rows.count ?? 0
     }
 
     /// BEGIN, claim due rows of the owned shards, produce them; nil (and COMMIT) when none is due.
     private func start(on lane: PQConnection, owned: [Int]) throws -> InFlightBatch? {
-        try lane.begin()
         do {
-            let rows = try OutboxStore(connection: lane).claim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
+            let rows = try OutboxStore(connection: lane).beginAndClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
             guard !rows.isEmpty else {
                 try lane.commit()
                 return nil
             }
-            let deliveries = producer.produce(rows.map { $0.message(source: configuration.eventSource) })
+            let deliveries = producer.produce(rows.map { $0.message(source: configuration.eventSource) }) { [reportsIn] in reportsIn.wake() }
             return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries)
         } catch {
             lane.rollbackIfPossible()
@@ -218,13 +236,11 @@ public final class Relay: Sendable {
         let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys, holdUnknown: cutShort)
         let store = OutboxStore(connection: batch.connection)
         do {
-            try store.markPublished(outcome.delivered, keep: configuration.retention > .zero)
             let backoff = configuration.backoff
-            try store.markFailed(outcome.failed.map { failure in
+            try store.recordAndCommit(delivered: outcome.delivered, keep: configuration.retention > .zero, failed: outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
                 return (failure.id, failure.error, delay.wholeMilliseconds)
             }, maxAttempts: configuration.maxAttempts)
-            try batch.connection.commit()
         } catch {
             batch.connection.rollbackIfPossible()
             throw error
@@ -264,3 +280,4 @@ public struct RelayProgress: Sendable {
     public var heartbeat = ContinuousClock.now
     public var lastError: String?
 }
+

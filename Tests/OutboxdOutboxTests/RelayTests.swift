@@ -106,6 +106,18 @@ final class RelayFixture {
         #expect(Set(records.compactMap { $0.header("ce_id") }).count == 1000)
     }
 
+    /// A lone batch is recorded when its reports are in, not at the next wake-up or poll (an hour
+    /// away here).
+    @Test func aBatchIsRecordedWhenItsReportsAreInWithoutAnotherWakeUp() throws {
+        let fixture = try RelayFixture { $0.pollInterval = .seconds(3600) }
+        fixture.relay.run()
+        try waitUntil("the relay owns its shard") { fixture.relay.status.ownedShards == [0] }
+        try fixture.createTasks(3)
+        try waitUntil("the batch is recorded", timeout: .seconds(30)) { try fixture.pending() == 0 }
+        #expect(try fixture.database.count("outbox", where: "published_at IS NOT NULL AND kafka_offset IS NOT NULL") == 3)
+        #expect(fixture.relay.status.published == 3)
+    }
+
     @Test func brokersDownKeepRowsPendingThenEverythingIsDelivered() throws {
         let fixture = try RelayFixture(producerProperties: [("message.timeout.ms", "300", "KAFKA_MESSAGE_TIMEOUT_MS")]) {
             $0.deliveryTimeout = .milliseconds(500)
