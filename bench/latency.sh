@@ -7,19 +7,23 @@
 #     audit_log row (pg_xact_commit_timestamp of that row).
 #
 #   bench/latency.sh                      (after `swift build -c release`; `make bench-latency` does both)
-#   RATES="1000 5000" DURATION=20s bench/latency.sh
+#   RATES="1000 2000 5000" DURATION=20s bench/latency.sh
 #
-# Steps: cluster (durable) → outboxd serve → per rate: wrk at RATE requests/s (connections each
-# pausing between requests) → wait until every event is published and applied → percentiles in SQL
-# over that run's rows. One summary line per rate; appended to bench/results/latency.txt, data
+# Steps: cluster (durable) → outboxd serve → per rate: wrk at RATE requests/s (each wrk thread
+# hands out a request slot every 2000/RATE ms, bench/latency.lua) → wait until every event is
+# published and applied → percentiles in SQL over that run's rows. One summary line per rate; appended to bench/results/latency.txt, data
 # points in bench/results/latency.tsv (for bench/report.sh's plot).
 #
-# Environment: RATES (default "1000 5000"), DURATION (default 20s), PGBIN.
+# Environment: RATES (default "1000 2000 5000"; 2000 is the target rate of issue #3), DURATION
+# (default 20s), CONSUMERS (default audit; none measures the relay alone, as issue #3 asks, and
+# reports no effect latency), PGBIN, BENCH_KEEP_LOGS.
 set -euo pipefail
 name=latency.sh
 source "$(dirname "$0")/lib.sh"
 
-RATES=${RATES:-1000 5000}
+RATES=${RATES:-1000 2000 5000}
+CONSUMERS=${CONSUMERS:-audit}
+case $CONSUMERS in audit|none) ;; *) die "CONSUMERS must be audit or none (got '$CONSUMERS')" ;; esac
 DURATION=${DURATION:-20s}
 seconds=$(seconds_of DURATION "$DURATION")
 for rate in $RATES; do [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] || die "RATES must be positive integers (got '$RATES')"; done
@@ -27,29 +31,37 @@ command -v wrk >/dev/null || die "wrk is not installed"
 
 PG_SETTINGS="-c track_commit_timestamp=on" bench_start_cluster
 http_port=$("$root/scripts/pg.sh" free-port)
-daemon_cmd="CONSUMERS=audit outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
-CONSUMERS=audit bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+daemon_cmd="CONSUMERS=$CONSUMERS outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
+CONSUMERS=$CONSUMERS bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
 wait_http_ready "$http_port" "$dir/outboxd.log"
 # Warm-up: the audit consumer joins its group within a few seconds of start-up; the measured runs
-# begin once a first event has its audit row.
+# begin once a first event is published (and has its audit row).
 curl -sf -o /dev/null -XPOST -H 'content-type: application/json' -d '{"title":"warm-up"}' "http://127.0.0.1:$http_port/tasks" \
   || die "the warm-up POST failed"
+# Events of this run still to publish (or, with the audit consumer, to apply) since $1.
+unfinished() {
+  local applied="TRUE"
+  [ "$CONSUMERS" = none ] || applied="EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)"
+  sql_value "SELECT count(*) FROM outbox o WHERE o.created_at >= '$1' AND (o.published_at IS NULL OR NOT $applied)"
+}
 for _ in $(seq 1 300); do
-  [ "$(sql_value "SELECT count(*) FROM audit_log")" -ge 1 ] && break
+  [ "$(unfinished -infinity)" = 0 ] && break
   sleep 0.1
 done
-[ "$(sql_value "SELECT count(*) FROM audit_log")" -ge 1 ] || die "the audit consumer did not apply the warm-up event within 30 s"
+[ "$(unfinished -infinity)" = 0 ] || die "the warm-up event was not published (and applied) within 30 s"
 
 lines=() problems=() cmds=() tsv=()
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 for RATE in $RATES; do
-  connections=$(( RATE / 50 > 40 ? RATE / 50 : 40 ))
-  pause_ms=$(( connections * 1000 / RATE ))
+  # Two wrk threads, each handing out a request slot every 2000/RATE ms; enough connections that
+  # slow responses (up to ~50 ms each) do not hold the rate back.
+  connections=$(( RATE / 20 > 40 ? RATE / 20 : 40 ))
+  interval_ms=$(awk -v r="$RATE" 'BEGIN { printf "%.4f", 2000 / r }')
   since=$(sql_value "SELECT clock_timestamp()")
-  wrk_cmd="wrk -t2 -c$connections -d$DURATION -s bench/latency.lua URL/tasks -- $pause_ms"
+  wrk_cmd="wrk -t2 -c$connections -d$DURATION -s bench/latency.lua URL/tasks -- $interval_ms"
   cmds+=("$wrk_cmd")
   echo "\$ $wrk_cmd" >&2
-  run_child wrk -t2 "-c$connections" "-d$DURATION" -s bench/latency.lua "http://127.0.0.1:$http_port/tasks" -- "$pause_ms" \
+  run_child wrk -t2 "-c$connections" "-d$DURATION" -s bench/latency.lua "http://127.0.0.1:$http_port/tasks" -- "$interval_ms" \
     >"$dir/wrk.out" 2>&1 || { cat "$dir/wrk.out" >&2; die "wrk failed"; }
   cat "$dir/wrk.out" >&2
   field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$dir/wrk.out" | tail -n 1; }
@@ -58,8 +70,7 @@ for RATE in $RATES; do
   [ -n "$requests" ] && [ -n "$duration_us" ] || die "could not parse wrk's output"
 
   for _ in $(seq 1 600); do
-    [ "$(sql_value "SELECT count(*) FROM outbox o WHERE o.created_at >= '$since' AND (o.published_at IS NULL
-        OR NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id))")" = 0 ] && break
+    [ "$(unfinished "$since")" = 0 ] && break
     sleep 0.1
   done
 
@@ -79,33 +90,38 @@ for RATE in $RATES; do
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2), round(max(effect_ms)::numeric, 2)
     FROM x" | tr '|' ' ')
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
-  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
+  effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms"
+  [ "$CONSUMERS" = audit ] || effect="no consumer running"
+  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
-  [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
+  [ "$CONSUMERS" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
   [ "$non2xx" = 0 ] && [ "$socket_errors" = 0 ] || problems+=("rate $RATE: non-2xx=$non2xx socket errors=$socket_errors")
 done
 stop_daemon
-cp "$dir/outboxd.log" "$root/bench/results/latency-outboxd.log" # kept for a look at any warning
+# With CONSUMERS=none the results are kept apart (latency-relay.*): the plot shows the audit runs.
+record=latency
+[ "$CONSUMERS" = audit ] || record=latency-relay
+cp "$dir/outboxd.log" "$root/bench/results/$record-outboxd.log" # kept for a look at any warning
 lines+=("outboxd serve peak RSS over all rates: $peak_rss_mb MB (target < 64 MB)")
 tasks=$(sql_value "SELECT count(*) FROM tasks"); outbox=$(sql_value "SELECT count(*) FROM outbox")
 [ "$tasks" = "$outbox" ] || problems+=("tasks=$tasks but outbox=$outbox")
 
 {
-  bench_header "RATES=\"$RATES\" DURATION=$DURATION"
+  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$CONSUMERS"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: $daemon_cmd"
   for c in "${cmds[@]}"; do echo "cmd: $c"; done
   echo
-} | bench_record latency
+} | bench_record "$record"
 {
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(bench_commit): rate achieved report_p50 report_p99 report_max effect_p50 effect_p99 effect_max (ms)"
   printf '%s\n' "${tsv[@]}"
-} >"$root/bench/results/latency.tsv"
+} >"$root/bench/results/$record.tsv"
 echo
 printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/latency.txt)"
+echo "(appended to bench/results/$record.txt)"
 if [ "${#problems[@]}" -gt 0 ]; then
   for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
   exit 1

@@ -82,6 +82,8 @@ wait_http_ready() {
   die "outboxd did not become ready on 127.0.0.1:$port"
 }
 
+# On exit the logs go with the scratch directory, unless BENCH_KEEP_LOGS=DIR names where to copy
+# them (outboxd's, wrk's and PostgreSQL's).
 bench_cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -91,6 +93,10 @@ bench_cleanup() {
   fi
   stop_daemon
   "$root/scripts/pg.sh" stop "$dir/pg" immediate >/dev/null 2>&1 || true
+  if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
+    mkdir -p "$BENCH_KEEP_LOGS" && cp "$dir"/*.log "$dir"/*.out "$BENCH_KEEP_LOGS"/ 2>/dev/null || true
+    cp "$dir/pg/server.log" "$BENCH_KEEP_LOGS/postgresql.log" 2>/dev/null || true
+  fi
   rm -rf "$dir"
   exit "$rc"
 }
