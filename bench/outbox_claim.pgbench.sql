@@ -12,7 +12,7 @@ WITH c AS (
       AND NOT EXISTS (
           SELECT 1 FROM outbox e
           WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id
-            AND e.published_at IS NULL AND e.parked_at IS NULL AND e.next_attempt_at > now())
+            AND coalesce(e.published_at, e.parked_at) IS NULL AND e.next_attempt_at > now())
     ORDER BY o.id
     LIMIT :batch
     FOR UPDATE OF o SKIP LOCKED
