@@ -42,6 +42,7 @@ bench: build
 	bench/api.sh
 	bench/relay.sh
 	bench/latency.sh
+	CONSUMERS=none RATES="1000 2000" bench/latency.sh
 	bench/consumers.sh
 	bench/report.sh
 

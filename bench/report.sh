@@ -96,6 +96,12 @@ MD
   grep -v '^#' "$results/latency.tsv" | awk -F'\t' '{ printf "| %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s ms |\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
   echo
   block latency
+  if [ -f "$results/latency-relay.latest" ]; then
+    echo
+    echo "The relay alone (\`CONSUMERS=none\`), as issue #3 measures it:"
+    echo
+    block latency-relay
+  fi
   echo
   echo "## Audit consumer, against raw consumption of the same topic"
   echo
