@@ -84,6 +84,10 @@ public final class Relay: Sendable {
             inFlight = nil
             owned = []
         }
+        /// The lane without an open transaction (both are free unless a batch is in flight).
+        func freeLane() -> PQConnection {
+            inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
+        }
         while true {
             progress.withLock { $0.heartbeat = ContinuousClock.now }
             let drainDeadline = control.withLock { $0.drainDeadline }
@@ -96,10 +100,8 @@ public final class Relay: Sendable {
                     try lanes[0].listen(configuration.channel)
                     lastTakeover = nil
                 }
-                // The lane without an open transaction (both are free unless a full batch is in flight).
-                let free = inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
                 if owned.count < configuration.shards, lastTakeover.map({ ContinuousClock.now - $0 >= configuration.takeoverInterval }) ?? true {
-                    let held = try OutboxStore(connection: free).acquire(shards: configuration.shards, owned: owned)
+                    let held = try OutboxStore(connection: freeLane()).acquire(shards: configuration.shards, owned: owned)
                     if held != owned { logger.notice("owning shards", ["shards": held.map(String.init).joined(separator: ","), "of": "\(configuration.shards)"]) }
                     owned = held
                     lastTakeover = ContinuousClock.now
@@ -118,8 +120,7 @@ public final class Relay: Sendable {
                     try purge(on: lanes[0])
                     lastPurge = ContinuousClock.now
                 }
-                let claimed = try pump(on: inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0],
-                                       owned: owned, inFlight: &inFlight)
+                let claimed = try pump(on: freeLane(), owned: owned, inFlight: &inFlight)
                 failures = 0
                 if drainDeadline != nil {
                     if claimed == 0 { break }
