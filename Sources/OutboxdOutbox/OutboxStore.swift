@@ -11,8 +11,16 @@ struct OutboxStore {
     /// while an earlier row of its key is still pending and backing off, so a retry never lets a
     /// later event overtake (G3).
     func beginAndClaim(limit: Int, shards: Int, owned: [Int]) throws -> [OutboxRow] {
-        let results = try connection.pipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned])])
-        return try results[1].map(OutboxRow.init(row:))
+        try finishClaim(try startClaim(limit: limit, shards: shards, owned: owned))
+    }
+
+    /// Sends BEGIN and the claim without waiting (see `beginAndClaim`); `finishClaim` reads the rows.
+    func startClaim(limit: Int, shards: Int, owned: [Int]) throws -> PendingPipeline {
+        try connection.startPipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned])])
+    }
+
+    func finishClaim(_ pending: PendingPipeline) throws -> [OutboxRow] {
+        try connection.finishPipeline(pending)[1].map(OutboxRow.init(row:))
     }
 
     /// Records partition and offset of delivered rows (or deletes them when history is not kept),

@@ -186,24 +186,33 @@ public final class Relay: Sendable {
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
     }
 
-    /// Starts the next batch on `lane` (the one not in use), then finishes the batch before it. The
-    /// new batch stays in flight, so its deliveries overlap the previous commit and the next claim.
-    /// Returns the rows claimed.
+    /// Starts the next batch on `lane` (the one not in use) and finishes the batch before it on the
+    /// other: the next claim is sent first, so PostgreSQL runs it while the previous batch is
+    /// recorded, and its rows are produced once they arrive. The new batch stays in flight, so its
+    /// deliveries overlap the next claim. Returns the rows claimed.
     func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
-        var next = try start(on: lane, owned: owned)
+        let claim: PendingPipeline
+        do {
+            claim = try OutboxStore(connection: lane).startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
+        } catch {
+            lane.rollbackIfPossible()
+            throw error
+        }
+        var blocked: Set<String> = []
         if let previous = inFlight {
             inFlight = nil
-            let blocked = try finish(previous) // not `next?.heldKeys = …`: that skips the call when next is nil
-            next?.heldKeys = blocked
+            blocked = try finish(previous)
         }
+        var next = try start(on: lane, claim: claim)
+        next?.heldKeys = blocked
         inFlight = next
         return next?.rows.count ?? 0
     }
 
-    /// BEGIN, claim due rows of the owned shards, produce them; nil (and COMMIT) when none is due.
-    private func start(on lane: PQConnection, owned: [Int]) throws -> InFlightBatch? {
+    /// Reads the claimed rows and produces them; nil (and COMMIT) when none is due.
+    private func start(on lane: PQConnection, claim: PendingPipeline) throws -> InFlightBatch? {
         do {
-            let rows = try OutboxStore(connection: lane).beginAndClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
+            let rows = try OutboxStore(connection: lane).finishClaim(claim)
             guard !rows.isEmpty else {
                 try lane.commit()
                 return nil

@@ -104,6 +104,13 @@ public final class PQConnection: @unchecked Sendable {
     /// pipeline is then aborted and needs `rollbackIfPossible()`, as after a failed `query`.
     @discardableResult
     public func pipeline(_ statements: [PipelinedStatement]) throws -> [PostgresRows] {
+        try finishPipeline(try startPipeline(statements))
+    }
+
+    /// Sends `statements` as one pipeline and returns without waiting, so the server works on
+    /// them while the caller does something else (on another connection); `finishPipeline` then
+    /// reads the results. Nothing else may run on this connection in between.
+    public func startPipeline(_ statements: [PipelinedStatement]) throws -> PendingPipeline {
         let conn = try liveHandle()
         guard PQenterPipelineMode(conn) == 1 else { throw connectionError() }
         // Per result expected: the name of a statement being prepared, or nil for a statement's rows.
@@ -130,9 +137,16 @@ public final class PQConnection: @unchecked Sendable {
             expected.append(nil)
         }
         guard PQpipelineSync(conn) == 1 else { throw abandonPipeline() }
+        return PendingPipeline(expected: expected)
+    }
+
+    /// The results of a pipeline sent with `startPipeline` (see `pipeline`).
+    @discardableResult
+    public func finishPipeline(_ pending: PendingPipeline) throws -> [PostgresRows] {
+        let conn = try liveHandle()
         var results: [PostgresRows] = []
         var failure: (any Error)?
-        for preparing in expected {
+        for preparing in pending.expected {
             guard let result = PQgetResult(conn) else { throw abandonPipeline() }
             if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
                 PQclear(result)

@@ -122,6 +122,22 @@ import Testing
         #expect(try connection.query("SELECT array_agg(n)::text AS a FROM t").first?.require(String.self, "a") == "{3}")
     }
 
+    /// `startPipeline` returns at once: the server runs the statements (seen active from another
+    /// session) while the caller goes on, and `finishPipeline` reads the results afterwards.
+    @Test func startedPipelineRunsWhileTheCallerGoesOn() throws {
+        let worker = try PQConnection(conninfo: TestEnvironment.databaseURL)
+        let observer = try PQConnection(conninfo: TestEnvironment.databaseURL)
+        let statement = PostgresStatement(name: "test_pipeline_sleep", sql: "SELECT pg_sleep($1::int / 1000.0) IS NULL AS slept, $2::int AS n")
+        let pending = try worker.startPipeline([.prepared(statement, [500, 7])])
+        try waitUntil("the worker's statement is running", timeout: .seconds(30)) {
+            try observer.query("SELECT count(*)::int AS c FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND wait_event = 'PgSleep'",
+                               [Int(worker.backendPID)]).first?.require(Int.self, "c") == 1
+        }
+        let results = try worker.finishPipeline(pending)
+        #expect(try results[0].first?.require(Int.self, "n") == 7)
+        #expect(try worker.query("SELECT 1 AS one").first?.require(Int.self, "one") == 1)
+    }
+
     /// `plannedEachRun` statements run unnamed, so no cached plan outlives the table size it was made for.
     @Test func statementsPlannedEachRunAreNeverPrepared() throws {
         let connection = try PQConnection(conninfo: TestEnvironment.databaseURL)
