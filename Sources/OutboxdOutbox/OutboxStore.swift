@@ -7,14 +7,10 @@ import OutboxdPostgres
 struct OutboxStore {
     let connection: PQConnection
 
-    /// BEGIN, then due rows in id order, locked for this transaction (one round trip). A row waits
-    /// while an earlier row of its key is still pending and backing off, so a retry never lets a
-    /// later event overtake (G3).
-    func beginAndClaim(limit: Int, shards: Int, owned: [Int]) throws -> [OutboxRow] {
-        try finishClaim(try startClaim(limit: limit, shards: shards, owned: owned))
-    }
-
-    /// Sends BEGIN and the claim without waiting (see `beginAndClaim`); `finishClaim` reads the rows.
+    /// Sends BEGIN and the claim in one flight without waiting; `finishClaim` reads the rows: the
+    /// due rows of the owned shards in id order, locked for this transaction. A row waits while an
+    /// earlier row of its key is still pending and backing off, so a retry never lets a later event
+    /// overtake (G3).
     func startClaim(limit: Int, shards: Int, owned: [Int]) throws -> PendingPipeline {
         try connection.startPipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned])])
     }

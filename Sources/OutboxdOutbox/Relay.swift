@@ -15,10 +15,10 @@ import Synchronization
 /// re-sends (duplicates carry the same `ce_id`) but never loses an event.
 ///
 /// The loop is a two-deep pipeline on two connections: while a batch's messages are in flight
-/// (its transaction open, its rows locked), the next batch is claimed as soon as more is due (at
-/// once after a full batch; on a wake-up otherwise), SKIP LOCKED passing over the first, and
-/// produced behind it; then the first is recorded. A batch whose reports are all in before more
-/// is due is recorded then.
+/// (its transaction open, its rows locked), the next claim is sent as soon as more is due (at
+/// once after a full batch; on a wake-up otherwise), SKIP LOCKED passing over the first batch;
+/// the first is recorded while PostgreSQL runs that claim, then the claimed rows are produced. A
+/// batch whose reports are all in before more is due is recorded then.
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
@@ -191,13 +191,8 @@ public final class Relay: Sendable {
     /// recorded, and its rows are produced once they arrive. The new batch stays in flight, so its
     /// deliveries overlap the next claim. Returns the rows claimed.
     func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
-        let claim: PendingPipeline
-        do {
-            claim = try OutboxStore(connection: lane).startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
-        } catch {
-            lane.rollbackIfPossible()
-            throw error
-        }
+        // A claim that cannot be sent closes the lane (PQConnection.startPipeline), which rolls it back.
+        let claim = try OutboxStore(connection: lane).startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
         var blocked: Set<String> = []
         if let previous = inFlight {
             inFlight = nil

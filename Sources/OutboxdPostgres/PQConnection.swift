@@ -109,10 +109,11 @@ public final class PQConnection: @unchecked Sendable {
 
     /// Sends `statements` as one pipeline and returns without waiting, so the server works on
     /// them while the caller does something else (on another connection); `finishPipeline` then
-    /// reads the results. Nothing else may run on this connection in between.
+    /// reads the results. Nothing else may run on this connection in between. When the pipeline
+    /// cannot be sent, the connection is closed (the server rolls back what of it ran) and this throws.
     public func startPipeline(_ statements: [PipelinedStatement]) throws -> PendingPipeline {
         let conn = try liveHandle()
-        guard PQenterPipelineMode(conn) == 1 else { throw connectionError() }
+        guard PQenterPipelineMode(conn) == 1 else { throw abandonPipeline() }
         // Per result expected: the name of a statement being prepared, or nil for a statement's rows.
         var expected: [String?] = []
         for statement in statements {
@@ -169,8 +170,8 @@ public final class PQConnection: @unchecked Sendable {
         return results
     }
 
-    /// A pipeline whose results cannot be read in order leaves the session in an unknown state:
-    /// the connection is closed (callers reconnect) and the error says why.
+    /// A pipeline that cannot be sent, or whose results cannot be read in order, leaves the session
+    /// in an unknown state: the connection is closed (callers reconnect) and the error says why.
     private func abandonPipeline() -> PostgresError {
         let error = connectionError()
         prepared.removeAll()
