@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench-latency: end-to-end latency of `outboxd serve` (embedded Kafka, audit consumer on) at
 # steady request rates, from the commit of the API's transaction (track_commit_timestamp) to
-#   - the delivery report: the row's published_at (set when the relay records the delivery, just
-#     after the report);
+#   - the delivery report: the row's published_at (the time the report reached the relay);
+#   - the record of it: the commit of the relay's transaction that marked the row published
+#     (pg_xact_commit_timestamp of the outbox row's xmin), a round trip or more after the report;
 #   - the consumer's effect: the commit of the audit consumer's transaction that wrote the event's
 #     audit_log row (pg_xact_commit_timestamp of that row).
 #
@@ -81,24 +82,27 @@ for RATE in $RATES; do
   done
 
   # The task row's xmin is the API's transaction (tasks are not updated here), the audit_log row's
-  # xmin the consumer's; track_commit_timestamp gives both commits.
-  read -r rows pending unapplied p50 p99 max e50 e99 emax < <(sql_value "
+  # xmin the consumer's, the outbox row's the relay's mark; track_commit_timestamp gives the commits.
+  read -r rows pending unapplied p50 p99 max r50 r99 e50 e99 emax < <(sql_value "
     WITH x AS (
       SELECT o.published_at, a.xmin AS audit_xmin,
              extract(epoch FROM o.published_at - pg_xact_commit_timestamp(t.xmin)) * 1000 AS report_ms,
+             extract(epoch FROM pg_xact_commit_timestamp(o.xmin) - pg_xact_commit_timestamp(t.xmin)) * 1000 AS recorded_ms,
              extract(epoch FROM pg_xact_commit_timestamp(a.xmin) - pg_xact_commit_timestamp(t.xmin)) * 1000 AS effect_ms
       FROM outbox o JOIN tasks t ON t.id::text = o.aggregate_id LEFT JOIN audit_log a ON a.event_id = o.event_id
       WHERE o.created_at >= '$since')
     SELECT count(*), count(*) FILTER (WHERE published_at IS NULL), count(*) FILTER (WHERE audit_xmin IS NULL),
            round((percentile_cont(0.5) WITHIN GROUP (ORDER BY report_ms))::numeric, 2),
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY report_ms))::numeric, 2), round(max(report_ms)::numeric, 2),
+           round((percentile_cont(0.5) WITHIN GROUP (ORDER BY recorded_ms))::numeric, 2),
+           round((percentile_cont(0.99) WITHIN GROUP (ORDER BY recorded_ms))::numeric, 2),
            round((percentile_cont(0.5) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2),
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2), round(max(effect_ms)::numeric, 2)
     FROM x" | tr '|' ' ')
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
   effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms"
   [ "$CONSUMERS" = audit ] || effect="no consumer running"
-  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
+  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
   [ "$CONSUMERS" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")

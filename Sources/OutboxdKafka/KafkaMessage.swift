@@ -1,3 +1,5 @@
+import OutboxdCore
+
 /// One message to produce. Key and value are bytes; headers keep their order.
 public struct KafkaMessage: Sendable {
     public var topic: String
@@ -15,7 +17,8 @@ public struct KafkaMessage: Sendable {
 
 /// Where a message landed, or why it did not.
 public enum DeliveryResult: Sendable, Equatable {
-    case delivered(partition: Int32, offset: Int64)
+    /// `reportedAt`: when the delivery report reached this process (its clock).
+    case delivered(partition: Int32, offset: Int64, reportedAt: Timestamp)
     case failed(KafkaError)
     /// No report arrived before the caller's deadline; the message may still be delivered.
     case unknown

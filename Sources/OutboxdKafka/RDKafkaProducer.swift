@@ -191,7 +191,8 @@ private let rdKafkaDeliveryReport: @convention(c) (OpaquePointer?, UnsafePointer
     let pending = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
     let error = message.pointee.err
     if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-        pending.batch.complete(pending.index, .delivered(partition: message.pointee.partition, offset: message.pointee.offset))
+        pending.batch.complete(pending.index, .delivered(partition: message.pointee.partition, offset: message.pointee.offset,
+                                                              reportedAt: .now()))
     } else {
         pending.batch.complete(pending.index, .failed(RDKafkaConfig.error(error, context: "delivery")))
     }

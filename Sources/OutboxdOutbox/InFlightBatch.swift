@@ -1,3 +1,4 @@
+import OutboxdCore
 import OutboxdKafka
 import OutboxdPostgres
 
@@ -7,6 +8,8 @@ struct InFlightBatch {
     let connection: PQConnection
     let rows: [OutboxRow]
     let deliveries: DeliveryBatch
+    /// Taken just before the batch was produced.
+    let producedAt: Timestamp
     /// Keys blocked by the batch finished while this one was in flight (see `RelayBatchOutcome`).
     var heldKeys: Set<String> = []
 }

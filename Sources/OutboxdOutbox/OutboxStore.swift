@@ -19,15 +19,16 @@ struct OutboxStore {
         try connection.finishPipeline(pending)[1].map(OutboxRow.init(row:))
     }
 
-    /// Records partition and offset of delivered rows (or deletes them when history is not kept),
-    /// records failures (attempts+1, the error, the next attempt time; parked at `maxAttempts`),
-    /// and commits: one round trip.
-    func recordAndCommit(delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)], keep: Bool,
+    /// Records partition, offset and report time (`published_at`) of delivered rows (or deletes
+    /// them when history is not kept), records failures (attempts+1, the error, the next attempt
+    /// time; parked at `maxAttempts`), and commits: one round trip.
+    func recordAndCommit(delivered: [DeliveredRow], keep: Bool,
                          failed: [(id: Int64, error: String, delayMilliseconds: Int64)], maxAttempts: Int) throws {
         var statements: [PipelinedStatement] = []
         if !delivered.isEmpty {
             statements.append(keep
-                ? .prepared(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset)])
+                ? .prepared(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset),
+                                                 delivered.map(\.reportedAt.microsecondsSinceEpoch)])
                 : .prepared(Self.deletePublished, [delivered.map(\.id)]))
         }
         if !failed.isEmpty {
@@ -80,11 +81,13 @@ struct OutboxStore {
         FOR UPDATE OF o SKIP LOCKED
         """)
 
+    /// `published_at` is the delivery report's time (µs since the epoch, the relay's clock), not
+    /// the time of this statement, which comes a round trip or more later.
     static let markPublished = PostgresStatement(name: "outbox_mark_published", plannedEachRun: true, sql: """
         UPDATE outbox o
-        SET published_at = clock_timestamp(), kafka_partition = d.partition, kafka_offset = d.kafka_offset,
-            next_attempt_at = NULL
-        FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d(id, partition, kafka_offset)
+        SET published_at = timestamptz 'epoch' + d.reported_us * interval '1 microsecond',
+            kafka_partition = d.partition, kafka_offset = d.kafka_offset, next_attempt_at = NULL
+        FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) AS d(id, partition, kafka_offset, reported_us)
         WHERE o.id = d.id
         """)
 

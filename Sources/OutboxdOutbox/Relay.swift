@@ -212,8 +212,10 @@ public final class Relay: Sendable {
                 try lane.commit()
                 return nil
             }
-            let deliveries = producer.produce(rows.map { $0.message(source: configuration.eventSource) }) { [reportsIn] in reportsIn.wake() }
-            return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries)
+            let messages = rows.map { $0.message(source: configuration.eventSource) }
+            let producedAt = Timestamp.now()
+            let deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
+            return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries, producedAt: producedAt)
         } catch {
             lane.rollbackIfPossible()
             throw error
@@ -255,6 +257,7 @@ public final class Relay: Sendable {
         }
         metrics.batchSize.observe(Double(batch.rows.count))
         metrics.latency.observe(outcome.latencies)
+        metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - batch.producedAt.microsecondsSinceEpoch) / 1_000_000 })
         for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
         for failure in outcome.failed {
             let parked = failure.attempts >= configuration.maxAttempts

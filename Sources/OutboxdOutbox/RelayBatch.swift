@@ -5,10 +5,10 @@ import OutboxdKafka
 /// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
 /// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
 struct RelayBatchOutcome {
-    var delivered: [(id: Int64, eventID: UUID, partition: Int32, offset: Int64)] = []
+    var delivered: [DeliveredRow] = []
     /// `reason`: librdkafka's error name, or `NO_REPORT` when the delivery timeout passed first.
     var failed: [(id: Int64, error: String, reason: String, attempts: Int)] = []
-    /// Seconds from each delivered row's `created_at` to `reportedBy`.
+    /// Seconds from each delivered row's `created_at` to its delivery report.
     var latencies: [Double] = []
     var deliveredPerTopic: [String: Int] = [:]
     var held: [Int64] = []
@@ -20,7 +20,7 @@ struct RelayBatchOutcome {
     /// claimed; their rows here are held as well.
     /// `holdUnknown`: a row without a report is left as it was (not counted as a failed attempt), as
     /// when a stop cut the wait for reports short.
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], reportedBy: Timestamp = .now(), holdUnknown: Bool = false) {
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], holdUnknown: Bool = false) {
         for (row, result) in zip(rows, results) {
             if heldKeys.contains(row.aggregateID) || blockedKeys.contains(row.aggregateID) {
                 held.append(row.id)
@@ -28,10 +28,10 @@ struct RelayBatchOutcome {
                 continue
             }
             switch result {
-            case .delivered(let partition, let offset):
-                delivered.append((row.id, row.eventID, partition, offset))
+            case .delivered(let partition, let offset, let reportedAt):
+                delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt))
                 deliveredPerTopic[row.topic, default: 0] += 1
-                latencies.append(Double(reportedBy.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
+                latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error):
                 blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, error.description, error.code.name, row.attempts + 1))

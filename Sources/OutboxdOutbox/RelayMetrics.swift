@@ -10,10 +10,13 @@ public struct RelayMetrics: Sendable {
     public let latency = Histogram("outboxd_relay_delivery_latency_seconds",
                                    "From an event's created_at (its transaction) to its batch's delivery reports.",
                                    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
+    public let kafkaAck = Histogram("outboxd_relay_kafka_ack_seconds",
+                                    "From producing an event to its delivery report (the rest of the delivery latency is the wait for the claim).",
+                                    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
     public let batchSize = Histogram("outboxd_relay_batch_rows", "Rows claimed per relay batch.",
                                      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000])
 
     public init() {}
 
-    public var families: [any MetricsCollector] { [published, failures, parked, latency, batchSize] }
+    public var families: [any MetricsCollector] { [published, failures, parked, latency, kafkaAck, batchSize] }
 }

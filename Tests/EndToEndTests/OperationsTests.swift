@@ -46,6 +46,10 @@ import Testing
         try waitUntil("5 events are published", timeout: .seconds(30)) {
             try database.count("outbox", where: "published_at IS NOT NULL") == 5
         }
+        // The relay counts a batch once its COMMIT's result is read, just after the rows change.
+        try waitUntil("the relay counted 5 events", timeout: .seconds(30)) {
+            try scrape(client).value("outboxd_relay_published_total", ["topic": "task-events"]) == 5
+        }
 
         var metrics = try scrape(client)
         #expect(metrics.value("outboxd_http_requests_total", ["route": "POST /tasks", "status": "201"]) == 5)
@@ -55,6 +59,9 @@ import Testing
         #expect(metrics.value("outboxd_relay_published_total", ["topic": "task-events"]) == 5)
         #expect(metrics.value("outboxd_relay_delivery_latency_seconds_count") == 5)
         #expect(metrics.value("outboxd_relay_delivery_latency_seconds_bucket", ["le": "+Inf"]) == 5)
+        #expect(metrics.value("outboxd_relay_kafka_ack_seconds_count") == 5)
+        #expect((metrics.value("outboxd_relay_kafka_ack_seconds_sum") ?? 0) > 0)
+        #expect((metrics.value("outboxd_relay_kafka_ack_seconds_sum") ?? .infinity) <= (metrics.value("outboxd_relay_delivery_latency_seconds_sum") ?? 0))
         #expect((metrics.value("outboxd_relay_batch_rows_sum") ?? 0) == 5)
         #expect(metrics.value("outboxd_outbox_pending", ["topic": "task-events"]) == 0)
         #expect(metrics.value("outboxd_outbox_parked", ["topic": "task-events"]) == 0)

@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import OutboxdCore
 import Synchronization
 import OutboxdTestSupport
 import Testing
@@ -20,14 +21,17 @@ import Testing
             KafkaMessage(topic: "events", key: Array("key-\(n % 10)".utf8), value: Array("value-\(n)".utf8),
                          headers: [("ce_id", Array("id-\(n)".utf8)), ("ce_type", Array("test".utf8))])
         }
+        let sent = Timestamp.now()
         let results = producer.send(messages, timeout: .seconds(30))
+        let returned = Timestamp.now()
         var offsets: [String: (Int32, Int64)] = [:]
         for (n, result) in results.enumerated() {
-            guard case .delivered(let partition, let offset) = result else {
+            guard case .delivered(let partition, let offset, let reportedAt) = result else {
                 Issue.record("message \(n): \(result)")
                 continue
             }
             offsets["id-\(n)"] = (partition, offset)
+            #expect(sent <= reportedAt && reportedAt <= returned, "message \(n) reported at \(reportedAt), sent \(sent), returned \(returned)")
         }
         #expect(offsets.count == 200)
 
@@ -118,7 +122,7 @@ import Testing
             bootstrapServers: kafka.bootstrapServers, properties: [("statistics.interval.ms", "100", "KAFKA_STATISTICS_INTERVAL_MS")]))
         defer { producer.close() }
         let results = producer.send((0..<40).map { KafkaMessage(topic: "events", key: [UInt8($0)], value: [1]) }, timeout: .seconds(30))
-        #expect(Set(results.compactMap { if case .delivered(let partition, _) = $0 { partition } else { nil } }).count == 4)
+        #expect(Set(results.compactMap { if case .delivered(let partition, _, _) = $0 { partition } else { nil } }).count == 4)
         try waitUntil("the brokers in use are UP", timeout: .seconds(20)) {
             !producer.brokerStates.isEmpty && producer.brokerStates.values.allSatisfy { $0 == "UP" }
         }

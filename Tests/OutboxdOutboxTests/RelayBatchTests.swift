@@ -18,6 +18,10 @@ import Testing
 @Suite struct RelayBatchOutcomeTests {
     let error = KafkaError(code: .init(rawValue: 10, name: "MSG_SIZE_TOO_LARGE"), message: "too large", context: "delivery")
 
+    func delivered(_ partition: Int32, _ offset: Int64, at reportedAt: Timestamp = Timestamp(microsecondsSinceEpoch: 0)) -> DeliveryResult {
+        .delivered(partition: partition, offset: offset, reportedAt: reportedAt)
+    }
+
     func row(_ id: Int64, _ key: String, attempts: Int = 0) -> OutboxRow {
         OutboxRow(id: id, eventID: UUID(), aggregateID: key, attempts: attempts)
     }
@@ -25,8 +29,8 @@ import Testing
     @Test func laterRowsOfAFailedKeyAreHeldOthersMarked() {
         let rows = [row(1, "a"), row(2, "b", attempts: 2), row(3, "a"), row(4, "c"), row(5, "b")]
         let outcome = RelayBatchOutcome(rows: rows, results: [
-            .delivered(partition: 0, offset: 10), .failed(error), .delivered(partition: 0, offset: 11),
-            .unknown, .delivered(partition: 1, offset: 7),
+            delivered(0, 10), .failed(error), delivered(0, 11),
+            .unknown, delivered(1, 7),
         ])
         #expect(outcome.delivered.map(\.id) == [1, 3])
         #expect(outcome.delivered.map(\.offset) == [10, 11])
@@ -40,21 +44,22 @@ import Testing
         #expect(outcome.blockedKeys == ["b", "c"])
     }
 
-    @Test func latencyRunsFromEachRowsCreationToTheReports() {
+    @Test func latencyRunsFromEachRowsCreationToItsReport() {
         let created = Timestamp(microsecondsSinceEpoch: 1_000_000_000)
         let rows = [OutboxRow(id: 1, eventID: UUID(), aggregateID: "a", createdAt: created),
                     OutboxRow(id: 2, eventID: UUID(), aggregateID: "b", createdAt: Timestamp(microsecondsSinceEpoch: 1_000_250_000)),
                     OutboxRow(id: 3, eventID: UUID(), aggregateID: "c", createdAt: created)]
-        let outcome = RelayBatchOutcome(rows: rows, results: [.delivered(partition: 0, offset: 1), .delivered(partition: 0, offset: 2), .unknown],
-                                        reportedBy: Timestamp(microsecondsSinceEpoch: 1_000_500_000))
-        #expect(outcome.latencies == [0.5, 0.25])
+        let outcome = RelayBatchOutcome(rows: rows, results: [delivered(0, 1, at: Timestamp(microsecondsSinceEpoch: 1_000_500_000)),
+                                                              delivered(0, 2, at: Timestamp(microsecondsSinceEpoch: 1_000_400_000)), .unknown])
+        #expect(outcome.latencies == [0.5, 0.15])
+        #expect(outcome.delivered.map(\.reportedAt.microsecondsSinceEpoch) == [1_000_500_000, 1_000_400_000])
     }
 
     /// A batch claimed while the one before was in flight holds the keys that one blocked, even
     /// when its own rows of those keys were delivered (they are re-sent after the failed row).
     @Test func keysBlockedByThePreviousBatchAreHeld() {
         let rows = [row(7, "a"), row(8, "x"), row(9, "a")]
-        let results: [DeliveryResult] = [.delivered(partition: 0, offset: 1), .delivered(partition: 0, offset: 2), .delivered(partition: 0, offset: 3)]
+        let results: [DeliveryResult] = [delivered(0, 1), delivered(0, 2), delivered(0, 3)]
         let outcome = RelayBatchOutcome(rows: rows, results: results, heldKeys: ["a"])
         #expect(outcome.delivered.map(\.id) == [8])
         #expect(outcome.held == [7, 9])

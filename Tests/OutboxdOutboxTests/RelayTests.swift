@@ -106,6 +106,24 @@ final class RelayFixture {
         #expect(Set(records.compactMap { $0.header("ce_id") }).count == 1000)
     }
 
+    /// `published_at` is the delivery report's time, to the microsecond, not the time of the mark.
+    @Test func markingRecordsTheReportTimeAsPublishedAt() throws {
+        let fixture = try RelayFixture()
+        try fixture.createTasks(1)
+        let connection = try fixture.database.connect()
+        let row = try #require(try connection.query("SELECT id, event_id FROM outbox").first)
+        let reportedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_123_457)
+        try connection.executeScript("BEGIN")
+        try OutboxStore(connection: connection).recordAndCommit(
+            delivered: [DeliveredRow(id: try row.require(Int64.self, "id"), eventID: try row.require(UUID.self, "event_id"),
+                                     partition: 2, offset: 41, reportedAt: reportedAt)],
+            keep: true, failed: [], maxAttempts: 10)
+        let marked = try #require(try connection.query("SELECT published_at, kafka_partition, kafka_offset FROM outbox").first)
+        #expect(try marked.require(Timestamp.self, "published_at") == reportedAt)
+        #expect(try marked.require(Int32.self, "kafka_partition") == 2)
+        #expect(try marked.require(Int64.self, "kafka_offset") == 41)
+    }
+
     /// A lone batch is recorded when its reports are in, not at the next wake-up or poll (an hour
     /// away here).
     @Test func aBatchIsRecordedWhenItsReportsAreInWithoutAnotherWakeUp() throws {

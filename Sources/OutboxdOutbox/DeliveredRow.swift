@@ -1,0 +1,12 @@
+import Foundation
+import OutboxdCore
+
+/// A row whose delivery report succeeded: what marking it records.
+struct DeliveredRow: Equatable {
+    let id: Int64
+    let eventID: UUID
+    let partition: Int32
+    let offset: Int64
+    /// Becomes the row's `published_at`.
+    let reportedAt: Timestamp
+}
