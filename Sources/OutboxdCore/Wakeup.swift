@@ -51,15 +51,23 @@ public final class Wakeup: Sendable {
     /// Waits on several wake-ups (and a socket) in one poll(2); returns which of them were woken,
     /// in the order given, and whether `socket` has input. Consumes the wake-ups it reports.
     public static func wait(for wakeups: [Wakeup], timeout: Duration, socket: Int32 = -1) -> (woken: [Bool], socketReadable: Bool) {
+        let (woken, readable) = wait(for: wakeups, timeout: timeout, sockets: [socket])
+        return (woken, readable[0])
+    }
+
+    /// Waits on several wake-ups and sockets in one poll(2); returns which wake-ups were woken and
+    /// which sockets have input, each in the order given (a negative socket is never readable).
+    /// Consumes the wake-ups it reports.
+    public static func wait(for wakeups: [Wakeup], timeout: Duration, sockets: [Int32]) -> (woken: [Bool], readable: [Bool]) {
         var descriptors = wakeups.map { pollfd(fd: $0.readEnd, events: Int16(POLLIN), revents: 0) }
-        if socket >= 0 { descriptors.append(pollfd(fd: socket, events: Int16(POLLIN), revents: 0)) }
+        descriptors += sockets.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) } // poll(2) skips negative descriptors
         _ = poll(&descriptors, nfds_t(descriptors.count), Int32(clamping: timeout.wholeMilliseconds))
         let woken = wakeups.indices.map { index in
             guard descriptors[index].revents != 0 else { return false }
             wakeups[index].consume()
             return true
         }
-        return (woken, socket >= 0 && descriptors[wakeups.count].revents != 0)
+        return (woken, sockets.indices.map { sockets[$0] >= 0 && descriptors[wakeups.count + $0].revents != 0 })
     }
 
     private func consume() {

@@ -19,11 +19,12 @@ struct OutboxStore {
         try connection.finishPipeline(pending)[1].map(OutboxRow.init(row:))
     }
 
-    /// Records partition, offset and report time (`published_at`) of delivered rows (or deletes
-    /// them when history is not kept), records failures (attempts+1, the error, the next attempt
-    /// time; parked at `maxAttempts`), and commits: one round trip.
-    func recordAndCommit(delivered: [DeliveredRow], keep: Bool,
-                         failed: [(id: Int64, error: String, delayMilliseconds: Int64)], maxAttempts: Int) throws {
+    /// Sends, without waiting, what records a batch: partition, offset and report time
+    /// (`published_at`) of delivered rows (or their deletion when history is not kept), failures
+    /// (attempts+1, the error, the next attempt time; parked at `maxAttempts`), and COMMIT, in one
+    /// flight; `finishRecord` reads the results.
+    func startRecord(delivered: [DeliveredRow], keep: Bool,
+                     failed: [(id: Int64, error: String, delayMilliseconds: Int64)], maxAttempts: Int) throws -> PendingPipeline {
         var statements: [PipelinedStatement] = []
         if !delivered.isEmpty {
             statements.append(keep
@@ -35,7 +36,11 @@ struct OutboxStore {
             statements.append(.prepared(Self.markFailed, [failed.map(\.id), failed.map(\.error), failed.map(\.delayMilliseconds), maxAttempts]))
         }
         statements.append(.command("COMMIT"))
-        try connection.pipeline(statements)
+        return try connection.startPipeline(statements)
+    }
+
+    func finishRecord(_ pending: PendingPipeline) throws {
+        _ = try connection.finishPipeline(pending)
     }
 
     /// Deletes up to `limit` rows published before `retention` ago; returns how many.

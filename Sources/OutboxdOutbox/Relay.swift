@@ -17,8 +17,9 @@ import Synchronization
 /// The loop is a two-deep pipeline on two connections: while a batch's messages are in flight
 /// (its transaction open, its rows locked), the next claim is sent as soon as more is due (at
 /// once after a full batch; on a wake-up otherwise), SKIP LOCKED passing over the first batch;
-/// the first is recorded while PostgreSQL runs that claim, then the claimed rows are produced. A
-/// batch whose reports are all in before more is due is recorded then.
+/// the first batch's mark and COMMIT are sent while PostgreSQL runs that claim, the claimed rows
+/// are produced, and only then is the mark's result read. A batch whose reports are all in before
+/// more is due is recorded then, its result read when it arrives.
 public final class Relay: Sendable {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
@@ -74,6 +75,7 @@ public final class Relay: Sendable {
         // lanes[0] LISTENs; shard locks may sit on either lane; both are closed together on any error.
         var lanes: [PQConnection] = []
         var inFlight: InFlightBatch?
+        var recording: RecordingBatch?
         var owned: [Int] = []
         var lastTakeover: ContinuousClock.Instant?
         var lastPurge = ContinuousClock.now
@@ -82,11 +84,21 @@ public final class Relay: Sendable {
             lanes.forEach { $0.close() }
             lanes = []
             inFlight = nil
+            recording = nil
             owned = []
         }
-        /// The lane without an open transaction (both are free unless a batch is in flight).
-        func freeLane() -> PQConnection {
-            inFlight.map { $0.connection === lanes[0] ? lanes[1] : lanes[0] } ?? lanes[0]
+        /// Reads the results of the recording sent last, if any.
+        func finishRecording() throws {
+            guard let pending = recording else { return }
+            recording = nil
+            try self.finishRecording(pending)
+        }
+        /// A lane with neither a batch in flight nor a recording; when both lanes are taken, the
+        /// recording is read first.
+        func freeLane() throws -> PQConnection {
+            if inFlight != nil { try finishRecording() }
+            let busy = inFlight?.connection ?? recording?.connection
+            return busy === lanes[0] ? lanes[1] : lanes[0]
         }
         while true {
             progress.withLock { $0.heartbeat = ContinuousClock.now }
@@ -101,7 +113,7 @@ public final class Relay: Sendable {
                     lastTakeover = nil
                 }
                 if owned.count < configuration.shards, lastTakeover.map({ ContinuousClock.now - $0 >= configuration.takeoverInterval }) ?? true {
-                    let held = try OutboxStore(connection: freeLane()).acquire(shards: configuration.shards, owned: owned)
+                    let held = try OutboxStore(connection: try freeLane()).acquire(shards: configuration.shards, owned: owned)
                     if held != owned { logger.notice("owning shards", ["shards": held.map(String.init).joined(separator: ","), "of": "\(configuration.shards)"]) }
                     owned = held
                     lastTakeover = ContinuousClock.now
@@ -113,6 +125,7 @@ public final class Relay: Sendable {
                     continue
                 }
                 if drainDeadline == nil, ContinuousClock.now - lastPurge >= configuration.purgeInterval {
+                    try finishRecording()
                     if let batch = inFlight {
                         inFlight = nil
                         _ = try finish(batch)
@@ -120,14 +133,14 @@ public final class Relay: Sendable {
                     try purge(on: lanes[0])
                     lastPurge = ContinuousClock.now
                 }
-                let claimed = try pump(on: freeLane(), owned: owned, inFlight: &inFlight)
+                let claimed = try pump(on: try freeLane(), owned: owned, inFlight: &inFlight, recording: &recording)
                 failures = 0
                 if drainDeadline != nil {
                     if claimed == 0 { break }
                     continue
                 }
                 if claimed < configuration.batchSize {
-                    try waitForWork(on: lanes[0], inFlight: &inFlight)
+                    try waitForWork(on: lanes[0], inFlight: &inFlight, recording: &recording)
                 }
             } catch {
                 failures += 1
@@ -142,8 +155,11 @@ public final class Relay: Sendable {
                 wakeup.wait(timeout: min(delay, .seconds(5)))
             }
         }
-        if let batch = inFlight {
-            do { _ = try finish(batch) } catch { logger.warning("last batch not recorded; it will be sent again", ["error": "\(error)"]) }
+        do {
+            try finishRecording()
+            if let batch = inFlight { _ = try finish(batch) }
+        } catch {
+            logger.warning("last batch not recorded; it will be sent again", ["error": "\(error)"])
         }
         closeLanes()
     }
@@ -152,16 +168,27 @@ public final class Relay: Sendable {
     /// again (at least once still holds), so they need not wait for the WAL flush.
     static let laneSettings = "SET synchronous_commit = off"
 
-    /// Waits until more may be due (a wake-up, a NOTIFY on `session`, the poll interval), recording
-    /// the batch in flight meanwhile as soon as its reports are all in.
-    private func waitForWork(on session: PQConnection, inFlight: inout InFlightBatch?) throws {
+    /// Waits until more may be due (a wake-up, a NOTIFY on `session`, the poll interval). Meanwhile
+    /// the batch in flight is recorded as soon as its reports are all in (sent without waiting),
+    /// and a recording's results are read as soon as they arrive.
+    private func waitForWork(on session: PQConnection, inFlight: inout InFlightBatch?, recording: inout RecordingBatch?) throws {
         let until = ContinuousClock.now + configuration.pollInterval
         while case let now = ContinuousClock.now, now < until {
-            let (woken, notified) = Wakeup.wait(for: [wakeup, reportsIn], timeout: until - now, socket: session.socketDescriptor)
-            if notified { _ = try? session.drainNotifications() }
+            let sockets = [session.socketDescriptor, recording?.connection.socketDescriptor ?? -1]
+            let (woken, readable) = Wakeup.wait(for: [wakeup, reportsIn], timeout: until - now, sockets: sockets)
+            if readable[1], let pending = recording {
+                recording = nil
+                try finishRecording(pending)
+            }
+            // The LISTEN lane may also have been the recording's: only notifications count.
+            let notified = readable[0] && ((try? session.drainNotifications()) ?? 0) > 0
             if let batch = inFlight, batch.deliveries.isComplete {
                 inFlight = nil
-                _ = try finish(batch)
+                if let older = recording {
+                    recording = nil
+                    try finishRecording(older)
+                }
+                recording = try startRecording(batch)
             }
             if woken[0] || notified { return }
         }
@@ -186,21 +213,32 @@ public final class Relay: Sendable {
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
     }
 
-    /// Starts the next batch on `lane` (the one not in use) and finishes the batch before it on the
-    /// other: the next claim is sent first, so PostgreSQL runs it while the previous batch is
-    /// recorded, and its rows are produced once they arrive. The new batch stays in flight, so its
-    /// deliveries overlap the next claim. Returns the rows claimed.
-    func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?) throws -> Int {
+    /// Starts the next batch on `lane` (a free one) and records the batch before it on the other:
+    /// the next claim is sent first, so PostgreSQL runs it while the relay waits for the previous
+    /// batch's reports and sends its mark; the claimed rows are produced as soon as they arrive,
+    /// and only then is the mark's result read, so neither round trip delays the next produce. The
+    /// new batch stays in flight, so its deliveries overlap the next claim. Returns the rows claimed.
+    func pump(on lane: PQConnection, owned: [Int], inFlight: inout InFlightBatch?, recording: inout RecordingBatch?) throws -> Int {
         // A claim that cannot be sent closes the lane (PQConnection.startPipeline), which rolls it back.
         let claim = try OutboxStore(connection: lane).startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
         var blocked: Set<String> = []
         if let previous = inFlight {
             inFlight = nil
-            blocked = try finish(previous)
+            if let older = recording {
+                recording = nil
+                try finishRecording(older)
+            }
+            let started = try startRecording(previous)
+            recording = started
+            blocked = started.outcome.blockedKeys
         }
         var next = try start(on: lane, claim: claim)
         next?.heldKeys = blocked
         inFlight = next
+        if let pending = recording {
+            recording = nil
+            try finishRecording(pending)
+        }
         return next?.rows.count ?? 0
     }
 
@@ -239,15 +277,33 @@ public final class Relay: Sendable {
     /// Waits for the batch's delivery reports, marks its rows and commits. Returns the keys it
     /// blocked (failed or held rows).
     private func finish(_ batch: InFlightBatch) throws -> Set<String> {
+        let recording = try startRecording(batch)
+        try finishRecording(recording)
+        return recording.outcome.blockedKeys
+    }
+
+    /// Waits for the batch's delivery reports and sends what records them (mark or delete,
+    /// failures, COMMIT) without waiting for the results. A pipeline that cannot be sent closes
+    /// the connection, which rolls the transaction back.
+    private func startRecording(_ batch: InFlightBatch) throws -> RecordingBatch {
         let (results, cutShort) = awaitReports(batch)
         let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys, holdUnknown: cutShort)
-        let store = OutboxStore(connection: batch.connection)
-        do {
-            let backoff = configuration.backoff
-            try store.recordAndCommit(delivered: outcome.delivered, keep: configuration.retention > .zero, failed: outcome.failed.map { failure in
+        let backoff = configuration.backoff
+        let pending = try OutboxStore(connection: batch.connection).startRecord(
+            delivered: outcome.delivered, keep: configuration.retention > .zero,
+            failed: outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
                 return (failure.id, failure.error, delay.wholeMilliseconds)
-            }, maxAttempts: configuration.maxAttempts)
+            },
+            maxAttempts: configuration.maxAttempts)
+        return RecordingBatch(batch: batch, outcome: outcome, pending: pending)
+    }
+
+    /// Reads a recording's results; once committed, the batch counts (metrics, waiters, logs).
+    private func finishRecording(_ recording: RecordingBatch) throws {
+        let batch = recording.batch, outcome = recording.outcome
+        do {
+            try OutboxStore(connection: batch.connection).finishRecord(recording.pending)
         } catch {
             batch.connection.rollbackIfPossible()
             throw error
@@ -272,7 +328,6 @@ public final class Relay: Sendable {
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
         }
-        return outcome.blockedKeys
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import OutboxdCore
 import Testing
 
@@ -30,5 +31,21 @@ import Testing
         let other = Wakeup()
         Thread.detachNewThread { other.wake() }
         #expect(Wakeup.wait(for: [wakeup, other], timeout: .seconds(30)).woken == [false, true])
+    }
+
+    @Test func waitOnSocketsSaysWhichHaveInput() throws {
+        var first: [Int32] = [-1, -1], second: [Int32] = [-1, -1]
+        try #require(pipe(&first) == 0 && pipe(&second) == 0)
+        defer { (first + second).forEach { _ = close($0) } }
+        var byte: UInt8 = 1
+        #expect(write(second[1], &byte, 1) == 1)
+        let wakeup = Wakeup()
+        let result = Wakeup.wait(for: [wakeup], timeout: .seconds(5), sockets: [first[0], -1, second[0]])
+        #expect(result.woken == [false])
+        #expect(result.readable == [false, false, true])
+        wakeup.wake()
+        let woken = Wakeup.wait(for: [wakeup], timeout: .seconds(5), sockets: [first[0]])
+        #expect(woken.woken == [true])
+        #expect(woken.readable == [false])
     }
 }

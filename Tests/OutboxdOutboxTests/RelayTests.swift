@@ -114,10 +114,11 @@ final class RelayFixture {
         let row = try #require(try connection.query("SELECT id, event_id FROM outbox").first)
         let reportedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_123_457)
         try connection.executeScript("BEGIN")
-        try OutboxStore(connection: connection).recordAndCommit(
+        let store = OutboxStore(connection: connection)
+        try store.finishRecord(try store.startRecord(
             delivered: [DeliveredRow(id: try row.require(Int64.self, "id"), eventID: try row.require(UUID.self, "event_id"),
                                      partition: 2, offset: 41, reportedAt: reportedAt)],
-            keep: true, failed: [], maxAttempts: 10)
+            keep: true, failed: [], maxAttempts: 10))
         let marked = try #require(try connection.query("SELECT published_at, kafka_partition, kafka_offset FROM outbox").first)
         #expect(try marked.require(Timestamp.self, "published_at") == reportedAt)
         #expect(try marked.require(Int32.self, "kafka_partition") == 2)
