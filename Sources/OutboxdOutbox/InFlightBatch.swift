@@ -10,6 +10,7 @@ struct InFlightBatch {
     let deliveries: DeliveryBatch
     /// Taken just before the batch was produced.
     let producedAt: Timestamp
-    /// Keys blocked by the batch finished while this one was in flight (see `RelayBatchOutcome`).
-    var heldKeys: Set<String> = []
+    /// Keys blocked by the batch recorded while this one was claimed: their rows were not produced
+    /// (see `RelayBatchOutcome`).
+    let heldKeys: Set<String>
 }

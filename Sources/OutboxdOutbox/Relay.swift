@@ -232,8 +232,7 @@ public final class Relay: Sendable {
             recording = started
             blocked = started.outcome.blockedKeys
         }
-        var next = try start(on: lane, claim: claim)
-        next?.heldKeys = blocked
+        let next = try start(on: lane, claim: claim, holding: blocked)
         inFlight = next
         if let pending = recording {
             recording = nil
@@ -242,18 +241,19 @@ public final class Relay: Sendable {
         return next?.rows.count ?? 0
     }
 
-    /// Reads the claimed rows and produces them; nil (and COMMIT) when none is due.
-    private func start(on lane: PQConnection, claim: PendingPipeline) throws -> InFlightBatch? {
+    /// Reads the claimed rows and produces them, except those of `heldKeys`; nil (and COMMIT) when
+    /// none is due.
+    private func start(on lane: PQConnection, claim: PendingPipeline, holding heldKeys: Set<String>) throws -> InFlightBatch? {
         do {
             let rows = try OutboxStore(connection: lane).finishClaim(claim)
             guard !rows.isEmpty else {
                 try lane.commit()
                 return nil
             }
-            let messages = rows.map { $0.message(source: configuration.eventSource) }
+            let messages = RelayBatchOutcome.toProduce(rows, heldKeys: heldKeys).map { $0.message(source: configuration.eventSource) }
             let producedAt = Timestamp.now()
             let deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
-            return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries, producedAt: producedAt)
+            return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries, producedAt: producedAt, heldKeys: heldKeys)
         } catch {
             lane.rollbackIfPossible()
             throw error

@@ -17,12 +17,15 @@ struct RelayBatchOutcome {
     var blockedKeys: Set<String> = []
 
     /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
-    /// claimed; their rows here are held as well.
+    /// claimed; their rows here are held as well, and were not produced (`toProduce`).
+    /// `results`: the delivery results of the rows produced, in order.
     /// `holdUnknown`: a row without a report is left as it was (not counted as a failed attempt), as
     /// when a stop cut the wait for reports short.
     init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], holdUnknown: Bool = false) {
-        for (row, result) in zip(rows, results) {
-            if heldKeys.contains(row.aggregateID) || blockedKeys.contains(row.aggregateID) {
+        var reports = results.makeIterator()
+        for row in rows {
+            let result = heldKeys.contains(row.aggregateID) ? nil : reports.next() ?? .unknown
+            guard let result, !blockedKeys.contains(row.aggregateID) else {
                 held.append(row.id)
                 blockedKeys.insert(row.aggregateID)
                 continue
@@ -43,5 +46,11 @@ struct RelayBatchOutcome {
                 failed.append((row.id, "no delivery report within the delivery timeout", "NO_REPORT", row.attempts + 1))
             }
         }
+    }
+
+    /// The rows of a batch to produce: none of the keys the batch before blocked, so a later event
+    /// never reaches Kafka ahead of the retry of an earlier one of its key (G3).
+    static func toProduce(_ rows: [OutboxRow], heldKeys: Set<String>) -> [OutboxRow] {
+        heldKeys.isEmpty ? rows : rows.filter { !heldKeys.contains($0.aggregateID) }
     }
 }

@@ -55,16 +55,21 @@ import Testing
         #expect(outcome.delivered.map(\.reportedAt.microsecondsSinceEpoch) == [1_000_500_000, 1_000_400_000])
     }
 
-    /// A batch claimed while the one before was in flight holds the keys that one blocked, even
-    /// when its own rows of those keys were delivered (they are re-sent after the failed row).
-    @Test func keysBlockedByThePreviousBatchAreHeld() {
-        let rows = [row(7, "a"), row(8, "x"), row(9, "a")]
-        let results: [DeliveryResult] = [delivered(0, 1), delivered(0, 2), delivered(0, 3)]
-        let outcome = RelayBatchOutcome(rows: rows, results: results, heldKeys: ["a"])
-        #expect(outcome.delivered.map(\.id) == [8])
+    /// A batch claimed while the one before was in flight holds the keys that one blocked: their
+    /// rows are not produced (so not ahead of the failed row's retry), and the results are those of
+    /// the rows produced.
+    @Test func keysBlockedByThePreviousBatchAreHeldAndNotProduced() {
+        let rows = [row(7, "a"), row(8, "x"), row(9, "a"), row(10, "y")]
+        #expect(RelayBatchOutcome.toProduce(rows, heldKeys: ["a"]).map(\.id) == [8, 10])
+        #expect(RelayBatchOutcome.toProduce(rows, heldKeys: []).map(\.id) == [7, 8, 9, 10])
+        let outcome = RelayBatchOutcome(rows: rows, results: [delivered(0, 2), delivered(1, 5)], heldKeys: ["a"])
+        #expect(outcome.delivered.map(\.id) == [8, 10])
+        #expect(outcome.delivered.map(\.offset) == [2, 5])
         #expect(outcome.held == [7, 9])
         #expect(outcome.failed.isEmpty)
         #expect(outcome.blockedKeys == ["a"])
-        #expect(RelayBatchOutcome(rows: rows, results: results).held.isEmpty)
+        let unheld = RelayBatchOutcome(rows: rows, results: [delivered(0, 1), delivered(0, 2), delivered(0, 3), delivered(1, 4)])
+        #expect(unheld.held.isEmpty)
+        #expect(unheld.delivered.map(\.offset) == [1, 2, 3, 4])
     }
 }

@@ -175,6 +175,68 @@ final class RelayFixture {
         #expect(try fixture.consume(10).count == 10)
     }
 
+    /// A key that failed in one batch is held, and not produced, in the batch claimed while that
+    /// one was in flight: its later event does not reach Kafka ahead of the earlier one's retry
+    /// (G3). Driven by hand: batch 1 is the task's first event, too large for the producer; batch 2,
+    /// claimed on the other lane before batch 1 is recorded, its second. A third session's SHARE
+    /// lock holds batch 1's mark back until batch 2's claim has run, so that claim still sees batch
+    /// 1's row as not backing off (as it does under load).
+    @Test func aLaterEventOfAFailedKeyIsNotProducedAheadOfTheRetry() throws {
+        let fixture = try RelayFixture(producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")]) {
+            $0.batchSize = 1
+            $0.backoffBase = .seconds(600)
+            $0.backoffMaximum = .seconds(600)
+        }
+        let id = try fixture.createTasks(1, description: String(repeating: "x", count: 8000))[0]
+        _ = try fixture.store.update(id, TaskPatch(description: .some("small")), ifVersion: nil)
+        let lanes = [try fixture.database.connect(), try fixture.database.connect()]
+        let pids = try lanes.map { try #require(try $0.query("SELECT pg_backend_pid() AS pid").first).require(Int.self, "pid") }
+        var inFlight: InFlightBatch?
+        var recording: RecordingBatch?
+        #expect(try fixture.relay.pump(on: lanes[0], owned: [0], inFlight: &inFlight, recording: &recording) == 1)
+
+        let database = PostgresPoolConfiguration(conninfo: fixture.database.url)
+        let locked = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            defer { released.signal() }
+            guard let locker = try? database.connect(), let watcher = try? database.connect(),
+                  (try? locker.executeScript("BEGIN; LOCK TABLE outbox IN SHARE MODE")) != nil else {
+                locked.signal()
+                return
+            }
+            locked.signal()
+            try? waitUntil("batch 2 is claimed and batch 1's mark waits for the lock", timeout: .seconds(30)) {
+                let counts = try #require(try watcher.query("""
+                    SELECT count(*) FILTER (WHERE pid = $1 AND wait_event_type = 'Lock') AS waiting,
+                           count(*) FILTER (WHERE pid = $2 AND state = 'idle in transaction' AND query LIKE '%SKIP LOCKED%') AS claimed
+                    FROM pg_stat_activity
+                    """, [pids[0], pids[1]]).first)
+                return try counts.require(Int.self, "waiting") == 1 && counts.require(Int.self, "claimed") == 1
+            }
+            try? locker.executeScript("ROLLBACK")
+        }
+        locked.wait()
+        #expect(try fixture.relay.pump(on: lanes[1], owned: [0], inFlight: &inFlight, recording: &recording) == 1)
+        released.wait()
+        #expect(inFlight?.heldKeys == [id.lowercaseString])
+        #expect(try fixture.relay.pump(on: lanes[0], owned: [0], inFlight: &inFlight, recording: &recording) == 0)
+        #expect(inFlight == nil && recording == nil)
+
+        #expect(fixture.producer.flush(timeout: .seconds(10)))
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: fixture.kafka.bootstrapServers),
+                                           groupID: "test-\(UUID())", topics: [fixture.topic])
+        defer { consumer.close() }
+        let messages = try (0..<4).reduce(Int64(0)) { total, partition in
+            total + (try consumer.watermarks(topic: fixture.topic, partition: Int32(partition), timeout: .seconds(10)).high)
+        }
+        #expect(messages == 0, "the second event was produced ahead of the first one's retry")
+        let rows = try lanes[0].query("SELECT attempts, last_error, coalesce(next_attempt_at > now(), false) AS backing_off, published_at IS NULL AS pending FROM outbox ORDER BY id")
+        #expect(try rows.map { try $0.require(Int.self, "attempts") } == [1, 0])
+        #expect(try rows.map { try $0.require(Bool.self, "backing_off") } == [true, false])
+        #expect(try rows.map { try $0.require(Bool.self, "pending") } == [true, true])
+        #expect(try rows.first?.require(String.self, "last_error").contains("MSG_SIZE_TOO_LARGE") == true)
+    }
+
     @Test func injectedProduceErrorsKeepPerKeyOrder() throws {
         let fixture = try RelayFixture { $0.batchSize = 50 }
         let ids = try fixture.createTasks(10)
