@@ -53,11 +53,13 @@ bench_start_daemon() {
 }
 
 # stop_daemon: SIGTERM, wait, then SIGKILL; first records the daemon's peak resident set size
-# (VmHWM) in peak_rss_mb.
-peak_rss_mb=
+# (VmHWM) in peak_rss_mb and the CPU time it used so far (user + system, all threads) in daemon_cpu_s.
+peak_rss_mb= daemon_cpu_s=
 stop_daemon() {
   [ -n "$daemon_pid" ] || return 0
   peak_rss_mb=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$daemon_pid/status" 2>/dev/null || true)
+  # Fields 14 and 15 of /proc/PID/stat (the command name in field 2 has no spaces here), in clock ticks.
+  daemon_cpu_s=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$daemon_pid/stat" 2>/dev/null || true)
   if kill -0 "$daemon_pid" 2>/dev/null; then
     kill -TERM "$daemon_pid" 2>/dev/null || true
     for _ in $(seq 1 250); do # up to 25 s (SHUTDOWN_TIMEOUT defaults to 20s)

@@ -45,7 +45,7 @@ preload() {
   [ "$(pending)" = "$ROWS" ] || die "preload did not leave $ROWS pending rows"
 }
 
-declare -A claim_rate drain_rate checks relay_rss
+declare -A claim_rate drain_rate checks relay_rss relay_cpu
 problems=()
 for mode in delete keep; do
   if [ $mode = delete ]; then keep=0 retention=0s; else keep=1 retention=1h; fi
@@ -83,6 +83,9 @@ for mode in delete keep; do
   end_t=$t
   stop_daemon
   relay_rss[$mode]=$peak_rss_mb
+  # CPU per event of the whole process (relay, producer and the embedded mock cluster): steadier
+  # than events/s on a shared machine.
+  relay_cpu[$mode]=$(awk -v s="$daemon_cpu_s" -v n="$ROWS" 'BEGIN { printf "%.1f", s * 1e6 / n }')
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
   echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
@@ -126,6 +129,7 @@ for mode in delete keep; do
 done
 lines+=("produce ceiling: batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s")
 lines+=("outboxd relay peak RSS: retention 0 ${relay_rss[delete]} MB, kept history ${relay_rss[keep]} MB")
+lines+=("outboxd relay CPU (with the embedded cluster) per event: retention 0 ${relay_cpu[delete]} µs, kept history ${relay_cpu[keep]} µs")
 lines+=("ratio relay(retention 0)/produce batched: $(ratio "${drain_rate[delete]}" "$produce_batched"); /pipelined: $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
 mkdir -p bench/results
 {

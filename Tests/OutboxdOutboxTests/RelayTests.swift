@@ -125,6 +125,33 @@ final class RelayFixture {
         #expect(try marked.require(Int64.self, "kafka_offset") == 41)
     }
 
+    /// A row's stored headers (here written by another service straight into the outbox) follow
+    /// the CloudEvents ones; rows without any get only those.
+    @Test func storedHeadersReachKafkaAfterTheCloudEventsOnes() throws {
+        let fixture = try RelayFixture()
+        let connection = try fixture.database.connect()
+        let traced = UUID(), plain = UUID()
+        for (eventID, headers) in [(traced, #"{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tenant": "acme"}"#),
+                                   (plain, "{}")] {
+            _ = try connection.query("""
+                INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload, headers)
+                VALUES ($1, 'task', $2, 'task.created', $3, '{"n": 1}', $4::jsonb)
+                """, [eventID, eventID.lowercaseString, fixture.topic, headers])
+        }
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        let records = try fixture.consume(2)
+        let byID = Dictionary(uniqueKeysWithValues: try records.map { (try #require($0.header("ce_id")), $0) })
+        let tracedRecord = try #require(byID[traced.lowercaseString])
+        #expect(tracedRecord.header("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(tracedRecord.header("tenant") == "acme")
+        #expect(tracedRecord.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type", "tenant", "traceparent"])
+        let plainRecord = try #require(byID[plain.lowercaseString])
+        #expect(plainRecord.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type"])
+        #expect(String(decoding: plainRecord.value, as: UTF8.self) == #"{"n": 1}"#)
+    }
+
     /// A lone batch is recorded when its reports are in, not at the next wake-up or poll (an hour
     /// away here).
     @Test func aBatchIsRecordedWhenItsReportsAreInWithoutAnotherWakeUp() throws {
