@@ -87,16 +87,10 @@ public final class Relay: Sendable {
             recording = nil
             owned = []
         }
-        /// Reads the results of the recording sent last, if any.
-        func finishRecording() throws {
-            guard let pending = recording else { return }
-            recording = nil
-            try self.finishRecording(pending)
-        }
         /// A lane with neither a batch in flight nor a recording; when both lanes are taken, the
         /// recording is read first.
         func freeLane() throws -> PQConnection {
-            if inFlight != nil { try finishRecording() }
+            if inFlight != nil { try finishRecording(&recording) }
             let busy = inFlight?.connection ?? recording?.connection
             return busy === lanes[0] ? lanes[1] : lanes[0]
         }
@@ -125,7 +119,7 @@ public final class Relay: Sendable {
                     continue
                 }
                 if drainDeadline == nil, ContinuousClock.now - lastPurge >= configuration.purgeInterval {
-                    try finishRecording()
+                    try finishRecording(&recording)
                     if let batch = inFlight {
                         inFlight = nil
                         _ = try finish(batch)
@@ -156,7 +150,7 @@ public final class Relay: Sendable {
             }
         }
         do {
-            try finishRecording()
+            try finishRecording(&recording)
             if let batch = inFlight { _ = try finish(batch) }
         } catch {
             logger.warning("last batch not recorded; it will be sent again", ["error": "\(error)"])
@@ -176,18 +170,12 @@ public final class Relay: Sendable {
         while case let now = ContinuousClock.now, now < until {
             let sockets = [session.socketDescriptor, recording?.connection.socketDescriptor ?? -1]
             let (woken, readable) = Wakeup.wait(for: [wakeup, reportsIn], timeout: until - now, sockets: sockets)
-            if readable[1], let pending = recording {
-                recording = nil
-                try finishRecording(pending)
-            }
+            if readable[1] { try finishRecording(&recording) }
             // The LISTEN lane may also have been the recording's: only notifications count.
             let notified = readable[0] && ((try? session.drainNotifications()) ?? 0) > 0
             if let batch = inFlight, batch.deliveries.isComplete {
                 inFlight = nil
-                if let older = recording {
-                    recording = nil
-                    try finishRecording(older)
-                }
+                try finishRecording(&recording)
                 recording = try startRecording(batch)
             }
             if woken[0] || notified { return }
@@ -224,20 +212,14 @@ public final class Relay: Sendable {
         var blocked: Set<String> = []
         if let previous = inFlight {
             inFlight = nil
-            if let older = recording {
-                recording = nil
-                try finishRecording(older)
-            }
+            try finishRecording(&recording)
             let started = try startRecording(previous)
             recording = started
             blocked = started.outcome.blockedKeys
         }
         let next = try start(on: lane, claim: claim, holding: blocked)
         inFlight = next
-        if let pending = recording {
-            recording = nil
-            try finishRecording(pending)
-        }
+        try finishRecording(&recording)
         return next?.rows.count ?? 0
     }
 
@@ -277,9 +259,10 @@ public final class Relay: Sendable {
     /// Waits for the batch's delivery reports, marks its rows and commits. Returns the keys it
     /// blocked (failed or held rows).
     private func finish(_ batch: InFlightBatch) throws -> Set<String> {
-        let recording = try startRecording(batch)
-        try finishRecording(recording)
-        return recording.outcome.blockedKeys
+        let started = try startRecording(batch)
+        var recording: RecordingBatch? = started
+        try finishRecording(&recording)
+        return started.outcome.blockedKeys
     }
 
     /// Waits for the batch's delivery reports and sends what records them (mark or delete,
@@ -299,11 +282,14 @@ public final class Relay: Sendable {
         return RecordingBatch(batch: batch, outcome: outcome, pending: pending)
     }
 
-    /// Reads a recording's results; once committed, the batch counts (metrics, waiters, logs).
-    private func finishRecording(_ recording: RecordingBatch) throws {
-        let batch = recording.batch, outcome = recording.outcome
+    /// Reads the results of `recording`, if any, and clears it; once committed, the batch counts
+    /// (metrics, waiters, logs).
+    private func finishRecording(_ recording: inout RecordingBatch?) throws {
+        guard let sent = recording else { return }
+        recording = nil
+        let batch = sent.batch, outcome = sent.outcome
         do {
-            try OutboxStore(connection: batch.connection).finishRecord(recording.pending)
+            try OutboxStore(connection: batch.connection).finishRecord(sent.pending)
         } catch {
             batch.connection.rollbackIfPossible()
             throw error
