@@ -19,10 +19,17 @@ public final class MHDServer: Sendable {
         var daemon: DaemonPointer?
         var listenSocket: Int32 = -1
         var draining = false
+        /// Set by `stop` once nothing is in flight (or at its deadline): from then on no request
+        /// is taken up, since the connections are about to close.
+        var closed = false
         var inFlight = 0
         var boundPort = 0
     }
     private let state = Mutex(State())
+
+    /// Runs in `stop` between the end of its wait for requests in flight and the closing of the
+    /// connections (tests use it to send a request into that window).
+    let onDrained = Mutex<(@Sendable () -> Void)?>(nil)
 
     public init(configuration: HTTPServerConfiguration, handler: any HTTPHandler, logger: Logger = Logger(label: "http")) {
         self.configuration = configuration
@@ -75,13 +82,19 @@ public final class MHDServer: Sendable {
         if listenSocket >= 0 { shutdown(listenSocket, Int32(SHUT_RDWR)) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while inFlight > 0 && clock.now < deadline {
+        // Requests that reach kept-alive connections meanwhile are still served (with Connection:
+        // close); once none is in flight, the server is closed to new ones in the same step.
+        while !state.withLock({ state in
+            state.closed = state.inFlight == 0 || clock.now >= deadline
+            return state.closed
+        }) {
             usleep(2_000)
         }
         let abandoned = inFlight
         if abandoned > 0 {
             logger.warning("stop timeout reached with requests still in flight", ["requests": "\(abandoned)"])
         }
+        onDrained.withLock { $0 }?()
         MHD_stop_daemon(daemon.raw)
         if listenSocket >= 0 { close(listenSocket) }
         state.withLock {
@@ -90,8 +103,14 @@ public final class MHDServer: Sendable {
         }
     }
 
-    fileprivate func begin() {
-        state.withLock { $0.inFlight += 1 }
+    /// Counts a new request in, unless `stop` is done waiting: then it is not taken up. Checked
+    /// and counted under one lock, so `stop` either waits for the request or the request never runs.
+    fileprivate func begin() -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.inFlight += 1
+            return true
+        }
     }
 
     fileprivate func end() {
@@ -128,6 +147,8 @@ private final class RequestState {
     var headers: [(String, String)] = []
     var body: [UInt8] = []
     var tooLarge = false
+    /// Counted in `inFlight` (false for a request refused because a stop had begun).
+    var counted = true
 }
 
 /// Reads one kind of connection values (headers or query arguments) through the iterator below.
@@ -167,7 +188,13 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         // First call: headers only.
         let state = RequestState()
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
-        server.begin()
+        guard server.begin() else {
+            // A request that reached a kept-alive connection after stop's wait for requests in
+            // flight: the connection is about to close, so it must change nothing.
+            state.counted = false
+            return queue(.problem(503, title: "Service Unavailable", detail: "the server is shutting down", headers: [("Connection", "close")]),
+                         on: connection, server: server)
+        }
         state.headers = mhdValues(connection, .HEADER_KIND)
         if let ambiguous = ambiguousFraming(state.headers) {
             return queue(ambiguous, on: connection, server: server)
@@ -266,8 +293,10 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer, serve
 private func mhdRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
                                  _ conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                  _ termination: MHD_RequestTerminationCode) {
-    guard let cls, let conCls, let state = conCls.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(state).release()
+    guard let cls, let conCls, let pointer = conCls.pointee else { return }
+    let state = Unmanaged<RequestState>.fromOpaque(pointer)
+    let counted = state.takeUnretainedValue().counted
+    state.release()
     conCls.pointee = nil
-    Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue().end()
+    if counted { Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue().end() }
 }

@@ -10,8 +10,11 @@ import Testing
 final class EchoHandler: HTTPHandler {
     let gate = DispatchSemaphore(value: 0)
     let entered = DispatchSemaphore(value: 0)
+    /// Requests the handler ran.
+    let handled = Atomic<Int>(0)
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        handled.add(1, ordering: .relaxed)
         if request.path == "/block" {
             entered.signal()
             gate.wait()
@@ -78,14 +81,27 @@ final class EchoHandler: HTTPHandler {
     }
 
     /// G8 for HTTP: stop() refuses new connections, lets the request in flight finish and
-    /// answers it with Connection: close, then returns.
+    /// answers it with Connection: close, then returns. A request that arrives on a kept-alive
+    /// connection meanwhile is served too; one that arrives after the wait, as the connections
+    /// are about to close, is answered 503 without running the handler, since a change made then
+    /// could lose its answer.
     @Test func stopFinishesTheRequestInFlight() throws {
         let handler = EchoHandler()
         let server = try server(handler)
         let port = server.port
         let client = try HTTPTestClient(port: port)
         let idle = try HTTPTestClient(port: port)
+        let late = SendableClient(try HTTPTestClient(port: port))
         #expect(try idle.request("GET", "/warm").status == 200)
+        #expect(try late.client.request("GET", "/warm").status == 200)
+        let lateAnswer = Mutex<(status: Int, connection: String?, handledBefore: Int, handledAfter: Int)?>(nil)
+        server.onDrained.withLock {
+            $0 = {
+                let before = handler.handled.load(ordering: .relaxed)
+                let response = try? late.client.request("POST", "/late", body: Array("{}".utf8))
+                lateAnswer.withLock { $0 = (response?.status ?? 0, response?.header("Connection"), before, handler.handled.load(ordering: .relaxed)) }
+            }
+        }
 
         try client.send(Array("GET /block HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         handler.entered.wait()
@@ -101,13 +117,26 @@ final class EchoHandler: HTTPHandler {
             Thread.sleep(forTimeInterval: 0.005)
         }
         #expect(stopped.wait(timeout: .now()) == .timedOut, "stop returned while a request was in flight")
+        let meanwhile = try idle.request("GET", "/meanwhile")
+        #expect(meanwhile.status == 200, "a request on a kept-alive connection during the wait is served")
+        #expect(meanwhile.header("Connection")?.lowercased() == "close")
         handler.gate.signal()
         let response = try client.readResponse()
         #expect(response.status == 200)
         #expect(response.header("Connection")?.lowercased() == "close")
         #expect(stopped.wait(timeout: .now() + 30) == .success)
         #expect(idle.isClosedByServer())
+        let answer = try #require(lateAnswer.withLock { $0 })
+        #expect(answer.status == 503, "a request after the wait is refused")
+        #expect(answer.connection?.lowercased() == "close")
+        #expect(answer.handledAfter == answer.handledBefore, "the handler ran a request that arrived after the wait")
     }
+}
+
+/// A test client handed to the server's stop hook; only that hook uses it then.
+final class SendableClient: @unchecked Sendable {
+    let client: HTTPTestClient
+    init(_ client: HTTPTestClient) { self.client = client }
 }
 
 @Suite struct RouterTests {
