@@ -147,7 +147,7 @@ private final class RequestState {
     var headers: [(String, String)] = []
     var body: [UInt8] = []
     var tooLarge = false
-    /// Counted in `inFlight` (false for a request refused because a stop had begun).
+    /// Counted in `inFlight` (false for a request refused once `stop` closed the server).
     var counted = true
 }
 

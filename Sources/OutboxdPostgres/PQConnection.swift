@@ -98,18 +98,9 @@ public final class PQConnection: @unchecked Sendable {
         return try consume(result)
     }
 
-    /// Sends `statements` in one flight (libpq pipeline mode) and returns the results of those
-    /// that produce rows or tags, in order: one round trip instead of one per statement. When one
-    /// fails, the server skips the rest and its error is thrown; a transaction begun in the
-    /// pipeline is then aborted and needs `rollbackIfPossible()`, as after a failed `query`.
-    @discardableResult
-    public func pipeline(_ statements: [PipelinedStatement]) throws -> [PostgresRows] {
-        try finishPipeline(try startPipeline(statements))
-    }
-
-    /// Sends `statements` as one pipeline and returns without waiting, so the server works on
-    /// them while the caller does something else (on another connection); `finishPipeline` then
-    /// reads the results. Nothing else may run on this connection in between. When the pipeline
+    /// Sends `statements` in one flight (libpq pipeline mode: one round trip instead of one per
+    /// statement) and returns without waiting, so the server works on them while the caller does
+    /// something else (on another connection); `finishPipeline` then reads the results. Nothing else may run on this connection in between. When the pipeline
     /// cannot be sent, the connection is closed (the server rolls back what of it ran) and this throws.
     public func startPipeline(_ statements: [PipelinedStatement]) throws -> PendingPipeline {
         let conn = try liveHandle()
@@ -141,7 +132,10 @@ public final class PQConnection: @unchecked Sendable {
         return PendingPipeline(expected: expected)
     }
 
-    /// The results of a pipeline sent with `startPipeline` (see `pipeline`).
+    /// The results of a pipeline sent with `startPipeline`: those of the statements that produce
+    /// rows or tags, in order. When one fails, the server skips the rest and its error is thrown; a
+    /// transaction begun in the pipeline is then aborted and needs `rollbackIfPossible()`, as after
+    /// a failed `query`.
     @discardableResult
     public func finishPipeline(_ pending: PendingPipeline) throws -> [PostgresRows] {
         let conn = try liveHandle()

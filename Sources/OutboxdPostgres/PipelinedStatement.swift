@@ -1,4 +1,4 @@
-/// One statement of `PQConnection.pipeline`.
+/// One statement of a pipeline (`PQConnection.startPipeline`).
 public enum PipelinedStatement {
     /// Fixed SQL text without parameters, such as `BEGIN` or `COMMIT`. Never text built from values.
     case command(String)

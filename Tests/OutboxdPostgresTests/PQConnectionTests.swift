@@ -90,7 +90,7 @@ import Testing
         let insert = PostgresStatement(name: "test_pipeline_insert", sql: "INSERT INTO t SELECT unnest($1::int[])")
         let sum = PostgresStatement(name: "test_pipeline_sum", sql: "SELECT sum(n)::int AS s, $1::text AS tag FROM t")
         for round in 1...2 { // the second round finds both statements prepared
-            let results = try connection.pipeline([.command("BEGIN"), .prepared(insert, [[1, 2, 3]]), .prepared(sum, ["r\(round)"]), .command("COMMIT")])
+            let results = try connection.finishPipeline(connection.startPipeline([.command("BEGIN"), .prepared(insert, [[1, 2, 3]]), .prepared(sum, ["r\(round)"]), .command("COMMIT")]))
             #expect(results.count == 4)
             #expect(results[1].affectedRows == 3)
             #expect(try results[2].first?.require(Int.self, "s") == 6 * round)
@@ -110,7 +110,7 @@ import Testing
         try connection.executeScript("CREATE TABLE t (n int PRIMARY KEY)")
         let insert = PostgresStatement(name: "test_pipeline_insert_one", sql: "INSERT INTO t VALUES ($1)")
         do {
-            try connection.pipeline([.command("BEGIN"), .prepared(insert, [1]), .prepared(insert, [1]), .prepared(insert, [2]), .command("COMMIT")])
+            try connection.finishPipeline(connection.startPipeline([.command("BEGIN"), .prepared(insert, [1]), .prepared(insert, [1]), .prepared(insert, [2]), .command("COMMIT")]))
             Issue.record("a duplicate key in a pipeline did not throw")
         } catch let error as PostgresError {
             #expect(error.code == .uniqueViolation)
@@ -118,7 +118,7 @@ import Testing
         #expect(!connection.isBroken)
         connection.rollbackIfPossible()
         #expect(try database.count("t") == 0)
-        try connection.pipeline([.command("BEGIN"), .prepared(insert, [3]), .command("COMMIT")])
+        try connection.finishPipeline(connection.startPipeline([.command("BEGIN"), .prepared(insert, [3]), .command("COMMIT")]))
         #expect(try connection.query("SELECT array_agg(n)::text AS a FROM t").first?.require(String.self, "a") == "{3}")
     }
 
@@ -145,7 +145,7 @@ import Testing
         for n in 1...6 {
             #expect(try connection.query(statement, [n]).first?.require(Int.self, "n") == n + 1)
         }
-        #expect(try connection.pipeline([.prepared(statement, [41])])[0].first?.require(Int.self, "n") == 42)
+        #expect(try connection.finishPipeline(connection.startPipeline([.prepared(statement, [41])]))[0].first?.require(Int.self, "n") == 42)
         #expect(try connection.query("SELECT count(*)::int AS c FROM pg_prepared_statements").first?.require(Int.self, "c") == 0)
     }
 
