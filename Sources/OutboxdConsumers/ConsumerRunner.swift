@@ -70,6 +70,7 @@ public final class ConsumerRunner: Sendable {
         var connection: PQConnection?
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
         var lastLagUpdate = ContinuousClock.now
+        var deadLetterPauses = 0
         logger.notice("consuming", ["group": groupID, "topic": topic])
         while isRunning {
             if ContinuousClock.now - lastLagUpdate >= .seconds(1) {
@@ -95,12 +96,30 @@ public final class ConsumerRunner: Sendable {
             // commits; otherwise one by one, so a failure (retries, dead letter) stays with its event.
             var done = records.count > 1 && applyTogether(records, connection: &connection)
             if !done {
+                // A record whose dead letter could not be written is rewound with every later record
+                // of its partition left unstored, and tried again after a pause, so it is neither
+                // lost nor skipped, and the consumer keeps its place in the group meanwhile.
                 done = true
-                for record in records {
-                    guard process(record, connection: &connection) else { done = false; break }
-                    store(record, in: consumer)
+                var rewound: Set<Int32> = []
+                for record in records where !rewound.contains(record.partition) {
+                    switch process(record, connection: &connection) {
+                    case .done:
+                        store(record, in: consumer)
+                    case .stopped:
+                        done = false
+                    case .retryLater:
+                        rewound.insert(record.partition)
+                        rewind(record, in: consumer)
+                    }
+                    if !done { break }
                 }
                 if !done { break }
+                if !rewound.isEmpty {
+                    deadLetterPauses += 1
+                    wakeup.wait(timeout: min(configuration.retryBackoff * (1 << min(deadLetterPauses, 8)), Self.longestDeadLetterPause))
+                } else {
+                    deadLetterPauses = 0
+                }
             } else {
                 records.forEach { store($0, in: consumer) }
             }
@@ -110,6 +129,31 @@ public final class ConsumerRunner: Sendable {
 
     /// Most records applied in one transaction.
     static let batch = 100
+    /// Attempts to produce one dead letter before the record is rewound and tried again later.
+    static let deadLetterAttempts = 3
+    /// Longest pause before a record whose dead letter failed is tried again; well below
+    /// `max.poll.interval.ms` (300 s), so the consumer stays in its group.
+    static let longestDeadLetterPause: Duration = .seconds(30)
+
+    /// What became of one record.
+    enum Outcome {
+        /// Applied (or seen before, or dead-lettered): its offset may be stored.
+        case done
+        /// The consumer is stopping; the record is delivered again next time.
+        case stopped
+        /// Its dead letter could not be written: poll it again later.
+        case retryLater
+    }
+
+    private func rewind(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
+        do {
+            try consumer.rewind(to: record)
+        } catch {
+            // Without the seek the partition would move past the record: leave the group's committed
+            // position as it is and let the consumer start over from it.
+            logger.error("cannot rewind to an unfinished record; restarting the consumer", ["error": "\(error)"])
+        }
+    }
 
     private func store(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
         counters.withLock { $0.positions[record.partition] = record.offset + 1 }
@@ -148,9 +192,8 @@ public final class ConsumerRunner: Sendable {
         }
     }
 
-    /// Applies `record` once, or dead-letters it. Returns false when stopped before it was done
-    /// (its offset is then not stored, so it is delivered again).
-    private func process(_ record: KafkaRecord, connection: inout PQConnection?) -> Bool {
+    /// Applies `record` once, or dead-letters it.
+    private func process(_ record: KafkaRecord, connection: inout PQConnection?) -> Outcome {
         let event: TaskEvent
         do {
             event = try TaskEvent(record: record)
@@ -163,7 +206,7 @@ public final class ConsumerRunner: Sendable {
             do {
                 if connection == nil || connection!.isBroken { connection = try database.connect() }
                 try apply([event], on: connection!)
-                return true
+                return .done
             } catch let error as PostgresError where error.kind == .connectionUnavailable || connection?.isBroken == true {
                 connection?.close()
                 connection = nil
@@ -180,7 +223,7 @@ public final class ConsumerRunner: Sendable {
                 wakeup.wait(timeout: backoff(attempts))
             }
         }
-        return false
+        return .stopped
     }
 
     /// Each event's inbox row and effect, all in one transaction; an event whose inbox row exists
@@ -208,9 +251,10 @@ public final class ConsumerRunner: Sendable {
         min(configuration.retryBackoff * (1 << min(failures - 1, 10)), .seconds(5))
     }
 
-    /// Produces the record to `<topic>.dlq` with its headers and why; retried until it is
-    /// delivered or the consumer stops.
-    private func deadLetter(_ record: KafkaRecord, error: String, attempts: Int) -> Bool {
+    /// Produces the record to `<topic>.dlq` with its headers and why, in up to
+    /// `deadLetterAttempts` tries; `.retryLater` when none is delivered (the topic is missing or
+    /// refuses writes), counted in `deadLetterFailures`.
+    private func deadLetter(_ record: KafkaRecord, error: String, attempts: Int) -> Outcome {
         var headers = record.headers
         headers += [
             ("dlq_consumer", Array(handler.name.utf8)), ("dlq_error", Array(error.prefix(1000).utf8)),
@@ -218,19 +262,24 @@ public final class ConsumerRunner: Sendable {
             ("dlq_source", Array("\(record.topic)/\(record.partition)/\(record.offset)".utf8)),
         ]
         let message = KafkaMessage(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers)
-        var failures = 0
-        while isRunning {
-            if case .delivered = deadLetters.send([message], timeout: .seconds(30))[0] {
+        let source = "\(record.topic)/\(record.partition)/\(record.offset)"
+        for failures in 1...Self.deadLetterAttempts {
+            guard isRunning else { return .stopped }
+            let result = deadLetters.send([message], timeout: .seconds(30))[0]
+            if case .delivered = result {
                 counters.withLock { $0.deadLettered += 1 }
-                logger.error("event sent to the dead-letter topic", ["topic": deadLetterTopic, "source": "\(record.topic)/\(record.partition)/\(record.offset)",
-                                                                       "attempts": "\(attempts)", "error": error])
-                return true
+                logger.error("event sent to the dead-letter topic", ["topic": deadLetterTopic, "source": source, "attempts": "\(attempts)", "error": error])
+                return .done
             }
-            failures += 1
-            logger.warning("cannot produce to the dead-letter topic; retrying", ["topic": deadLetterTopic])
-            wakeup.wait(timeout: backoff(failures))
+            let why: String
+            if case .failed(let failure) = result { why = failure.description } else { why = "no delivery report" }
+            logger.warning("cannot produce to the dead-letter topic", ["topic": deadLetterTopic, "source": source, "try": "\(failures)", "error": why])
+            if failures < Self.deadLetterAttempts { wakeup.wait(timeout: backoff(failures)) }
         }
-        return false
+        counters.withLock { $0.deadLetterFailures += 1 }
+        logger.error("dead letter not written; the event stays unprocessed and is tried again later",
+                     ["topic": deadLetterTopic, "source": source])
+        return isRunning ? .retryLater : .stopped
     }
 
     static let recordInInbox = PostgresStatement(name: "inbox_record", sql: """
@@ -244,6 +293,8 @@ public struct ConsumerProgress: Sendable {
     public var duplicates = 0
     public var failures = 0
     public var deadLettered = 0
+    /// Records whose dead letter could not be written (each is tried again later).
+    public var deadLetterFailures = 0
     public var errors = 0
     /// The next offset to process, per partition processed so far.
     public var positions: [Int32: Int64] = [:]

@@ -105,6 +105,21 @@ public final class RDKafkaConsumer {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "offset store") }
     }
 
+    /// Makes `record` the next message of its partition again (what was fetched after it is
+    /// dropped), so that a record that could not be finished is polled again, not skipped.
+    public func rewind(to record: KafkaRecord, timeout: Duration = .seconds(5)) throws {
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let entry = rd_kafka_topic_partition_list_add(list, record.topic, record.partition)
+        entry?.pointee.offset = record.offset
+        if let failure = rd_kafka_seek_partitions(handle.raw, list, Int32(timeout.milliseconds)) {
+            defer { rd_kafka_error_destroy(failure) }
+            throw RDKafkaConfig.error(rd_kafka_error_code(failure), context: "seek")
+        }
+        let code = list!.pointee.elems[0].err
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "seek") }
+    }
+
     /// The partition's high watermark as the fetcher last saw it (no broker round trip); nil while unknown.
     public func highWatermark(topic: String, partition: Int32) -> Int64? {
         var low: Int64 = -1

@@ -39,17 +39,18 @@ final class ConsumerFixture {
     }
     var databaseConfiguration: PostgresPoolConfiguration { PostgresPoolConfiguration(conninfo: database.url) }
 
+    /// `deadLetters`: the producer the runner writes dead letters with (the relay's by default).
     @discardableResult
-    func start(_ handler: any EventHandler) -> ConsumerRunner {
+    func start(_ handler: any EventHandler, deadLetters: RDKafkaProducer? = nil) -> ConsumerRunner {
         let runner = ConsumerRunner(handler: handler, configuration: configuration, database: databaseConfiguration,
-                                    kafka: kafkaConfiguration, topic: topic, deadLetters: producer)
+                                    kafka: kafkaConfiguration, topic: topic, deadLetters: deadLetters ?? producer)
         runner.run()
         runners.append(runner)
         return runner
     }
 
-    func create(_ title: String, dueAt: Timestamp? = nil) throws -> TaskRecord {
-        guard case .created(let task, _) = try store.create(NewTask(title: title, dueAt: dueAt), idempotencyKey: nil) else {
+    func create(_ title: String, description: String? = nil, dueAt: Timestamp? = nil) throws -> TaskRecord {
+        guard case .created(let task, _) = try store.create(NewTask(title: title, description: description, dueAt: dueAt), idempotencyKey: nil) else {
             throw HTTPTestError("not created")
         }
         return task

@@ -5,18 +5,28 @@ import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTasks
 import OutboxdTestSupport
+import Synchronization
 import Testing
 
-/// A handler that fails for one task, to exercise retries and the dead-letter topic.
+/// A handler that fails for one task (while `refusing` is set), to exercise retries and the dead-letter topic.
 struct FailingHandler: EventHandler {
     let name = "failing"
     let poisonTask: UUID
+    var refusing = Switch(on: true)
 
     func apply(_ event: TaskEvent, on connection: PQConnection) throws {
-        if event.taskID == poisonTask { throw HTTPTestError("handler refuses task \(poisonTask)") }
+        if event.taskID == poisonTask && refusing.isOn { throw HTTPTestError("handler refuses task \(poisonTask)") }
         try connection.query("INSERT INTO audit_log (event_id, event_type, task_id, payload, occurred_at) VALUES ($1, $2, $3, '{}', now())",
                              [event.eventID, event.type, event.taskID])
     }
+}
+
+/// A flag shared between a test and a handler.
+final class Switch: Sendable {
+    private let value: Mutex<Bool>
+    init(on: Bool) { value = Mutex(on) }
+    var isOn: Bool { value.withLock { $0 } }
+    func set(_ on: Bool) { value.withLock { $0 = on } }
 }
 
 @Suite struct ConsumerTests {
@@ -98,6 +108,35 @@ struct FailingHandler: EventHandler {
         #expect(letter.header("dlq_error")?.contains("refuses task") == true)
         #expect(letter.header("ce_type") == "task.created")
         #expect(String(decoding: letter.key, as: UTF8.self) == poison.id.lowercaseString)
+    }
+
+    /// A dead-letter topic that refuses the letter (here: the producer's 1000-byte limit) does not
+    /// stall the consumer forever, lose the event or skip it: a few tries, a logged error and
+    /// `deadLetterFailures`, then the record is rewound and tried again after a pause, while the
+    /// consumer stays in its group; once the handler accepts it, it is applied exactly once.
+    @Test func aDeadLetterThatCannotBeWrittenIsRetriedNotSkipped() throws {
+        let fixture = try ConsumerFixture()
+        let before = try (0..<5).map { try fixture.create("before \($0)") }
+        let poison = try fixture.create("poison", description: String(repeating: "p", count: 2000))
+        let refusing = Switch(on: true)
+        let narrow = try RDKafkaProducer(configuration: KafkaClientConfiguration(
+            bootstrapServers: fixture.kafka.bootstrapServers, properties: [("message.max.bytes", "1000", "test")]))
+        defer { narrow.close(flushTimeout: .milliseconds(100)) }
+        let runner = fixture.start(FailingHandler(poisonTask: poison.id, refusing: refusing), deadLetters: narrow)
+        try waitUntil("the letter failed in two rounds") { runner.progress.deadLetterFailures >= 2 }
+        #expect(try fixture.count("audit_log", where: "task_id = ANY($1)", [before.map(\.id)]) == 5)
+        #expect(runner.progress.deadLettered == 0)
+        #expect(try fixture.count("audit_log", where: "task_id = $1", [poison.id]) == 0)
+        #expect(runner.progress.failures >= 2 * fixture.configuration.maxAttempts, "the handler was tried again after the rewind")
+
+        refusing.set(false)
+        try waitUntil("the poison event is applied once the handler accepts it") {
+            try fixture.count("audit_log", where: "task_id = $1", [poison.id]) == 1
+        }
+        let after = try fixture.create("after")
+        try waitUntil("a later event flows") { try fixture.count("audit_log", where: "task_id = $1", [after.id]) == 1 }
+        #expect(try fixture.count("audit_log", where: "task_id = $1", [poison.id]) == 1)
+        #expect(try fixture.count("inbox", where: "consumer = 'failing'") == 7)
     }
 
     /// A record that is not a task event (not JSON, no ce_id) goes to the DLQ at once.
