@@ -2,6 +2,7 @@ import Foundation
 import OutboxdConsumers
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdKafka
 import OutboxdOutbox
 import OutboxdPostgres
 import OutboxdTasks
@@ -55,6 +56,9 @@ public struct KafkaSettings: Sendable, Equatable {
     public var startupTimeout: Duration = .seconds(10)
     /// Partitions of the events topic in the embedded cluster. Config key `KAFKA_EMBEDDED_PARTITIONS`; default 6.
     public var embeddedPartitions = 6
+    /// Whether missing topics are created, and how (`KAFKA_TOPIC_CREATE`, `KAFKA_TOPIC_PARTITIONS`,
+    /// `KAFKA_TOPIC_REPLICATION_FACTOR`; defaults auto, 6, -1).
+    public var topics = KafkaTopicPolicy()
 
     public init() {}
 

@@ -134,6 +134,21 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("KAFKA_EMBEDDED_PARTITIONS", default: "6", "partitions of the events topic in the embedded cluster") { config, value in
             config.kafka.embeddedPartitions = try ValueParser.integer(value, key: "KAFKA_EMBEDDED_PARTITIONS", in: 1...256)
         },
+        ConfigurationKey("KAFKA_TOPIC_CREATE", default: "auto", "auto creates missing topics (events and dead-letter at start-up, any a row names) through the Admin API; never fails start-up (exit 78) and parks rows for them") { config, value in
+            switch value {
+            case "auto": config.kafka.topics.create = true
+            case "never": config.kafka.topics.create = false
+            default: throw ConfigurationError(key: "KAFKA_TOPIC_CREATE", "\"\(value.prefix(32))\" is not one of auto, never")
+            }
+        },
+        ConfigurationKey("KAFKA_TOPIC_PARTITIONS", default: "6", "partitions of a topic the daemon creates") { config, value in
+            config.kafka.topics.partitions = try ValueParser.integer(value, key: "KAFKA_TOPIC_PARTITIONS", in: 1...100_000)
+        },
+        ConfigurationKey("KAFKA_TOPIC_REPLICATION_FACTOR", default: "-1", "replication factor of a topic the daemon creates; -1 takes the broker's default.replication.factor") { config, value in
+            let factor = try ValueParser.integer(value, key: "KAFKA_TOPIC_REPLICATION_FACTOR", in: -1...32767)
+            guard factor != 0 else { throw ConfigurationError(key: "KAFKA_TOPIC_REPLICATION_FACTOR", "must be -1 (the broker's default) or 1–32767") }
+            config.kafka.topics.replicationFactor = factor
+        },
         ConfigurationKey("RELAY_BATCH_SIZE", default: "500", "outbox rows claimed and produced per batch") { config, value in
             config.relay.batchSize = try ValueParser.integer(value, key: "RELAY_BATCH_SIZE", in: 1...100_000)
         },

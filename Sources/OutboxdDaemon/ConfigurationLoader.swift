@@ -78,6 +78,9 @@ public struct ConfigurationLoader: Sendable {
         for (name, entry) in values.sorted(by: { $0.key < $1.key }) {
             // What remains are KAFKA_* passthrough settings.
             let property = Self.librdkafkaProperty(forKey: name)
+            if let owner = Self.ownedProperties[property] {
+                throw ConfigurationError(key: name, "librdkafka's \(property) follows \(owner); set that instead")
+            }
             configuration.kafka.passthrough[property] = entry.value
             settings.append(Setting(key: name, value: entry.value, source: entry.source, isSecret: Redaction.isSecretKey(name)))
         }
@@ -102,6 +105,14 @@ public struct ConfigurationLoader: Sendable {
     static func isKnown(_ key: String) -> Bool {
         ConfigurationKey.named(key) != nil || (key.hasPrefix("KAFKA_") && key.count > 6)
     }
+
+    /// librdkafka properties the daemon derives from its own keys, so a passthrough cannot break
+    /// what they promise: a message fails no later than the relay's wait for its report, and
+    /// topics are created only by `KAFKA_TOPIC_CREATE`.
+    static let ownedProperties = [
+        "message.timeout.ms": "RELAY_DELIVERY_TIMEOUT", "delivery.timeout.ms": "RELAY_DELIVERY_TIMEOUT",
+        "allow.auto.create.topics": "KAFKA_TOPIC_CREATE",
+    ]
 
     /// `KAFKA_SASL_MECHANISMS` → `sasl.mechanisms`.
     static func librdkafkaProperty(forKey key: String) -> String {

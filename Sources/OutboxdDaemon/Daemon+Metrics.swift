@@ -31,6 +31,11 @@ extension Daemon {
                             ([name, "failed_attempt"], Double(progress.failures)), ([name, "dead_lettered"], Double(progress.deadLettered))]
                 }
             })
+            families.append(CollectedMetric("outboxd_consumer_dead_letter_failures_total",
+                                            "Records whose dead letter could not be written to <topic>.dlq; each stays unprocessed and is tried again.",
+                                            type: .counter, labels: ["consumer"]) {
+                consumers.map { ([$0.handler.name], Double($0.progress.deadLetterFailures)) }
+            })
             families.append(CollectedMetric("outboxd_consumer_poll_errors_total", "Errors the consumer's poll returned (broker down, …).",
                                             type: .counter, labels: ["consumer"]) {
                 consumers.map { ([$0.handler.name], Double($0.progress.errors)) }

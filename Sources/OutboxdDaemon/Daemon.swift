@@ -29,6 +29,8 @@ public final class Daemon: Sendable {
     let httpMetrics = HTTPMetrics()
     let running = Mutex(Running())
     private let systemd = SystemdNotifier()
+    /// Called when a part ends by itself (see `StopRequest`).
+    private let onFailure: @Sendable (String) -> Void
 
     struct Running {
         var server: MHDServer?
@@ -42,9 +44,10 @@ public final class Daemon: Sendable {
         var embedded: RDKafkaMockCluster?
     }
 
-    public init(configuration: Configuration, parts: Set<Part> = [.api, .relay]) {
+    public init(configuration: Configuration, parts: Set<Part> = [.api, .relay], onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
         self.parts = parts
+        self.onFailure = onFailure
         pool = PostgresPool(configuration: configuration.database)
     }
 
@@ -64,7 +67,7 @@ public final class Daemon: Sendable {
             let consumers = parts.contains(.consumers) ? configuration.consumers.enabled : []
             let producer = parts.contains(.relay) || !consumers.isEmpty ? try startKafka() : nil
             if parts.contains(.relay), let producer {
-                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer)
+                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure)
                 started.run()
                 running.withLock { $0.relay = started }
                 relay = started
@@ -198,14 +201,35 @@ public final class Daemon: Sendable {
             logger.notice("embedded Kafka started", ["bootstrap": bootstrap, "topic": configuration.outboxTopic])
         }
         let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
-                                                                                  properties: configuration.kafka.properties))
+                                                                                  properties: configuration.kafka.properties),
+                                           messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
         running.withLock { $0.producer = producer }
         do {
             try producer.checkReachable(timeout: configuration.kafka.startupTimeout)
         } catch {
             throw DaemonError(.unavailable, "KAFKA_BOOTSTRAP_SERVERS: \(error)")
         }
+        try provisionTopics(on: producer)
         return producer
+    }
+
+    /// The events topic and its dead-letter topic exist before any part uses them (created by
+    /// `KAFKA_TOPIC_CREATE=auto`), so consumers subscribe to a topic that is there.
+    private func provisionTopics(on producer: RDKafkaProducer) throws {
+        let topics: Set<String> = [configuration.outboxTopic, configuration.outboxTopic + ".dlq"]
+        let refused: [String: KafkaError]
+        do {
+            refused = try producer.provisionTopics(topics, timeout: configuration.kafka.startupTimeout)
+        } catch {
+            throw DaemonError(.unavailable, "KAFKA_BOOTSTRAP_SERVERS: cannot check topics \(topics.sorted().joined(separator: ", ")): \(error)")
+        }
+        guard refused.isEmpty else {
+            let missing = refused.keys.sorted()
+            let why = configuration.kafka.topics.create
+                ? refused.sorted { $0.key < $1.key }.map(\.value.description).joined(separator: "; ")
+                : "set KAFKA_TOPIC_CREATE=auto, or create \(missing.count == 1 ? "it" : "them") (e.g. kafka-topics.sh --create --topic \(missing[0]))"
+            throw DaemonError(.configuration, "OUTBOX_TOPIC: topic(s) \(missing.joined(separator: ", ")) missing in Kafka: \(why)")
+        }
     }
 
     /// Fails fast when PostgreSQL is unreachable or the schema is not current; migrates first when asked.

@@ -3,6 +3,8 @@
 public struct DaemonError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case usage, configuration, unavailable, failure
+        /// A part ended while serving (the relay after a fatal producer error): 75, try again.
+        case partFailed
     }
 
     public let kind: Kind
@@ -19,6 +21,7 @@ public struct DaemonError: Error, Sendable, CustomStringConvertible {
         case .configuration: 78
         case .unavailable: 69
         case .failure: 1
+        case .partFailed: 75
         }
     }
 }

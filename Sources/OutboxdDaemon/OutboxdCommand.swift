@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import OutboxdConsumers
 import OutboxdCore
@@ -89,10 +90,22 @@ public enum OutboxdCommand {
 
     static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool) throws {
         SignalWaiter.blockStopSignals()
-        let daemon = Daemon(configuration: configuration, parts: parts)
+        let stop = StopRequest()
+        let daemon = Daemon(configuration: configuration, parts: parts, onFailure: { stop.request(.failure($0)) })
         try daemon.start(migrate: migrate)
-        let signal = SignalWaiter.waitForStop()
-        Logger(label: "outboxd").notice("received \(signal)")
-        daemon.stop()
+        let signals = Thread { stop.request(.signal(SignalWaiter.waitForStop())) }
+        signals.name = "signals"
+        signals.start()
+        let reason = stop.wait()
+        switch reason {
+        case .signal(let name):
+            Logger(label: "outboxd").notice("received \(name)")
+            daemon.stop()
+        case .failure(let why):
+            // Exits non-zero after a clean stop, so systemd (Restart=on-failure) starts a fresh process.
+            Logger(label: "outboxd").error("a part failed; stopping", ["reason": why])
+            daemon.stop()
+            throw DaemonError(.partFailed, why)
+        }
     }
 }

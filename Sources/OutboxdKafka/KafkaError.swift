@@ -26,6 +26,18 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible, C
         self.context = context
     }
 
+    /// An error of the message itself, which no retry can cure: too large, a topic that does
+    /// not exist or may not be written. The relay parks such a row at once (G6).
+    public var isPermanent: Bool { Self.permanentCodes.contains(code.rawValue) }
+
+    /// librdkafka raised a fatal error (idempotence can no longer be kept): the producer is
+    /// unusable, and the messages it fails say nothing about the messages themselves.
+    public var isFatal: Bool { code.rawValue == -150 } // RD_KAFKA_RESP_ERR__FATAL
+
+    /// MSG_SIZE_TOO_LARGE, UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, TOPIC_EXCEPTION (invalid name),
+    /// RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, INVALID_RECORD.
+    static let permanentCodes: Set<Int32> = [10, 3, -188, 17, 18, 29, 87]
+
     public var description: String { "Kafka \(code.name): \(message)" }
     public var debugDescription: String { "Kafka \(code.name) (\(code.rawValue)) during \(context): \(message)" }
 }

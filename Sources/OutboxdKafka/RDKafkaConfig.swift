@@ -11,7 +11,7 @@ enum RDKafkaConfig {
             let result = rd_kafka_conf_set(conf, property.name, property.value, &buffer, buffer.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let message = String(cString: buffer)
+                let message = text(buffer)
                 throw KafkaError(code: .init(rawValue: -186, name: "_INVALID_ARG"),
                                  message: "\(property.key) (librdkafka \(property.name)): \(message)", context: property.key)
             }
@@ -25,9 +25,14 @@ enum RDKafkaConfig {
         var buffer = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(type, conf, &buffer, buffer.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: String(cString: buffer), context: context)
+            throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: text(buffer), context: context)
         }
         return rk
+    }
+
+    /// The NUL-terminated text librdkafka wrote into `buffer`.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A `KafkaError` for a `rd_kafka_resp_err_t`.

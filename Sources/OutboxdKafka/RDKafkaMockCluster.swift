@@ -21,10 +21,22 @@ public final class RDKafkaMockCluster: Sendable {
         cluster = MockClusterPointer(raw: mock)
         brokerCount = brokers
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mock))
-        for topic in topics {
-            let code = rd_kafka_mock_topic_create(mock, topic.name, Int32(topic.partitions), Int32(min(brokers, 3)))
-            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "create topic \(topic.name)") }
-        }
+        for topic in topics { try createTopic(topic.name, partitions: topic.partitions) }
+        Self.running.withLock { $0[bootstrapServers] = WeakCluster(cluster: self) }
+    }
+
+    /// Creates `name` (librdkafka's mock cluster has no CreateTopics API; this is its own way).
+    public func createTopic(_ name: String, partitions: Int) throws {
+        let code = rd_kafka_mock_topic_create(cluster.raw, name, Int32(partitions), Int32(min(brokerCount, 3)))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "create topic \(name)") }
+    }
+
+    /// The mock clusters of this process by bootstrap address, so that a client of one creates
+    /// topics through `createTopic` instead of an Admin API the mock does not answer.
+    private static let running = Mutex<[String: WeakCluster]>([:])
+
+    static func serving(_ bootstrapServers: String) -> RDKafkaMockCluster? {
+        running.withLock { $0[bootstrapServers]?.cluster }
     }
 
     /// Takes every broker down (connections refused/closed) or brings them back.
@@ -52,9 +64,15 @@ public final class RDKafkaMockCluster: Sendable {
     }
 
     deinit {
+        Self.running.withLock { _ = $0.removeValue(forKey: bootstrapServers) }
         rd_kafka_mock_cluster_destroy(cluster.raw)
         rd_kafka_destroy(owner.raw)
     }
+}
+
+/// A registry entry that does not keep its cluster alive.
+struct WeakCluster: @unchecked Sendable { // the cluster itself is Sendable; weak storage is what the compiler cannot check
+    weak var cluster: RDKafkaMockCluster?
 }
 
 /// An `rd_kafka_mock_cluster_t *`; the mock API is thread-safe (it posts to the cluster's thread).

@@ -9,21 +9,36 @@ import Synchronization
 /// `send` produces a batch and waits until every message has its report (or the deadline):
 /// each message carries a retained `PendingDelivery` as its opaque, released by the report.
 public final class RDKafkaProducer: Sendable {
-    private let handle: RDKafkaHandle
+    let handle: RDKafkaHandle
     private let pollLoop = PollLoop()
-    /// The statistics callback's opaque: owned here, so it outlives the handle.
-    private let brokers = BrokerStates()
+    /// The callbacks' opaque: owned here, so it outlives the handle.
+    private let events = ProducerEvents()
     public let bootstrapServers: String
+    public let topicPolicy: KafkaTopicPolicy
+    /// How long a topic lookup or creation while producing may take.
+    let adminTimeout: Duration
+    /// Topics seen to exist (or created), so `ensureTopics` asks the cluster once per topic.
+    let knownTopics = Mutex<Set<String>>([])
 
-    public init(configuration: KafkaClientConfiguration) throws {
+    /// `messageTimeout` is librdkafka's `message.timeout.ms`: after it a message that has no
+    /// report fails (`_MSG_TIMED_OUT`) and librdkafka stops retrying it, so a caller that waits a
+    /// little longer for the report knows for sure whether it may still be delivered.
+    /// `topicPolicy` decides what `ensureTopics` does about missing topics (and whether the
+    /// client may ask brokers to auto-create them).
+    public init(configuration: KafkaClientConfiguration, messageTimeout: Duration = .seconds(300),
+                topicPolicy: KafkaTopicPolicy = KafkaTopicPolicy()) throws {
         let conf = try RDKafkaConfig.make(KafkaClientConfiguration.producerDefaults
-            + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS")]
+            + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
+               ("message.timeout.ms", "\(max(1, messageTimeout.milliseconds))", "RELAY_DELIVERY_TIMEOUT"),
+               ("allow.auto.create.topics", topicPolicy.create ? "true" : "false", "KAFKA_TOPIC_CREATE")]
             + configuration.properties)
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
-        brokers.install(on: conf)
+        events.install(on: conf)
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
         handle = RDKafkaHandle(raw: rk)
         bootstrapServers = configuration.bootstrapServers
+        self.topicPolicy = topicPolicy
+        adminTimeout = min(messageTimeout, .seconds(10))
         let thread = Thread { [handle, pollLoop] in
             while pollLoop.running.load(ordering: .relaxed) {
                 rd_kafka_poll(handle.raw, 100)
@@ -35,7 +50,17 @@ public final class RDKafkaProducer: Sendable {
     }
 
     /// Each broker's connection state (`UP`, `DOWN`, `CONNECT`, …) from the latest statistics.
-    public var brokerStates: [String: String] { brokers.current }
+    public var brokerStates: [String: String] { events.brokers.current }
+
+    /// The fatal error librdkafka raised (e.g. the idempotent producer lost its sequence), if
+    /// any: the producer then delivers nothing more, and a new one (a restart) is needed.
+    public var fatalError: KafkaError? { events.fatalError }
+
+    /// Raises a fatal error as librdkafka would on a broken idempotent sequence
+    /// (`rd_kafka_test_fatal_error`), for tests of what the relay does then.
+    public func raiseFatalErrorForTesting(_ reason: String) {
+        _ = rd_kafka_test_fatal_error(handle.raw, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+    }
 
     /// Asks the cluster for its brokers; throws naming the address when none answers in time.
     public func checkReachable(timeout: Duration) throws {
@@ -58,10 +83,17 @@ public final class RDKafkaProducer: Sendable {
     /// Produces `messages` without waiting; the batch collects their delivery reports. Messages of
     /// one partition are delivered in the order produced, also across batches. `onComplete` runs
     /// once every message has its report, on the thread that served the last one (keep it short).
+    /// A topic not seen before is looked up (and created, by `topicPolicy`) first; a message to a
+    /// topic that does not exist fails at once with a permanent error instead of waiting out
+    /// `message.timeout.ms`.
     public func produce(_ messages: [KafkaMessage], onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
+        let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
+            ? [:] : ensureTopics(Set(messages.map(\.topic)), timeout: adminTimeout)
         for (index, message) in messages.enumerated() {
-            if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
+            if let error = missing[message.topic] {
+                batch.complete(index, .failed(error))
+            } else if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
                 batch.complete(index, .failed(error))
             }
         }

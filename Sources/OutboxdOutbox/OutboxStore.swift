@@ -21,10 +21,10 @@ struct OutboxStore {
 
     /// Sends, without waiting, what records a batch: partition, offset and report time
     /// (`published_at`) of delivered rows (or their deletion when history is not kept), failures
-    /// (attempts+1, the error, the next attempt time; parked at `maxAttempts`), and COMMIT, in one
-    /// flight; `finishRecord` reads the results.
+    /// (attempts+1, the error, the next attempt time; parked at `maxAttempts`, or at once with
+    /// `park`), and COMMIT, in one flight; `finishRecord` reads the results.
     func startRecord(delivered: [DeliveredRow], keep: Bool,
-                     failed: [(id: Int64, error: String, delayMilliseconds: Int64)], maxAttempts: Int) throws -> PendingPipeline {
+                     failed: [(id: Int64, error: String, delayMilliseconds: Int64, park: Bool)], maxAttempts: Int) throws -> PendingPipeline {
         var statements: [PipelinedStatement] = []
         if !delivered.isEmpty {
             statements.append(keep
@@ -33,7 +33,8 @@ struct OutboxStore {
                 : .prepared(Self.deletePublished, [delivered.map(\.id)]))
         }
         if !failed.isEmpty {
-            statements.append(.prepared(Self.markFailed, [failed.map(\.id), failed.map(\.error), failed.map(\.delayMilliseconds), maxAttempts]))
+            statements.append(.prepared(Self.markFailed, [failed.map(\.id), failed.map(\.error), failed.map(\.delayMilliseconds), maxAttempts,
+                                                               failed.map(\.park)]))
         }
         statements.append(.command("COMMIT"))
         return try connection.startPipeline(statements)
@@ -118,8 +119,8 @@ struct OutboxStore {
         SET attempts = o.attempts + 1,
             last_error = f.error,
             next_attempt_at = now() + f.delay_ms * interval '1 millisecond',
-            parked_at = CASE WHEN o.attempts + 1 >= $4::int THEN now() END
-        FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS f(id, error, delay_ms)
+            parked_at = CASE WHEN o.attempts + 1 >= $4::int OR f.park THEN now() END
+        FROM unnest($1::bigint[], $2::text[], $3::bigint[], $5::boolean[]) AS f(id, error, delay_ms, park)
         WHERE o.id = f.id
         """)
 }

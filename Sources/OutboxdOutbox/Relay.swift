@@ -33,17 +33,27 @@ public final class Relay: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let progress = Mutex(RelayProgress())
     public let metrics = RelayMetrics()
+    /// Called once, from the relay thread, when the relay ends by itself: the producer hit a fatal
+    /// error, so nothing more can be published until a new one (a restart) takes over.
+    private let onFailure: @Sendable (String) -> Void
 
     private struct Control {
         var running = false
         var drainDeadline: ContinuousClock.Instant?
     }
 
-    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, producer: RDKafkaProducer) {
+    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, producer: RDKafkaProducer,
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
         self.database = database
         self.producer = producer
+        self.onFailure = onFailure
     }
+
+    /// How much longer than the delivery timeout (the producer's `message.timeout.ms`) the relay
+    /// waits for a report: librdkafka gives up on the message and reports it first, so a row is
+    /// only counted as failed once its message can no longer be delivered.
+    static let reportGrace: Duration = .seconds(2)
 
     /// What the relay has done, for readiness, metrics and the watchdog.
     public var status: RelayProgress { progress.withLock { $0 } }
@@ -129,6 +139,10 @@ public final class Relay: Sendable {
                 }
                 let claimed = try pump(on: try freeLane(), owned: owned, inFlight: &inFlight, recording: &recording)
                 failures = 0
+                if let fatal = producer.fatalError {
+                    stopForFatal(fatal)
+                    break
+                }
                 if drainDeadline != nil {
                     if claimed == 0 { break }
                     continue
@@ -137,6 +151,10 @@ public final class Relay: Sendable {
                     try waitForWork(on: lanes[0], inFlight: &inFlight, recording: &recording)
                 }
             } catch {
+                if let fatal = producer.fatalError {
+                    stopForFatal(fatal)
+                    break
+                }
                 failures += 1
                 closeLanes()
                 progress.withLock {
@@ -156,6 +174,16 @@ public final class Relay: Sendable {
             logger.warning("last batch not recorded; it will be sent again", ["error": "\(error)"])
         }
         closeLanes()
+    }
+
+    /// A fatal producer error ends the loop: rows of the batches in flight stay pending without an
+    /// attempt counted (`RelayBatchOutcome` holds `_FATAL` failures), so none burns its attempts
+    /// against a producer that can deliver nothing, and a restart publishes them.
+    private func stopForFatal(_ fatal: KafkaError) {
+        let reason = "Kafka producer fatal error \(fatal.code.name): \(fatal.message)"
+        logger.error("relay stops: the producer cannot publish any more", ["code": fatal.code.name, "error": fatal.message])
+        progress.withLock { $0.lastError = reason }
+        onFailure(reason)
     }
 
     /// The relay's commits only record deliveries: one lost in a crash means the rows are sent
@@ -246,7 +274,7 @@ public final class Relay: Sendable {
     /// drain deadline comes first (checked every 100 ms): then `cutShort`, and rows still without a
     /// report are left pending for the next start rather than counted as failed.
     private func awaitReports(_ batch: InFlightBatch) -> (results: [DeliveryResult], cutShort: Bool) {
-        let timeout = ContinuousClock.now + configuration.deliveryTimeout
+        let timeout = ContinuousClock.now + configuration.deliveryTimeout + Self.reportGrace
         while true {
             let drainDeadline = control.withLock { $0.drainDeadline }
             let until = min(timeout, drainDeadline ?? timeout)
@@ -276,7 +304,7 @@ public final class Relay: Sendable {
             delivered: outcome.delivered, keep: configuration.retention > .zero,
             failed: outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
-                return (failure.id, failure.error, delay.wholeMilliseconds)
+                return (failure.id, failure.error, delay.wholeMilliseconds, failure.park)
             },
             maxAttempts: configuration.maxAttempts)
         return RecordingBatch(batch: batch, outcome: outcome, pending: pending)
@@ -302,7 +330,7 @@ public final class Relay: Sendable {
         metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - batch.producedAt.microsecondsSinceEpoch) / 1_000_000 })
         for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
         for failure in outcome.failed {
-            let parked = failure.attempts >= configuration.maxAttempts
+            let parked = failure.park || failure.attempts >= configuration.maxAttempts
             metrics.failures.increment([failure.reason])
             if parked { metrics.parked.increment() }
             logger.log(parked ? .error : .warning, parked ? "event parked" : "event not delivered; will retry",

@@ -57,6 +57,12 @@ import Testing
         ("HEALTH_METRICS_AUTH", "token", "HEALTH_METRICS_AUTH: token needs API_TOKENS to hold at least one token"),
         ("HEALTH_METRICS_AUTH", "closed", "HEALTH_METRICS_AUTH: \"closed\" is not one of open, token"),
         ("METRICS_LISTEN", "9100", "METRICS_LISTEN: \"9100\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)"),
+        ("KAFKA_TOPIC_CREATE", "sometimes", "KAFKA_TOPIC_CREATE: \"sometimes\" is not one of auto, never"),
+        ("KAFKA_TOPIC_PARTITIONS", "0", "KAFKA_TOPIC_PARTITIONS: \"0\" is not a whole number from 1 to 100000"),
+        ("KAFKA_TOPIC_REPLICATION_FACTOR", "0", "KAFKA_TOPIC_REPLICATION_FACTOR: must be -1 (the broker's default) or 1–32767"),
+        ("KAFKA_MESSAGE_TIMEOUT_MS", "1000", "KAFKA_MESSAGE_TIMEOUT_MS: librdkafka's message.timeout.ms follows RELAY_DELIVERY_TIMEOUT; set that instead"),
+        ("KAFKA_DELIVERY_TIMEOUT_MS", "1000", "KAFKA_DELIVERY_TIMEOUT_MS: librdkafka's delivery.timeout.ms follows RELAY_DELIVERY_TIMEOUT; set that instead"),
+        ("KAFKA_ALLOW_AUTO_CREATE_TOPICS", "true", "KAFKA_ALLOW_AUTO_CREATE_TOPICS: librdkafka's allow.auto.create.topics follows KAFKA_TOPIC_CREATE; set that instead"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {

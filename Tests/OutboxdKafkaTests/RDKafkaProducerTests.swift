@@ -165,4 +165,55 @@ import Testing
             #expect(error.description.contains("127.0.0.1:\(port)"))
         }
     }
+
+    /// `messageTimeout` is librdkafka's `message.timeout.ms`: with every broker down, a message
+    /// fails with `_MSG_TIMED_OUT` once it passes, long before librdkafka's 300 s default, so the
+    /// caller waiting a little longer gets a report and knows the message cannot arrive later.
+    @Test func aMessageFailsOnceItsMessageTimeoutPasses() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           messageTimeout: .seconds(1))
+        defer { producer.close(flushTimeout: .milliseconds(100)) }
+        try producer.checkReachable(timeout: .seconds(10))
+        #expect(try producer.provisionTopics(["events"], timeout: .seconds(10)).isEmpty)
+        kafka.setAllBrokers(up: false)
+        let result = producer.send([KafkaMessage(topic: "events", key: [1], value: [2])], timeout: .seconds(30))[0]
+        guard case .failed(let error) = result else {
+            Issue.record("expected _MSG_TIMED_OUT, got \(result)")
+            return
+        }
+        #expect(error.code.name == "_MSG_TIMED_OUT")
+        #expect(!error.isPermanent)
+    }
+
+    /// With creation off, a missing topic is named with a permanent error and a message to it
+    /// fails at once; with creation on it is created (on the mock cluster, which has no Admin API,
+    /// by the metadata request that auto-creates it) and the message is delivered.
+    @Test func missingTopicsAreNamedOrCreated() throws {
+        let kafka = try cluster()
+        let strict = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                         topicPolicy: KafkaTopicPolicy(create: false))
+        defer { strict.close(flushTimeout: .milliseconds(100)) }
+        let refused = try strict.provisionTopics(["events", "absent"], timeout: .seconds(10))
+        #expect(Array(refused.keys) == ["absent"])
+        #expect(refused["absent"]?.code.name == "UNKNOWN_TOPIC_OR_PART")
+        #expect(refused["absent"]?.isPermanent == true)
+        #expect(refused["absent"]?.message.contains("KAFKA_TOPIC_CREATE=never") == true)
+        let failed = strict.send([KafkaMessage(topic: "absent", key: [1], value: [2]), KafkaMessage(topic: "events", key: [1], value: [3])],
+                                 timeout: .seconds(30))
+        #expect(failed[0] == .failed(refused["absent"]!))
+        guard case .delivered = failed[1] else {
+            Issue.record("the message to the existing topic: \(failed[1])")
+            return
+        }
+
+        let creating = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers))
+        defer { creating.close(flushTimeout: .milliseconds(100)) }
+        #expect(try creating.provisionTopics(["created-here"], timeout: .seconds(10)).isEmpty)
+        guard case .delivered = creating.send([KafkaMessage(topic: "created-here", key: [1], value: [2])], timeout: .seconds(30))[0] else {
+            Issue.record("not delivered to the created topic")
+            return
+        }
+        #expect(try strict.provisionTopics(["created-here"], timeout: .seconds(10)).isEmpty, "the created topic is seen by another client")
+    }
 }

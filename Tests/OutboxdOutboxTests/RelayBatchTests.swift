@@ -39,9 +39,41 @@ import Testing
         #expect(outcome.failed[0].error.contains("MSG_SIZE_TOO_LARGE"))
         #expect(outcome.failed[1].error.contains("no delivery report"))
         #expect(outcome.failed.map(\.reason) == ["MSG_SIZE_TOO_LARGE", "NO_REPORT"])
+        #expect(outcome.failed.map(\.park) == [true, false], "too large is permanent; a missing report is not")
         #expect(outcome.deliveredPerTopic == ["task-events": 2])
         #expect(outcome.held == [5])
         #expect(outcome.blockedKeys == ["b", "c"])
+    }
+
+    /// A permanent error (too large, no such topic, not authorized) parks its row at once; a
+    /// transient one (a timeout, a broker refusing for now) counts an attempt; a fatal producer
+    /// error says nothing about the message, so its row is held with no attempt counted.
+    @Test func permanentErrorsParkFatalOnesHold() {
+        func failure(_ raw: Int32, _ name: String) -> DeliveryResult {
+            .failed(KafkaError(code: .init(rawValue: raw, name: name), message: name, context: "delivery"))
+        }
+        let rows = [row(1, "a"), row(2, "b"), row(3, "c"), row(4, "d"), row(5, "e"), row(6, "a")]
+        let outcome = RelayBatchOutcome(rows: rows, results: [
+            failure(-150, "_FATAL"), failure(3, "UNKNOWN_TOPIC_OR_PART"), failure(29, "TOPIC_AUTHORIZATION_FAILED"),
+            failure(-192, "_MSG_TIMED_OUT"), failure(6, "NOT_LEADER_FOR_PARTITION"), delivered(0, 1),
+        ])
+        #expect(outcome.held == [1, 6], "the fatal row and the later row of its key are held")
+        #expect(outcome.failed.map(\.id) == [2, 3, 4, 5])
+        #expect(outcome.failed.map(\.park) == [true, true, false, false])
+        #expect(outcome.failed.map(\.attempts) == [1, 1, 1, 1])
+        #expect(outcome.delivered.isEmpty)
+    }
+
+    /// A report of success without an offset (librdkafka's reading of DUPLICATE_SEQUENCE_NUMBER)
+    /// is not taken as proof: the row is sent again, and a later row of its key waits (G2, G3).
+    @Test func aDeliveryWithoutAnOffsetIsSentAgain() {
+        let rows = [row(1, "a"), row(2, "a"), row(3, "b")]
+        let outcome = RelayBatchOutcome(rows: rows, results: [delivered(0, -1001), delivered(0, 5), delivered(1, 6)])
+        #expect(outcome.failed.map(\.id) == [1])
+        #expect(outcome.failed.map(\.reason) == ["NO_OFFSET"])
+        #expect(outcome.failed.map(\.park) == [false])
+        #expect(outcome.held == [2])
+        #expect(outcome.delivered.map(\.id) == [3])
     }
 
     @Test func latencyRunsFromEachRowsCreationToItsReport() {
