@@ -101,20 +101,26 @@ import Testing
         #expect(!text.contains("other"))
     }
 
-    /// config/outboxd.conf documents every key with its default (commented out or set).
-    @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
+    /// config/outboxd.conf documents every key with its default on a commented-out `#KEY=default`
+    /// line and sets nothing: under systemd the file (EnvironmentFile=) overrides the unit's
+    /// Environment= lines, so a value set here would override MIGRATIONS_DIR=/usr/local/share/….
+    @Test func shippedConfigFileKeepsEveryDefaultCommentedOut() throws {
         let path = TestEnvironment.repositoryRoot.appendingPathComponent("config/outboxd.conf").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for key in ConfigurationKey.all {
-            let line = "\(key.name)=\(key.defaultValue)"
-            #expect(text.contains("\n\(line)\n") || text.contains("\n#\(line)\n"), "config/outboxd.conf lacks \(line)")
+            let commented = lines.filter { $0.hasPrefix("#\(key.name)=") }
+            #expect(commented == ["#\(key.name)=\(key.defaultValue)"], "config/outboxd.conf must have one line #\(key.name)=\(key.defaultValue), has \(commented)")
         }
+        let set = try EnvironmentFile.parse(text, name: "config/outboxd.conf")
+        #expect(set.isEmpty, "config/outboxd.conf sets \(set.map { "\($0.key) (line \($0.line))" })")
         let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot.appendingPathComponent("README.md").path, encoding: .utf8)
         for key in ConfigurationKey.all {
             #expect(readme.contains("| `\(key.name)` |"), "README's configuration table lacks \(key.name)")
         }
-        // And it loads as it is.
+        // And it loads as it is, to the code's defaults.
         let loader = try ConfigurationLoader(fileText: text, environment: [:], flags: [])
+        #expect(loader.settings.allSatisfy { $0.source == .defaultValue })
         #expect(loader.configuration.http.port == 8080)
     }
 }
