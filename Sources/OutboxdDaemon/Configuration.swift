@@ -55,6 +55,10 @@ public struct KafkaSettings: Sendable, Equatable {
     public var startupTimeout: Duration = .seconds(10)
     /// Partitions of the events topic in the embedded cluster. Config key `KAFKA_EMBEDDED_PARTITIONS`; default 6.
     public var embeddedPartitions = 6
+    /// Whether a process under systemd (`INVOCATION_ID` set) may publish into the embedded cluster;
+    /// without it such a process refuses to start (`Configuration.refuseEmbeddedKafkaUnderSystemd`).
+    /// Config key `KAFKA_ALLOW_EMBEDDED` (a flag: yes or no); default `no`.
+    public var allowEmbedded = false
 
     public init() {}
 

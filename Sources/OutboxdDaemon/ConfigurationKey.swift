@@ -134,6 +134,9 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("KAFKA_EMBEDDED_PARTITIONS", default: "6", "partitions of the events topic in the embedded cluster") { config, value in
             config.kafka.embeddedPartitions = try ValueParser.integer(value, key: "KAFKA_EMBEDDED_PARTITIONS", in: 1...256)
         },
+        ConfigurationKey("KAFKA_ALLOW_EMBEDDED", default: "no", "yes: serve, relay and consume use the embedded cluster also under systemd (INVOCATION_ID set), where they otherwise refuse it") { config, value in
+            config.kafka.allowEmbedded = try ValueParser.flag(value, key: "KAFKA_ALLOW_EMBEDDED")
+        },
         ConfigurationKey("RELAY_BATCH_SIZE", default: "500", "outbox rows claimed and produced per batch") { config, value in
             config.relay.batchSize = try ValueParser.integer(value, key: "RELAY_BATCH_SIZE", in: 1...100_000)
         },

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import OutboxdConsumers
 import OutboxdCore
@@ -36,18 +37,18 @@ public enum OutboxdCommand {
             case .migrate:
                 try migrate(loader.configuration)
             case .serve:
-                try serve(loader.configuration, parts: [.api, .relay, .consumers], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api, .relay, .consumers], migrate: parsed.migrate, configPath: parsed.configPath)
             case .api:
-                try serve(loader.configuration, parts: [.api], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api], migrate: parsed.migrate, configPath: parsed.configPath)
             case .relay:
-                try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate, configPath: parsed.configPath)
             case .outbox:
                 return try OutboxTool.run(parsed, configuration: loader.configuration)
             case .consume:
                 guard !loader.configuration.consumers.enabled.isEmpty else {
                     throw DaemonError(.configuration, "CONSUMERS: none enabled; outboxd consume needs at least one of \(ConsumerConfiguration.all.joined(separator: ", "))")
                 }
-                try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate, configPath: parsed.configPath)
             case .help:
                 break
             }
@@ -87,7 +88,8 @@ public enum OutboxdCommand {
         logger.notice(applied.isEmpty ? "schema already current" : "schema migrated", ["applied": "\(applied.count)"])
     }
 
-    static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool) throws {
+    static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool, configPath: String?) throws {
+        try configuration.refuseEmbeddedKafkaUnderSystemd(parts: parts, environment: ProcessInfo.processInfo.environment, configPath: configPath)
         SignalWaiter.blockStopSignals()
         let daemon = Daemon(configuration: configuration, parts: parts)
         try daemon.start(migrate: migrate)

@@ -57,6 +57,7 @@ import Testing
         ("HEALTH_METRICS_AUTH", "token", "HEALTH_METRICS_AUTH: token needs API_TOKENS to hold at least one token"),
         ("HEALTH_METRICS_AUTH", "closed", "HEALTH_METRICS_AUTH: \"closed\" is not one of open, token"),
         ("METRICS_LISTEN", "9100", "METRICS_LISTEN: \"9100\" is not host:port (e.g. 127.0.0.1:8080 or [::1]:8080)"),
+        ("KAFKA_ALLOW_EMBEDDED", "maybe", "KAFKA_ALLOW_EMBEDDED: \"maybe\" is not on or off"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
@@ -68,6 +69,35 @@ import Testing
         } catch {
             #expect(error.description == message)
         }
+    }
+
+    /// Under systemd (INVOCATION_ID) the parts that start Kafka refuse the embedded cluster unless
+    /// KAFKA_ALLOW_EMBEDDED=yes; a real broker, `api` alone, or no INVOCATION_ID pass.
+    @Test func embeddedKafkaIsRefusedUnderSystemdOnlyWhereKafkaStarts() throws {
+        func refusal(_ environment: [String: String], parts: Set<Daemon.Part>) throws -> DaemonError? {
+            let loader = try ConfigurationLoader(fileText: nil, environment: environment, flags: [])
+            let process = environment.filter { $0.key == "INVOCATION_ID" }
+            do {
+                try loader.configuration.refuseEmbeddedKafkaUnderSystemd(parts: parts, environment: process, configPath: nil)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let systemd = ["INVOCATION_ID": "abc123"]
+        for parts: Set<Daemon.Part> in [[.api, .relay, .consumers], [.relay], [.consumers]] {
+            let error = try #require(try refusal(systemd, parts: parts), "\(parts) accepted embedded under systemd")
+            #expect(error.exitCode == 78)
+            #expect(error.description.contains("KAFKA_BOOTSTRAP_SERVERS is embedded"))
+            #expect(error.description.contains("KAFKA_ALLOW_EMBEDDED=yes"))
+            #expect(try refusal(systemd.merging(["KAFKA_ALLOW_EMBEDDED": "yes"]) { $1 }, parts: parts) == nil)
+            #expect(try refusal(systemd.merging(["KAFKA_BOOTSTRAP_SERVERS": "kafka1:9092,kafka2:9092"]) { $1 }, parts: parts) == nil)
+            #expect(try refusal([:], parts: parts) == nil)
+            #expect(try refusal(["INVOCATION_ID": ""], parts: parts) == nil)
+        }
+        #expect(try refusal(systemd, parts: [.api]) == nil)
+        #expect(try refusal(systemd.merging(["CONSUMERS": "none"]) { $1 }, parts: [.api, .consumers]) == nil)
+        #expect(try refusal(systemd.merging(["CONSUMERS": "none"]) { $1 }, parts: [.api, .relay, .consumers]) != nil)
     }
 
     @Test func unknownFileKeyIsRefusedWithASuggestion() {
