@@ -20,6 +20,10 @@ public enum OutboxdCommand {
                 print(CommandLineArguments.help(for: parsed.command))
                 return 0
             }
+            if parsed.command == .version {
+                print(OutboxdVersion.text, terminator: "")
+                return 0
+            }
             let loader: ConfigurationLoader
             do {
                 loader = try ConfigurationLoader.load(path: parsed.configPath,
@@ -49,7 +53,7 @@ public enum OutboxdCommand {
                     throw DaemonError(.configuration, "CONSUMERS: none enabled; outboxd consume needs at least one of \(ConsumerConfiguration.all.joined(separator: ", "))")
                 }
                 try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate, configPath: parsed.configPath)
-            case .help:
+            case .help, .version:
                 break
             }
             return 0
@@ -62,9 +66,10 @@ public enum OutboxdCommand {
         }
     }
 
-    /// `KEY=value  # source` per setting, secrets redacted.
+    /// A comment line with the versions of outboxd, librdkafka and libpq, then `KEY=value  # source`
+    /// per setting, secrets redacted.
     public static func checkConfigText(_ loader: ConfigurationLoader) -> String {
-        var text = ""
+        var text = OutboxdVersion.comment
         for setting in loader.settings {
             let shown = Redaction.display(key: setting.key, value: setting.value, isSecret: setting.isSecret)
             text += "\(setting.key)=\(shown)  # \(setting.source)\n"

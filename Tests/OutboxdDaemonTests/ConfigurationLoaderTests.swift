@@ -242,9 +242,17 @@ import Testing
         #expect(parsed.settings == [.init(key: "HTTP_LISTEN", value: "127.0.0.1:0"), .init(key: "LOG_LEVEL", value: "debug")])
     }
 
+    @Test func versionIsACommandAndAFlag() throws {
+        #expect(try CommandLineArguments(["--version"]).command == .version)
+        #expect(try CommandLineArguments(["version"]).command == .version)
+        #expect(OutboxdVersion.text.split(separator: "\n").first == "outboxd \(OutboxdVersion.current)")
+        let loader = try ConfigurationLoader(fileText: nil, environment: [:], flags: [])
+        #expect(OutboxdCommand.checkConfigText(loader).hasPrefix("# outboxd \(OutboxdVersion.current), librdkafka "))
+    }
+
     @Test(arguments: [
         ([], "no command given"),
-        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, outbox, migrate, check-config, help"),
+        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, outbox, migrate, check-config, version, help"),
         (["serve", "--http-listen"], "--http-listen needs a value"),
         (["serve", "stray"], "unexpected argument \"stray\"; options start with --"),
     ])
