@@ -69,6 +69,13 @@ extension CommandLineArguments {
                 Prints every setting as KEY=value with where it came from (default, file:line,
                 environment, flag); secrets show as ***. Exits 78 naming the key of an invalid value.
                 """ + common
+        case .version:
+            return """
+                usage: outboxd version (or outboxd --version)
+
+                Prints one line each: outboxd's version, then librdkafka's (rd_kafka_version_str) and
+                libpq's (PQlibVersion, major.minor), as loaded at run time (LD_LIBRARY_PATH can change them).
+                """
         case .help:
             return usage
         }

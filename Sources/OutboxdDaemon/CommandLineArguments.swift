@@ -2,7 +2,7 @@
 /// Any `--foo-bar v` (or `--foo-bar=v`) sets config key `FOO_BAR`, overriding file and environment.
 public struct CommandLineArguments: Sendable, Equatable {
     public enum Command: String, Sendable, CaseIterable {
-        case serve, api, relay, consume, outbox, migrate, checkConfig = "check-config", help
+        case serve, api, relay, consume, outbox, migrate, checkConfig = "check-config", version, help
     }
 
     public var command: Command
@@ -29,6 +29,10 @@ public struct CommandLineArguments: Sendable, Equatable {
         guard let first = rest.popFirst() else { throw DaemonError(.usage, "no command given\n\n\(Self.usage)") }
         if first == "-h" || first == "--help" {
             self.init(command: .help)
+            return
+        }
+        if first == "--version" {
+            self.init(command: .version)
             return
         }
         guard let command = Command(rawValue: first) else {
@@ -88,6 +92,7 @@ public struct CommandLineArguments: Sendable, Equatable {
                          retry-parked [--since T] | replay --from T --to T [--no-wait]; --json for JSON
           migrate        apply pending SQL migrations from MIGRATIONS_DIR, then exit
           check-config   print the effective configuration (secrets redacted) and exit
+          version        print the versions of outboxd, librdkafka and libpq (also: outboxd --version)
           help [COMMAND] print this text, or what COMMAND does (also: outboxd COMMAND --help)
 
         options:

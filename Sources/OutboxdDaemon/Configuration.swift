@@ -59,6 +59,10 @@ public struct KafkaSettings: Sendable, Equatable {
     /// Whether missing topics are created, and how (`KAFKA_TOPIC_CREATE`, `KAFKA_TOPIC_PARTITIONS`,
     /// `KAFKA_TOPIC_REPLICATION_FACTOR`; defaults auto, 6, -1).
     public var topics = KafkaTopicPolicy()
+    /// Whether a process under systemd (`INVOCATION_ID` set) may publish into the embedded cluster;
+    /// without it such a process refuses to start (`Configuration.refuseEmbeddedKafkaUnderSystemd`).
+    /// Config key `KAFKA_ALLOW_EMBEDDED` (a flag: yes or no); default `no`.
+    public var allowEmbedded = false
 
     public init() {}
 

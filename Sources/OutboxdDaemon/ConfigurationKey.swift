@@ -149,6 +149,9 @@ public struct ConfigurationKey: Sendable {
             guard factor != 0 else { throw ConfigurationError(key: "KAFKA_TOPIC_REPLICATION_FACTOR", "must be -1 (the broker's default) or 1–32767") }
             config.kafka.topics.replicationFactor = factor
         },
+        ConfigurationKey("KAFKA_ALLOW_EMBEDDED", default: "no", "yes: serve, relay and consume use the embedded cluster also under systemd (INVOCATION_ID set), where they otherwise refuse it") { config, value in
+            config.kafka.allowEmbedded = try ValueParser.flag(value, key: "KAFKA_ALLOW_EMBEDDED")
+        },
         ConfigurationKey("RELAY_BATCH_SIZE", default: "500", "outbox rows claimed and produced per batch") { config, value in
             config.relay.batchSize = try ValueParser.integer(value, key: "RELAY_BATCH_SIZE", in: 1...100_000)
         },

@@ -1,5 +1,6 @@
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdKafka
 import OutboxdOutbox
 
 extension Daemon {
@@ -28,7 +29,9 @@ extension Daemon {
         if let relay {
             let embedded = configuration.kafka.isEmbedded
             let bootstrap = kafkaBootstrapServers
-            checks.append(("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded)])) }))
+            let library = RDKafkaLibrary.version
+            checks.append(("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded),
+                                                         "librdkafka": .string(library)])) }))
             checks.append(("relay", {
                 let status = relay.status
                 var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed),

@@ -20,6 +20,10 @@ public enum OutboxdCommand {
                 print(CommandLineArguments.help(for: parsed.command))
                 return 0
             }
+            if parsed.command == .version {
+                print(OutboxdVersion.text, terminator: "")
+                return 0
+            }
             let loader: ConfigurationLoader
             do {
                 loader = try ConfigurationLoader.load(path: parsed.configPath,
@@ -37,19 +41,19 @@ public enum OutboxdCommand {
             case .migrate:
                 try migrate(loader.configuration)
             case .serve:
-                try serve(loader.configuration, parts: [.api, .relay, .consumers], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api, .relay, .consumers], migrate: parsed.migrate, configPath: parsed.configPath)
             case .api:
-                try serve(loader.configuration, parts: [.api], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.api], migrate: parsed.migrate, configPath: parsed.configPath)
             case .relay:
-                try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate)
+                try serve(loader.configuration, parts: [.relay], migrate: parsed.migrate, configPath: parsed.configPath)
             case .outbox:
                 return try OutboxTool.run(parsed, configuration: loader.configuration)
             case .consume:
                 guard !loader.configuration.consumers.enabled.isEmpty else {
                     throw DaemonError(.configuration, "CONSUMERS: none enabled; outboxd consume needs at least one of \(ConsumerConfiguration.all.joined(separator: ", "))")
                 }
-                try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate)
-            case .help:
+                try serve(loader.configuration, parts: [.consumers], migrate: parsed.migrate, configPath: parsed.configPath)
+            case .help, .version:
                 break
             }
             return 0
@@ -62,9 +66,10 @@ public enum OutboxdCommand {
         }
     }
 
-    /// `KEY=value  # source` per setting, secrets redacted.
+    /// A comment line with the versions of outboxd, librdkafka and libpq, then `KEY=value  # source`
+    /// per setting, secrets redacted.
     public static func checkConfigText(_ loader: ConfigurationLoader) -> String {
-        var text = ""
+        var text = OutboxdVersion.comment
         for setting in loader.settings {
             let shown = Redaction.display(key: setting.key, value: setting.value, isSecret: setting.isSecret)
             text += "\(setting.key)=\(shown)  # \(setting.source)\n"
@@ -88,7 +93,8 @@ public enum OutboxdCommand {
         logger.notice(applied.isEmpty ? "schema already current" : "schema migrated", ["applied": "\(applied.count)"])
     }
 
-    static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool) throws {
+    static func serve(_ configuration: Configuration, parts: Set<Daemon.Part>, migrate: Bool, configPath: String?) throws {
+        try configuration.refuseEmbeddedKafkaUnderSystemd(parts: parts, environment: ProcessInfo.processInfo.environment, configPath: configPath)
         SignalWaiter.blockStopSignals()
         let stop = StopRequest()
         let daemon = Daemon(configuration: configuration, parts: parts, onFailure: { stop.request(.failure($0)) })

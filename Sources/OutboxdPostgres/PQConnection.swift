@@ -1,7 +1,8 @@
 import CLibPQ
 import Foundation
 
-/// One libpq connection. Every libpq call of the project lives in this file.
+/// One libpq connection. Every libpq call of the project lives in this file, but for the library's
+/// version (`PQLibrary.swift`).
 ///
 /// Not thread-safe: a connection is used by one thread at a time (the pool hands it out
 /// exclusively, and the relay and consumers own theirs). `@unchecked Sendable` only lets the pool

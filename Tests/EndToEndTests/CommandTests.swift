@@ -1,21 +1,54 @@
 import Foundation
+import OutboxdKafka
+import OutboxdPostgres
 import OutboxdTestSupport
 import Testing
 
 /// The binary's commands: exit codes and messages that operators and scripts rely on.
 @Suite struct CommandTests {
+    /// The test process's LD_LIBRARY_PATH, if any, so the binary loads the C libraries this process did.
+    static let libraryPath = ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"].map { ["LD_LIBRARY_PATH": $0] } ?? [:]
+
     @Test func checkConfigPrintsEffectiveValuesWithSecretsRedacted() throws {
         let process = try DaemonProcess(
             arguments: ["check-config", "--config", "config/outboxd.conf", "--http-listen", "0.0.0.0:9999"],
-            environment: ["DATABASE_URL": "postgresql://app:topsecret@db/tasks", "KAFKA_SASL_PASSWORD": "pw123"])
+            environment: ["DATABASE_URL": "postgresql://app:topsecret@db/tasks", "KAFKA_SASL_PASSWORD": "pw123"].merging(Self.libraryPath) { $1 })
         #expect(try process.waitForExit() == 0)
         let output = process.output
+        #expect(output.hasPrefix("# outboxd "), "\(output)")
+        #expect(output.split(separator: "\n").first?.hasSuffix(", librdkafka \(RDKafkaLibrary.version), libpq \(PQLibrary.version)") == true, "\(output)")
         #expect(output.contains("DATABASE_URL=postgresql://app:***@db/tasks  # environment"))
         #expect(output.contains("HTTP_LISTEN=0.0.0.0:9999  # flag"))
-        #expect(output.contains("HTTP_MAX_BODY_BYTES=65536  # config/outboxd.conf:"))
+        // The shipped file keeps every default commented out, so the values not given come from the defaults.
+        #expect(output.contains("HTTP_MAX_BODY_BYTES=65536  # default"))
+        #expect(output.contains("MIGRATIONS_DIR=migrations  # default"))
+        #expect(!output.contains("# config/outboxd.conf:"), "\(output)")
         #expect(output.contains("KAFKA_SASL_PASSWORD=***"))
         #expect(!output.contains("topsecret"))
         #expect(!output.contains("pw123"))
+    }
+
+    @Test func checkConfigNamesTheFileLineOfAValueSetThere() throws {
+        let file = TestEnvironment.scratchDirectory.appendingPathComponent("set-\(UUID()).conf")
+        try "# a comment\nHTTP_MAX_BODY_BYTES=1000\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try DaemonProcess(arguments: ["check-config", "--config", file.path])
+        #expect(try process.waitForExit() == 0)
+        #expect(process.output.contains("HTTP_MAX_BODY_BYTES=1000  # \(file.path):2"), "\(process.output)")
+    }
+
+    /// The C libraries' lines are what this test process's librdkafka and libpq report (the ones
+    /// loaded at run time; LD_LIBRARY_PATH is passed on, so a newer librdkafka shows in both).
+    @Test(arguments: [["--version"], ["version"]])
+    func versionNamesOutboxdAndTheCLibraries(arguments: [String]) throws {
+        let process = try DaemonProcess(arguments: arguments, environment: Self.libraryPath)
+        #expect(try process.waitForExit() == 0)
+        let lines = process.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 4 && lines[3].isEmpty, "\(process.output)")
+        let outboxd = try #require(lines.first)
+        #expect(outboxd.hasPrefix("outboxd ") && outboxd.dropFirst(8).split(separator: ".").map { Int($0) != nil } == [true, true, true], "\(outboxd)")
+        #expect(lines.dropFirst().first == "librdkafka \(RDKafkaLibrary.version)")
+        #expect(lines.dropFirst(2).first == "libpq \(PQLibrary.version)")
     }
 
     @Test func invalidValueStopsStartUpNamingTheKey() throws {
@@ -96,6 +129,15 @@ import Testing
         #expect(try process.waitForExit() == 0)
         #expect(process.output.contains(mentions), "\(process.output)")
         #expect(process.output.contains("--config FILE"))
+    }
+
+    @Test func versionExplainsItself() throws {
+        let process = try DaemonProcess(arguments: ["help", "version"])
+        #expect(try process.waitForExit() == 0)
+        #expect(process.output.contains("usage: outboxd version (or outboxd --version)"), "\(process.output)")
+        let usage = try DaemonProcess(arguments: ["--help"])
+        #expect(try usage.waitForExit() == 0)
+        #expect(usage.output.contains("version        print the versions of outboxd, librdkafka and libpq"))
     }
 
     @Test func helpForAnUnknownCommandIsAUsageError() throws {

@@ -46,6 +46,10 @@ import Testing
     /// The watchdog also needs the HTTP server to answer: with every connection slot taken (here
     /// by two idle keep-alive clients, HTTP_MAX_CONNECTIONS=2) its probe of GET /healthz fails
     /// and pings stop; they resume once the slots are free.
+    ///
+    /// The watchdog's own probe (every 500 ms) may hold one of the two slots just when a client
+    /// connects, and then the server resets that client's connection (`recv failed: errno 104`),
+    /// so each client connects again until it holds a slot and gets 200 (bounded by 20 s).
     @Test func watchdogWaitsForTheHTTPServerToAnswer() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -58,11 +62,30 @@ import Testing
         #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(30)) != nil)
 
         var clients: [HTTPTestClient] = []
-        for _ in 0..<2 {
-            let client = try HTTPTestClient(port: port)
-            #expect(try client.request("GET", "/healthz").status == 200)
-            clients.append(client)
+        for number in 1...2 {
+            var failures: [String] = []
+            do {
+                try waitUntil("client \(number) holds a connection slot", timeout: .seconds(20)) {
+                    do {
+                        let client = try HTTPTestClient(port: port, timeoutSeconds: 5)
+                        let status = try client.request("GET", "/healthz").status
+                        guard status == 200 else {
+                            failures.append("answered \(status)")
+                            return false
+                        }
+                        clients.append(client)
+                        return true
+                    } catch {
+                        failures.append("\(error)")
+                        return false
+                    }
+                }
+            } catch {
+                throw HTTPTestError("client \(number) got no slot answering GET /healthz with 200 within 20 s; tries: \(failures)\n\(daemon.output.suffix(4000))")
+            }
+            if !failures.isEmpty { print("client \(number) connected again after: \(failures)") }
         }
+        #expect(clients.count == 2)
         try daemon.waitForOutput("watchdog pings withheld problem=\"HTTP server on port \(port)", timeout: .seconds(20))
         _ = socket.receive(until: { _ in false }, timeout: .milliseconds(100)) // drop pings sent before
         #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(3)) == nil, "pings went on while the server was full")

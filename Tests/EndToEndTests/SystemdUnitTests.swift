@@ -36,6 +36,33 @@ import Testing
         #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(result.output)")
     }
 
+    /// Each unit is hardened as far as a daemon that reaches PostgreSQL and Kafka anywhere allows:
+    /// `systemd-analyze security --offline=true` rates its overall exposure at most 1.5 (3.2 before
+    /// the system call filter, private users and /proc settings), and no IPAddressDeny= cuts it off
+    /// from its brokers and database (skipped where systemd-analyze is missing).
+    @Test(arguments: units)
+    func unitExposureIsAtMostOnePointFive(unit: String) throws {
+        let text = try String(contentsOfFile: TestEnvironment.repositoryRoot.appendingPathComponent("config/\(unit)").path, encoding: .utf8)
+        for line in ["SystemCallFilter=@system-service", "SystemCallFilter=~@privileged @resources", "SystemCallErrorNumber=EPERM",
+                     "PrivateUsers=yes", "ProtectProc=invisible", "ProcSubset=pid", "UMask=0077", "CapabilityBoundingSet=",
+                     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"] {
+            #expect(text.contains("\n" + line + "\n"), "\(unit) lacks \(line)")
+        }
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("IPAddressDeny=") }, "\(unit) must reach PostgreSQL and Kafka anywhere")
+
+        let analyzer = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyzer) else { return }
+        let copy = TestEnvironment.scratchDirectory.appendingPathComponent("security-\(UUID().uuidString.prefix(8))-\(unit)").path
+        try text.replacingOccurrences(of: "/usr/local/bin/outboxd", with: TestEnvironment.binaryPath).write(toFile: copy, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let result = try run(analyzer, ["security", "--offline=true", copy])
+        #expect(result.status == 0, "\(result.output)")
+        let marker = "Overall exposure level for "
+        let line = try #require(result.output.split(separator: "\n").first { $0.contains(marker) }, "\(result.output)")
+        let score = try #require(line.split(separator: ": ").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+        #expect(score <= 1.5, "\(unit): \(line)\n\(result.output)")
+    }
+
     /// `DESTDIR=… scripts/install.sh` stages the binary, migrations, units and a config readable by
     /// its owner and group only, and does not overwrite an existing config.
     @Test func installScriptStagesEverything() throws {

@@ -63,6 +63,7 @@ import Testing
         ("KAFKA_MESSAGE_TIMEOUT_MS", "1000", "KAFKA_MESSAGE_TIMEOUT_MS: librdkafka's message.timeout.ms follows RELAY_DELIVERY_TIMEOUT; set that instead"),
         ("KAFKA_DELIVERY_TIMEOUT_MS", "1000", "KAFKA_DELIVERY_TIMEOUT_MS: librdkafka's delivery.timeout.ms follows RELAY_DELIVERY_TIMEOUT; set that instead"),
         ("KAFKA_ALLOW_AUTO_CREATE_TOPICS", "true", "KAFKA_ALLOW_AUTO_CREATE_TOPICS: librdkafka's allow.auto.create.topics follows KAFKA_TOPIC_CREATE; set that instead"),
+        ("KAFKA_ALLOW_EMBEDDED", "maybe", "KAFKA_ALLOW_EMBEDDED: \"maybe\" is not on or off"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
@@ -74,6 +75,35 @@ import Testing
         } catch {
             #expect(error.description == message)
         }
+    }
+
+    /// Under systemd (INVOCATION_ID) the parts that start Kafka refuse the embedded cluster unless
+    /// KAFKA_ALLOW_EMBEDDED=yes; a real broker, `api` alone, or no INVOCATION_ID pass.
+    @Test func embeddedKafkaIsRefusedUnderSystemdOnlyWhereKafkaStarts() throws {
+        func refusal(_ environment: [String: String], parts: Set<Daemon.Part>) throws -> DaemonError? {
+            let loader = try ConfigurationLoader(fileText: nil, environment: environment, flags: [])
+            let process = environment.filter { $0.key == "INVOCATION_ID" }
+            do {
+                try loader.configuration.refuseEmbeddedKafkaUnderSystemd(parts: parts, environment: process, configPath: nil)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let systemd = ["INVOCATION_ID": "abc123"]
+        for parts: Set<Daemon.Part> in [[.api, .relay, .consumers], [.relay], [.consumers]] {
+            let error = try #require(try refusal(systemd, parts: parts), "\(parts) accepted embedded under systemd")
+            #expect(error.exitCode == 78)
+            #expect(error.description.contains("KAFKA_BOOTSTRAP_SERVERS is embedded"))
+            #expect(error.description.contains("KAFKA_ALLOW_EMBEDDED=yes"))
+            #expect(try refusal(systemd.merging(["KAFKA_ALLOW_EMBEDDED": "yes"]) { $1 }, parts: parts) == nil)
+            #expect(try refusal(systemd.merging(["KAFKA_BOOTSTRAP_SERVERS": "kafka1:9092,kafka2:9092"]) { $1 }, parts: parts) == nil)
+            #expect(try refusal([:], parts: parts) == nil)
+            #expect(try refusal(["INVOCATION_ID": ""], parts: parts) == nil)
+        }
+        #expect(try refusal(systemd, parts: [.api]) == nil)
+        #expect(try refusal(systemd.merging(["CONSUMERS": "none"]) { $1 }, parts: [.api, .consumers]) == nil)
+        #expect(try refusal(systemd.merging(["CONSUMERS": "none"]) { $1 }, parts: [.api, .relay, .consumers]) != nil)
     }
 
     @Test func unknownFileKeyIsRefusedWithASuggestion() {
@@ -107,20 +137,26 @@ import Testing
         #expect(!text.contains("other"))
     }
 
-    /// config/outboxd.conf documents every key with its default (commented out or set).
-    @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
+    /// config/outboxd.conf documents every key with its default on a commented-out `#KEY=default`
+    /// line and sets nothing: under systemd the file (EnvironmentFile=) overrides the unit's
+    /// Environment= lines, so a value set here would override MIGRATIONS_DIR=/usr/local/share/….
+    @Test func shippedConfigFileKeepsEveryDefaultCommentedOut() throws {
         let path = TestEnvironment.repositoryRoot.appendingPathComponent("config/outboxd.conf").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for key in ConfigurationKey.all {
-            let line = "\(key.name)=\(key.defaultValue)"
-            #expect(text.contains("\n\(line)\n") || text.contains("\n#\(line)\n"), "config/outboxd.conf lacks \(line)")
+            let commented = lines.filter { $0.hasPrefix("#\(key.name)=") }
+            #expect(commented == ["#\(key.name)=\(key.defaultValue)"], "config/outboxd.conf must have one line #\(key.name)=\(key.defaultValue), has \(commented)")
         }
+        let set = try EnvironmentFile.parse(text, name: "config/outboxd.conf")
+        #expect(set.isEmpty, "config/outboxd.conf sets \(set.map { "\($0.key) (line \($0.line))" })")
         let readme = try String(contentsOfFile: TestEnvironment.repositoryRoot.appendingPathComponent("README.md").path, encoding: .utf8)
         for key in ConfigurationKey.all {
             #expect(readme.contains("| `\(key.name)` |"), "README's configuration table lacks \(key.name)")
         }
-        // And it loads as it is.
+        // And it loads as it is, to the code's defaults.
         let loader = try ConfigurationLoader(fileText: text, environment: [:], flags: [])
+        #expect(loader.settings.allSatisfy { $0.source == .defaultValue })
         #expect(loader.configuration.http.port == 8080)
     }
 }
@@ -212,9 +248,17 @@ import Testing
         #expect(parsed.settings == [.init(key: "HTTP_LISTEN", value: "127.0.0.1:0"), .init(key: "LOG_LEVEL", value: "debug")])
     }
 
+    @Test func versionIsACommandAndAFlag() throws {
+        #expect(try CommandLineArguments(["--version"]).command == .version)
+        #expect(try CommandLineArguments(["version"]).command == .version)
+        #expect(OutboxdVersion.text.split(separator: "\n").first == "outboxd \(OutboxdVersion.current)")
+        let loader = try ConfigurationLoader(fileText: nil, environment: [:], flags: [])
+        #expect(OutboxdCommand.checkConfigText(loader).hasPrefix("# outboxd \(OutboxdVersion.current), librdkafka "))
+    }
+
     @Test(arguments: [
         ([], "no command given"),
-        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, outbox, migrate, check-config, help"),
+        (["launch"], "unknown command \"launch\"; commands: serve, api, relay, consume, outbox, migrate, check-config, version, help"),
         (["serve", "--http-listen"], "--http-listen needs a value"),
         (["serve", "stray"], "unexpected argument \"stray\"; options start with --"),
     ])

@@ -5,6 +5,13 @@ import Testing
 @testable import OutboxdPostgres
 
 @Suite struct PQConnectionTests {
+    @Test func libraryVersionIsMajorDotMinor() {
+        #expect(PQLibrary.format(150018) == "15.18")
+        #expect(PQLibrary.format(170000) == "17.0")
+        #expect(PQLibrary.format(90624) == "9.6.24")
+        #expect(PQLibrary.version.split(separator: ".").count == 2)
+    }
+
     @Test func parametersAndTypedRows() throws {
         let connection = try PQConnection(conninfo: TestEnvironment.databaseURL)
         let id = UUID()

@@ -215,6 +215,7 @@ import Testing
         let components = try #require(try ready.json().objectValue?["components"]?.objectValue)
         #expect(components["database"]?.objectValue?["status"] == "up")
         #expect(components["kafka"]?.objectValue?["embedded"] == true)
+        #expect(components["kafka"]?.objectValue?["librdkafka"]?.stringValue == RDKafkaLibrary.version)
         #expect(components["relay"]?.objectValue?["status"] == "up")
         #expect(try client.request("HEAD", "/healthz").status == 200)
     }
