@@ -78,14 +78,22 @@ extension RDKafkaProducer {
 
     /// CreateTopics for `topics` with the policy's partitions and replication factor; each topic's
     /// error (nil when created). An in-process mock cluster creates them through its own API; a
-    /// broker without the Admin API is asked for the topic's metadata instead, which creates it
-    /// where brokers auto-create topics.
-    private func createTopics(_ topics: Set<String>, timeout: Duration) throws -> [String: KafkaError?] {
+    /// cluster without a controller or without the Admin API (librdkafka's mock in another
+    /// process) is asked for the topic's metadata instead, which creates it where brokers
+    /// auto-create topics.
+    private func createTopics(_ topics: Set<String>, timeout fullTimeout: Duration) throws -> [String: KafkaError?] {
+        let timeout = min(fullTimeout, .seconds(5))
         if let mock = RDKafkaMockCluster.serving(bootstrapServers) {
             for topic in topics { try mock.createTopic(topic, partitions: topicPolicy.partitions) }
             return Dictionary(uniqueKeysWithValues: topics.map { ($0, nil) })
         }
         let milliseconds = Int32(max(1, timeout.milliseconds))
+        // CreateTopics goes to the controller; a cluster that names none (librdkafka's mock in
+        // another process) would leave the request waiting out its timeout.
+        guard rd_kafka_controllerid(handle.raw, min(milliseconds, 2000)) >= 0 else {
+            for topic in topics { try requestMetadata(of: topic, timeout: timeout) }
+            return Dictionary(uniqueKeysWithValues: topics.map { ($0, nil) })
+        }
         var errorText = [CChar](repeating: 0, count: 512)
         var requests: [OpaquePointer?] = []
         defer { requests.forEach { rd_kafka_NewTopic_destroy($0) } }
@@ -106,17 +114,18 @@ extension RDKafkaProducer {
         requests.withUnsafeMutableBufferPointer { buffer in
             rd_kafka_CreateTopics(handle.raw, buffer.baseAddress, buffer.count, options, queue)
         }
-        guard let event = rd_kafka_queue_poll(queue, milliseconds + 1000) else {
-            throw KafkaError(code: .init(rawValue: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, name: "_TIMED_OUT"),
-                             message: "no answer to CreateTopics within \(timeout)", context: "topics")
-        }
-        defer { rd_kafka_event_destroy(event) }
-        let requestError = rd_kafka_event_error(event)
-        if requestError == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || requestError == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION {
+        let event = rd_kafka_queue_poll(queue, milliseconds + 1000)
+        defer { if let event { rd_kafka_event_destroy(event) } }
+        let requestError = event.map { rd_kafka_event_error($0) } ?? RD_KAFKA_RESP_ERR__TIMED_OUT
+        if [RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION, RD_KAFKA_RESP_ERR__TIMED_OUT].contains(requestError) {
+            // No Admin API (librdkafka's mock cluster leaves CreateTopics unanswered): the metadata
+            // request auto-creates where brokers do; the caller then checks that the topic is there.
+            Logger(label: "kafka").warning("CreateTopics not answered; asking the brokers to auto-create instead",
+                                           ["topics": topics.sorted().joined(separator: ","), "error": RDKafkaConfig.error(requestError, context: "CreateTopics").description])
             for topic in topics { try requestMetadata(of: topic, timeout: timeout) }
             return Dictionary(uniqueKeysWithValues: topics.map { ($0, nil) })
         }
-        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR, let result = rd_kafka_event_CreateTopics_result(event) else {
+        guard requestError == RD_KAFKA_RESP_ERR_NO_ERROR, let event, let result = rd_kafka_event_CreateTopics_result(event) else {
             throw RDKafkaConfig.error(requestError, context: "CreateTopics")
         }
         var count = 0

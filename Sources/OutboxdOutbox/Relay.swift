@@ -51,9 +51,10 @@ public final class Relay: Sendable {
     }
 
     /// How much longer than the delivery timeout (the producer's `message.timeout.ms`) the relay
-    /// waits for a report: librdkafka gives up on the message and reports it first, so a row is
-    /// only counted as failed once its message can no longer be delivered.
-    static let reportGrace: Duration = .seconds(2)
+    /// waits for a report: librdkafka gives up on the message and reports it first (it checks
+    /// timeouts about once a second), so a row is counted as failed only once its message can no
+    /// longer be delivered. A row still without a report then is sent again, no attempt counted.
+    static let reportGrace: Duration = .seconds(5)
 
     /// What the relay has done, for readiness, metrics and the watchdog.
     public var status: RelayProgress { progress.withLock { $0 } }
@@ -270,17 +271,18 @@ public final class Relay: Sendable {
         }
     }
 
-    /// The batch's delivery reports, waiting at most the delivery timeout, or less when a stop's
-    /// drain deadline comes first (checked every 100 ms): then `cutShort`, and rows still without a
-    /// report are left pending for the next start rather than counted as failed.
-    private func awaitReports(_ batch: InFlightBatch) -> (results: [DeliveryResult], cutShort: Bool) {
+    /// The batch's delivery reports, waiting at most the delivery timeout and `reportGrace`, or
+    /// less when a stop's drain deadline comes first (checked every 100 ms). Rows still without a
+    /// report are left pending, not counted as failed (`RelayBatchOutcome`).
+    private func awaitReports(_ batch: InFlightBatch) -> [DeliveryResult] {
         let timeout = ContinuousClock.now + configuration.deliveryTimeout + Self.reportGrace
         while true {
             let drainDeadline = control.withLock { $0.drainDeadline }
             let until = min(timeout, drainDeadline ?? timeout)
             let now = ContinuousClock.now
-            if now >= until { return (batch.deliveries.results(waitingUpTo: .zero), until < timeout) }
-            if batch.deliveries.wait(upTo: min(until - now, .milliseconds(100))) { return (batch.deliveries.results(waitingUpTo: .zero), false) }
+            if now >= until || batch.deliveries.wait(upTo: min(until - now, .milliseconds(100))) {
+                return batch.deliveries.results(waitingUpTo: .zero)
+            }
         }
     }
 
@@ -297,8 +299,7 @@ public final class Relay: Sendable {
     /// failures, COMMIT) without waiting for the results. A pipeline that cannot be sent closes
     /// the connection, which rolls the transaction back.
     private func startRecording(_ batch: InFlightBatch) throws -> RecordingBatch {
-        let (results, cutShort) = awaitReports(batch)
-        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys, holdUnknown: cutShort)
+        let outcome = RelayBatchOutcome(rows: batch.rows, results: awaitReports(batch), heldKeys: batch.heldKeys)
         let backoff = configuration.backoff
         let pending = try OutboxStore(connection: batch.connection).startRecord(
             delivered: outcome.delivered, keep: configuration.retention > .zero,

@@ -6,7 +6,7 @@ import OutboxdKafka
 /// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
 struct RelayBatchOutcome {
     var delivered: [DeliveredRow] = []
-    /// `reason`: librdkafka's error name, or `NO_REPORT` when the delivery timeout passed first.
+    /// `reason`: librdkafka's error name (`NO_OFFSET`: a success without an offset).
     /// `park`: the error is permanent (too large, no such topic, not authorized): no retry can
     /// deliver it, so it is parked at once instead of burning its attempts (G6).
     var failed: [(id: Int64, error: String, reason: String, attempts: Int, park: Bool)] = []
@@ -21,9 +21,10 @@ struct RelayBatchOutcome {
     /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
     /// claimed; their rows here are held as well, and were not produced (`toProduce`).
     /// `results`: the delivery results of the rows produced, in order.
-    /// `holdUnknown`: a row without a report is left as it was (not counted as a failed attempt), as
-    /// when a stop cut the wait for reports short.
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], holdUnknown: Bool = false) {
+    /// A row without a report is left as it was, not counted as a failed attempt: its message may
+    /// still be delivered (librdkafka reports every message by `message.timeout.ms`, but the
+    /// idempotent producer can take longer while it recovers, or a stop cut the wait short).
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = []) {
         var reports = results.makeIterator()
         for row in rows {
             let result = heldKeys.contains(row.aggregateID) ? nil : reports.next() ?? .unknown
@@ -52,12 +53,9 @@ struct RelayBatchOutcome {
             case .failed(let error):
                 blockedKeys.insert(row.aggregateID)
                 failed.append((row.id, error.description, error.code.name, row.attempts + 1, error.isPermanent))
-            case .unknown where holdUnknown:
-                blockedKeys.insert(row.aggregateID)
-                held.append(row.id)
             case .unknown:
                 blockedKeys.insert(row.aggregateID)
-                failed.append((row.id, "no delivery report within the delivery timeout", "NO_REPORT", row.attempts + 1, false))
+                held.append(row.id)
             }
         }
     }

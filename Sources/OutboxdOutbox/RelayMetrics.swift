@@ -4,7 +4,7 @@ import OutboxdCore
 public struct RelayMetrics: Sendable {
     public let published = Counter("outboxd_relay_published_total", "Events delivered to Kafka and marked published, by topic.", labels: ["topic"])
     public let failures = Counter("outboxd_relay_publish_failures_total",
-                                  "Deliveries that failed, by librdkafka error name (NO_REPORT: none within RELAY_DELIVERY_TIMEOUT).",
+                                  "Deliveries that failed, by librdkafka error name (NO_OFFSET: a success without an offset, sent again).",
                                   labels: ["reason"])
     public let parked = Counter("outboxd_relay_parked_total", "Events parked after RELAY_MAX_ATTEMPTS failed deliveries.")
     public let latency = Histogram("outboxd_relay_delivery_latency_seconds",

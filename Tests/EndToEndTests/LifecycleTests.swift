@@ -92,7 +92,7 @@ import Testing
     @Test func sigtermWithBrokersDownStopsInTimeAndLeavesEventsPending() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
-        let kafka = try RDKafkaMockCluster(brokers: 3, topics: [("task-events", 3)])
+        let kafka = try RDKafkaMockCluster(brokers: 3, topics: [("task-events", 3), ("task-events.dlq", 1)])
         let environment = ["DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers, "CONSUMERS": "none"]
         let daemon = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0", "--shutdown-timeout", "3s"], environment: environment)
         let client = try HTTPTestClient(port: try daemon.waitForPort())

@@ -8,7 +8,7 @@ import Testing
 @Suite struct RelayProcessTests {
     let topic = "task-events"
 
-    func kafka() throws -> RDKafkaMockCluster { try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)]) }
+    func kafka() throws -> RDKafkaMockCluster { try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4), (topic + ".dlq", 1)]) }
 
     func relay(_ database: TestDatabase, _ kafka: RDKafkaMockCluster, _ extra: [String: String] = [:]) throws -> DaemonProcess {
         try DaemonProcess(arguments: ["relay"], environment: [
