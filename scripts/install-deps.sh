@@ -12,6 +12,7 @@ packages=(
   libmicrohttpd-dev    # CMicroHTTPD, the HTTP server
   pkg-config           # SwiftPM finds the C libraries through it
   kcat                 # read the embedded Kafka from the shell
+  python3-venv         # scripts/kafka-tier.sh: the real-broker tier's pinned PyPI packages in .venv
   wrk                  # HTTP load for bench/
 )
 [ "${1:-}" = --bench ] && packages+=(gnuplot-nox) # bench/report.sh draws the PNG plots

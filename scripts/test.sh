@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# make test: a fresh throwaway cluster on a free port, the whole suite, then the cluster is stopped
+# make test: a fresh throwaway cluster on a free port, then both tiers, then the cluster is stopped
 # and removed, also when tests fail.
+#   mock tier: the whole suite against librdkafka's in-process mock cluster, with Debian's
+#              librdkafka 2.0.2 (what the package builds and links against);
+#   real-broker tier: the RealBroker* suites against a Tansu broker (scripts/kafka-tier.sh) with
+#              librdkafka 2.16.1 on LD_LIBRARY_PATH (Debian's 2.0.2 cannot talk to Tansu).
+# With arguments (e.g. --filter Name) only the mock tier runs, with those arguments;
+# scripts/test-real-broker.sh [arguments] runs the real-broker tier alone.
 set -euo pipefail
 source "$(dirname "$0")/test-env.sh"
-swift test --skip-build "$@"
+if (($#)); then
+  swift test --skip-build "$@"
+  exit
+fi
+swift test --skip-build --skip RealBroker
+scripts/test-real-broker.sh --no-env

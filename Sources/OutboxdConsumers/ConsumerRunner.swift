@@ -165,14 +165,19 @@ public final class ConsumerRunner: Sendable {
     }
 
     /// Records still to process per partition: the fetcher's high watermark minus the next offset
-    /// to process, for the partitions this consumer has processed a record of.
+    /// to process, for the partitions this consumer has processed a record of; and how many
+    /// partitions the group gave this consumer.
     private func updateLag(_ consumer: RDKafkaConsumer) {
         let positions = counters.withLock { $0.positions }
         var lag: [Int32: Int64] = [:]
         for (partition, next) in positions {
             if let high = consumer.highWatermark(topic: topic, partition: partition) { lag[partition] = max(0, high - next) }
         }
-        counters.withLock { $0.lag = lag }
+        let assigned = consumer.assignedPartitionCount()
+        counters.withLock {
+            $0.lag = lag
+            $0.assignedPartitions = assigned
+        }
     }
 
     /// Applies every record in one transaction (each with its inbox row); false, with nothing
@@ -298,6 +303,8 @@ public struct ConsumerProgress: Sendable {
     public var errors = 0
     /// The next offset to process, per partition processed so far.
     public var positions: [Int32: Int64] = [:]
+    /// Partitions the group assigned to this consumer (0 until it has joined), about once a second.
+    public var assignedPartitions = 0
     /// Records behind the partition's high watermark, updated about once a second.
     public var lag: [Int32: Int64] = [:]
 }

@@ -51,6 +51,7 @@ extension Daemon {
                     details.append(runner.handler.name, .object(JSONObject([
                         "group": .string(runner.groupID), "applied": .int(progress.applied), "duplicates": .int(progress.duplicates),
                         "failures": .int(progress.failures), "dead_lettered": .int(progress.deadLettered), "errors": .int(progress.errors),
+                        "dead_letter_failures": .int(progress.deadLetterFailures), "assigned_partitions": .int(progress.assignedPartitions),
                     ])))
                 }
                 return (true, details)

@@ -47,11 +47,11 @@ struct FaultCounts {
         counts.missingAcknowledged = missingAcknowledged(samples, outboxKeys: rows.map(\.key),
                                                          taskIDs: Set(try connection.query("SELECT id::text AS id FROM tasks").map { try $0.require(String.self, "id") }))
 
-        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: rig.kafka.bootstrapServers),
-                                           groupID: "fault-\(UUID())", topics: [FaultRig.topic])
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: rig.bootstrapServers, properties: FaultRig.readerSettings),
+                                           groupID: "fault-\(UUID())", topics: [rig.topic])
         defer { consumer.close() }
         for partition in 0..<Int32(FaultRig.partitions) {
-            let low = try consumer.watermarks(topic: FaultRig.topic, partition: partition, timeout: .seconds(10)).low
+            let low = try consumer.watermarks(topic: rig.topic, partition: partition, timeout: .seconds(10)).low
             guard low == 0 else {
                 throw HTTPTestError("the mock cluster dropped the first \(low) records of partition \(partition) (it keeps 5 MB per partition): lower the load")
             }

@@ -3,48 +3,85 @@ import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
 
-/// What a fault scenario runs against: a database, a Kafka mock cluster owned by the test process
-/// (so the test can take its brokers down or slow them), and `outboxd` processes pointed at both.
+/// What a fault scenario runs against: a database, and either a Kafka mock cluster owned by the
+/// test process (so the test can take its brokers down or slow them) or the real-broker tier's
+/// Tansu (`OUTBOXD_TEST_KAFKA`, stalled with SIGSTOP), and `outboxd` processes pointed at both.
 final class FaultRig {
-    static let topic = "task-events"
     /// librdkafka's mock cluster keeps 5 MB per partition and drops older records; 16 partitions
     /// hold every event of the long scenarios (`FaultCounts` checks that nothing was dropped).
     static let partitions = 16
 
     let databaseURL: String
-    let kafka: RDKafkaMockCluster
+    /// The events topic: `task-events` on a mock cluster of the rig's own; a topic of its own on
+    /// the shared real broker, created by the daemon (KAFKA_TOPIC_CREATE=auto).
+    let topic: String
+    let bootstrapServers: String
+    private let mock: RDKafkaMockCluster?
+    /// The real broker's process, for a stall (SIGSTOP / SIGCONT).
+    private let brokerPID: pid_t?
+    /// Consumer groups of the rig's processes, apart from other rigs' on a shared broker.
+    private let groupPrefix: String
     private let database: TestDatabase?
 
-    /// A rig on a database of its own in the shared test cluster.
-    convenience init() throws {
-        try self.init(database: try TestDatabase.create())
+    /// The real-broker tier's broker, when `scripts/test-real-broker.sh` runs the suite.
+    static var realBroker: (bootstrap: String, pid: pid_t)? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let bootstrap = environment["OUTBOXD_TEST_KAFKA"], !bootstrap.isEmpty,
+              let pid = environment["OUTBOXD_TEST_KAFKA_PID"].flatMap({ pid_t($0) }) else { return nil }
+        return (bootstrap, pid)
+    }
+
+    /// A rig on a database of its own in the shared test cluster; `realBroker`: on the real-broker
+    /// tier's Tansu instead of a mock cluster.
+    convenience init(realBroker: Bool = false) throws {
+        try self.init(url: nil, database: try TestDatabase.create(), realBroker: realBroker)
     }
 
     /// A rig on `url` (a private cluster the scenario restarts), migrated by `outboxd migrate`.
     convenience init(migrating url: String) throws {
         let migrate = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": url])
         guard try migrate.waitForExit() == 0 else { throw HTTPTestError("outboxd migrate failed:\n\(migrate.output)") }
-        try self.init(url: url, database: nil)
+        try self.init(url: url, database: nil, realBroker: false)
     }
 
-    private convenience init(database: TestDatabase) throws {
-        try self.init(url: database.url, database: database)
-    }
-
-    private init(url: String, database: TestDatabase?) throws {
-        databaseURL = url
+    private init(url: String?, database: TestDatabase?, realBroker: Bool) throws {
+        databaseURL = url ?? database!.url
         self.database = database
-        kafka = try RDKafkaMockCluster(brokers: 3, topics: [(Self.topic, Self.partitions), (Self.topic + ".dlq", 1)])
+        let unique = UUID().uuidString.prefix(8).lowercased()
+        if realBroker {
+            guard let broker = Self.realBroker else { throw HTTPTestError("OUTBOXD_TEST_KAFKA is not set: run scripts/test-real-broker.sh") }
+            mock = nil
+            brokerPID = broker.pid
+            bootstrapServers = broker.bootstrap
+            topic = "fault-\(unique)"
+            groupPrefix = "fault-\(unique)-"
+        } else {
+            topic = "task-events"
+            let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(topic, Self.partitions), (topic + ".dlq", 1)])
+            mock = cluster
+            brokerPID = nil
+            bootstrapServers = cluster.bootstrapServers
+            groupPrefix = "outboxd-"
+        }
     }
+
+    /// The mock cluster (scenarios that take its brokers down or slow them run on one).
+    var kafka: RDKafkaMockCluster { mock! }
+
+    /// Freezes the real broker's process (SIGSTOP): connections stay open, nothing answers.
+    func stallBroker() { if let brokerPID { kill(brokerPID, SIGSTOP) } }
+
+    func resumeBroker() { if let brokerPID { kill(brokerPID, SIGCONT) } }
 
     deinit { database?.drop() }
 
     /// Starts `outboxd <arguments>` on this rig's database and brokers.
     func start(_ arguments: [String], _ extra: [String: String] = [:]) throws -> DaemonProcess {
         try DaemonProcess(arguments: arguments, environment: [
-            "DATABASE_URL": databaseURL, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers,
+            "DATABASE_URL": databaseURL, "KAFKA_BOOTSTRAP_SERVERS": bootstrapServers, "OUTBOX_TOPIC": topic,
+            "KAFKA_TOPIC_PARTITIONS": String(Self.partitions), "CONSUMER_GROUP_PREFIX": groupPrefix,
             "RELAY_TAKEOVER_INTERVAL": "200ms",
-        ].merging(extra) { $1 })
+        ].merging(ProcessInfo.processInfo.environment.filter { $0.key == "LD_LIBRARY_PATH" }) { $1 }.merging(extra) { $1 })
     }
 
     /// `outboxd serve` (API, relay and the audit consumer) on a free port; returns it and the port.
@@ -60,8 +97,10 @@ final class FaultRig {
 
     /// When a member leaves, librdkafka's mock cluster holds the next join for the session timeout
     /// less a second (a real broker does not), so a consumer started after another stopped would
-    /// wait 44 s with the default 45 s.
+    /// wait 44 s with the default 45 s; Tansu answers a first JoinGroup after half of it.
     static let consumerSettings = ["KAFKA_SESSION_TIMEOUT_MS": "6000"]
+    /// The same for the test's own readers (librdkafka property names).
+    static let readerSettings: [(name: String, value: String, key: String)] = [("session.timeout.ms", "6000", "test")]
 
     /// Waits until the audit consumer has applied an event: its group has joined and it consumes.
     func waitForAuditConsumer() throws {
@@ -86,6 +125,7 @@ final class FaultRig {
 
     /// Adds `rtt` to every reply of every broker (`.zero` restores them).
     func setRoundTrip(_ rtt: Duration) {
+        guard mock != nil else { return }
         for broker in 1...kafka.brokerCount { kafka.setRoundTrip(rtt, broker: Int32(broker)) }
     }
 
