@@ -238,7 +238,7 @@ public final class Daemon: Sendable {
         defer { connection.close() }
         let migrator: Migrator
         do {
-            migrator = try Migrator(directory: configuration.migrationsDirectory)
+            migrator = try Migrator(directory: configuration.migrationsDirectoryInUse)
         } catch {
             throw DaemonError(.configuration, "MIGRATIONS_DIR: \(error)")
         }

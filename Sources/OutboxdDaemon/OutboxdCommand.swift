@@ -81,7 +81,7 @@ public enum OutboxdCommand {
         let logger = Logger(label: "migrate")
         let migrator: Migrator
         do {
-            migrator = try Migrator(directory: configuration.migrationsDirectory)
+            migrator = try Migrator(directory: configuration.migrationsDirectoryInUse)
         } catch {
             throw DaemonError(.configuration, "MIGRATIONS_DIR: \(error)")
         }
