@@ -10,6 +10,12 @@ command="OUTBOXD_FAULTS=$OUTBOXD_FAULTS swift test --skip-build --filter FaultTe
 started=$(date +%s)
 status=0
 swift test --skip-build --filter FaultTests 2>&1 | tee "$log" || status=$?
+# The real-broker scenarios at the same scale: Tansu with librdkafka 2.16.1 (scripts/test-real-broker.sh).
+real_log=.build/test-faults-real-broker.log
+real_command="OUTBOXD_FAULTS=$OUTBOXD_FAULTS scripts/test-real-broker.sh --filter RealBrokerScenarios"
+real_status=0
+scripts/test-real-broker.sh --no-env --filter RealBrokerScenarios 2>&1 | tee "$real_log" || real_status=$?
+[ "$real_status" -eq 0 ] || status=$real_status
 elapsed=$(( $(date +%s) - started ))
 
 # Bad input, longer: the randomized fuzz targets with a random seed (printed, replayable), then
@@ -45,6 +51,17 @@ tail -n 5 "$fuzz_log" >&2
   echo "| scenario | result |"
   echo "|---|---|"
   grep '^FAULT ' "$log" | sed -E 's/^FAULT ([^ ]+) (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
+  echo
+  echo "## Real broker"
+  echo
+  echo "\`$real_command\`: **$([ "$real_status" -eq 0 ] && echo passed || echo "FAILED (exit $real_status)")**."
+  echo "The same counts against Tansu 0.6.0 (a Kafka-protocol broker in its own process, memory storage)"
+  echo "with librdkafka 2.16.1 for the test and every outboxd process; the stall is a SIGSTOP of the"
+  echo "broker process, the oversized event a 2 MB row another writer inserted with SQL."
+  echo
+  echo "| scenario | result |"
+  echo "|---|---|"
+  grep '^FAULT real-' "$real_log" | sed -E 's/^FAULT ([^ ]+) (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
   echo
   echo "## Bad input"
   echo
