@@ -59,15 +59,23 @@ public final class ConsumerRunner: Sendable {
     private var isRunning: Bool { running.load(ordering: .relaxed) }
 
     private func loop() {
+        var connection: PQConnection?
+        // A consumer that could not rewind to an unfinished record is closed and made anew, so it
+        // resumes from the group's committed offsets, which stop before that record.
+        while isRunning, consume(connection: &connection) {}
+        connection?.close()
+    }
+
+    /// Consumes until stopped (false) or until the consumer must be made anew (true).
+    private func consume(connection: inout PQConnection?) -> Bool {
         let consumer: RDKafkaConsumer
         do {
             consumer = try RDKafkaConsumer(configuration: kafka, groupID: groupID, topics: [topic], storeOffsetsAfterProcessing: true)
         } catch {
             logger.error("cannot start the consumer", ["error": "\(error)"])
-            return
+            return false
         }
         defer { consumer.close() }
-        var connection: PQConnection?
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
         var lastLagUpdate = ContinuousClock.now
         var deadLetterPauses = 0
@@ -109,7 +117,7 @@ public final class ConsumerRunner: Sendable {
                         done = false
                     case .retryLater:
                         rewound.insert(record.partition)
-                        rewind(record, in: consumer)
+                        guard rewind(record, in: consumer) else { return true }
                     }
                     if !done { break }
                 }
@@ -124,7 +132,7 @@ public final class ConsumerRunner: Sendable {
                 records.forEach { store($0, in: consumer) }
             }
         }
-        connection?.close()
+        return false
     }
 
     /// Most records applied in one transaction.
@@ -145,13 +153,15 @@ public final class ConsumerRunner: Sendable {
         case retryLater
     }
 
-    private func rewind(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
+    /// False when the seek failed: the partition would move past the record, so the consumer
+    /// must start over from the group's committed position.
+    private func rewind(_ record: KafkaRecord, in consumer: RDKafkaConsumer) -> Bool {
         do {
             try consumer.rewind(to: record)
+            return true
         } catch {
-            // Without the seek the partition would move past the record: leave the group's committed
-            // position as it is and let the consumer start over from it.
             logger.error("cannot rewind to an unfinished record; restarting the consumer", ["error": "\(error)"])
+            return false
         }
     }
 

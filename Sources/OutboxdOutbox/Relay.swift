@@ -109,6 +109,10 @@ public final class Relay: Sendable {
             progress.withLock { $0.heartbeat = ContinuousClock.now }
             let drainDeadline = control.withLock { $0.drainDeadline }
             if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
+            if let fatal = producer.fatalError {
+                stopForFatal(fatal)
+                break
+            }
             do {
                 if lanes.isEmpty || lanes.contains(where: \.isBroken) {
                     closeLanes()
@@ -140,10 +144,6 @@ public final class Relay: Sendable {
                 }
                 let claimed = try pump(on: try freeLane(), owned: owned, inFlight: &inFlight, recording: &recording)
                 failures = 0
-                if let fatal = producer.fatalError {
-                    stopForFatal(fatal)
-                    break
-                }
                 if drainDeadline != nil {
                     if claimed == 0 { break }
                     continue
@@ -152,10 +152,6 @@ public final class Relay: Sendable {
                     try waitForWork(on: lanes[0], inFlight: &inFlight, recording: &recording)
                 }
             } catch {
-                if let fatal = producer.fatalError {
-                    stopForFatal(fatal)
-                    break
-                }
                 failures += 1
                 closeLanes()
                 progress.withLock {

@@ -11,6 +11,11 @@ extension FaultScenarios {
     @Test func killedRelayLosesNothing() throws {
         let rig = try FaultRig()
         rig.setRoundTrip(.milliseconds(20))
+        try killRelayUnderLoad(rig, scenario: "kill-relay")
+    }
+
+    /// The kill-relay scenario on `rig` (also the real-broker tier's), printing `FAULT <scenario>`.
+    func killRelayUnderLoad(_ rig: FaultRig, scenario: String) throws {
         let batch = 200
         let relayEnvironment = ["RELAY_BATCH_SIZE": String(batch)]
         let api = try rig.start(["api", "--http-listen", "127.0.0.1:0"])
@@ -35,9 +40,9 @@ extension FaultScenarios {
         let samples = load.stop()
 
         let counts = try FaultCounts.collect(rig, samples: samples, timeout: scale.recoveryTimeout)
-        FaultLine.print("kill-relay", [("scale", scale.name), ("kills", String(scale.relayKills)),
-                                       ("pending_at_kill_max", String(pendingAtKills.max() ?? 0)),
-                                       ("requests", String(samples.count))] + counts.fields)
+        FaultLine.print(scenario, [("scale", scale.name), ("kills", String(scale.relayKills)),
+                                   ("pending_at_kill_max", String(pendingAtKills.max() ?? 0)),
+                                   ("requests", String(samples.count))] + counts.fields)
         #expect(samples.allSatisfy { $0.isSuccess }, "the API does not depend on the relay: \(Set(samples.map(\.status)))")
         #expect(counts.acknowledged > 0)
         counts.expectCompleteAndOrdered()

@@ -83,29 +83,7 @@ struct RealBrokerScenarios {
     /// G2 on a real broker: `kill -9` of `outboxd relay` under load loses nothing; the audit
     /// consumer (its own process) applies every event exactly once.
     @Test func killedRelayLosesNothing() throws {
-        let rig = try FaultRig(realBroker: true)
-        let api = try rig.start(["api", "--http-listen", "127.0.0.1:0"])
-        var relay = try rig.start(["relay"], ["RELAY_BATCH_SIZE": "200"])
-        try relay.waitForOutput("owning shards")
-        let consumer = try rig.consumeAudit()
-        let load = LoadGenerator(port: try api.waitForPort(), scale: scale)
-        load.start()
-        try rig.waitForAuditConsumer()
-        run(for: scale.phase)
-        for _ in 0..<scale.relayKills {
-            Thread.sleep(forTimeInterval: Double.random(in: scale.killSpacing))
-            relay.signal(SIGKILL)
-            #expect(try relay.waitForExit() == 128 + SIGKILL)
-            relay = try rig.start(["relay"], ["RELAY_BATCH_SIZE": "200"])
-            try relay.waitForOutput("owning shards")
-        }
-        run(for: scale.phase)
-        let samples = load.stop()
-        let counts = try FaultCounts.collect(rig, samples: samples, timeout: scale.recoveryTimeout)
-        FaultLine.print("real-kill-relay", [("broker", "tansu"), ("kills", String(scale.relayKills)), ("requests", String(samples.count))] + counts.fields)
-        #expect(samples.allSatisfy { $0.isSuccess }, "\(Set(samples.map(\.status)))")
-        counts.expectCompleteAndOrdered()
-        #expect(try rig.terminate([api, relay, consumer]) == [0, 0, 0])
+        try FaultScenarios().killRelayUnderLoad(try FaultRig(realBroker: true), scenario: "real-kill-relay")
     }
 
     /// G4 on a real broker: the broker's process frozen (SIGSTOP) for a while under load; the API
@@ -188,10 +166,7 @@ struct RealBrokerScenarios {
         let connection = try rig.connect()
         defer { connection.close() }
         let created = "\(rig.topic)-other"
-        try connection.query("""
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            VALUES (gen_random_uuid(), 'order', 'o-1', 'order.placed', $1, '{"n":1}')
-            """, [created])
+        try insertOrder(key: "o-1", topic: created, on: connection)
         try waitUntil("the row for the new topic is published", timeout: .seconds(60)) {
             try rig.count("SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NOT NULL", [created]) == 1
         }
@@ -205,10 +180,7 @@ struct RealBrokerScenarios {
         let strict = try rig.start(["relay"], ["KAFKA_TOPIC_CREATE": "never", "RELAY_DELIVERY_TIMEOUT": "5m"])
         try strict.waitForOutput("owning shards")
         let missing = "\(rig.topic)-missing"
-        try connection.query("""
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            VALUES (gen_random_uuid(), 'order', 'o-2', 'order.placed', $1, '{"n":2}')
-            """, [missing])
+        try insertOrder(key: "o-2", topic: missing, on: connection)
         try waitUntil("the row for the missing topic is parked", timeout: .seconds(60)) {
             try rig.count("SELECT count(*) FROM outbox WHERE topic = $1 AND parked_at IS NOT NULL AND attempts = 1", [missing]) == 1
         }
@@ -216,5 +188,13 @@ struct RealBrokerScenarios {
         FaultLine.print("real-missing-topic", [("broker", "tansu"), ("startup_exit", "78"), ("created_and_published", "1"), ("parked", "1")])
         #expect(error.contains("UNKNOWN_TOPIC_OR_PART") && error.contains(missing), "\(error)")
         #expect(try rig.terminate([strict]) == [0])
+    }
+
+    /// An outbox row as another service writes it with SQL: an order event for `topic`.
+    func insertOrder(key: String, topic: String, on connection: PQConnection) throws {
+        try connection.query("""
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+            VALUES (gen_random_uuid(), 'order', $1, 'order.placed', $2, '{"n":1}')
+            """, [key, topic])
     }
 }
