@@ -34,6 +34,10 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible, C
     /// unusable, and the messages it fails say nothing about the messages themselves.
     public var isFatal: Bool { code.rawValue == -150 } // RD_KAFKA_RESP_ERR__FATAL
 
+    /// The producer purged the message (`_PURGE_QUEUE`, `_PURGE_INFLIGHT`: on close, or after a
+    /// fatal error): it was given up, not refused, and says nothing about the message.
+    public var isPurged: Bool { code.rawValue == -152 || code.rawValue == -151 }
+
     /// MSG_SIZE_TOO_LARGE, UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, TOPIC_EXCEPTION (invalid name),
     /// RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, INVALID_RECORD.
     static let permanentCodes: Set<Int32> = [10, 3, -188, 17, 18, 29, 87]

@@ -54,7 +54,16 @@ public final class RDKafkaProducer: Sendable {
 
     /// The fatal error librdkafka raised (e.g. the idempotent producer lost its sequence), if
     /// any: the producer then delivers nothing more, and a new one (a restart) is needed.
-    public var fatalError: KafkaError? { events.fatalError }
+    public var fatalError: KafkaError? {
+        if let known = events.fatalError { return known }
+        // librdkafka sets its fatal state before it fails the messages in flight, and before the
+        // error callback runs: asked directly, a batch recorded after its reports always sees it.
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle.raw, &buffer, buffer.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let error = RDKafkaConfig.error(code, context: "fatal")
+        return KafkaError(code: error.code, message: RDKafkaConfig.text(buffer), context: "fatal")
+    }
 
     /// Raises a fatal error as librdkafka would on a broken idempotent sequence
     /// (`rd_kafka_test_fatal_error`), for tests of what the relay does then.

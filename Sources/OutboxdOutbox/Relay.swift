@@ -295,7 +295,9 @@ public final class Relay: Sendable {
     /// failures, COMMIT) without waiting for the results. A pipeline that cannot be sent closes
     /// the connection, which rolls the transaction back.
     private func startRecording(_ batch: InFlightBatch) throws -> RecordingBatch {
-        let outcome = RelayBatchOutcome(rows: batch.rows, results: awaitReports(batch), heldKeys: batch.heldKeys)
+        let results = awaitReports(batch)
+        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys,
+                                        producerFailed: producer.fatalError != nil)
         let backoff = configuration.backoff
         let pending = try OutboxStore(connection: batch.connection).startRecord(
             delivered: outcome.delivered, keep: configuration.retention > .zero,

@@ -24,7 +24,10 @@ struct RelayBatchOutcome {
     /// A row without a report is left as it was, not counted as a failed attempt: its message may
     /// still be delivered (librdkafka reports every message by `message.timeout.ms`, but the
     /// idempotent producer can take longer while it recovers, or a stop cut the wait short).
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = []) {
+    /// `producerFailed`: the producer hit a fatal error; its failures (librdkafka fails the
+    /// messages in flight with the underlying code, e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, or purges
+    /// them) say nothing about the messages, so those rows are held too, no attempt counted.
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], producerFailed: Bool = false) {
         var reports = results.makeIterator()
         for row in rows {
             let result = heldKeys.contains(row.aggregateID) ? nil : reports.next() ?? .unknown
@@ -46,7 +49,7 @@ struct RelayBatchOutcome {
                 delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt))
                 deliveredPerTopic[row.topic, default: 0] += 1
                 latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
-            case .failed(let error) where error.isFatal:
+            case .failed(let error) where producerFailed || error.isFatal || error.isPurged:
                 // The producer broke, not the message: left as it was, for the next producer.
                 blockedKeys.insert(row.aggregateID)
                 held.append(row.id)

@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 import OutboxdKafka
 import OutboxdPostgres
@@ -153,5 +154,32 @@ import Testing
         #expect(unpublished == 0)
         #expect(try database.count("outbox", where: "aggregate_id = ANY($1::text[])", [ids]) == ids.count)
     }
-}
 
+    /// A fatal producer error (the broker breaks the idempotent producer's sequence) ends
+    /// `outboxd relay` cleanly with exit 75, for systemd to restart it, and burns no row's
+    /// attempts; a new relay then publishes every event.
+    @Test func aFatalProducerErrorExits75AndANewRelayPublishesEverything() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let doomed = try relay(database, kafka)
+        try doomed.waitForOutput("owning shards")
+        try insertTasks(database, 5)
+        try waitUntil("the first events are published", timeout: .seconds(30)) { try pending(database) == 0 }
+        try database.connect().executeScript("DELETE FROM outbox")
+        kafka.failNextProduceRequests(1, with: RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER)
+        try insertTasks(database, 20)
+        let exit = try doomed.showingOutputOnFailure { try doomed.waitForExit(timeout: .seconds(60)) }
+        #expect(exit == 75, "\(doomed.output.suffix(3000))")
+        #expect(doomed.output.contains("fatal producer error"), "\(doomed.output.suffix(3000))")
+        #expect(try database.count("outbox", where: "attempts > 0 OR parked_at IS NOT NULL") == 0, "no attempt was counted against the events")
+        #expect(try pending(database) + database.count("outbox", where: "published_at IS NOT NULL") == 20)
+
+        let fresh = try relay(database, kafka)
+        try fresh.showingOutputOnFailure {
+            try waitUntil("the new relay publishes every event", timeout: .seconds(60)) { try pending(database) == 0 }
+        }
+        fresh.signal(SIGTERM)
+        #expect(try fresh.waitForExit() == 0)
+    }
+}

@@ -66,6 +66,23 @@ import Testing
 
     /// A report of success without an offset (librdkafka's reading of DUPLICATE_SEQUENCE_NUMBER)
     /// is not taken as proof: the row is sent again, and a later row of its key waits (G2, G3).
+    /// After a fatal producer error librdkafka fails the messages in flight with the underlying
+    /// code or purges them: none of that counts against the rows.
+    @Test func failuresOfABrokenProducerArePurgesHoldTheirRows() {
+        let rows = [row(1, "a"), row(2, "b"), row(3, "c")]
+        func failure(_ raw: Int32, _ name: String) -> DeliveryResult {
+            .failed(KafkaError(code: .init(rawValue: raw, name: name), message: name, context: "delivery"))
+        }
+        let results = [failure(45, "OUT_OF_ORDER_SEQUENCE_NUMBER"), failure(-152, "_PURGE_QUEUE"), delivered(0, 3)]
+        let broken = RelayBatchOutcome(rows: rows, results: results, producerFailed: true)
+        #expect(broken.held == [1, 2])
+        #expect(broken.failed.isEmpty)
+        #expect(broken.delivered.map(\.id) == [3])
+        let healthy = RelayBatchOutcome(rows: rows, results: results)
+        #expect(healthy.failed.map(\.id) == [1], "with a healthy producer the sequence error is an attempt")
+        #expect(healthy.held == [2], "a purge never is")
+    }
+
     @Test func aDeliveryWithoutAnOffsetIsSentAgain() {
         let rows = [row(1, "a"), row(2, "a"), row(3, "b")]
         let outcome = RelayBatchOutcome(rows: rows, results: [delivered(0, -1001), delivered(0, 5), delivered(1, 6)])
