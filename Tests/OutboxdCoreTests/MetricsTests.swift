@@ -45,6 +45,15 @@ import Testing
         #expect(text == "m{a=\"say \\\"hi\\\"\\\\\\n\"} 1.5\n")
     }
 
+    /// A CRLF (one Character in Swift) in a label value, as in an outbox row's topic written with
+    /// SQL: its line feed is escaped, so the sample stays on one line and the scrape parses.
+    @Test func aCarriageReturnLineFeedInALabelStaysOnOneLine() {
+        var text = ""
+        PrometheusText.sample("m", labels: [("topic", "bad\r\ntopic")], value: 1, into: &text)
+        #expect(text == "m{topic=\"bad\r\\ntopic\"} 1\n")
+        #expect(text.unicodeScalars.filter { $0 == "\n" }.count == 1, "only the line's own end")
+    }
+
     @Test(arguments: [(0.0, "0"), (42, "42"), (-3, "-3"), (0.25, "0.25"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"), (Double.nan, "NaN"), (1e20, "1e+20")])
     func numbersAreFormattedTheWayPrometheusReadsThem(value: Double, text: String) {
         #expect(PrometheusText.format(value) == text)
