@@ -236,7 +236,7 @@ extension TaskStore {
                 updated_at = now(),
                 version = tasks.version + 1
             FROM old
-            WHERE tasks.id = old.id AND ($10::int IS NULL OR tasks.version = $10::int)
+            WHERE tasks.id = old.id AND ($10::bigint IS NULL OR tasks.version = $10::bigint)
             RETURNING tasks AS task, (tasks.status = 'done' AND old.status <> 'done') AS completed
         ), o AS (
             INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
@@ -253,7 +253,7 @@ extension TaskStore {
 
     static let delete = PostgresStatement(name: "task_delete", sql: """
         WITH t AS (
-            DELETE FROM tasks WHERE id = $1 AND ($2::int IS NULL OR version = $2::int)
+            DELETE FROM tasks WHERE id = $1 AND ($2::bigint IS NULL OR version = $2::bigint)
             RETURNING tasks AS task
         ), o AS (
             INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
