@@ -196,8 +196,8 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
                          on: connection, server: server)
         }
         state.headers = mhdValues(connection, .HEADER_KIND)
-        if let ambiguous = ambiguousFraming(state.headers) {
-            return queue(ambiguous, on: connection, server: server)
+        if let refused = ambiguousFraming(state.headers) ?? repeatedSingleton(state.headers) {
+            return queue(refused, on: connection, server: server)
         }
         if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let length = Int(String(cString: declared)), length > limit {
@@ -263,6 +263,19 @@ private func ambiguousFraming(_ headers: [(String, String)]) -> HTTPResponse? {
     guard lengths.count > 1 || (hasTransferEncoding && !lengths.isEmpty) else { return nil }
     let detail = lengths.count > 1 ? "conflicting Content-Length headers" : "Content-Length and Transfer-Encoding must not be sent together"
     return .problem(400, title: "Bad Request", detail: detail, headers: [("Connection", "close")])
+}
+
+/// Headers a request carries at most once; sent twice, the first would win silently (a body
+/// labelled `application/json` and then `text/plain` was taken as JSON).
+private let singletonHeaders = ["content-type", "authorization", "idempotency-key", "if-match", "host"]
+
+/// 400 for a request that repeats one of `singletonHeaders`, naming it.
+private func repeatedSingleton(_ headers: [(String, String)]) -> HTTPResponse? {
+    let names = headers.map { $0.0.lowercased() }
+    guard let repeated = singletonHeaders.first(where: { name in names.count { $0 == name } > 1 }),
+          let spelled = headers.first(where: { $0.0.lowercased() == repeated })?.0 else { return nil }
+    return .problem(400, title: "Bad Request", detail: "the \(spelled.prefix(64)) header appears more than once; send it once",
+                    headers: [("Connection", "close")])
 }
 
 private func tooLarge(_ limit: Int) -> HTTPResponse {

@@ -54,6 +54,13 @@ import Testing
         Case(name: "cursor in year 10000", method: "GET", path: "/tasks?after=MjUzNDAyMzAwODAwMDAwMDAwLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
              headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "empty patch", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: "{}", status: 422, mentions: "no field"),
+        // Repeated singleton headers: the first no longer wins silently.
+        Case(name: "two Content-Types", method: "POST", path: "/tasks", headers: json + [("Content-Type", "text/plain")], body: #"{"title":"x"}"#,
+             status: 400, mentions: "Content-Type header appears more than once"),
+        Case(name: "two Idempotency-Keys", method: "POST", path: "/tasks", headers: json + [("Idempotency-Key", "a"), ("Idempotency-Key", "b")],
+             body: #"{"title":"x"}"#, status: 400, mentions: "Idempotency-Key"),
+        Case(name: "two If-Matches", method: "DELETE", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: [("If-Match", "\"1\""), ("If-Match", "\"2\"")],
+             body: nil, status: 400, mentions: "If-Match"),
         Case(name: "bad If-Match", method: "DELETE", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: [("If-Match", "v1")], body: nil, status: 400, mentions: "If-Match"),
         Case(name: "lone high surrogate", method: "POST", path: "/tasks", headers: json, body: #"{"title":"\ud800"}"#, status: 400, mentions: "surrogate"),
         Case(name: "lone low surrogate", method: "POST", path: "/tasks", headers: json, body: #"{"title":"a\udc00"}"#, status: 400, mentions: "surrogate"),
