@@ -35,9 +35,16 @@ enum RDKafkaConfig {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// A `KafkaError` for a `rd_kafka_resp_err_t`.
-    static func error(_ code: rd_kafka_resp_err_t, context: String) -> KafkaError {
+    /// A `KafkaError` for a `rd_kafka_resp_err_t`, with librdkafka's text or `message`.
+    static func error(_ code: rd_kafka_resp_err_t, message: String? = nil, context: String) -> KafkaError {
         KafkaError(code: .init(rawValue: code.rawValue, name: String(cString: rd_kafka_err2name(code))),
-                   message: String(cString: rd_kafka_err2str(code)), context: context)
+                   message: message ?? String(cString: rd_kafka_err2str(code)), context: context)
+    }
+
+    /// The fatal error `rk` raised, if any (`rd_kafka_fatal_error`): its underlying code and reason.
+    static func fatalError(of rk: OpaquePointer) -> KafkaError? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(rk, &buffer, buffer.count)
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : error(code, message: text(buffer), context: "fatal")
     }
 }

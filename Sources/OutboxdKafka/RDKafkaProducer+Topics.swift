@@ -17,8 +17,8 @@ extension RDKafkaProducer {
         guard !missing.isEmpty else { return [:] }
         guard topicPolicy.create else {
             return Dictionary(uniqueKeysWithValues: missing.map { topic in
-                (topic, KafkaError(code: .init(rawValue: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue, name: "UNKNOWN_TOPIC_OR_PART"),
-                                   message: "topic \(topic) does not exist and KAFKA_TOPIC_CREATE=never", context: "topics"))
+                (topic, RDKafkaConfig.error(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                            message: "topic \(topic) does not exist and KAFKA_TOPIC_CREATE=never", context: "topics"))
             })
         }
         var refused: [String: KafkaError] = [:]
@@ -34,8 +34,8 @@ extension RDKafkaProducer {
             missing.subtract(try readyTopics(timeout: max(deadline - ContinuousClock.now, .milliseconds(100))))
             guard !missing.isEmpty else { break }
             guard ContinuousClock.now < deadline else {
-                throw KafkaError(code: .init(rawValue: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, name: "_TIMED_OUT"),
-                                 message: "topic(s) \(missing.sorted().joined(separator: ", ")) created but not ready within \(timeout)",
+                throw RDKafkaConfig.error(RD_KAFKA_RESP_ERR__TIMED_OUT,
+                                          message: "topic(s) \(missing.sorted().joined(separator: ", ")) created but not ready within \(timeout)",
                                  context: "topics")
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -100,8 +100,8 @@ extension RDKafkaProducer {
         for topic in topics.sorted() {
             guard let request = rd_kafka_NewTopic_new(topic, Int32(topicPolicy.partitions), Int32(topicPolicy.replicationFactor),
                                                       &errorText, errorText.count) else {
-                throw KafkaError(code: .init(rawValue: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue, name: "_INVALID_ARG"),
-                                 message: "topic \(topic): \(RDKafkaConfig.text(errorText))", context: "topics")
+                throw RDKafkaConfig.error(RD_KAFKA_RESP_ERR__INVALID_ARG, message: "topic \(topic): \(RDKafkaConfig.text(errorText))",
+                                          context: "topics")
             }
             requests.append(request)
         }
@@ -141,9 +141,8 @@ extension RDKafkaProducer {
                 continue
             }
             let detail = rd_kafka_topic_result_error_string(entry).map { String(cString: $0) } ?? ""
-            let error = RDKafkaConfig.error(code, context: "CreateTopics")
-            outcome[name] = KafkaError(code: error.code, message: "cannot create topic \(name): \(detail.isEmpty ? error.message : detail)",
-                                       context: "CreateTopics")
+            let reason = detail.isEmpty ? String(cString: rd_kafka_err2str(code)) : detail
+            outcome[name] = RDKafkaConfig.error(code, message: "cannot create topic \(name): \(reason)", context: "CreateTopics")
         }
         return outcome
     }

@@ -11,8 +11,8 @@ import Synchronization
 public final class RDKafkaProducer: Sendable {
     let handle: RDKafkaHandle
     private let pollLoop = PollLoop()
-    /// The callbacks' opaque: owned here, so it outlives the handle.
-    private let events = ProducerEvents()
+    /// The statistics callback's opaque: owned here, so it outlives the handle.
+    private let brokers = BrokerStates()
     public let bootstrapServers: String
     public let topicPolicy: KafkaTopicPolicy
     /// How long a topic lookup or creation while producing may take.
@@ -33,7 +33,7 @@ public final class RDKafkaProducer: Sendable {
                ("allow.auto.create.topics", topicPolicy.create ? "true" : "false", "KAFKA_TOPIC_CREATE")]
             + configuration.properties)
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
-        events.install(on: conf)
+        brokers.install(on: conf)
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
         handle = RDKafkaHandle(raw: rk)
         bootstrapServers = configuration.bootstrapServers
@@ -50,20 +50,12 @@ public final class RDKafkaProducer: Sendable {
     }
 
     /// Each broker's connection state (`UP`, `DOWN`, `CONNECT`, …) from the latest statistics.
-    public var brokerStates: [String: String] { events.brokers.current }
+    public var brokerStates: [String: String] { brokers.current }
 
     /// The fatal error librdkafka raised (e.g. the idempotent producer lost its sequence), if
-    /// any: the producer then delivers nothing more, and a new one (a restart) is needed.
-    public var fatalError: KafkaError? {
-        if let known = events.fatalError { return known }
-        // librdkafka sets its fatal state before it fails the messages in flight, and before the
-        // error callback runs: asked directly, a batch recorded after its reports always sees it.
-        var buffer = [CChar](repeating: 0, count: 512)
-        let code = rd_kafka_fatal_error(handle.raw, &buffer, buffer.count)
-        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-        let error = RDKafkaConfig.error(code, context: "fatal")
-        return KafkaError(code: error.code, message: RDKafkaConfig.text(buffer), context: "fatal")
-    }
+    /// any: the producer then delivers nothing more, and a new one (a restart) is needed. Asked
+    /// of librdkafka itself, which sets it before it fails the messages in flight (and logs it).
+    public var fatalError: KafkaError? { RDKafkaConfig.fatalError(of: handle.raw) }
 
     /// Raises a fatal error as librdkafka would on a broken idempotent sequence
     /// (`rd_kafka_test_fatal_error`), for tests of what the relay does then.

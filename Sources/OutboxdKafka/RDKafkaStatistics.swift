@@ -27,4 +27,19 @@ final class BrokerStates: Sendable {
         }
         return states
     }
+
+    /// Registers the statistics callback on `conf`, with `self` as the client's opaque. The
+    /// producer that owns this object keeps it alive until after `rd_kafka_destroy`.
+    func install(on conf: OpaquePointer) {
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(self).toOpaque())
+        rd_kafka_conf_set_stats_cb(conf, rdKafkaStatistics)
+    }
+}
+
+/// librdkafka's statistics callback, on the poll thread. Returns 0: librdkafka frees the JSON.
+private let rdKafkaStatistics: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = { _, json, length, opaque in
+    guard let json, let opaque else { return 0 }
+    let bytes = Array(UnsafeRawBufferPointer(start: json, count: length))
+    Unmanaged<BrokerStates>.fromOpaque(opaque).takeUnretainedValue().update(fromStatistics: bytes)
+    return 0
 }

@@ -178,7 +178,8 @@ public final class Relay: Sendable {
     /// against a producer that can deliver nothing, and a restart publishes them.
     private func stopForFatal(_ fatal: KafkaError) {
         let reason = "Kafka producer fatal error \(fatal.code.name): \(fatal.message)"
-        logger.error("relay stops: the producer cannot publish any more", ["code": fatal.code.name, "error": fatal.message])
+        logger.error("fatal producer error: the relay stops; a new producer (a restart) must take over",
+                     ["code": fatal.code.name, "error": fatal.message])
         progress.withLock { $0.lastError = reason }
         onFailure(reason)
     }
