@@ -36,24 +36,47 @@ static inline size_t outboxd_mhd_unescape(void *cls, struct MHD_Connection *conn
 
 static inline struct MHD_Daemon *outboxd_mhd_start(unsigned int flags,
                                                    const struct sockaddr *address,
+                                                   MHD_AcceptPolicyCallback accept_policy,
+                                                   void *accept_policy_cls,
                                                    MHD_AccessHandlerCallback handler,
                                                    void *handler_cls,
                                                    MHD_RequestCompletedCallback completed,
                                                    void *completed_cls,
+                                                   MHD_NotifyConnectionCallback connection_notify,
+                                                   void *connection_notify_cls,
                                                    unsigned int connection_limit,
                                                    unsigned int connection_timeout_seconds,
-                                                   size_t connection_memory_limit) {
+                                                   size_t connection_memory_limit,
+                                                   unsigned int listen_backlog) {
     struct MHD_OptionItem options[] = {
         { MHD_OPTION_SOCK_ADDR, 0, (void *) address },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed, completed_cls },
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connection_notify, connection_notify_cls },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t) connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t) connection_memory_limit, NULL },
+        { MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t) listen_backlog, NULL },
         { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t) outboxd_mhd_unescape, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
-    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, 0, accept_policy, accept_policy_cls, handler, handler_cls,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/* MHD_get_connection_info is variadic too. */
+static inline int outboxd_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+static inline const struct sockaddr *outboxd_mhd_client_address(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return info == NULL ? NULL : info->client_addr;
+}
+
+static inline void *outboxd_mhd_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
 }
 
 static inline uint16_t outboxd_mhd_bind_port(struct MHD_Daemon *daemon) {

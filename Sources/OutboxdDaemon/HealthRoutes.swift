@@ -11,7 +11,7 @@ struct HealthRoutes: Sendable {
     let checks: [(name: String, check: Check)]
 
     func register(in router: inout Router, open: Bool) {
-        router.add("GET", "/healthz", open: open) { _, _ in .json(200, ["status": "ok"]) }
+        router.add("GET", "/healthz", open: open, inline: true) { _, _ in .json(200, ["status": "ok"]) }
         router.add("GET", "/readyz", open: open) { _, _ in self.readiness() }
     }
 

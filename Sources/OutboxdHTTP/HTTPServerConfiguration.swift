@@ -6,11 +6,21 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: Int = 8080
     /// Largest accepted request body. Config key `HTTP_MAX_BODY_BYTES`; default 65536.
     public var maxBodyBytes: Int = 64 * 1024
-    /// Most open connections, each served by a thread of its own. Config key
-    /// `HTTP_MAX_CONNECTIONS`; default 1024.
-    public var maxConnections: Int = 1024
-    /// Idle connection timeout. Config key `HTTP_IDLE_TIMEOUT`; default 30 s.
+    /// Most open connections; more are closed at once. Connections cost no thread (one event loop
+    /// serves them all). Config key `HTTP_MAX_CONNECTIONS`; default 10000.
+    public var maxConnections: Int = 10_000
+    /// Most open connections from one client address (0: no limit). Config key
+    /// `HTTP_MAX_CONNECTIONS_PER_ADDRESS`; default 256.
+    public var maxConnectionsPerAddress: Int = 256
+    /// Threads that run request handlers (which block on PostgreSQL); complete requests queue for
+    /// them. Config key `HTTP_WORKERS`; default 16.
+    public var workers: Int = 16
+    /// Idle connection timeout (silence). Config key `HTTP_IDLE_TIMEOUT`; default 30 s.
     public var idleTimeout: Duration = .seconds(30)
+    /// Deadline for a whole request, head and body, counted from when the connection opened or sent
+    /// its last response: a client trickling bytes is cut off too. Config key `HTTP_REQUEST_TIMEOUT`;
+    /// default 30 s.
+    public var requestTimeout: Duration = .seconds(30)
     /// Per-connection buffer for the request line and headers (larger headers get 431).
     /// Config key `HTTP_MAX_HEADER_BYTES`; default 16384.
     public var maxHeaderBytes: Int = 16 * 1024

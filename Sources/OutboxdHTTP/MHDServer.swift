@@ -1,14 +1,18 @@
 import CMicroHTTPD
+import Foundation
 import Glibc
 import OutboxdCore
 import Synchronization
 
 /// The HTTP/1.1 server on GNU libmicrohttpd, which parses requests (keep-alive, incremental
-/// bodies, connection and memory limits, timeouts). Each connection has a thread of its own, and
-/// each complete request goes to the `HTTPHandler` on that thread: handlers block on PostgreSQL,
-/// and in libmicrohttpd's shared-thread modes one blocked handler would stall every other
-/// connection on its thread (measured: p99 101 ms at 64 connections). Percent-escapes in the path
-/// and query are decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. Every
+/// bodies, memory limits, idle timeouts). One event-loop thread of ours runs libmicrohttpd over
+/// epoll for every connection, so an open connection costs no thread: a flood of idle or
+/// trickling connections is held cheaply, cut off by the per-address limit and the request
+/// deadline (`ConnectionTable`). Each complete request is suspended (`MHD_suspend_connection`)
+/// and handed to a bounded pool of worker threads (`HTTPWorkerPool`), since handlers block on
+/// PostgreSQL; its response resumes the connection. A deferred response (`.later`) holds the
+/// connection without a worker until it is resolved. Percent-escapes in the path and query are
+/// decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. Every
 /// libmicrohttpd call lives in this file.
 public final class MHDServer: Sendable {
     public let configuration: HTTPServerConfiguration
@@ -19,13 +23,28 @@ public final class MHDServer: Sendable {
         var daemon: DaemonPointer?
         var listenSocket: Int32 = -1
         var draining = false
+        var quiesceRequested = false
         /// Set by `stop` once nothing is in flight (or at its deadline): from then on no request
         /// is taken up, since the connections are about to close.
         var closed = false
+        /// Set by `stop` just before the connections close: no connection is resumed after it.
+        var resumeClosed = false
         var inFlight = 0
         var boundPort = 0
+        var table: ConnectionTable
+        /// Open connections by table id, for closing those past their deadline.
+        var sockets: [Int: Int32] = [:]
+        /// Requests whose connection is suspended (handler running, or response deferred).
+        var suspended: [ObjectIdentifier: RequestState] = [:]
+        var deferred = 0
+        var lastLoopTurn: ContinuousClock.Instant = .now
+        /// When the last "limit reached" line was logged, per reason (at most one a minute).
+        var refusalLogged: [ConnectionTable.Refusal: ContinuousClock.Instant] = [:]
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+    private let pool = Mutex<HTTPWorkerPool?>(nil)
+    private let loopRunning = Atomic<Bool>(false)
+    private let loopFinished = DispatchSemaphore(value: 0)
 
     /// Runs in `stop` between the end of its wait for requests in flight and the closing of the
     /// connections (tests use it to send a request into that window).
@@ -35,28 +54,52 @@ public final class MHDServer: Sendable {
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
+        state = Mutex(State(table: ConnectionTable(limits: .init(maxConnections: configuration.maxConnections,
+                                                                  maxPerAddress: configuration.maxConnectionsPerAddress,
+                                                                  requestTimeout: configuration.requestTimeout))))
     }
 
     /// The port actually bound (useful with port 0), or 0 before `start()`.
     public var port: Int { state.withLock { $0.boundPort } }
 
-    /// Requests being handled right now.
+    /// Requests being handled right now (including those waiting for a worker or a deferred answer).
     public var inFlight: Int { state.withLock { $0.inFlight } }
 
-    /// Binds and starts serving on libmicrohttpd's threads. Throws naming the address when the
-    /// bind fails. The server must be stopped with `stop(timeout:)` before it is released:
-    /// libmicrohttpd holds an unretained pointer to it until then.
+    public var status: HTTPServerStatus {
+        let workers = pool.withLock { $0 }
+        let busy = workers?.busy
+        return state.withLock { state in
+            var status = HTTPServerStatus()
+            status.connections = state.table.count
+            status.maxConnections = state.table.limits.maxConnections
+            status.refused = state.table.refused
+            status.requestTimeouts = state.table.timedOut
+            status.queued = workers?.queued ?? 0
+            status.busyWorkers = busy?.count ?? 0
+            status.workers = workers?.size ?? 0
+            status.deferred = state.deferred
+            status.oldestHandlerSince = busy?.oldestSince
+            status.lastLoopTurn = state.lastLoopTurn
+            return status
+        }
+    }
+
+    /// Binds, then serves on an event-loop thread and `workers` handler threads. Throws naming the
+    /// address when the bind fails. The server must be stopped with `stop(timeout:)` before it is
+    /// released: libmicrohttpd holds an unretained pointer to it until then.
     public func start() throws {
         let address = try SocketAddress.resolve(host: configuration.host, port: configuration.port)
-        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_THREAD_PER_CONNECTION.rawValue
-            | MHD_USE_POLL.rawValue | MHD_USE_ITC.rawValue
+        var flags = MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if address.family == AF_INET6 { flags |= MHD_USE_IPv6.rawValue }
         let context = Unmanaged.passUnretained(self).toOpaque()
+        // libmicrohttpd's own limit sits above ours, so ours (checked in the accept policy, with a
+        // count by reason) is the one that acts.
         let daemon = address.withSockaddr { sockaddr in
-            outboxd_mhd_start(flags, sockaddr, mhdAccessHandler, context, mhdRequestCompleted, context,
-                              UInt32(configuration.maxConnections),
+            outboxd_mhd_start(flags, sockaddr, mhdAcceptPolicy, context, mhdAccessHandler, context, mhdRequestCompleted, context,
+                              mhdConnectionNotify, context,
+                              UInt32(configuration.maxConnections + 64),
                               UInt32(configuration.idleTimeout.components.seconds),
-                              configuration.maxHeaderBytes)
+                              configuration.maxHeaderBytes, 1024)
         }
         guard let daemon else {
             throw HTTPServerError("cannot listen on \(configuration.host):\(configuration.port) (address in use, or not an address of this machine?)")
@@ -65,6 +108,43 @@ public final class MHDServer: Sendable {
         state.withLock {
             $0.daemon = DaemonPointer(raw: daemon)
             $0.boundPort = port
+            $0.lastLoopTurn = .now
+        }
+        pool.withLock { $0 = HTTPWorkerPool(size: configuration.workers, name: "http") }
+        loopRunning.store(true, ordering: .releasing)
+        let pointer = DaemonPointer(raw: daemon)
+        let thread = Thread { [self] in
+            loop(pointer)
+            loopFinished.signal()
+        }
+        thread.name = "http-loop"
+        thread.start()
+    }
+
+    /// The event loop: libmicrohttpd's epoll wait (woken by sockets and by resumed connections),
+    /// then the request deadline and the requests `stop` makes of the loop.
+    private func loop(_ daemon: DaemonPointer) {
+        var lastSweep = ContinuousClock.now
+        while loopRunning.load(ordering: .acquiring) {
+            _ = MHD_run_wait(daemon.raw, 50)
+            let now = ContinuousClock.now
+            let (quiesce, expired) = state.withLock { state -> (Bool, [Int32]) in
+                state.lastLoopTurn = now
+                let quiesce = state.quiesceRequested && state.listenSocket == -1
+                guard now - lastSweep >= .milliseconds(250) else { return (quiesce, []) }
+                return (quiesce, state.table.expired(now: now).compactMap { state.sockets[$0] })
+            }
+            if now - lastSweep >= .milliseconds(250) { lastSweep = now }
+            // libmicrohttpd sees the end of the stream and closes the connection on its next round.
+            for socket in expired { shutdown(socket, Int32(SHUT_RDWR)) }
+            if quiesce {
+                let listenSocket = MHD_quiesce_daemon(daemon.raw)
+                // A quiesced socket still completes handshakes into its backlog, where clients would
+                // hang until stop. shutdown() makes the kernel refuse them now; the descriptor is
+                // closed after MHD_stop_daemon.
+                if listenSocket >= 0 { shutdown(listenSocket, Int32(SHUT_RDWR)) }
+                state.withLock { $0.listenSocket = listenSocket >= 0 ? listenSocket : -2 }
+            }
         }
     }
 
@@ -72,16 +152,16 @@ public final class MHDServer: Sendable {
     /// `Connection: close`), then closes every connection. Waits at most `timeout` for the requests.
     public func stop(timeout: Duration) {
         guard let daemon = state.withLock({ state -> DaemonPointer? in
+            guard !state.draining else { return nil }
             state.draining = true
+            state.quiesceRequested = true
             return state.daemon
         }) else { return }
-        let listenSocket = MHD_quiesce_daemon(daemon.raw)
-        // A quiesced socket still completes handshakes into its backlog, where clients would hang
-        // until stop. shutdown() makes the kernel refuse them now; the descriptor stays open
-        // (libmicrohttpd's threads may still hold it) and is closed after MHD_stop_daemon.
-        if listenSocket >= 0 { shutdown(listenSocket, Int32(SHUT_RDWR)) }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
+        while state.withLock({ $0.listenSocket == -1 }) && clock.now < deadline {
+            usleep(1_000)
+        }
         // Requests that reach kept-alive connections meanwhile are still served (with Connection:
         // close); once none is in flight, the server is closed to new ones in the same step.
         while !state.withLock({ state in
@@ -95,11 +175,26 @@ public final class MHDServer: Sendable {
             logger.warning("stop timeout reached with requests still in flight", ["requests": "\(abandoned)"])
         }
         onDrained.withLock { $0 }?()
+        loopRunning.store(false, ordering: .releasing)
+        loopFinished.wait()
+        // libmicrohttpd must not stop with suspended connections: resume each (its handler, if still
+        // running, finds the server closed and changes nothing more on the connection).
+        let suspended = state.withLock { state -> [RequestState] in
+            state.resumeClosed = true
+            defer { state.suspended = [:] }
+            return Array(state.suspended.values)
+        }
+        for request in suspended {
+            if let connection = request.connection { MHD_resume_connection(connection) }
+        }
         MHD_stop_daemon(daemon.raw)
+        let listenSocket = state.withLock { $0.listenSocket }
         if listenSocket >= 0 { close(listenSocket) }
+        pool.withLock { $0 }?.stop()
         state.withLock {
             $0.daemon = nil
             $0.boundPort = 0
+            $0.listenSocket = -1
         }
     }
 
@@ -119,8 +214,92 @@ public final class MHDServer: Sendable {
 
     fileprivate var isDraining: Bool { state.withLock { $0.draining } }
 
-    fileprivate func respond(to request: HTTPRequest) -> HTTPResponse {
-        handler.handle(request)
+    /// Accept policy: whether a connection from `address` may open (on the loop thread).
+    fileprivate func admit(_ address: ClientAddress) -> Bool {
+        let (refusal, log, open) = state.withLock { state -> (ConnectionTable.Refusal?, Bool, Int) in
+            guard let refusal = state.table.admit(address) else { return (nil, false, 0) }
+            let now = ContinuousClock.now
+            let log = state.refusalLogged[refusal].map { now - $0 >= .seconds(60) } ?? true
+            if log { state.refusalLogged[refusal] = now }
+            return (refusal, log, state.table.count)
+        }
+        guard let refusal else { return true }
+        if log {
+            switch refusal {
+            case .limit:
+                logger.warning("connection limit reached; new connections are refused (logged at most once a minute)",
+                               ["open": "\(open)", "limit": "\(configuration.maxConnections)"])
+            case .perAddress:
+                logger.warning("per-address connection limit reached; that address's new connections are refused (logged at most once a minute)",
+                               ["address": "\(address)", "limit": "\(configuration.maxConnectionsPerAddress)"])
+            }
+        }
+        return false
+    }
+
+    fileprivate func opened(_ address: ClientAddress, socket: Int32) -> Int {
+        state.withLock { state in
+            let id = state.table.opened(address, now: .now)
+            state.sockets[id] = socket
+            return id
+        }
+    }
+
+    fileprivate func closed(_ id: Int) {
+        state.withLock { state in
+            state.table.closed(id)
+            state.sockets[id] = nil
+        }
+    }
+
+    fileprivate func responseSent(_ id: Int) {
+        state.withLock { $0.table.responseSent(id, now: .now) }
+    }
+
+    /// Runs a complete request: inline when the handler says it never blocks, else on a worker
+    /// with the connection suspended. Called on the loop thread from the access handler.
+    fileprivate func dispatch(_ request: HTTPRequest, _ requestState: RequestState, on connection: OpaquePointer) -> MHD_Result {
+        if let id = requestState.connectionID { state.withLock { $0.table.requestComplete(id) } }
+        if handler.runsInline(request) {
+            let response = handler.handle(request)
+            if response.deferred == nil { return queue(response, on: connection, server: self) }
+            suspend(requestState, connection)
+            answer(response, for: requestState)
+            return .YES
+        }
+        suspend(requestState, connection)
+        pool.withLock { $0 }?.submit { [self, handler] in
+            answer(handler.handle(request), for: requestState)
+        }
+        return .YES
+    }
+
+    private func suspend(_ requestState: RequestState, _ connection: OpaquePointer) {
+        requestState.connection = connection
+        MHD_suspend_connection(connection)
+        state.withLock { $0.suspended[ObjectIdentifier(requestState)] = requestState }
+    }
+
+    /// Resumes the connection with `response`, or, for a deferred one, once it is resolved.
+    private func answer(_ response: HTTPResponse, for requestState: RequestState) {
+        guard let deferred = response.deferred else { return resume(requestState, with: response) }
+        state.withLock { $0.deferred += 1 }
+        deferred.whenResolved { [self] resolved in
+            state.withLock { $0.deferred -= 1 }
+            resume(requestState, with: resolved.deferred == nil ? resolved
+                : .problem(500, title: "Internal Server Error", detail: "a deferred response resolved to another deferred response"))
+        }
+    }
+
+    /// Any thread. libmicrohttpd calls the access handler again for the resumed connection, which
+    /// queues `requestState.response`.
+    private func resume(_ requestState: RequestState, with response: HTTPResponse) {
+        state.withLock { state in
+            guard !state.resumeClosed, state.suspended.removeValue(forKey: ObjectIdentifier(requestState)) != nil,
+                  let connection = requestState.connection else { return }
+            requestState.response = response
+            MHD_resume_connection(connection)
+        }
     }
 
     fileprivate func log(_ message: String) {
@@ -128,8 +307,8 @@ public final class MHDServer: Sendable {
     }
 }
 
-/// A `struct MHD_Daemon *`. Safe to send: libmicrohttpd's daemon calls used here
-/// (quiesce, info, stop) are thread-safe, and `stop` runs once under the server's lock discipline.
+/// A `struct MHD_Daemon *`. Safe to send: the loop thread runs it, `stop` takes it over only
+/// after the loop thread ended, and the calls made from other threads (resume) are thread-safe.
 private struct DaemonPointer: @unchecked Sendable {
     let raw: OpaquePointer
 }
@@ -140,15 +319,60 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Per-request state between libmicrohttpd's calls: the headers, and the body read so far. Owned by
-/// the connection's `con_cls` slot from the first call (retained) until the completion callback
-/// releases it.
-private final class RequestState {
+/// Per-request state between libmicrohttpd's calls: the headers, the body read so far, and the
+/// response once a worker made it. Owned by the connection's `con_cls` slot from the first call
+/// (retained) until the completion callback releases it; a worker running its request holds a
+/// reference too. Fields are written on the loop thread, except `response`, which a worker sets
+/// under the server's lock before resuming the connection (the resume orders it before the
+/// loop thread's next read).
+private final class RequestState: @unchecked Sendable {
     var headers: [(String, String)] = []
     var body: [UInt8] = []
     var tooLarge = false
     /// Counted in `inFlight` (false for a request refused once `stop` closed the server).
     var counted = true
+    var connectionID: Int?
+    var connection: OpaquePointer?
+    var response: HTTPResponse?
+}
+
+/// Per-connection state in libmicrohttpd's socket context: the connection's id in the server's
+/// `ConnectionTable`. Retained from MHD_CONNECTION_NOTIFY_STARTED until MHD_CONNECTION_NOTIFY_CLOSED.
+private final class ConnectionContext {
+    let id: Int
+    init(id: Int) { self.id = id }
+}
+
+private func connectionID(_ connection: OpaquePointer) -> Int? {
+    outboxd_mhd_socket_context(connection).map { Unmanaged<ConnectionContext>.fromOpaque($0).takeUnretainedValue().id }
+}
+
+/// Accept policy (loop thread): the total and per-address limits.
+private func mhdAcceptPolicy(_ cls: UnsafeMutableRawPointer?, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> MHD_Result {
+    guard let cls else { return .YES }
+    let server = Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue()
+    let client = address.flatMap(ClientAddress.init) ?? ClientAddress(bytes: [])
+    return server.admit(client) ? .YES : .NO
+}
+
+/// Connection opened or closed (loop thread): the table's bookkeeping.
+private func mhdConnectionNotify(_ cls: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+                                 _ socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                 _ code: MHD_ConnectionNotificationCode) {
+    guard let cls, let connection, let socketContext else { return }
+    let server = Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue()
+    switch code {
+    case MHD_ConnectionNotificationCode(rawValue: 0): // MHD_CONNECTION_NOTIFY_STARTED (not imported by name)
+        let address = outboxd_mhd_client_address(connection).flatMap(ClientAddress.init) ?? ClientAddress(bytes: [])
+        let id = server.opened(address, socket: outboxd_mhd_connection_fd(connection))
+        socketContext.pointee = Unmanaged.passRetained(ConnectionContext(id: id)).toOpaque()
+    default:
+        guard let pointer = socketContext.pointee else { return }
+        let context = Unmanaged<ConnectionContext>.fromOpaque(pointer)
+        server.closed(context.takeUnretainedValue().id)
+        context.release()
+        socketContext.pointee = nil
+    }
 }
 
 /// Reads one kind of connection values (headers or query arguments) through the iterator below.
@@ -187,6 +411,7 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
     guard let existing = conCls.pointee else {
         // First call: headers only.
         let state = RequestState()
+        state.connectionID = connectionID(connection)
         conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         guard server.begin() else {
             // A request that reached a kept-alive connection after stop's wait for requests in
@@ -206,13 +431,19 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         // libmicrohttpd answers `Expect: 100-continue` with 100 before the next call; on a request
         // without a body (which must not carry it) followed by pipelined bytes, it then ran the
         // handler but closed the connection without sending its response. Such a request is
-        // complete now, so it is answered now (no 100; libmicrohttpd closes after the answer).
+        // complete now, so it is run now (no 100; libmicrohttpd closes the connection after a
+        // response to the first call, so every other request is answered from the final call).
         if state.headers.contains(where: { $0.0.lowercased() == "expect" }), !declaresBody(state.headers) {
-            return queue(server.respond(to: request(connection, url, method, state)), on: connection, server: server)
+            return server.dispatch(request(connection, url, method, state), state, on: connection)
         }
         return .YES
     }
     let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
+    if let response = state.response {
+        // Resumed: the worker's (or the deferred) response.
+        state.response = nil
+        return queue(response, on: connection, server: server)
+    }
     if uploadDataSize.pointee > 0 {
         let size = uploadDataSize.pointee
         if !state.tooLarge, let uploadData {
@@ -231,7 +462,7 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
     if state.tooLarge {
         return queue(tooLarge(limit), on: connection, server: server)
     }
-    return queue(server.respond(to: request(connection, url, method, state)), on: connection, server: server)
+    return server.dispatch(request(connection, url, method, state), state, on: connection)
 }
 
 /// The complete request; hands the body over from `state`.
@@ -307,6 +538,9 @@ private func mhdRequestCompleted(_ cls: UnsafeMutableRawPointer?, _ connection: 
                                  _ conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                  _ termination: MHD_RequestTerminationCode) {
     guard let cls, let conCls, let pointer = conCls.pointee else { return }
+    if let connection, let id = connectionID(connection) {
+        Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue().responseSent(id)
+    }
     let state = Unmanaged<RequestState>.fromOpaque(pointer)
     let counted = state.takeUnretainedValue().counted
     state.release()

@@ -11,6 +11,7 @@ public struct Router: HTTPHandler {
         let pattern: String
         let segments: [String]
         let open: Bool
+        let inline: Bool
         let route: Route
     }
 
@@ -22,17 +23,28 @@ public struct Router: HTTPHandler {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, open: Bool = false, _ route: @escaping Route) {
+    /// `inline`: the route never blocks (see `HTTPHandler.runsInline`).
+    public mutating func add(_ method: String, _ pattern: String, open: Bool = false, inline: Bool = false, _ route: @escaping Route) {
         let segments = pattern.split(separator: "/").map(String.init)
-        entries.append(Entry(method: method, pattern: pattern, segments: segments, open: open, route: route))
+        entries.append(Entry(method: method, pattern: pattern, segments: segments, open: open, inline: inline, route: route))
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         guard let observer else { return dispatch(request).response }
         let started = ContinuousClock.now
         let (route, response) = dispatch(request)
-        observer(route, response, ContinuousClock.now - started)
+        if let deferred = response.deferred {
+            deferred.whenResolved { observer(route, $0, ContinuousClock.now - started) }
+        } else {
+            observer(route, response, ContinuousClock.now - started)
+        }
         return response
+    }
+
+    public func runsInline(_ request: HTTPRequest) -> Bool {
+        let path = request.pathSegments
+        return entries.contains { $0.inline && ($0.method == request.method || ($0.method == "GET" && request.method == "HEAD"))
+            && match($0.segments, path) != nil }
     }
 
     /// The response and the route that made it (`unmatched` for a 404 or 405).
