@@ -49,11 +49,20 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("HTTP_MAX_HEADER_BYTES", default: "16384", "buffer for request line and headers; larger gets 431") { config, value in
             config.http.maxHeaderBytes = try ValueParser.integer(value, key: "HTTP_MAX_HEADER_BYTES", in: 4096...(1 << 20))
         },
-        ConfigurationKey("HTTP_MAX_CONNECTIONS", default: "1024", "most open HTTP connections (each has a thread)") { config, value in
-            config.http.maxConnections = try ValueParser.integer(value, key: "HTTP_MAX_CONNECTIONS", in: 1...100_000)
+        ConfigurationKey("HTTP_MAX_CONNECTIONS", default: "10000", "most open HTTP connections; more are closed at once (they cost no thread)") { config, value in
+            config.http.maxConnections = try ValueParser.integer(value, key: "HTTP_MAX_CONNECTIONS", in: 1...1_000_000)
+        },
+        ConfigurationKey("HTTP_MAX_CONNECTIONS_PER_ADDRESS", default: "256", "most open HTTP connections from one client address; 0: no limit") { config, value in
+            config.http.maxConnectionsPerAddress = try ValueParser.integer(value, key: "HTTP_MAX_CONNECTIONS_PER_ADDRESS", in: 0...1_000_000)
+        },
+        ConfigurationKey("HTTP_WORKERS", default: "16", "threads that run request handlers; complete requests queue for them") { config, value in
+            config.http.workers = try ValueParser.integer(value, key: "HTTP_WORKERS", in: 1...1024)
         },
         ConfigurationKey("HTTP_IDLE_TIMEOUT", default: "30s", "idle keep-alive connections close after this (whole seconds)") { config, value in
             config.http.idleTimeout = try ValueParser.duration(value, key: "HTTP_IDLE_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
+        },
+        ConfigurationKey("HTTP_REQUEST_TIMEOUT", default: "30s", "a request's head and body must be complete this long after the connection opened or sent its last response") { config, value in
+            config.http.requestTimeout = try ValueParser.duration(value, key: "HTTP_REQUEST_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
         },
         ConfigurationKey("API_TOKENS", default: "", secret: true, "comma-separated bearer tokens the Task API accepts (each 16+ visible ASCII characters); empty: no authentication") { config, value in
             config.access.apiTokens = try ValueParser.tokens(value, key: "API_TOKENS")
@@ -79,7 +88,10 @@ public struct ConfigurationKey: Sendable {
             http.host = host
             http.port = port
             http.maxBodyBytes = 1024
-            http.maxConnections = 64
+            http.maxConnections = 256
+            http.maxConnectionsPerAddress = 64
+            http.workers = 2
+            http.requestTimeout = .seconds(10)
             config.metricsHTTP = http
         },
         ConfigurationKey("GROUP_COMMIT", default: "on", "write concurrent POST /tasks (without Idempotency-Key) in shared transactions") { config, value in

@@ -1,6 +1,7 @@
 import Foundation
 import OutboxdConsumers
 import OutboxdCore
+import OutboxdHTTP
 import OutboxdKafka
 import OutboxdOutbox
 import OutboxdPostgres
@@ -53,10 +54,42 @@ extension Daemon {
                 producer.brokerStates.sorted { $0.key < $1.key }.map { ([$0.key], $0.value == "UP" ? 1 : 0) }
             })
         }
+        families += httpServerMetrics()
         families.append(CollectedMetric("outboxd_process_resident_memory_bytes", "Resident set size of this process.") {
             Self.residentMemoryBytes().map { [([], Double($0))] } ?? []
         })
         return families
+    }
+
+    /// Each HTTP listener's connections, refusals and queue, labelled `listener` (`api`, `metrics`).
+    private func httpServerMetrics() -> [any MetricsCollector] {
+        let servers: @Sendable () -> [(name: String, status: HTTPServerStatus)] = { [self] in httpServers.map { (name: $0.name, status: $0.server.status) } }
+        return [
+            CollectedMetric("outboxd_http_connections", "Open HTTP connections.", labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.connections)) }
+            },
+            CollectedMetric("outboxd_http_connections_limit", "HTTP_MAX_CONNECTIONS of the listener.", labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.maxConnections)) }
+            },
+            CollectedMetric("outboxd_http_connections_refused_total",
+                            "New connections closed at once: connection_limit (HTTP_MAX_CONNECTIONS) or per_address_limit.",
+                            type: .counter, labels: ["listener", "reason"]) {
+                servers().flatMap { server in ConnectionTable.Refusal.allCases.map { ([server.name, $0.rawValue], Double(server.status.refused[$0] ?? 0)) } }
+            },
+            CollectedMetric("outboxd_http_request_timeouts_total", "Connections closed because a request was not complete within HTTP_REQUEST_TIMEOUT.",
+                            type: .counter, labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.requestTimeouts)) }
+            },
+            CollectedMetric("outboxd_http_queued_requests", "Complete requests waiting for a worker (HTTP_WORKERS).", labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.queued)) }
+            },
+            CollectedMetric("outboxd_http_busy_workers", "Workers running a request handler now.", labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.busyWorkers)) }
+            },
+            CollectedMetric("outboxd_http_deferred_requests", "Requests waiting for a deferred answer (Prefer: wait), holding no worker.", labels: ["listener"]) {
+                servers().map { ([$0.name], Double($0.status.deferred)) }
+            },
+        ]
     }
 
     /// From `/proc/self/statm` (pages × page size).

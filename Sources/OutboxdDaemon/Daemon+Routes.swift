@@ -41,6 +41,22 @@ extension Daemon {
                 return (true, details)
             }))
         }
+        // Informational: a listener at its connection limit is full, not down (and says so here).
+        checks.append(("http", { [self] in
+            var details = JSONObject()
+            for (name, server) in httpServers {
+                let status = server.status
+                var refused = JSONObject()
+                for reason in ConnectionTable.Refusal.allCases { refused.append(reason.rawValue, .int(status.refused[reason] ?? 0)) }
+                details.append(name, .object(JSONObject([
+                    "connections": .int(status.connections), "max_connections": .int(status.maxConnections), "at_limit": .bool(status.isFull),
+                    "refused": .object(refused),
+                    "request_timeouts": .int(status.requestTimeouts), "queued": .int(status.queued), "busy_workers": .int(status.busyWorkers),
+                    "workers": .int(status.workers), "deferred": .int(status.deferred),
+                ])))
+            }
+            return (true, details)
+        }))
         let consumers = running.withLock { $0.consumers }
         if !consumers.isEmpty {
             // Informational: a consumer that lags or dead-letters does not make the API unready.
@@ -58,39 +74,5 @@ extension Daemon {
             }))
         }
         return checks
-    }
-
-    /// For the watchdog: `GET /healthz` on each of our listeners must answer 200 within 5 s, so a
-    /// server whose threads are all stuck stops the pings. nil without a listener.
-    func healthProbe() -> (@Sendable () -> String?)? {
-        let targets = running.withLock { running in
-            [(configuration.http, running.server), (configuration.metricsHTTP, running.metricsServer)].compactMap { config, server in
-                server.flatMap { server in config.map { (Self.loopback(for: $0.host), server.port) } }
-            }
-        }
-        guard !targets.isEmpty else { return nil }
-        let token = configuration.access.healthAndMetricsNeedToken ? configuration.access.apiTokens.first : nil
-        return {
-            for (host, port) in targets {
-                var head = "GET /healthz HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
-                if let token { head += "Authorization: Bearer \(token)\r\n" }
-                do {
-                    let status = try HTTPExchange.status(host: host, port: port, request: Array((head + "\r\n").utf8), timeout: .seconds(5))
-                    if status != 200 { return "HTTP server on port \(port) answered GET /healthz with \(status)" }
-                } catch {
-                    return "HTTP server on port \(port) did not answer GET /healthz: \(error)"
-                }
-            }
-            return nil
-        }
-    }
-
-    /// The address to reach a listener bound to `host` from this machine.
-    static func loopback(for host: String) -> String {
-        switch host {
-        case "0.0.0.0", "": "127.0.0.1"
-        case "::", "[::]": "::1"
-        default: host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        }
     }
 }

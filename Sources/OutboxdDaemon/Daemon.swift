@@ -57,6 +57,13 @@ public final class Daemon: Sendable {
     /// The bound port of the `METRICS_LISTEN` listener (after `start`; 0 without one).
     public var metricsPort: Int { running.withLock { $0.metricsServer?.port ?? 0 } }
 
+    /// The running HTTP listeners by name (`api`, `metrics`).
+    var httpServers: [(name: String, server: MHDServer)] {
+        running.withLock { running in
+            [("api", running.server), ("metrics", running.metricsServer)].compactMap { name, server in server.map { (name, $0) } }
+        }
+    }
+
     /// The Kafka bootstrap address in use (the embedded cluster's when embedded).
     public var kafkaBootstrapServers: String { running.withLock { $0.producer?.bootstrapServers ?? "" } }
 
@@ -83,6 +90,11 @@ public final class Daemon: Sendable {
                     wakeup?.wake()
                     notifier?.notify()
                 })
+            }
+            if parts.contains(.api) || configuration.metricsHTTP != nil {
+                let http = parts.contains(.api) ? configuration.http.maxConnections : 0
+                try OpenFilesLimit.ensure(http + (configuration.metricsHTTP?.maxConnections ?? 0) + OpenFilesLimit.reserve,
+                                          key: parts.contains(.api) ? "HTTP_MAX_CONNECTIONS" : "METRICS_LISTEN")
             }
             if parts.contains(.api), let notifier {
                 let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { [wakeup = relay?.wakeup] in
@@ -113,13 +125,21 @@ public final class Daemon: Sendable {
             systemd.notify("READY=1\nSTATUS=ready: \(partNames)")
             // A relay loop round can legitimately take two batches' delivery timeouts (the pipeline) plus a poll.
             let stuckAfter = max(systemd.watchdog ?? .zero, configuration.relay.deliveryTimeout * 2 + configuration.relay.pollInterval) + .seconds(1)
-            let probe = healthProbe()
-            systemd.startWatchdog(problem: { [relay] in
+            // A handler legitimately waits for PostgreSQL (a lock, a slow statement); one that runs
+            // this long makes no progress. A server at its connection limit is full, not stuck.
+            let handlerStuckAfter = max(systemd.watchdog ?? .zero, .seconds(60))
+            systemd.startWatchdog(problem: { [self, relay] in
+                let now = ContinuousClock.now
                 if let relay {
-                    let quiet = ContinuousClock.now - relay.status.heartbeat
+                    let quiet = now - relay.status.heartbeat
                     if quiet >= stuckAfter { return "relay loop stuck for \(ValueParser.format(quiet))" }
                 }
-                return probe?()
+                for (name, server) in httpServers {
+                    if let stuck = server.status.stuck(now: now, loopStuckAfter: .seconds(10), handlerStuckAfter: handlerStuckAfter) {
+                        return "\(name) listener: \(stuck)"
+                    }
+                }
+                return nil
             }, status: { [pool, relay] in
                 guard let pending = try? pool.withConnection({ try $0.query(Self.pendingCount).first?.require(Int.self, "n") }) else {
                     return "database unavailable"

@@ -1,7 +1,7 @@
 import Glibc
 
 /// One plain-HTTP request over a fresh connection (`Connection: close`), answered by its status
-/// code: for the webhook sink and the watchdog's probe of our own listener.
+/// code: for the webhook sink.
 public enum HTTPExchange {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String

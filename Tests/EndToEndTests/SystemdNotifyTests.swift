@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import OutboxdCore
 import OutboxdPostgres
 import OutboxdTestSupport
 import Testing
@@ -43,57 +45,78 @@ import Testing
         #expect(try daemon.waitForExit() == 0)
     }
 
-    /// The watchdog also needs the HTTP server to answer: with every connection slot taken (here
-    /// by two idle keep-alive clients, HTTP_MAX_CONNECTIONS=2) its probe of GET /healthz fails
-    /// and pings stop; they resume once the slots are free.
-    ///
-    /// The watchdog's own probe (every 500 ms) may hold one of the two slots just when a client
-    /// connects, and then the server resets that client's connection (`recv failed: errno 104`),
-    /// so each client connects again until it holds a slot and gets 200 (bounded by 20 s).
-    @Test func watchdogWaitsForTheHTTPServerToAnswer() throws {
+    /// Issue #14: a flood of connections that each send a partial request line, from one address,
+    /// used to take every thread-per-connection slot; the watchdog's own probe then failed and
+    /// systemd restarted the whole daemon for as long as the flood lasted. Now the flood meets the
+    /// per-address limit, other addresses are served, and a listener at its total limit is
+    /// reported (log, /metrics, /readyz) while the pings go on: full is not stuck.
+    @Test func aConnectionFloodNeitherStopsTheWatchdogNorOtherClients() throws {
+        try Self.raiseOpenFilesLimit(to: 4096)
         let database = try TestDatabase.create()
         defer { database.drop() }
         let socket = try NotifySocket()
         let daemon = try DaemonProcess(arguments: ["serve", "--http-listen", "127.0.0.1:0"], environment: [
             "DATABASE_URL": database.url, "NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000", "CONSUMERS": "none",
-            "HTTP_MAX_CONNECTIONS": "2", "HTTP_IDLE_TIMEOUT": "120s",
+            "HTTP_MAX_CONNECTIONS": "300", "HTTP_MAX_CONNECTIONS_PER_ADDRESS": "150",
+            "HTTP_IDLE_TIMEOUT": "600s", "HTTP_REQUEST_TIMEOUT": "600s",
         ])
         let port = try daemon.waitForPort()
         #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(30)) != nil)
 
-        var clients: [HTTPTestClient] = []
-        for number in 1...2 {
-            var failures: [String] = []
-            do {
-                try waitUntil("client \(number) holds a connection slot", timeout: .seconds(20)) {
-                    do {
-                        let client = try HTTPTestClient(port: port, timeoutSeconds: 5)
-                        let status = try client.request("GET", "/healthz").status
-                        guard status == 200 else {
-                            failures.append("answered \(status)")
-                            return false
-                        }
-                        clients.append(client)
-                        return true
-                    } catch {
-                        failures.append("\(error)")
-                        return false
-                    }
-                }
-            } catch {
-                throw HTTPTestError("client \(number) got no slot answering GET /healthz with 200 within 20 s; tries: \(failures)\n\(daemon.output.suffix(4000))")
+        var flood: [Int32] = []
+        defer { flood.forEach { close($0) } }
+        let partial = Array("GET /tasks HTTP/1.1\r\nHo".utf8)
+        func open(_ count: Int, from source: String) {
+            for _ in 0..<count {
+                guard let fd = try? LoopbackSocket.connect(port: port, timeout: .seconds(5), from: source) else { continue }
+                _ = partial.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                flood.append(fd)
             }
-            if !failures.isEmpty { print("client \(number) connected again after: \(failures)") }
         }
-        #expect(clients.count == 2)
-        try daemon.waitForOutput("watchdog pings withheld problem=\"HTTP server on port \(port)", timeout: .seconds(20))
-        _ = socket.receive(until: { _ in false }, timeout: .milliseconds(100)) // drop pings sent before
-        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(3)) == nil, "pings went on while the server was full")
+        open(1100, from: "127.0.0.1")
+        try daemon.waitForOutput("per-address connection limit reached", timeout: .seconds(20))
+        _ = socket.receive(until: { _ in false }, timeout: .milliseconds(100))
+        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(5)) != nil, "pings stopped under the flood")
+        let other = try HTTPTestClient(port: port, timeoutSeconds: 10, from: "127.0.0.2")
+        #expect(try other.request("GET", "/healthz").status == 200)
+        let metrics = try other.request("GET", "/metrics").text
+        let refused = try PrometheusScrape(metrics).value("outboxd_http_connections_refused_total", ["listener": "api", "reason": "per_address_limit"])
+        #expect((refused ?? 0) >= 900, "refused \(String(describing: refused))")
+        #expect(try PrometheusScrape(metrics).value("outboxd_http_connections", ["listener": "api"]) ?? 0 >= 150)
 
-        clients.removeAll()
-        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(20)) != nil)
-        try daemon.waitForOutput("healthy again; watchdog pings resume")
+        // Every slot taken, from other addresses: a new client is refused, the pings go on.
+        open(150, from: "127.0.0.3")
+        try daemon.waitForOutput("connection limit reached; new connections are refused", timeout: .seconds(20))
+        _ = socket.receive(until: { _ in false }, timeout: .milliseconds(100))
+        #expect(socket.receive(until: { $0 == "WATCHDOG=1" }, timeout: .seconds(5)) != nil, "pings stopped while the listener was full")
+        #expect((try? HTTPTestClient(port: port, timeoutSeconds: 5, from: "127.0.0.4").request("GET", "/healthz")) == nil,
+                "a client got through a full listener")
+
+        flood.forEach { close($0) }
+        flood.removeAll()
+        _ = other // its connection is the one left open
+        var readiness: JSONValue = .null
+        try waitUntil("the flood's connections are closed", timeout: .seconds(20)) {
+            guard let response = try? HTTPTestClient(port: port, timeoutSeconds: 5, from: "127.0.0.5").request("GET", "/readyz") else { return false }
+            readiness = try response.json()
+            // This client's connection and `other`'s stay open.
+            return response.status == 200 && readiness["components"]?["http"]?["api"]?["connections"] == .int(2)
+        }
+        let api = readiness["components"]?["http"]?["api"]
+        #expect((api?["refused"]?["connection_limit"]?.intValue ?? 0) >= 1)
+        #expect(api?["at_limit"] == .bool(false))
+        #expect(!daemon.output.contains("watchdog pings withheld"))
         daemon.signal(SIGTERM)
         #expect(try daemon.waitForExit() == 0)
+    }
+
+    static func raiseOpenFilesLimit(to wanted: Int) throws {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { throw HTTPTestError("getrlimit failed") }
+        guard limit.rlim_cur < rlim_t(wanted) else { return }
+        limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur >= rlim_t(wanted) else {
+            throw HTTPTestError("cannot raise the open-files limit to \(wanted) (hard limit \(limit.rlim_max))")
+        }
     }
 }

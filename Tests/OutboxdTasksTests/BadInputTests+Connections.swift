@@ -117,6 +117,37 @@ extension BadInputTests {
         #expect(try api.counts() == (1, 1))
     }
 
+    /// Issue #14: the idle timeout only measures silence, so a client sending a byte of its request
+    /// head (or body) every half second held its connection forever. The request deadline cuts it
+    /// off however steadily it trickles, and nothing is written.
+    @Test(arguments: [
+        "POST /tasks HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 200),
+        "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{\"title\":\"" + String(repeating: "a", count: 200),
+    ])
+    func tricklingClientIsCutOffByTheRequestDeadline(request: String) throws {
+        let api = try APIFixture(parts: [.api]) {
+            $0.http.idleTimeout = .seconds(2)
+            $0.http.requestTimeout = .seconds(2)
+        }
+        let slow = try Self.client(api)
+        var cutOff = false
+        for byte in request.utf8 {
+            do {
+                try slow.send([byte])
+            } catch {
+                cutOff = true
+                break
+            }
+            // Each byte comes well within the idle timeout; only the deadline can end this.
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        #expect(cutOff || slow.isClosedByServer(), "the server let a trickling client hold its connection for the whole request")
+        #expect(try api.client().json("POST", "/tasks", #"{"title":"meanwhile"}"#).status == 201)
+        #expect(try api.counts() == (1, 1))
+        let metrics = try api.client().request("GET", "/metrics").text
+        #expect(try PrometheusScrape(metrics).value("outboxd_http_request_timeouts_total", ["listener": "api"]) == 1)
+    }
+
     /// Sends `text` a byte at a time spread over `duration`, running `meanwhile` halfway.
     private func trickle(_ text: String, to client: HTTPTestClient, over duration: Duration, meanwhile: () throws -> Void) throws {
         let bytes = Array(text.utf8)

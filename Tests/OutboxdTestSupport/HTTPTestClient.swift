@@ -30,9 +30,10 @@ public final class HTTPTestClient {
     private var buffer: [UInt8] = []
     public let port: Int
 
-    public init(port: Int, timeoutSeconds: Int = 30) throws {
+    /// `from`: the loopback address to connect from (see `LoopbackSocket.connect`).
+    public init(port: Int, timeoutSeconds: Int = 30, from source: String? = nil) throws {
         self.port = port
-        fd = try LoopbackSocket.connect(port: port, timeout: .seconds(timeoutSeconds))
+        fd = try LoopbackSocket.connect(port: port, timeout: .seconds(timeoutSeconds), from: source)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
