@@ -11,6 +11,7 @@ extension Daemon {
     func metricsCollectors(relay: Relay?, consumers: [ConsumerRunner], producer: RDKafkaProducer?) -> [any MetricsCollector] {
         var families: [any MetricsCollector] = [BacklogMetrics(pool: pool, topic: configuration.outboxTopic)]
         families += httpMetrics.families
+        if parts.contains(.api) { families += deliveryWaitMetrics.families }
         if let relay {
             families += relay.metrics.families
             families.append(CollectedMetric("outboxd_relay_heartbeat_age_seconds",

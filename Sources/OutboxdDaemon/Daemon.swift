@@ -13,8 +13,9 @@ import Synchronization
 ///
 /// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
 /// embedded cluster when configured; fail fast when no broker answers) → relay → notifier →
-/// consumers (with the notification sender and reminder scheduler) → group commit writers → HTTP.
-/// Stop: stop accepting and finish requests in flight → group commit writers → consumers (commit
+/// consumers (with the notification sender and reminder scheduler) → group commit writers →
+/// delivery watch (`Prefer: wait`) → HTTP.
+/// Stop: answer requests waiting for a delivery (202) → stop accepting and finish requests in flight → group commit writers → consumers (commit
 /// their offsets, leave their groups) → sender and scheduler workers → notifier → relay publishes what is due
 /// and finishes its batch → producer flushes → close.
 public final class Daemon: Sendable {
@@ -27,6 +28,7 @@ public final class Daemon: Sendable {
     private let logger = Logger(label: "outboxd")
     let pool: PostgresPool
     let httpMetrics = HTTPMetrics()
+    let deliveryWaitMetrics = DeliveryWatch.Metrics()
     let running = Mutex(Running())
     private let systemd = SystemdNotifier()
     /// Called when a part ends by itself (see `StopRequest`).
@@ -37,6 +39,9 @@ public final class Daemon: Sendable {
         var metricsServer: MHDServer?
         var groupCommit: GroupCommitter?
         var notifier: OutboxNotifier?
+        /// NOTIFY `<RELAY_CHANNEL>_published` after the relay's batches (for `Prefer: wait` elsewhere).
+        var publishedNotifier: OutboxNotifier?
+        var deliveryWatch: DeliveryWatch?
         var relay: Relay?
         var consumers: [ConsumerRunner] = []
         var workers: [PeriodicWorker] = []
@@ -74,7 +79,12 @@ public final class Daemon: Sendable {
             let consumers = parts.contains(.consumers) ? configuration.consumers.enabled : []
             let producer = parts.contains(.relay) || !consumers.isEmpty ? try startKafka() : nil
             if parts.contains(.relay), let producer {
-                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure)
+                let published = OutboxNotifier(database: configuration.database, channel: DeliveryWatch.publishedChannel(of: configuration.relay.channel),
+                                               window: .milliseconds(5))
+                published.start()
+                running.withLock { $0.publishedNotifier = published }
+                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure,
+                                    afterPublished: { published.notify() })
                 started.run()
                 running.withLock { $0.relay = started }
                 relay = started
@@ -108,7 +118,11 @@ public final class Daemon: Sendable {
                     running.withLock { $0.groupCommit = groupCommit }
                 }
                 var router = operationsRouter(relay: relay)
-                TaskRoutes(store: store, delivery: DeliveryWait(waiters: relay?.waiters, pool: pool), groupCommit: groupCommit).register(in: &router)
+                let watch = DeliveryWatch(relayWaiters: relay?.waiters, database: configuration.database, channel: configuration.relay.channel,
+                                          metrics: deliveryWaitMetrics)
+                watch.start()
+                running.withLock { $0.deliveryWatch = watch }
+                TaskRoutes(store: store, delivery: watch, groupCommit: groupCommit).register(in: &router)
                 let server = MHDServer(configuration: configuration.http, handler: router)
                 try server.start()
                 running.withLock { $0.server = server }
@@ -162,6 +176,8 @@ public final class Daemon: Sendable {
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         systemd.notify("STOPPING=1")
         systemd.stopWatchdog()
+        // Requests waiting for a delivery report are answered now (202), so they never hold the stop.
+        current.deliveryWatch?.stop()
         current.server?.stop(timeout: configuration.shutdownTimeout)
         current.metricsServer?.stop(timeout: .seconds(1))
         current.groupCommit?.stop()
@@ -170,6 +186,7 @@ public final class Daemon: Sendable {
         current.notifier?.stop()
         // The relay and the producer share what is left of SHUTDOWN_TIMEOUT.
         current.relay?.stop(drainTimeout: max(deadline - ContinuousClock.now, .zero))
+        current.publishedNotifier?.stop()
         current.producer?.close(flushTimeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
         pool.close()
         logger.notice("stopped")

@@ -1,31 +1,18 @@
-import Dispatch
 import Foundation
-import OutboxdCore
 import Synchronization
 
-/// Requests waiting for their event's delivery report (`Prefer: wait=N`). The relay completes
-/// them after the batch that marked the event committed.
+/// Requests waiting for their event's delivery report (`Prefer: wait=N`), told by the relay of
+/// this process right after the batch that marked the event committed.
 public final class DeliveryWaiters: Sendable {
-    /// One waiting request.
-    public final class Waiter: Sendable {
-        fileprivate let semaphore = DispatchSemaphore(value: 0)
-        fileprivate let result = Mutex<(partition: Int32, offset: Int64)?>(nil)
+    public typealias Report = (partition: Int32, offset: Int64)
 
-        /// Waits up to `timeout`; the partition and offset, or nil.
-        public func wait(timeout: Duration) -> (partition: Int32, offset: Int64)? {
-            _ = semaphore.wait(timeout: timeout.fromNow)
-            return result.withLock { $0 }
-        }
-    }
-
-    private let waiting = Mutex<[UUID: Waiter]>([:])
+    private let waiting = Mutex<[UUID: @Sendable (Report) -> Void]>([:])
 
     public init() {}
 
-    public func register(_ eventID: UUID) -> Waiter {
-        let waiter = Waiter()
-        waiting.withLock { $0[eventID] = waiter }
-        return waiter
+    /// `delivered` runs once, on the relay's thread, if the report comes before `remove`.
+    public func register(_ eventID: UUID, _ delivered: @escaping @Sendable (Report) -> Void) {
+        waiting.withLock { $0[eventID] = delivered }
     }
 
     public func remove(_ eventID: UUID) {
@@ -38,9 +25,6 @@ public final class DeliveryWaiters: Sendable {
         let woken = waiting.withLock { waiting in
             delivered.compactMap { item in waiting.removeValue(forKey: item.eventID).map { ($0, item) } }
         }
-        for (waiter, item) in woken {
-            waiter.result.withLock { $0 = (item.partition, item.offset) }
-            waiter.semaphore.signal()
-        }
+        for (callback, item) in woken { callback((item.partition, item.offset)) }
     }
 }

@@ -36,6 +36,9 @@ public final class Relay: Sendable {
     /// Called once, from the relay thread, when the relay ends by itself: the producer hit a fatal
     /// error, so nothing more can be published until a new one (a restart) takes over.
     private let onFailure: @Sendable (String) -> Void
+    /// Called on the relay thread after each batch that published events has committed (the
+    /// daemon sends a coalesced NOTIFY, for `Prefer: wait` in other processes).
+    private let afterPublished: @Sendable () -> Void
 
     private struct Control {
         var running = false
@@ -43,11 +46,12 @@ public final class Relay: Sendable {
     }
 
     public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, producer: RDKafkaProducer,
-                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }, afterPublished: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.database = database
         self.producer = producer
         self.onFailure = onFailure
+        self.afterPublished = afterPublished
     }
 
     /// How much longer than the delivery timeout (the producer's `message.timeout.ms`) the relay
@@ -325,6 +329,7 @@ public final class Relay: Sendable {
         if !waiters.isEmpty {
             waiters.complete(outcome.delivered.map { ($0.eventID, $0.partition, $0.offset) })
         }
+        if !outcome.delivered.isEmpty { afterPublished() }
         metrics.batchSize.observe(Double(batch.rows.count))
         metrics.latency.observe(outcome.latencies)
         metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - batch.producedAt.microsecondsSinceEpoch) / 1_000_000 })

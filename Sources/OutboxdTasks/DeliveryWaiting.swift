@@ -1,10 +1,12 @@
 import Foundation
 
-/// How `POST /tasks` with `Prefer: wait=N` learns that its event reached Kafka.
+/// How `POST /tasks` with `Prefer: wait=N` learns that its event reached Kafka, without holding a
+/// thread while it waits.
 public protocol DeliveryWaiting: Sendable {
-    /// The event's partition and offset once delivered (nil parts when the row was already
-    /// deleted on publish), or nil when `timeout` passed first.
-    func waitForDelivery(of eventID: UUID, timeout: Duration) -> (partition: Int32?, offset: Int64?)?
+    /// Calls `then` once: with the event's partition and offset once delivered (nil parts when the
+    /// row was already deleted on publish), or with nil when `timeout` passed first or the process
+    /// is stopping.
+    func awaitDelivery(of eventID: UUID, timeout: Duration, then: @escaping @Sendable ((partition: Int32?, offset: Int64?)?) -> Void)
 }
 
 /// `Prefer: wait=N` (RFC 7240): seconds to wait, at most `maximum`; nil when absent or invalid.

@@ -143,21 +143,23 @@ public struct TaskRoutes: Sendable {
     }
 
     /// 201 naming the event's partition and offset once the relay has its delivery report, or 202
-    /// when `seconds` pass first (the event is safe in the outbox either way).
+    /// when `seconds` pass first (the event is safe in the outbox either way). Answered later: the
+    /// request holds no worker while it waits.
     private func waitForDelivery(_ task: TaskRecord, eventID: UUID, seconds: Int, delivery: any DeliveryWaiting) -> HTTPResponse {
-        var body = task.json.objectValue ?? JSONObject()
-        var event = JSONObject(["id": .string(eventID.lowercaseString)])
-        let status: Int
-        if let report = delivery.waitForDelivery(of: eventID, timeout: .seconds(seconds)) {
-            status = 201
-            event.append("partition", report.partition.map { .int(Int($0)) } ?? .null)
-            event.append("offset", report.offset.map { .int(Int($0)) } ?? .null)
-        } else {
-            status = 202
+        let deferred = DeferredResponse()
+        let headers = [("Location", Self.location(of: task)), ("ETag", task.etag), ("Preference-Applied", "wait=\(seconds)")]
+        let json = task.json
+        delivery.awaitDelivery(of: eventID, timeout: .seconds(seconds)) { report in
+            var body = json.objectValue ?? JSONObject()
+            var event = JSONObject(["id": .string(eventID.lowercaseString)])
+            if let report {
+                event.append("partition", report.partition.map { .int(Int($0)) } ?? .null)
+                event.append("offset", report.offset.map { .int(Int($0)) } ?? .null)
+            }
+            body.append("event", .object(event))
+            deferred.resolve(.json(report == nil ? 202 : 201, .object(body), headers: headers))
         }
-        body.append("event", .object(event))
-        return .json(status, .object(body), headers: [("Location", Self.location(of: task)), ("ETag", task.etag),
-                                                      ("Preference-Applied", "wait=\(seconds)")])
+        return .later(deferred)
     }
 
     private func created(_ task: TaskRecord) -> HTTPResponse {

@@ -94,10 +94,18 @@ import Testing
         for n in 0..<3 {
             #expect(try client.json("POST", "/tasks", #"{"title":"while down \#(n)"}"#, headers: auth).status == 201)
         }
-        try waitUntil("3 events are parked, seen in /metrics", timeout: .seconds(60)) {
-            let now = try scrape(client)
-            return now.value("outboxd_outbox_parked", ["topic": "task-events"]) == 3
-                && now.all("outboxd_kafka_broker_up").contains { $0.value == 0 }
+        try daemon.showingOutputOnFailure {
+            var last: [PrometheusScrape.Sample] = []
+            do {
+                try waitUntil("3 events are parked, seen in /metrics", timeout: .seconds(60)) {
+                    let now = try scrape(client)
+                    last = now.samples.filter { $0.name == "outboxd_outbox_parked" || $0.name == "outboxd_kafka_broker_up" }
+                    return now.value("outboxd_outbox_parked", ["topic": "task-events"]) == 3
+                        && now.all("outboxd_kafka_broker_up").contains { $0.value == 0 }
+                }
+            } catch {
+                throw HTTPTestError("\(error); last seen: \(last)")
+            }
         }
         metrics = try scrape(client)
         #expect(metrics.value("outboxd_relay_parked_total") == 3)

@@ -65,6 +65,34 @@ import Testing
         #expect(try relay.waitForExit() == 0)
     }
 
+    /// `Prefer: wait` on `outboxd api` with the relay in another process: answered once the relay's
+    /// NOTIFY after its batch arrives (issue #14: it polled the database every 10 ms per request).
+    @Test func preferWaitIsAnsweredByTheSeparateRelaysNotify() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let relay = try relay(database, kafka)
+        try relay.waitForOutput("owning shards")
+        let api = try DaemonProcess(arguments: ["api", "--http-listen", "127.0.0.1:0"], environment: ["DATABASE_URL": database.url])
+        let client = try HTTPTestClient(port: try api.waitForPort())
+        for n in 0..<5 {
+            let response = try client.json("POST", "/tasks", #"{"title":"waited \#(n)"}"#, headers: [("Prefer", "wait=20")])
+            #expect(response.status == 201, "\(response.text)")
+            let event = try #require(try response.json()["event"])
+            let row = try #require(try database.connect().query("SELECT kafka_partition, kafka_offset FROM outbox WHERE event_id = $1::uuid",
+                                                                [try #require(event["id"]?.stringValue)]).first)
+            #expect(event["partition"]?.intValue == (try row.require(Int.self, "kafka_partition")))
+            #expect(event["offset"]?.intValue == (try row.require(Int.self, "kafka_offset")))
+        }
+        let scrape = try PrometheusScrape(try client.request("GET", "/metrics").text)
+        #expect(scrape.value("outboxd_delivery_waits_total", ["outcome": "delivered"]) == 5)
+        #expect((scrape.value("outboxd_delivery_wait_lookups_total", ["trigger": "notify"]) ?? 0) >= 1)
+        api.signal(SIGTERM)
+        relay.signal(SIGTERM)
+        #expect(try api.waitForExit() == 0)
+        #expect(try relay.waitForExit() == 0)
+    }
+
     /// G2: kill -9 of the relay in the middle of a batch loses nothing; the restarted relay
     /// re-sends what was not marked (duplicates, same ce_id).
     @Test func killedRelayLosesNoEvent() throws {

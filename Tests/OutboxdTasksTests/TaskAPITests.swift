@@ -260,6 +260,46 @@ import Testing
         kafka.setAllBrokers(up: true)
     }
 
+    /// Issue #14: each waiting request used to hold a thread and poll PostgreSQL every 10 ms through
+    /// the pool, so enough of them starved every other request, and a wait could outlive the stop
+    /// timeout. Now 20 waits hold none of the 2 workers, other requests are answered meanwhile,
+    /// and stopping answers every wait at once with 202.
+    @Test func waitingRequestsHoldNoWorkerAndStopAnswersThem() throws {
+        // No relay in this process or any other: every wait lasts its 60 s unless stop ends it.
+        let api = try APIFixture(parts: [.api]) {
+            $0.http.workers = 2
+            $0.shutdownTimeout = .seconds(30)
+        }
+        let post = Array("POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nPrefer: wait=60\r\nContent-Length: 13\r\n\r\n{\"title\":\"w\"}".utf8)
+        var waiting: [HTTPTestClient] = []
+        for _ in 0..<20 {
+            let client = try HTTPTestClient(port: api.daemon.httpPort, timeoutSeconds: 20)
+            try client.send(post)
+            waiting.append(client)
+        }
+        let other = try HTTPTestClient(port: api.daemon.httpPort, timeoutSeconds: 10)
+        try waitUntil("20 requests wait for their delivery", timeout: .seconds(20)) {
+            try PrometheusScrape(try other.request("GET", "/metrics").text).value("outboxd_http_deferred_requests", ["listener": "api"]) == 20
+        }
+        #expect(try other.request("GET", "/tasks").status == 200)
+        #expect(try other.json("POST", "/tasks", #"{"title":"meanwhile"}"#).status == 201)
+        #expect(try api.counts() == (21, 21))
+
+        let stopped = DispatchSemaphore(value: 0)
+        let daemon = api.daemon
+        Thread.detachNewThread {
+            daemon.stop()
+            stopped.signal()
+        }
+        for client in waiting {
+            let response = try client.readResponse()
+            #expect(response.status == 202, "\(response.text)")
+            #expect(response.header("Preference-Applied") == "wait=60")
+        }
+        #expect(stopped.wait(timeout: .now() + 20) == .success, "stop was held by the waiting requests")
+        #expect(try api.database.count("outbox", where: "published_at IS NULL") == 21)
+    }
+
     @Test(arguments: [("wait=5", 5), ("respond-async, wait=3", 3), ("wait=999", 60), ("wait=x", nil), (nil, nil)] as [(String?, Int?)])
     func preferHeaderParsing(header: String?, seconds: Int?) {
         #expect(PreferWait.seconds(from: header) == seconds)

@@ -54,13 +54,18 @@ public final class DaemonProcess: Sendable {
         }
     }
 
-    /// Waits for the exit and returns the exit code; throws after `timeout` (and kills it).
+    /// Waits for the exit and returns the exit code; throws after `timeout`. A process still
+    /// running then gets SIGABRT first, so the Swift runtime's backtracer writes where every
+    /// thread hangs into the output of the error; then SIGKILL.
     public func waitForExit(timeout: Duration = .seconds(60)) throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while child.isRunning {
             guard ContinuousClock.now < deadline else {
+                child.signal(SIGABRT)
+                let grace = ContinuousClock.now + .seconds(15)
+                while child.isRunning && ContinuousClock.now < grace { usleep(20_000) }
                 child.signal(SIGKILL)
-                throw HTTPTestError("outboxd still running after \(timeout):\n\(output)")
+                throw HTTPTestError("outboxd still running after \(timeout) (backtrace after SIGABRT below):\n\(output)")
             }
             usleep(5_000)
         }
