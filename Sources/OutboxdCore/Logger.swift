@@ -69,9 +69,14 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) { log(.error, message, fields) }
 
     public func log(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
+        log(level, message, fields: fields.map { (key: $0.key, value: $0.value) })
+    }
+
+    /// For fields built at run time.
+    public func log(_ level: Level, _ message: String, fields: [(key: String, value: String)]) {
         let settings = Self.settings.withLock { $0 }
         guard level >= settings.minimum else { return }
-        let line = Self.format(level: level, label: label, message: message, fields: Array(fields),
+        let line = Self.format(level: level, label: label, message: message, fields: fields,
                                format: settings.format, time: Timestamp.now())
         LogCapture.record(line)
         Self.output.withLock { _ in

@@ -258,7 +258,9 @@ public final class Relay: Sendable {
                 try lane.commit()
                 return nil
             }
-            let messages = RelayBatchOutcome.toProduce(rows, heldKeys: heldKeys).map { $0.message(source: configuration.eventSource) }
+            let sending = RelayBatchOutcome.toProduce(rows, heldKeys: heldKeys)
+            for row in sending { row.logDroppedHeaders(logger) }
+            let messages = sending.map { $0.message(source: configuration.eventSource) }
             let producedAt = Timestamp.now()
             let deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
             return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries, producedAt: producedAt, heldKeys: heldKeys)
