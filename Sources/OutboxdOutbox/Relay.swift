@@ -155,7 +155,7 @@ public final class Relay: Sendable {
                 failures += 1
                 closeLanes()
                 progress.withLock {
-                    $0.lastError = "\(error)"
+                    $0.lastError = RelayProgress.safeSummary(of: error)
                     $0.ownedShards = []
                 }
                 if drainDeadline != nil { break }
@@ -180,7 +180,7 @@ public final class Relay: Sendable {
         let reason = "Kafka producer fatal error \(fatal.code.name): \(fatal.message)"
         logger.error("fatal producer error: the relay stops; a new producer (a restart) must take over",
                      ["code": fatal.code.name, "error": fatal.message])
-        progress.withLock { $0.lastError = reason }
+        progress.withLock { $0.lastError = "Kafka producer fatal error \(fatal.code.name)" }
         onFailure(reason)
     }
 
@@ -357,6 +357,7 @@ public struct RelayProgress: Sendable {
     /// When the loop last went round (also while idle: at least once per poll interval); a stale
     /// heartbeat means the relay is stuck (the systemd watchdog stops).
     public var heartbeat = ContinuousClock.now
+    /// Why the last round failed, safe to show (`RelayProgress.safeSummary`); details are logged.
     public var lastError: String?
 }
 
