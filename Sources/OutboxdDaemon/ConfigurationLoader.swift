@@ -67,7 +67,12 @@ public struct ConfigurationLoader: Sendable {
         var settings: [Setting] = []
         // Secrets from files: `<KEY>_FILE` replaces `<KEY>`, which must not be set as well.
         for name in values.keys.sorted() {
-            guard let base = SecretFile.baseKey(of: name), let entry = values[name], !entry.value.isEmpty else { continue }
+            guard let base = SecretFile.baseKey(of: name), let entry = values[name] else { continue }
+            guard !entry.value.isEmpty else {
+                // An empty KAFKA_<secret>_FILE names no file (and is no librdkafka property).
+                if ConfigurationKey.named(name) == nil { values.removeValue(forKey: name) }
+                continue
+            }
             if let current = values[base], current.source != .defaultValue {
                 throw ConfigurationError(key: name, "\(base) (\(current.source)) and \(name) (\(entry.source)) are both set; set only one of them")
             }

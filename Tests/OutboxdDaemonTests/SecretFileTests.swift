@@ -109,6 +109,7 @@ import Testing
     @Test func onlySecretKeysHaveFiles() throws {
         let loader = try load(["KAFKA_SSL_CA_FILE": "/etc/ssl/ca.pem"])
         #expect(loader.configuration.kafka.passthrough["ssl.ca.file"] == "/etc/ssl/ca.pem")
+        #expect(try load(["KAFKA_SASL_PASSWORD_FILE": ""]).configuration.kafka.passthrough.isEmpty)
         #expect(SecretFile.baseKey(of: "HTTP_LISTEN_FILE") == nil)
         #expect(SecretFile.baseKey(of: "DATABASE_URL_FILE") == "DATABASE_URL")
         #expect(SecretFile.baseKey(of: "KAFKA_SASL_PASSWORD_FILE") == "KAFKA_SASL_PASSWORD")
