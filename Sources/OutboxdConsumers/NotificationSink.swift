@@ -20,7 +20,8 @@ public protocol NotificationSink: Sendable {
     func send(_ notification: Notification) throws
 }
 
-/// The default sink: one log line per notification.
+/// The default sink: one log line per notification, without its message (which quotes the task's
+/// title: payloads are never logged); the message stays in the `notifications` row.
 public struct LogNotificationSink: NotificationSink {
     private let logger = Logger(label: "notifications")
 
@@ -28,6 +29,6 @@ public struct LogNotificationSink: NotificationSink {
 
     public func send(_ notification: Notification) throws {
         logger.notice("notification", ["id": "\(notification.id)", "task_id": notification.taskID,
-                                       "recipient": notification.recipient, "message": notification.message])
+                                       "recipient": notification.recipient, "message_bytes": "\(notification.message.utf8.count)"])
     }
 }

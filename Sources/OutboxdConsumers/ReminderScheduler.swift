@@ -6,7 +6,7 @@ import OutboxdPostgres
 /// (`FOR UPDATE SKIP LOCKED`, so schedulers in several processes never fire one twice), marks them
 /// fired and writes a `task.reminder_due` event through the outbox, which the relay publishes like
 /// any other. A reminder fires only while its task exists, is not done and still has that due
-/// time; otherwise it is cancelled (the consumer may not have seen the change yet). Run by a
+/// time; otherwise it is cancelled (the consumer schedules it again when it applies the change). Run by a
 /// `PeriodicWorker`.
 public struct ReminderScheduler: PeriodicJob {
     public let name = "reminders"
@@ -39,11 +39,15 @@ public struct ReminderScheduler: PeriodicJob {
         return fired
     }
 
+    /// Also a reminder whose task's `due_at` is no longer its own: a change the consumer has not
+    /// applied yet schedules it again when it does, and a change no event announces (another
+    /// writer's SQL, e.g. `infinity`) would otherwise keep it scheduled and due for ever.
     static let cancelStale = PostgresStatement(name: "reminders_cancel_stale", sql: """
         UPDATE reminders r SET status = 'cancelled'
         WHERE r.task_id IN (
             SELECT r2.task_id FROM reminders r2 LEFT JOIN tasks t ON t.id = r2.task_id
-            WHERE r2.status = 'scheduled' AND r2.remind_at <= now() AND (t.id IS NULL OR t.status = 'done')
+            WHERE r2.status = 'scheduled' AND r2.remind_at <= now()
+              AND (t.id IS NULL OR t.status = 'done' OR t.due_at IS DISTINCT FROM r2.due_at)
             LIMIT $1 FOR UPDATE OF r2 SKIP LOCKED)
         """)
 

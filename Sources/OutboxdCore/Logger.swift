@@ -69,10 +69,16 @@ public struct Logger: Sendable {
     public func error(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) { log(.error, message, fields) }
 
     public func log(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
+        log(level, message, fields: fields.map { (key: $0.key, value: $0.value) })
+    }
+
+    /// For fields built at run time.
+    public func log(_ level: Level, _ message: String, fields: [(key: String, value: String)]) {
         let settings = Self.settings.withLock { $0 }
         guard level >= settings.minimum else { return }
-        let line = Self.format(level: level, label: label, message: message, fields: Array(fields),
+        let line = Self.format(level: level, label: label, message: message, fields: fields,
                                format: settings.format, time: Timestamp.now())
+        LogCapture.record(line)
         Self.output.withLock { _ in
             var bytes = Array(line.utf8)
             var offset = 0
@@ -98,28 +104,62 @@ public struct Logger: Sendable {
             return JSONWriter.string(.object(object)) + "\n"
         case .text, .journald:
             var line = format == .journald ? "<\(level.syslogPriority)>" : "\(time.rfc3339) \(level.name) "
-            line += "\(label): \(oneLine(message))"
+            line += "\(label): \(escaped(message))"
             for field in fields {
-                let value = oneLine(field.value)
-                let needsQuotes = value.isEmpty || value.contains(" ") || value.contains("\"")
-                line += " \(field.key)=" + (needsQuotes ? "\"\(value.replacingQuoteMarks())\"" : value)
+                let value = field.value
+                let needsQuotes = value.isEmpty || value.unicodeScalars.contains { " \"=\\".unicodeScalars.contains($0) || isControl($0) }
+                line += " \(safeKey(field.key))=" + (needsQuotes ? "\"\(escaped(value.replacingQuoteMarks()))\"" : value)
             }
             return line + "\n"
         }
     }
 
-    private static func oneLine(_ text: String) -> String {
-        text.contains("\n") ? text.split(whereSeparator: \.isNewline).joined(separator: " ") : text
+    /// Control characters (C0, DEL, C1, U+2028/U+2029) written as `\n`, `\r`, `\t` or `\u{XX}`, by
+    /// Unicode scalar (a CRLF is one `Character`), so text from a row or a request can neither end
+    /// the line nor forge another one nor send terminal escapes.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isControl(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let escape: String = switch scalar {
+            case "\n": "\\n"
+            case "\r": "\\r"
+            case "\t": "\\t"
+            default: "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+            out.append(contentsOf: escape.unicodeScalars)
+        }
+        return String(out)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
+    /// A field name as code writes them (`[A-Za-z0-9_.-]`); anything else becomes `_`, so a key can
+    /// never hold a space, `=`, a quote or a line break.
+    static func safeKey(_ key: String) -> String {
+        func allowed(_ scalar: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "_.-".unicodeScalars.contains(scalar)
+        }
+        if !key.isEmpty, key.unicodeScalars.allSatisfy(allowed) { return key }
+        var out = String.UnicodeScalarView()
+        for scalar in key.unicodeScalars { out.append(allowed(scalar) ? scalar : "_") }
+        return out.isEmpty ? "_" : String(out)
     }
 }
 
 private extension String {
     func replacingQuoteMarks() -> String {
-        var out = ""
-        for character in self {
-            if character == "\"" || character == "\\" { out.append("\\") }
-            out.append(character)
+        var out = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if scalar == "\"" || scalar == "\\" { out.append("\\") }
+            out.append(scalar)
         }
-        return out
+        return String(out)
     }
 }

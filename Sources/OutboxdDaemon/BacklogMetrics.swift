@@ -48,11 +48,17 @@ struct BacklogMetrics: MetricsCollector {
         }
     }
 
+    /// Each half filters exactly on a partial index's predicate (pending rows: `outbox_unpublished_idx`,
+    /// parked rows: `outbox_parked_idx`), so a scrape reads the rows waiting, never the published history.
     static let statement = PostgresStatement(name: "metrics_outbox_backlog", sql: """
-        SELECT topic,
-               count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,
-               coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0)::float8 AS oldest_age,
-               count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked
-        FROM outbox WHERE published_at IS NULL GROUP BY topic
+        SELECT topic, sum(pending)::int AS pending, coalesce(max(oldest_age), 0)::float8 AS oldest_age, sum(parked)::int AS parked
+        FROM (
+            SELECT topic, count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_age, 0 AS parked
+            FROM outbox WHERE published_at IS NULL AND parked_at IS NULL GROUP BY topic
+            UNION ALL
+            SELECT topic, 0, NULL, count(*)
+            FROM outbox WHERE published_at IS NULL AND parked_at IS NOT NULL GROUP BY topic
+        ) backlog
+        GROUP BY topic
         """)
 }

@@ -26,6 +26,7 @@ public struct ConfigurationKey: Sendable {
                          "libpq conninfo or URI; empty uses libpq's PG* variables") { config, value in
             config.database.conninfo = value
         },
+        ConfigurationKey("DATABASE_URL_FILE", default: "", "file holding DATABASE_URL (mode 600; relative: a systemd credential in $CREDENTIALS_DIRECTORY); excludes DATABASE_URL") { _, _ in },
         ConfigurationKey("DATABASE_POOL_SIZE", default: "16", "most API connections to PostgreSQL") { config, value in
             config.database.maxConnections = try ValueParser.integer(value, key: "DATABASE_POOL_SIZE", in: 1...1000)
         },
@@ -67,6 +68,7 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("API_TOKENS", default: "", secret: true, "comma-separated bearer tokens the Task API accepts (each 16+ visible ASCII characters); empty: no authentication") { config, value in
             config.access.apiTokens = try ValueParser.tokens(value, key: "API_TOKENS")
         },
+        ConfigurationKey("API_TOKENS_FILE", default: "", "file holding API_TOKENS (mode 600; relative: a systemd credential in $CREDENTIALS_DIRECTORY); excludes API_TOKENS") { _, _ in },
         ConfigurationKey("HEALTH_METRICS_AUTH", default: "open", "open, or token: /healthz, /readyz and /metrics need one of API_TOKENS too") { config, value in
             switch value {
             case "open": config.access.healthAndMetricsNeedToken = false
@@ -130,12 +132,13 @@ public struct ConfigurationKey: Sendable {
             }
             config.consumers.notificationRecipient = value
         },
-        ConfigurationKey("NOTIFICATION_WEBHOOK_URL", default: "", "http://host:port/path to POST each notification to (retried); empty logs them") { config, value in
+        ConfigurationKey("NOTIFICATION_WEBHOOK_URL", default: "", secret: true, "http://host:port/path to POST each notification to (retried); empty logs them; secret, since its path may carry a token") { config, value in
             if !value.isEmpty {
                 do throws(WebhookNotificationSink.Failure) { _ = try WebhookNotificationSink(url: value) } catch { throw ConfigurationError(key: "NOTIFICATION_WEBHOOK_URL", error.description) }
             }
             config.consumers.notificationWebhook = value
         },
+        ConfigurationKey("NOTIFICATION_WEBHOOK_URL_FILE", default: "", "file holding NOTIFICATION_WEBHOOK_URL (mode 600; relative: a systemd credential in $CREDENTIALS_DIRECTORY); excludes NOTIFICATION_WEBHOOK_URL") { _, _ in },
         ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
             config.kafka.bootstrapServers = value

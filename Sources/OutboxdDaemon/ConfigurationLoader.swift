@@ -4,7 +4,8 @@ import Foundation
 /// environment variables, command-line flags. Remembers where each value came from.
 public struct ConfigurationLoader: Sendable {
     public enum Source: Sendable, Equatable, CustomStringConvertible {
-        case defaultValue, file(String, line: Int), environment, flag
+        /// `secretFile`: read from the file its `<KEY>_FILE` names (`SecretFile`).
+        case defaultValue, file(String, line: Int), environment, flag, secretFile(String)
 
         public var description: String {
             switch self {
@@ -12,6 +13,7 @@ public struct ConfigurationLoader: Sendable {
             case .file(let name, let line): "\(name):\(line)"
             case .environment: "environment"
             case .flag: "flag"
+            case .secretFile(let path): "file \(path)"
             }
         }
     }
@@ -62,8 +64,28 @@ public struct ConfigurationLoader: Sendable {
             values[flag.key] = (flag.value, .flag)
         }
 
-        var configuration = Configuration()
         var settings: [Setting] = []
+        // Secrets from files: `<KEY>_FILE` replaces `<KEY>`, which must not be set as well.
+        for name in values.keys.sorted() {
+            guard let base = SecretFile.baseKey(of: name), let entry = values[name] else { continue }
+            guard !entry.value.isEmpty else {
+                // An empty KAFKA_<secret>_FILE names no file (and is no librdkafka property).
+                if ConfigurationKey.named(name) == nil { values.removeValue(forKey: name) }
+                continue
+            }
+            if let current = values[base], current.source != .defaultValue {
+                throw ConfigurationError(key: name, "\(base) (\(current.source)) and \(name) (\(entry.source)) are both set; set only one of them")
+            }
+            let secret = try SecretFile.read(key: name, path: entry.value, credentialsDirectory: environment["CREDENTIALS_DIRECTORY"])
+            values[base] = (secret.value, .secretFile(secret.path))
+            if ConfigurationKey.named(name) == nil {
+                // KAFKA_<secret>_FILE names a file, not a librdkafka property.
+                values.removeValue(forKey: name)
+                settings.append(Setting(key: name, value: entry.value, source: entry.source, isSecret: false))
+            }
+        }
+
+        var configuration = Configuration()
         for key in ConfigurationKey.all {
             let (value, source) = values.removeValue(forKey: key.name)!
             do {

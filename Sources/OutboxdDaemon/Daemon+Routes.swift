@@ -30,8 +30,12 @@ extension Daemon {
             let embedded = configuration.kafka.isEmbedded
             let bootstrap = kafkaBootstrapServers
             let library = RDKafkaLibrary.version
-            checks.append(("kafka", { (true, JSONObject(["bootstrap_servers": .string(bootstrap), "embedded": .bool(embedded),
-                                                         "librdkafka": .string(library)])) }))
+            // The brokers' addresses are shown for the in-process cluster only (to read it with kcat).
+            checks.append(("kafka", {
+                var details = JSONObject(["embedded": .bool(embedded), "librdkafka": .string(library)])
+                if embedded { details.append("bootstrap_servers", .string(bootstrap)) }
+                return (true, details)
+            }))
             checks.append(("relay", {
                 let status = relay.status
                 var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed),

@@ -1,6 +1,7 @@
 import OutboxdCore
 import OutboxdHTTP
 import OutboxdPostgres
+import Synchronization
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (each component's state as JSON; 503
 /// when one is down).
@@ -33,15 +34,39 @@ struct HealthRoutes: Sendable {
         return ready ? .json(200, body) : .json(503, body, headers: [("Retry-After", "1")])
     }
 
-    /// The database answers `SELECT 1` through the pool.
+    /// The database answers `SELECT 1` through the pool. Down, it shows only a safe
+    /// classification (`unreachable`, `auth failed`, …: `PostgresError.classification`); the
+    /// error itself (server address, user, …) goes to the log, once per change of state.
     static func database(_ pool: PostgresPool) -> Check {
-        {
+        let reported = ReportedState()
+        let logger = Logger(label: "health")
+        return {
             do {
                 try pool.withConnection { _ = try $0.query("SELECT 1") }
+                if reported.change(to: nil) { logger.notice("database reachable again") }
                 return (true, JSONObject())
             } catch {
-                return (false, JSONObject(["error": .string("\(error)")]))
+                let classification = (error as? PostgresError)?.classification ?? "query failed"
+                if reported.change(to: classification) {
+                    logger.warning("database check failed", ["classification": classification, "error": "\(error)"])
+                }
+                return (false, JSONObject(["error": .string(classification)]))
             }
+        }
+    }
+}
+
+/// The last state a check logged, so a failing check logs once, not on every probe.
+private final class ReportedState: Sendable {
+    private let state = Mutex<String??>(.none)
+
+    /// True when `new` differs from the state reported last (nil: up); records it.
+    func change(to new: String?) -> Bool {
+        state.withLock { state in
+            if case .some(let old) = state, old == new { return false }
+            let first = state == nil
+            state = .some(new)
+            return !(first && new == nil)
         }
     }
 }

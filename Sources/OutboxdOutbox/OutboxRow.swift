@@ -11,7 +11,10 @@ public struct OutboxRow: Sendable {
     public let eventType: String
     public let topic: String
     public let payload: String
+    /// The stored headers sent after the relay's own (`StoredHeaders`).
     public let headers: [(name: String, value: String)]
+    /// What of the stored headers is not sent, and why.
+    let droppedHeaders: StoredHeaders
     public let createdAt: Timestamp
     public let attempts: Int
 
@@ -24,6 +27,7 @@ public struct OutboxRow: Sendable {
         self.topic = topic
         self.payload = payload
         self.headers = headers
+        self.droppedHeaders = StoredHeaders()
         self.createdAt = createdAt
         self.attempts = attempts
     }
@@ -37,13 +41,24 @@ public struct OutboxRow: Sendable {
         payload = try row.require(String.self, "payload")
         createdAt = try row.require(Timestamp.self, "created_at")
         attempts = try row.require(Int.self, "attempts")
-        let headerText = try row.require(String.self, "headers")
-        let parsed = (try? JSONParser.parse(Array(headerText.utf8)))?.objectValue
-        headers = parsed?.members.compactMap { member in member.value.stringValue.map { (member.key, $0) } } ?? []
+        var stored = StoredHeaders(jsonText: try row.require(String.self, "headers"))
+        headers = stored.valid
+        stored.valid = []
+        droppedHeaders = stored
+    }
+
+    /// One log line for a row with stored headers not sent: its id and their names, never values.
+    func logDroppedHeaders(_ logger: Logger) {
+        guard !droppedHeaders.isClean else { return }
+        var fields: [(key: String, value: String)] = [("outbox_id", "\(id)")]
+        if droppedHeaders.notAnObject { fields.append(("headers", "not a JSON object; none sent")) }
+        if !droppedHeaders.invalid.isEmpty { fields.append(("not_strings", StoredHeaders.logList(droppedHeaders.invalid))) }
+        if !droppedHeaders.shadowing.isEmpty { fields.append(("relay_owned", StoredHeaders.logList(droppedHeaders.shadowing))) }
+        logger.log(.warning, "stored headers not sent (values must be strings; the relay's own headers win)", fields: fields)
     }
 
     /// The Kafka message: key = aggregate id, value = payload, CloudEvents binary-mode headers,
-    /// then the row's stored headers.
+    /// then the row's stored headers (none named like those: `StoredHeaders.relayOwned`).
     func message(source: String) -> KafkaMessage {
         var headers: [(name: String, value: [UInt8])] = [
             ("ce_id", Array(eventID.lowercaseString.utf8)),

@@ -159,7 +159,7 @@ public final class Relay: Sendable {
                 failures += 1
                 closeLanes()
                 progress.withLock {
-                    $0.lastError = "\(error)"
+                    $0.lastError = RelayProgress.safeSummary(of: error)
                     $0.ownedShards = []
                 }
                 if drainDeadline != nil { break }
@@ -184,7 +184,7 @@ public final class Relay: Sendable {
         let reason = "Kafka producer fatal error \(fatal.code.name): \(fatal.message)"
         logger.error("fatal producer error: the relay stops; a new producer (a restart) must take over",
                      ["code": fatal.code.name, "error": fatal.message])
-        progress.withLock { $0.lastError = reason }
+        progress.withLock { $0.lastError = "Kafka producer fatal error \(fatal.code.name)" }
         onFailure(reason)
     }
 
@@ -262,7 +262,9 @@ public final class Relay: Sendable {
                 try lane.commit()
                 return nil
             }
-            let messages = RelayBatchOutcome.toProduce(rows, heldKeys: heldKeys).map { $0.message(source: configuration.eventSource) }
+            let sending = RelayBatchOutcome.toProduce(rows, heldKeys: heldKeys)
+            for row in sending { row.logDroppedHeaders(logger) }
+            let messages = sending.map { $0.message(source: configuration.eventSource) }
             let producedAt = Timestamp.now()
             let deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
             return InFlightBatch(connection: lane, rows: rows, deliveries: deliveries, producedAt: producedAt, heldKeys: heldKeys)
@@ -360,6 +362,7 @@ public struct RelayProgress: Sendable {
     /// When the loop last went round (also while idle: at least once per poll interval); a stale
     /// heartbeat means the relay is stuck (the systemd watchdog stops).
     public var heartbeat = ContinuousClock.now
+    /// Why the last round failed, safe to show (`RelayProgress.safeSummary`); details are logged.
     public var lastError: String?
 }
 

@@ -13,11 +13,14 @@ public final class PQConnection: @unchecked Sendable {
     private var prepared: Set<String> = []
 
     /// Opens a connection. `conninfo` is a libpq connection string or URI (empty: libpq's defaults
-    /// and `PG*` environment variables). The session is set to UTC and ISO dates.
+    /// and `PG*` environment variables). The session is set to UTC, ISO dates and UTF8: a
+    /// `client_encoding` in `conninfo`, `PGCLIENTENCODING`, or a role or database default of
+    /// another encoding never changes the bytes read or written (Swift strings are UTF-8).
     public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
                 statementTimeoutMilliseconds: Int = 0) throws {
-        let keywords = ["dbname", "connect_timeout", "fallback_application_name"]
-        let values = [conninfo, String(max(2, connectTimeoutSeconds)), applicationName]
+        // Keywords after `dbname` override what its conninfo sets.
+        let keywords = ["dbname", "connect_timeout", "fallback_application_name", "client_encoding"]
+        let values = [conninfo, String(max(2, connectTimeoutSeconds)), applicationName, "UTF8"]
         let conn: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -34,7 +37,7 @@ public final class PQConnection: @unchecked Sendable {
         handle = conn
         PQsetNoticeProcessor(conn, pqIgnoreNotice, nil)
         do {
-            try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'")
+            try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'; SET client_encoding TO 'UTF8'")
             if statementTimeoutMilliseconds > 0 {
                 _ = try query("SELECT set_config('statement_timeout', $1, false)", [String(statementTimeoutMilliseconds)])
             }

@@ -107,11 +107,36 @@ public struct TaskRoutes: Sendable {
         guard let id = UUID(text: idText) else { return Self.badID }
         let version = try Self.ifMatchVersion(request)
         let patch = try TaskValidation.patch(from: JSONBody.parse(request, alsoAccepting: ["application/merge-patch+json"]))
-        switch try store.update(id, patch, ifVersion: version) {
+        let result: TaskStore.WriteResult<TaskStore.Update>
+        do {
+            result = try store.update(id, patch, ifVersion: version)
+        } catch let error as PostgresError where error.code == .checkViolation {
+            guard let field = Self.outOfRangeField(error) else { throw error }
+            return try outOfRangeConflict(id, field: field)
+        }
+        switch result {
         case .done(let update): return .json(200, update.task.json, headers: [("ETag", update.task.etag)])
         case .notFound: return Self.taskNotFound
         case .versionMismatch(let current): return Self.preconditionFailed(current)
         }
+    }
+
+    /// The field a `tasks_<field>_in_range` constraint (migration 0009) refused.
+    static func outOfRangeField(_ error: PostgresError) -> String? {
+        guard let constraint = error.constraint, constraint.hasPrefix("tasks_"), constraint.hasSuffix("_in_range") else { return nil }
+        return String(constraint.dropFirst("tasks_".count).dropLast("_in_range".count))
+    }
+
+    /// 409 for a change that would keep a time another writer stored outside RFC 3339 (the
+    /// constraint refuses any new row version holding one): `due_at` can be replaced in the same
+    /// PATCH, `created_at` cannot be changed through the API.
+    private func outOfRangeConflict(_ id: UUID, field: String) throws -> HTTPResponse {
+        guard let task = try store.get(id) else { return Self.taskNotFound }
+        let stored = task.outOfRange.first { $0.field == field }?.stored ?? "a time outside RFC 3339"
+        let remedy = field == "due_at" ? "send due_at (a time or null) in the PATCH to replace it"
+            : "it cannot be changed through the API; an operator must correct the row"
+        return .problem(409, title: "Conflict", detail: "the task's \(field) holds \(stored), written outside the API, which RFC 3339 cannot express; \(remedy)",
+                        headers: [("ETag", task.etag)])
     }
 
     func delete(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {

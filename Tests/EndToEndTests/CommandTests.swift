@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
@@ -49,6 +50,48 @@ import Testing
         #expect(outboxd.hasPrefix("outboxd ") && outboxd.dropFirst(8).split(separator: ".").map { Int($0) != nil } == [true, true, true], "\(outboxd)")
         #expect(lines.dropFirst().first == "librdkafka \(RDKafkaLibrary.version)")
         #expect(lines.dropFirst(2).first == "libpq \(PQLibrary.version)")
+    }
+
+    /// DATABASE_URL_FILE and API_TOKENS_FILE (here as systemd credentials): the daemon serves with
+    /// them while neither secret is in its environment (/proc/<pid>/environ); a group-readable
+    /// secret file stops start-up (78) naming the key and the path.
+    @Test func secretsFromFilesStayOutOfTheEnvironment() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let credentials = TestEnvironment.scratchDirectory.appendingPathComponent("credentials-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: credentials) }
+        let token = "file-token-\(UUID().uuidString)"
+        for (name, text) in [("database-url", database.url + "\n"), ("api-tokens", token + "\n")] {
+            let path = credentials.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o600)
+        }
+        let daemon = try DaemonProcess(arguments: ["api", "--http-listen", "127.0.0.1:0"], environment: [
+            "CREDENTIALS_DIRECTORY": credentials.path, "DATABASE_URL_FILE": "database-url", "API_TOKENS_FILE": "api-tokens",
+        ].merging(Self.libraryPath) { $1 })
+        let client = try HTTPTestClient(port: try daemon.waitForPort())
+        try daemon.showingOutputOnFailure {
+            #expect(try client.json("POST", "/tasks", #"{"title":"x"}"#).status == 401)
+            #expect(try client.json("POST", "/tasks", #"{"title":"x"}"#, headers: [("Authorization", "Bearer \(token)")]).status == 201)
+            #expect(try database.count("tasks") == 1)
+            let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(daemon.child.pid)/environ"))
+            let text = String(decoding: environ, as: UTF8.self)
+            #expect(text.contains("DATABASE_URL_FILE=database-url"))
+            #expect(!text.contains(database.url) && !text.contains(token))
+            #expect(!daemon.output.contains(token))
+        }
+        daemon.signal(SIGTERM)
+        #expect(try daemon.waitForExit() == 0)
+
+        let readable = credentials.appendingPathComponent("database-url").path
+        chmod(readable, 0o640)
+        let refused = try DaemonProcess(arguments: ["api", "--http-listen", "127.0.0.1:0"], environment: [
+            "CREDENTIALS_DIRECTORY": credentials.path, "DATABASE_URL_FILE": "database-url",
+        ].merging(Self.libraryPath) { $1 })
+        #expect(try refused.waitForExit() == 78)
+        #expect(refused.output.contains("DATABASE_URL_FILE: \(readable) holds a secret and is readable by its group or other users"), "\(refused.output)")
+        #expect(!refused.output.contains(database.url))
     }
 
     @Test func invalidValueStopsStartUpNamingTheKey() throws {

@@ -53,4 +53,43 @@ import Testing
         #expect(try scheduler.fireDue(on: try fixture.databaseConfiguration.connect()) == 0)
         #expect(try fixture.count("outbox", where: "event_type = 'task.reminder_due'") == 0)
     }
+
+    /// A due reminder whose task another writer moved with SQL to `due_at = 'infinity'` (or to
+    /// another time, announced by no event) is cancelled, not left scheduled and due for ever; one
+    /// whose task still has its time fires.
+    @Test func aReminderOfATaskMovedBySQLIsCancelled() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let store = TaskStore(pool: database.pool(size: 1), topic: "task-events")
+        let due = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch + 600_000_000)
+        var ids: [UUID] = []
+        for title in ["moved to infinity", "moved by SQL", "kept"] {
+            guard case .created(let task, _) = try store.create(NewTask(title: title, dueAt: due), idempotencyKey: nil) else { throw HTTPTestError("not created") }
+            ids.append(task.id)
+        }
+        let connection = try database.connect()
+        for id in ids {
+            try connection.query("""
+                INSERT INTO reminders (task_id, due_at, remind_at, updated_by) VALUES ($1, $2::timestamptz, now() - interval '1 second', gen_random_uuid())
+                """, [id, due])
+        }
+        // As a writer before migration 0009's checks (they refuse new infinite times).
+        try connection.transaction {
+            try connection.executeScript("ALTER TABLE tasks DROP CONSTRAINT tasks_due_at_in_range")
+            try connection.query("UPDATE tasks SET due_at = 'infinity' WHERE id = $1", [ids[0]])
+            try connection.query("UPDATE tasks SET due_at = due_at + interval '1 day' WHERE id = $1", [ids[1]])
+            try connection.executeScript("""
+                ALTER TABLE tasks ADD CONSTRAINT tasks_due_at_in_range
+                    CHECK (due_at >= '0001-01-01 00:00:00+00' AND due_at < '10000-01-01 00:00:00+00') NOT VALID
+                """)
+        }
+        #expect(try ReminderScheduler(topic: "task-events").fireDue(on: connection) == 1)
+        let states = try connection.query("SELECT task_id, status FROM reminders").map { (try $0.require(UUID.self, "task_id"), try $0.require(String.self, "status")) }
+        let byTask = Dictionary(uniqueKeysWithValues: states)
+        #expect(byTask[ids[0]] == "cancelled")
+        #expect(byTask[ids[1]] == "cancelled")
+        #expect(byTask[ids[2]] == "fired")
+        #expect(try database.count("outbox", where: "event_type = 'task.reminder_due' AND aggregate_id = $1", [ids[2].lowercaseString]) == 1)
+        #expect(try database.count("outbox", where: "event_type = 'task.reminder_due'") == 1)
+    }
 }

@@ -168,6 +168,67 @@ final class FailureLog: Sendable {
         #expect(String(decoding: plainRecord.value, as: UTF8.self) == #"{"n": 1}"#)
     }
 
+    /// Stored headers another service wrote badly cost only themselves: members that are not
+    /// strings (also a 100-digit number and nesting deeper than the strict parser takes, which
+    /// dropped all of a row's headers) are left out, the relay's own headers win over stored ones
+    /// of the same name (compared without case), a column that is not an object sends none, and
+    /// one log line per row names the row and the headers left out, never their values.
+    @Test func badAndShadowingStoredHeadersAreLeftOutAndLogged() throws {
+        let fixture = try RelayFixture()
+        let capture = LogCapture()
+        defer { capture.close() }
+        let connection = try fixture.database.connect()
+        let mixed = UUID(), array = UUID(), shadow = UUID()
+        let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
+        var rowIDs: [UUID: Int64] = [:]
+        for (eventID, headers) in [
+            (mixed, #"{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tenant": 5, "gone": null, "ce_id": "forged-id", "#
+                + #""CE_TYPE": "forged-type", "Content-Type": "text/forged", "big": 1\#(String(repeating: "0", count: 100)), "deep": \#(deep), "#
+                + #""ce_traceparent": "kept", "zone": "eu \"west\""}"#),
+            (array, #"["forged-array"]"#),
+            (shadow, #"{"ce_id": "forged-id", "Content-Type": "text/forged", "tenant": "acme"}"#),
+        ] {
+            rowIDs[eventID] = try connection.query("""
+                INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload, headers)
+                VALUES ($1, 'task', $2, 'task.created', $3, '{"n": 1}', $4::jsonb) RETURNING id
+                """, [eventID, eventID.lowercaseString, fixture.topic, headers]).first?.require(Int64.self, "id")
+        }
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        let records = try fixture.consume(3)
+        let byID = Dictionary(uniqueKeysWithValues: try records.map { (try #require($0.header("ce_id")), $0) })
+        let shadowRecord = try #require(byID[shadow.lowercaseString])
+        #expect(shadowRecord.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type", "tenant"])
+        #expect(shadowRecord.headers.last { $0.name == "ce_id" }.map { String(decoding: $0.value, as: UTF8.self) } == shadow.lowercaseString)
+        let mixedRecord = try #require(byID[mixed.lowercaseString])
+        // jsonb orders keys by length, then bytes.
+        #expect(mixedRecord.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type",
+                                                     "zone", "traceparent", "ce_traceparent"])
+        #expect(mixedRecord.headers.filter { $0.name.lowercased() == "ce_id" }.map { String(decoding: $0.value, as: UTF8.self) } == [mixed.lowercaseString])
+        #expect(mixedRecord.headers.filter { $0.name.lowercased() == "ce_type" }.map { String(decoding: $0.value, as: UTF8.self) } == ["task.created"])
+        #expect(mixedRecord.headers.filter { $0.name.lowercased() == "content-type" }.map { String(decoding: $0.value, as: UTF8.self) } == ["application/json"])
+        #expect(mixedRecord.header("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(mixedRecord.header("ce_traceparent") == "kept")
+        #expect(mixedRecord.header("zone") == #"eu "west""#)
+        let arrayRecord = try #require(byID[array.lowercaseString])
+        #expect(arrayRecord.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type"])
+
+        let lines = capture.lines.filter { $0.contains("stored headers not sent") }
+        let mixedLines = lines.filter { $0.contains("outbox_id=\(rowIDs[mixed]!) ") }
+        #expect(mixedLines.count == 1, "\(lines)")
+        let mixedLine = try #require(mixedLines.first)
+        for name in ["tenant", "gone", "big", "deep"] { #expect(mixedLine.contains(name), "\(mixedLine)") }
+        #expect(mixedLine.contains("relay_owned="), "\(mixedLine)")
+        for name in ["ce_id", "CE_TYPE", "Content-Type"] { #expect(mixedLine.contains(name), "\(mixedLine)") }
+        for value in ["forged", "000000", "[[", "4bf92f35", "west"] { #expect(!mixedLine.contains(value), "\(mixedLine)") }
+        let arrayLine = try #require(lines.first { $0.contains("outbox_id=\(rowIDs[array]!) ") })
+        #expect(arrayLine.contains("not a JSON object"))
+        #expect(!arrayLine.contains("forged"))
+        let shadowLine = try #require(lines.first { $0.contains("outbox_id=\(rowIDs[shadow]!) ") })
+        #expect(shadowLine.contains("relay_owned=ce_id,Content-Type") && !shadowLine.contains("forged") && !shadowLine.contains("tenant"), "\(shadowLine)")
+    }
+
     /// A lone batch is recorded when its reports are in, not at the next wake-up or poll (an hour
     /// away here).
     @Test func aBatchIsRecordedWhenItsReportsAreInWithoutAnotherWakeUp() throws {

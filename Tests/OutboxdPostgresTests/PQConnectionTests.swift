@@ -156,6 +156,30 @@ import Testing
         #expect(try connection.query("SELECT count(*)::int AS c FROM pg_prepared_statements").first?.require(Int.self, "c") == 0)
     }
 
+    /// A database default and a conninfo `client_encoding` of LATIN1 change nothing: the session
+    /// speaks UTF8, text outside LATIN1 is written and read back as sent, and the server stores
+    /// the same characters (their `char_length` and code points).
+    @Test func clientEncodingIsUTF8WhateverTheDefaults() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let admin = try database.connect()
+        try admin.executeScript("ALTER DATABASE \(try admin.quoteIdentifier(database.name)) SET client_encoding = 'LATIN1'")
+        try admin.executeScript("CREATE TABLE t (s text)")
+        admin.close()
+        let text = "größe ✓ 🚀 é"
+        for conninfo in [database.url, database.url + (database.url.contains("?") ? "&" : "?") + "client_encoding=LATIN1"] {
+            let connection = try PQConnection(conninfo: conninfo)
+            defer { connection.close() }
+            #expect(try connection.query("SHOW client_encoding").first?.require(String.self, at: 0) == "UTF8")
+            try connection.query("DELETE FROM t")
+            try connection.query("INSERT INTO t VALUES ($1)", [text])
+            let row = try #require(try connection.query("SELECT s, char_length(s) AS n, ascii(substr(s, 3, 1)) AS c FROM t").first)
+            #expect(try row.require(String.self, "s") == text)
+            #expect(try row.require(Int.self, "n") == text.count)
+            #expect(try row.require(Int.self, "c") == 0xF6)
+        }
+    }
+
     @Test func unreachableServerIsATransientConnectionError() throws {
         let port = try TestCluster.freePort()
         do {

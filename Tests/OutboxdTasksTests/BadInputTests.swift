@@ -53,6 +53,18 @@ import Testing
              headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "cursor in year 10000", method: "GET", path: "/tasks?after=MjUzNDAyMzAwODAwMDAwMDAwLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
              headers: [], body: nil, status: 400, mentions: "after"),
+        // Cursors after rows other writers dated outside RFC 3339 carry PostgreSQL's spelling: only
+        // positions PostgreSQL accepts back pass (a year past 294276, before 4714 BC, or in 0001–9999).
+        Case(name: "cursor text in year 99999999", method: "GET", path: "/tasks?after=dDo5OTk5OTk5OS0wMS0wMSAwMDowMDowMCswMCwwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor text in 4715 BC", method: "GET", path: "/tasks?after=dDo0NzE1LTAxLTAxIDAwOjAwOjAwKzAwIEJDLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor text in year 294277", method: "GET", path: "/tasks?after=dDoyOTQyNzctMDEtMDEgMDA6MDA6MDArMDAsMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor text in range", method: "GET", path: "/tasks?after=dDoyMDI2LTAxLTAxIDAwOjAwOjAwKzAwLDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA",
+             headers: [], body: nil, status: 400, mentions: "after"),
+        Case(name: "cursor text with SQL", method: "GET", path: "/tasks?after=dDppbmZpbml0eSc7IERST1AgVEFCTEUgdGFza3MsMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw",
+             headers: [], body: nil, status: 400, mentions: "after"),
         Case(name: "empty patch", method: "PATCH", path: "/tasks/5d2f3a52-1d7e-4a39-9f4f-4c4a8f2b0c11", headers: json, body: "{}", status: 422, mentions: "no field"),
         // Repeated singleton headers: the first no longer wins silently.
         Case(name: "two Content-Types", method: "POST", path: "/tasks", headers: json + [("Content-Type", "text/plain")], body: #"{"title":"x"}"#,

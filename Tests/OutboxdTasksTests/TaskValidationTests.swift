@@ -89,11 +89,22 @@ import Testing
     }
 
     @Test func cursorRoundTripsAndRejectsGarbage() throws {
-        let cursor = TaskCursor(createdAt: Timestamp(microsecondsSinceEpoch: 1_764_000_000_123_456), id: UUID())
+        let cursor = TaskCursor(createdAt: .instant(Timestamp(microsecondsSinceEpoch: 1_764_000_000_123_456)), id: UUID())
         #expect(TaskCursor(token: cursor.token) == cursor)
         #expect(TaskCursor(token: "not-a-cursor") == nil)
         #expect(TaskCursor(token: "") == nil)
         #expect(TaskCursor(token: String(repeating: "A", count: 500)) == nil)
+        for stored in ["infinity", "-infinity", "0044-03-15 12:00:00+00 BC", "4714-11-24 00:00:00+00 BC", "10000-01-01 00:00:00.5+00",
+                       "294276-12-31 23:59:59.999999+00", "0001-02-29 00:00:00+00 BC"] {
+            let odd = TaskCursor(createdAt: .outOfRange(stored), id: UUID())
+            #expect(TaskCursor(token: odd.token) == odd, "\(stored)")
+            #expect(StoredTime(postgresText: stored) == .outOfRange(stored))
+        }
+        for refused in ["infinity ", "4714-11-23 23:59:59+00 BC", "294277-01-01 00:00:00+00", "9999-12-31 00:00:00+00 BC0", "2026-01-01 00:00:00+00",
+                        "0002-02-29 00:00:00+00 BC", "10000-01-01 00:00:00+01", "10000-13-01 00:00:00+00", "10000-01-01 24:00:00+00", "10000-01-01 00:00:00.1234567+00"] {
+            #expect(!StoredTime.isOutOfRangeSpelling(refused), "\(refused)")
+        }
+        #expect(StoredTime(postgresText: "2026-01-01 00:00:00+00") == .instant(Timestamp(rfc3339: "2026-01-01T00:00:00Z")!))
     }
 
     @Test(arguments: [("abc-123", true), ("", false), ("has space", false), (String(repeating: "k", count: 201), false), ("ünï", false)])

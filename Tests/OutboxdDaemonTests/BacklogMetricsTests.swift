@@ -1,0 +1,43 @@
+import Foundation
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdDaemon
+
+/// The `/metrics` backlog and the pending count of `/readyz` read only the rows waiting: their plans
+/// on an outbox with a large published history scan no published row (no sequential scan of outbox).
+@Suite struct BacklogMetricsTests {
+    @Test func backlogQueriesReadOnlyTheWaitingRows() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.executeScript("""
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, published_at)
+            SELECT 'task', 'k' || n, 'task.created', 'task-events', '{}', now() FROM generate_series(1, 20000) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT 'task', 'p' || n, 'task.created', 'task-events', '{}' FROM generate_series(1, 3) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, parked_at)
+            VALUES ('task', 'x1', 'task.created', 'other-events', '{}', now()),
+                   ('task', 'x2', 'task.created', 'task-events', '{}', now());
+            ANALYZE outbox
+            """)
+        for statement in [BacklogMetrics.statement, Daemon.pendingCount] {
+            let plan = try connection.query("EXPLAIN (FORMAT JSON) " + statement.sql).first?.require(String.self, at: 0) ?? ""
+            #expect(plan.contains("\"Relation Name\": \"outbox\""), "\(statement.name): \(plan)")
+            #expect(!plan.contains("\"Seq Scan\""), "\(statement.name) scans the whole outbox: \(plan)")
+        }
+        let pool = database.pool(size: 1)
+        defer { pool.close() }
+        var text = ""
+        BacklogMetrics(pool: pool, topic: "task-events").render(into: &text)
+        let scrape = try PrometheusScrape(text)
+        #expect(scrape.value("outboxd_database_up") == 1)
+        #expect(scrape.value("outboxd_outbox_pending", ["topic": "task-events"]) == 3)
+        #expect(scrape.value("outboxd_outbox_parked", ["topic": "task-events"]) == 1)
+        #expect(scrape.value("outboxd_outbox_pending", ["topic": "other-events"]) == 0)
+        #expect(scrape.value("outboxd_outbox_parked", ["topic": "other-events"]) == 1)
+        #expect(scrape.value("outboxd_outbox_oldest_pending_age_seconds", ["topic": "other-events"]) == 0)
+        #expect((scrape.value("outboxd_outbox_oldest_pending_age_seconds", ["topic": "task-events"]) ?? -1) >= 0)
+    }
+}
