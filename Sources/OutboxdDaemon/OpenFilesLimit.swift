@@ -14,11 +14,17 @@ enum OpenFilesLimit {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         guard limit.rlim_cur < rlim_t(needed) else { return }
+        let soft = limit.rlim_cur
         guard limit.rlim_max >= rlim_t(needed) else {
             throw DaemonError(.configuration, "\(key): needs \(needed) open files (with \(reserve) kept for the rest), "
                 + "but the hard limit is \(limit.rlim_max); lower \(key), or raise LimitNOFILE= in the unit (ulimit -Hn)")
         }
         limit.rlim_cur = rlim_t(needed)
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+            // The units' system call filter (~@resources) refuses setrlimit; they set LimitNOFILE= instead.
+            throw DaemonError(.configuration, "\(key): needs \(needed) open files (with \(reserve) kept for the rest), "
+                + "but the limit is \(soft) and raising it failed (\(String(cString: strerror(errno)))); "
+                + "raise LimitNOFILE= in the unit, or lower \(key)")
+        }
     }
 }

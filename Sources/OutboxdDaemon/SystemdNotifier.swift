@@ -25,7 +25,8 @@ public final class SystemdNotifier: Sendable {
 
     public var isActive: Bool { address != nil }
 
-    /// Sends `state` (`READY=1`, `STATUS=…`, `STOPPING=1`, `WATCHDOG=1`); errors are logged once, not thrown.
+    /// Sends `state` (`READY=1`, `STATUS=…`, `STOPPING=1`, `WATCHDOG=1`) without ever blocking; a
+    /// datagram the socket cannot take now is dropped and logged, not thrown.
     public func notify(_ state: String) {
         guard let address else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -44,7 +45,10 @@ public final class SystemdNotifier: Sendable {
         let bytes = Array(state.utf8)
         let sent = withUnsafePointer(to: &socketAddress) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+                // Never blocks: a datagram socket whose reader lags (its queue holds
+                // net.unix.max_dgram_qlen, 10 by default) would otherwise hang this thread, and with
+                // it the stop that waits for the watchdog thread.
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), address, length) }
             }
         }
         if sent < 0 { logger.warning("sd_notify failed", ["state": String(state.prefix(32)), "error": String(cString: strerror(errno))]) }
