@@ -42,7 +42,7 @@ def probe(latencies, until):
     while time.monotonic() < until:
         started = time.monotonic()
         try:
-            with socket.create_connection(("127.0.0.2", port), timeout=5, source_address=("127.0.0.2", 0)) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=("127.0.0.2", 0)) as s:
                 s.sendall(request)
                 answer = s.recv(64)
             if not answer.startswith(b"HTTP/1.1 200"):

@@ -45,6 +45,9 @@ public final class MHDServer: Sendable {
     private let pool = Mutex<HTTPWorkerPool?>(nil)
     private let loopRunning = Atomic<Bool>(false)
     private let loopFinished = DispatchSemaphore(value: 0)
+    /// Woken after a worker resumed a connection, so the loop runs libmicrohttpd at once (its own
+    /// signal does not end the wait of an external epoll loop).
+    private let resumed = Wakeup()
 
     /// Runs in `stop` between the end of its wait for requests in flight and the closing of the
     /// connections (tests use it to send a request into that window).
@@ -121,12 +124,17 @@ public final class MHDServer: Sendable {
         thread.start()
     }
 
-    /// The event loop: libmicrohttpd's epoll wait (woken by sockets and by resumed connections),
-    /// then the request deadline and the requests `stop` makes of the loop.
+    /// The event loop: a poll of libmicrohttpd's epoll descriptor and of `resumed` (at most until
+    /// libmicrohttpd's next timeout, and 50 ms), a non-blocking run of libmicrohttpd, then the
+    /// request deadline and the requests `stop` makes of the loop.
     private func loop(_ daemon: DaemonPointer) {
         var lastSweep = ContinuousClock.now
+        let epoll = outboxd_mhd_epoll_fd(daemon.raw)
         while loopRunning.load(ordering: .acquiring) {
-            _ = MHD_run_wait(daemon.raw, 50)
+            var timeout: UInt64 = 50
+            let wait = MHD_get_timeout(daemon.raw, &timeout) == .YES ? min(timeout, 50) : 50
+            _ = Wakeup.wait(for: [resumed], timeout: .milliseconds(Int64(wait)), socket: epoll)
+            _ = MHD_run(daemon.raw)
             let now = ContinuousClock.now
             let (quiesce, expired) = state.withLock { state -> (Bool, [Int32]) in
                 state.lastLoopTurn = now
@@ -300,6 +308,7 @@ public final class MHDServer: Sendable {
             requestState.response = response
             MHD_resume_connection(connection)
         }
+        resumed.wake()
     }
 
     fileprivate func log(_ message: String) {
