@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers clean
+.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers bench-connections clean
 
 deps:
 	@scripts/install-deps.sh
@@ -44,6 +44,7 @@ bench: build
 	bench/latency.sh
 	CONSUMERS=none RATES="1000 2000" bench/latency.sh
 	bench/consumers.sh
+	bench/connections.sh
 	bench/report.sh
 
 bench-api: build
@@ -51,6 +52,9 @@ bench-api: build
 
 bench-relay: build
 	bench/relay.sh
+
+bench-connections: build
+	bench/connections.sh
 
 bench-latency: build
 	bench/latency.sh
