@@ -136,13 +136,13 @@ public final class MHDServer: Sendable {
             _ = Wakeup.wait(for: [resumed], timeout: .milliseconds(Int64(wait)), socket: epoll)
             _ = MHD_run(daemon.raw)
             let now = ContinuousClock.now
+            let sweep = now - lastSweep >= .milliseconds(250)
+            if sweep { lastSweep = now }
             let (quiesce, expired) = state.withLock { state -> (Bool, [Int32]) in
                 state.lastLoopTurn = now
                 let quiesce = state.quiesceRequested && state.listenSocket == -1
-                guard now - lastSweep >= .milliseconds(250) else { return (quiesce, []) }
-                return (quiesce, state.table.expired(now: now).compactMap { state.sockets[$0] })
+                return (quiesce, sweep ? state.table.expired(now: now).compactMap { state.sockets[$0] } : [])
             }
-            if now - lastSweep >= .milliseconds(250) { lastSweep = now }
             // libmicrohttpd sees the end of the stream and closes the connection on its next round.
             for socket in expired { shutdown(socket, Int32(SHUT_RDWR)) }
             if quiesce {
