@@ -94,6 +94,9 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("GROUP_COMMIT_WINDOW", default: "0ms", "extra wait for more requests before writing a batch that is not full") { config, value in
             config.groupCommit.window = try ValueParser.duration(value, key: "GROUP_COMMIT_WINDOW", in: .zero...(.milliseconds(100)))
         },
+        ConfigurationKey("GROUP_COMMIT_RETRIES", default: "2", "times a batch that failed for no row's fault (lock wait, timeout, lost connection) is sent again before 503") { config, value in
+            config.groupCommit.retries = try ValueParser.integer(value, key: "GROUP_COMMIT_RETRIES", in: 0...10)
+        },
         ConfigurationKey("CONSUMERS", default: "audit,notifications,reminders", "consumers serve runs (outboxd consume --only narrows it); none for no consumers") { config, value in
             config.consumers.enabled = try ValueParser.consumerList(value, key: "CONSUMERS")
         },

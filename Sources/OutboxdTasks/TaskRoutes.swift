@@ -151,7 +151,8 @@ public struct TaskRoutes: Sendable {
     }
 
     /// Turns what a handler throws into its response: a 4xx it chose, 422 for invalid fields,
-    /// 503 for a database that is down for now, 500 (logged) for anything else.
+    /// 503 for a database that is down for now (or a group commit that gave up), 500 (logged)
+    /// for anything else.
     func guarded(_ body: () throws -> HTTPResponse) -> HTTPResponse {
         do {
             return try body()
@@ -159,6 +160,9 @@ public struct TaskRoutes: Sendable {
             return error.response
         } catch let error as ValidationFailure {
             return .unprocessable(error.errors)
+        } catch let error as GroupCommitError {
+            logger.warning("database unavailable", ["error": error.description])
+            return .unavailable("the task could not be written for now (nothing was written); retry shortly")
         } catch let error as PostgresError where error.isTransient {
             logger.warning("database unavailable", ["error": error.description])
             return .unavailable("the database is unavailable; retry shortly")

@@ -62,10 +62,11 @@ public struct TaskStore: Sendable {
 
     /// Creates every task of `tasks` (no Idempotency-Key) with its `task.created` event in ONE
     /// statement and transaction: the group commit's write. Results in the order of `tasks`;
-    /// throws when any row fails (then none is written).
-    public func createAll(_ tasks: [NewTask]) throws -> [(task: TaskRecord, eventID: UUID)] {
-        let ids = tasks.map { _ in UUID() }
-        let eventIDs = tasks.map { _ in UUID() }
+    /// throws when any row fails (then none is written). `ids` and `eventIDs` (one per task, new
+    /// by default) let a retry of a batch whose commit went unanswered find it (`createdAll`).
+    public func createAll(_ tasks: [NewTask], ids: [UUID]? = nil, eventIDs: [UUID]? = nil) throws -> [(task: TaskRecord, eventID: UUID)] {
+        let ids = ids ?? tasks.map { _ in UUID() }
+        let eventIDs = eventIDs ?? tasks.map { _ in UUID() }
         let rows = try pool.withConnection { connection in
             try connection.query(Self.insertAll, [
                 ids, tasks.map(\.title), PostgresNullableArray(tasks.map(\.description)), tasks.map(\.status.rawValue),
@@ -82,6 +83,26 @@ public struct TaskStore: Sendable {
             return (task: record, eventID: eventID)
         }
         afterCommit()
+        return created
+    }
+
+    /// The tasks of `ids` paired with `eventIDs` when ALL of them exist (a batch of `createAll`
+    /// that committed, its event with it: one statement), in the order of `ids`; nil otherwise.
+    public func createdAll(ids: [UUID], eventIDs: [UUID]) throws -> [(task: TaskRecord, eventID: UUID)]? {
+        let rows = try pool.withConnection { connection in
+            try connection.query(Self.byIDs, [ids])
+        }
+        guard rows.count == ids.count else { return nil }
+        var byID: [UUID: TaskRecord] = [:]
+        for row in rows {
+            let record = try TaskRecord(row: row)
+            byID[record.id] = record
+        }
+        var created: [(task: TaskRecord, eventID: UUID)] = []
+        for (id, eventID) in zip(ids, eventIDs) {
+            guard let record = byID[id] else { return nil }
+            created.append((record, eventID))
+        }
         return created
     }
 
@@ -233,6 +254,11 @@ extension TaskStore {
     static let historyKnown = PostgresStatement(name: "task_history_known", sql: """
         SELECT (EXISTS (SELECT 1 FROM tasks WHERE id = $1) OR EXISTS (SELECT 1 FROM audit_log WHERE task_id = $1)) AS known,
                ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM audit_log WHERE id = $2::bigint AND task_id = $1)) AS cursor_known
+        """)
+
+    /// The tasks of `$1` (random ids chosen by this process: a row with one is the batch's).
+    static let byIDs = PostgresStatement(name: "task_by_ids", sql: """
+        SELECT \(TaskRecord.columns) FROM tasks WHERE id = ANY($1::uuid[])
         """)
 
     static let byIdempotencyKey = PostgresStatement(name: "task_by_idempotency_key", sql: """
