@@ -68,6 +68,11 @@ public final class Daemon: Sendable {
             let producer = parts.contains(.relay) || !consumers.isEmpty ? try startKafka() : nil
             if parts.contains(.relay), let producer {
                 let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure)
+                do {
+                    try started.checkShards()
+                } catch let error as RelayShardsError {
+                    throw DaemonError(.configuration, error.description)
+                }
                 started.run()
                 running.withLock { $0.relay = started }
                 relay = started
