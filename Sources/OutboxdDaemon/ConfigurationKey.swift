@@ -38,6 +38,15 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("DATABASE_STATEMENT_TIMEOUT", default: "10s", "server-side statement_timeout; 0s for none") { config, value in
             config.database.statementTimeout = try ValueParser.duration(value, key: "DATABASE_STATEMENT_TIMEOUT", in: .zero...(.seconds(3600)))
         },
+        ConfigurationKey("DATABASE_KEEPALIVE_IDLE", default: "5s", "TCP keepalive of every session, both ends: silence before the first probe") { config, value in
+            config.database.keepalive.idle = try ValueParser.duration(value, key: "DATABASE_KEEPALIVE_IDLE", in: .seconds(1)...(.seconds(7200)))
+        },
+        ConfigurationKey("DATABASE_KEEPALIVE_INTERVAL", default: "2s", "TCP keepalive: between unanswered probes") { config, value in
+            config.database.keepalive.interval = try ValueParser.duration(value, key: "DATABASE_KEEPALIVE_INTERVAL", in: .seconds(1)...(.seconds(600)))
+        },
+        ConfigurationKey("DATABASE_KEEPALIVE_COUNT", default: "3", "TCP keepalive: unanswered probes before the session is dead (and its locks released)") { config, value in
+            config.database.keepalive.count = try ValueParser.integer(value, key: "DATABASE_KEEPALIVE_COUNT", in: 1...100)
+        },
         ConfigurationKey("HTTP_LISTEN", default: "127.0.0.1:8080", "host:port of the HTTP API ([::1]:8080 for IPv6; port 0 picks one)") { config, value in
             let (host, port) = try ValueParser.hostPort(value, key: "HTTP_LISTEN")
             config.http.host = host
