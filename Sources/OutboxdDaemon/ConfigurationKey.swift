@@ -39,6 +39,15 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("DATABASE_STATEMENT_TIMEOUT", default: "10s", "server-side statement_timeout; 0s for none") { config, value in
             config.database.statementTimeout = try ValueParser.duration(value, key: "DATABASE_STATEMENT_TIMEOUT", in: .zero...(.seconds(3600)))
         },
+        ConfigurationKey("DATABASE_KEEPALIVE_IDLE", default: "5s", "TCP keepalive of every session, both ends: silence before the first probe") { config, value in
+            config.database.keepalive.idle = try ValueParser.duration(value, key: "DATABASE_KEEPALIVE_IDLE", in: .seconds(1)...(.seconds(7200)))
+        },
+        ConfigurationKey("DATABASE_KEEPALIVE_INTERVAL", default: "2s", "TCP keepalive: between unanswered probes") { config, value in
+            config.database.keepalive.interval = try ValueParser.duration(value, key: "DATABASE_KEEPALIVE_INTERVAL", in: .seconds(1)...(.seconds(600)))
+        },
+        ConfigurationKey("DATABASE_KEEPALIVE_COUNT", default: "3", "TCP keepalive: unanswered probes before the session is dead (and its locks released)") { config, value in
+            config.database.keepalive.count = try ValueParser.integer(value, key: "DATABASE_KEEPALIVE_COUNT", in: 1...100)
+        },
         ConfigurationKey("HTTP_LISTEN", default: "127.0.0.1:8080", "host:port of the HTTP API ([::1]:8080 for IPv6; port 0 picks one)") { config, value in
             let (host, port) = try ValueParser.hostPort(value, key: "HTTP_LISTEN")
             config.http.host = host
@@ -107,6 +116,9 @@ public struct ConfigurationKey: Sendable {
         },
         ConfigurationKey("GROUP_COMMIT_WINDOW", default: "0ms", "extra wait for more requests before writing a batch that is not full") { config, value in
             config.groupCommit.window = try ValueParser.duration(value, key: "GROUP_COMMIT_WINDOW", in: .zero...(.milliseconds(100)))
+        },
+        ConfigurationKey("GROUP_COMMIT_RETRIES", default: "2", "times a batch that failed for no row's fault (lock wait, timeout, lost connection) is sent again before 503") { config, value in
+            config.groupCommit.retries = try ValueParser.integer(value, key: "GROUP_COMMIT_RETRIES", in: 0...10)
         },
         ConfigurationKey("CONSUMERS", default: "audit,notifications,reminders", "consumers serve runs (outboxd consume --only narrows it); none for no consumers") { config, value in
             config.consumers.enabled = try ValueParser.consumerList(value, key: "CONSUMERS")

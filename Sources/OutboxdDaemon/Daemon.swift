@@ -81,10 +81,15 @@ public final class Daemon: Sendable {
             if parts.contains(.relay), let producer {
                 let published = OutboxNotifier(database: configuration.database, channel: DeliveryWatch.publishedChannel(of: configuration.relay.channel),
                                                window: .milliseconds(5))
-                published.start()
-                running.withLock { $0.publishedNotifier = published }
                 let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure,
                                     afterPublished: { published.notify() })
+                do {
+                    try started.checkShards()
+                } catch let error as RelayShardsError {
+                    throw DaemonError(.configuration, error.description)
+                }
+                published.start()
+                running.withLock { $0.publishedNotifier = published }
                 started.run()
                 running.withLock { $0.relay = started }
                 relay = started

@@ -74,8 +74,27 @@ public final class Relay: Sendable {
         thread.start()
     }
 
+    /// Fails with `RelayShardsError` when other relays run with another `shards` count; records
+    /// this count when none runs. For start-up (a configuration error, exit 78): the relay
+    /// thread checks again on every connection, and publishes nothing while the counts differ.
+    public func checkShards() throws {
+        let connection = try database.connect()
+        defer { connection.close() }
+        let agreement = try OutboxStore(connection: connection).joinRelays(shards: configuration.shards)
+        if case .mismatch(let inUse) = agreement {
+            throw RelayShardsError(configured: configuration.shards, inUse: inUse)
+        }
+        noteRecorded(agreement)
+    }
+
+    private func noteRecorded(_ agreement: ShardAgreement) {
+        if case .recorded(let previous) = agreement, previous != configuration.shards {
+            logger.notice("recorded the shard count", ["shards": "\(configuration.shards)", "previous": previous.map(String.init) ?? "none"])
+        }
+    }
+
     /// Publishes what is due (bounded by `drainTimeout`), finishing the batch in flight, then
-    /// stops the thread and releases the shards.
+    /// stops the thread and releases the shards. A second call returns at once.
     public func stop(drainTimeout: Duration = .seconds(10)) {
         let wasRunning = control.withLock { control -> Bool in
             defer { control.drainDeadline = ContinuousClock.now + drainTimeout }
@@ -84,6 +103,7 @@ public final class Relay: Sendable {
         guard wasRunning else { return }
         wakeup.wake()
         finished.wait()
+        control.withLock { $0.running = false }
     }
 
     private func loop() {
@@ -95,12 +115,16 @@ public final class Relay: Sendable {
         var lastTakeover: ContinuousClock.Instant?
         var lastPurge = ContinuousClock.now
         var failures = 0
+        /// Whether lanes[0] holds the relays' shared lock with an agreed shard count.
+        var joined = false
+        var refusal: String?
         func closeLanes() {
             lanes.forEach { $0.close() }
             lanes = []
             inFlight = nil
             recording = nil
             owned = []
+            joined = false
         }
         /// A lane with neither a batch in flight nor a recording; when both lanes are taken, the
         /// recording is read first.
@@ -109,7 +133,7 @@ public final class Relay: Sendable {
             let busy = inFlight?.connection ?? recording?.connection
             return busy === lanes[0] ? lanes[1] : lanes[0]
         }
-        while true {
+        relayLoop: while true {
             progress.withLock { $0.heartbeat = ContinuousClock.now }
             let drainDeadline = control.withLock { $0.drainDeadline }
             if let drainDeadline, ContinuousClock.now >= drainDeadline { break }
@@ -124,6 +148,26 @@ public final class Relay: Sendable {
                     for lane in lanes { try lane.executeScript(Self.laneSettings) }
                     try lanes[0].listen(configuration.channel)
                     lastTakeover = nil
+                }
+                if !joined {
+                    // A count other than the running relays' would lock other keys for the same rows.
+                    let agreement = try OutboxStore(connection: lanes[0]).joinRelays(shards: configuration.shards)
+                    if case .mismatch(let inUse) = agreement {
+                        let error = RelayShardsError(configured: configuration.shards, inUse: inUse)
+                        if refusal != error.description { logger.error("relay publishes nothing: shard count differs", ["error": error.description]) }
+                        refusal = error.description
+                        progress.withLock {
+                            $0.lastError = error.description
+                            $0.ownedShards = []
+                        }
+                        if drainDeadline != nil { break relayLoop }
+                        wait(on: lanes[0], timeout: configuration.takeoverInterval)
+                        continue
+                    }
+                    noteRecorded(agreement)
+                    if refusal != nil { progress.withLock { $0.lastError = nil } }
+                    refusal = nil
+                    joined = true
                 }
                 if owned.count < configuration.shards, lastTakeover.map({ ContinuousClock.now - $0 >= configuration.takeoverInterval }) ?? true {
                     let held = try OutboxStore(connection: try freeLane()).acquire(shards: configuration.shards, owned: owned)

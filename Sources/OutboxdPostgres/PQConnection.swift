@@ -15,12 +15,15 @@ public final class PQConnection: @unchecked Sendable {
     /// Opens a connection. `conninfo` is a libpq connection string or URI (empty: libpq's defaults
     /// and `PG*` environment variables). The session is set to UTC, ISO dates and UTF8: a
     /// `client_encoding` in `conninfo`, `PGCLIENTENCODING`, or a role or database default of
-    /// another encoding never changes the bytes read or written (Swift strings are UTF-8).
+    /// another encoding never changes the bytes read or written (Swift strings are UTF-8). With
+    /// `keepalive`, TCP keepalives are set on both ends (libpq's keywords come before the
+    /// conninfo, so that it may override them).
     public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
-                statementTimeoutMilliseconds: Int = 0) throws {
+                statementTimeoutMilliseconds: Int = 0, keepalive: PostgresKeepalive? = nil) throws {
         // Keywords after `dbname` override what its conninfo sets.
-        let keywords = ["dbname", "connect_timeout", "fallback_application_name", "client_encoding"]
-        let values = [conninfo, String(max(2, connectTimeoutSeconds)), applicationName, "UTF8"]
+        let before = keepalive?.libpqParameters ?? []
+        let keywords = before.map(\.0) + ["dbname", "connect_timeout", "fallback_application_name", "client_encoding"]
+        let values = before.map(\.1) + [conninfo, String(max(2, connectTimeoutSeconds)), applicationName, "UTF8"]
         let conn: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -40,6 +43,11 @@ public final class PQConnection: @unchecked Sendable {
             try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'; SET client_encoding TO 'UTF8'")
             if statementTimeoutMilliseconds > 0 {
                 _ = try query("SELECT set_config('statement_timeout', $1, false)", [String(statementTimeoutMilliseconds)])
+            }
+            if let keepalive {
+                let settings = keepalive.serverSettings
+                _ = try query("SELECT set_config(name, setting, false) FROM unnest($1::text[], $2::text[]) AS s(name, setting)",
+                              [settings.map(\.0), settings.map(\.1)])
             }
         } catch {
             close()

@@ -12,6 +12,12 @@ public struct PostgresPoolConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// Server-side `statement_timeout`. Config key `DATABASE_STATEMENT_TIMEOUT`; default 10 s (0 = none).
     public var statementTimeout: Duration = .seconds(10)
+    /// TCP keepalives on both ends of every session (without them, the kernel's ~2 h): a session
+    /// whose peer vanished (a partition, a dead host) ends within `deadAfter`, and with it the
+    /// advisory locks it held (a relay's shards). Config keys `DATABASE_KEEPALIVE_IDLE` (default
+    /// 5 s), `DATABASE_KEEPALIVE_INTERVAL` (default 2 s), `DATABASE_KEEPALIVE_COUNT` (default 3):
+    /// dead after 11 s.
+    public var keepalive = PostgresKeepalive(idle: .seconds(5), interval: .seconds(2), count: 3)
     /// `application_name` unless the conninfo sets one.
     public var applicationName: String = "outboxd"
 
@@ -27,6 +33,7 @@ public struct PostgresPoolConfiguration: Sendable {
         try PQConnection(conninfo: conninfo,
                          connectTimeoutSeconds: Int(connectTimeout.components.seconds),
                          applicationName: applicationName,
-                         statementTimeoutMilliseconds: Int(statementTimeout.wholeMilliseconds))
+                         statementTimeoutMilliseconds: Int(statementTimeout.wholeMilliseconds),
+                         keepalive: keepalive)
     }
 }

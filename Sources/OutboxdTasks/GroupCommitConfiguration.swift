@@ -11,6 +11,10 @@ public struct GroupCommitConfiguration: Sendable {
     /// is queued at once (requests arriving meanwhile form the next batch). Config key
     /// `GROUP_COMMIT_WINDOW`; default 0 ms.
     public var window: Duration = .zero
+    /// Times a batch that failed for a reason of no row (a lock wait, a timeout, a lost
+    /// connection) is sent again, after 20 ms, then 40 ms, …, before its requests get 503. Config
+    /// key `GROUP_COMMIT_RETRIES`; default 2.
+    public var retries = 2
 
     public init() {}
 }

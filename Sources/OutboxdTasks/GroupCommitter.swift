@@ -7,8 +7,9 @@ import Synchronization
 /// Group commit for `POST /tasks` without an Idempotency-Key: each request queues its task and
 /// waits; writer threads take what is queued (up to `maxBatch`) and write it in one statement and
 /// transaction (`TaskStore.createAll`), so one WAL flush serves many requests. Each request is
-/// still answered only after the commit that holds its task and event (G1). When a batch fails,
-/// its tasks are written one by one, so an error belongs to its own request alone.
+/// still answered only after the commit that holds its task and event (G1). When a batch fails
+/// on a row, its tasks are written one by one, so the error belongs to its own request alone;
+/// when it fails for a reason of no row, it is sent again a few times, then answered 503 (`write`).
 public final class GroupCommitter: Sendable {
     public let configuration: GroupCommitConfiguration
     private let store: TaskStore
@@ -17,6 +18,18 @@ public final class GroupCommitter: Sendable {
     /// One signal per queued task (and one per writer at stop).
     private let available = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    private let statisticsState = Mutex(Statistics())
+
+    /// What the writers did: batches written, failed attempts of no row, tasks written one by
+    /// one after an error of a row, batches answered 503.
+    public struct Statistics: Sendable, Equatable {
+        public var batchesWritten = 0
+        public var transientFailures = 0
+        public var writtenAlone = 0
+        public var batchesGivenUp = 0
+    }
+
+    public var statistics: Statistics { statisticsState.withLock { $0 } }
 
     private struct State {
         var queue: [PendingCreate] = []
@@ -93,16 +106,87 @@ public final class GroupCommitter: Sendable {
         }
     }
 
+    /// Writes `batch` in one statement. An error of one row (`belongsToOneRow`) writes its tasks
+    /// one by one, so it fails its own request alone; an error of no row (`isWorthRetrying`: a
+    /// lock wait, a timeout, a lost connection) sends the batch again, at most `retries` times
+    /// after `retryDelay`, then fails every request with `GroupCommitError.unavailable` (a 503);
+    /// anything else fails every request with it. One by one after a transient error, each task
+    /// would wait as long again on the same writer thread: minutes for the last of 128.
     private func write(_ batch: [PendingCreate]) {
-        do {
-            let created = try store.createAll(batch.map(\.task))
-            for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
-        } catch {
-            if batch.count > 1 { logger.warning("group commit failed; writing its tasks one by one", ["tasks": "\(batch.count)", "error": "\(error)"]) }
-            for pending in batch {
-                pending.complete(batch.count == 1 ? .failure(error) : Result { try createAlone(pending.task) })
+        let tasks = batch.map(\.task)
+        // Kept across attempts: an attempt whose commit went unanswered is found, not written twice.
+        let ids = batch.map { _ in UUID() }, eventIDs = batch.map { _ in UUID() }
+        var attempts = 0
+        var unanswered = false
+        while true {
+            attempts += 1
+            do {
+                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs)
+                count { $0.batchesWritten += 1 }
+                for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
+                return
+            } catch let error as PostgresError where error.belongsToOneRow {
+                // A unique violation after an attempt whose answer was lost with the connection:
+                // that attempt committed (the ids are this batch's own).
+                if unanswered, let created = (try? store.createdAll(ids: ids, eventIDs: eventIDs)) ?? nil {
+                    logger.notice("group commit found its batch written by an attempt whose answer was lost", ["tasks": "\(batch.count)"])
+                    count { $0.batchesWritten += 1 }
+                    for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
+                    return
+                }
+                guard batch.count > 1 else {
+                    batch[0].complete(.failure(error))
+                    return
+                }
+                logger.warning("group commit failed on a row; writing its tasks one by one", ["tasks": "\(batch.count)", "error": error.description])
+                writeOneByOne(batch)
+                return
+            } catch let error as PostgresError where error.isWorthRetrying {
+                count { $0.transientFailures += 1 }
+                unanswered = unanswered || error.kind == .connectionUnavailable
+                guard attempts <= configuration.retries else {
+                    logger.warning("group commit gave up; answering 503", ["tasks": "\(batch.count)", "attempts": "\(attempts)", "error": error.description])
+                    count { $0.batchesGivenUp += 1 }
+                    let failure = GroupCommitError(code: .unavailable, attempts: attempts, underlying: error)
+                    for pending in batch { pending.complete(.failure(failure)) }
+                    return
+                }
+                let delay = Self.retryDelay * (1 << (attempts - 1))
+                Thread.sleep(forTimeInterval: Double(delay.wholeMilliseconds) / 1000 * Double.random(in: 0.5...1.5))
+            } catch {
+                for pending in batch { pending.complete(.failure(error)) }
+                return
             }
         }
+    }
+
+    /// The tasks of a batch that failed on a row, each in its own transaction. Once one fails
+    /// for a reason of no row, the rest are answered with it too instead of waiting in turn.
+    private func writeOneByOne(_ batch: [PendingCreate]) {
+        var unavailable: GroupCommitError?
+        for pending in batch {
+            if let unavailable {
+                pending.complete(.failure(unavailable))
+                continue
+            }
+            count { $0.writtenAlone += 1 }
+            do {
+                pending.complete(.success(try createAlone(pending.task)))
+            } catch let error as PostgresError where error.isWorthRetrying && !error.belongsToOneRow {
+                let failure = GroupCommitError(code: .unavailable, attempts: 1, underlying: error)
+                unavailable = failure
+                pending.complete(.failure(failure))
+            } catch {
+                pending.complete(.failure(error))
+            }
+        }
+    }
+
+    /// The first wait before a batch is sent again; it doubles per attempt (±50 % jitter).
+    static let retryDelay: Duration = .milliseconds(20)
+
+    private func count(_ change: (inout Statistics) -> Void) {
+        statisticsState.withLock { change(&$0) }
     }
 
     private func createAlone(_ task: NewTask) throws -> (task: TaskRecord, eventID: UUID) {

@@ -14,6 +14,9 @@ public struct TaskRoutes: Sendable {
     public static let defaultPageSize = 20
     public static let maxPageSize = 100
     static let maxIdempotencyKeyLength = 200
+    /// A history page ends before the item that would take its items past this size (1 MiB;
+    /// one item always fits), however large the payloads other writers put in the outbox.
+    static let maxHistoryPageBytes = 1 << 20
 
     public init(store: TaskStore, delivery: (any DeliveryWaiting)? = nil, groupCommit: GroupCommitter? = nil) {
         self.store = store
@@ -25,7 +28,7 @@ public struct TaskRoutes: Sendable {
         router.add("POST", "/tasks") { request, _ in self.guarded { try self.create(request) } }
         router.add("GET", "/tasks") { request, _ in self.guarded { try self.list(request) } }
         router.add("GET", "/tasks/{id}") { _, captures in self.guarded { try self.get(captures["id"]!) } }
-        router.add("GET", "/tasks/{id}/history") { _, captures in self.guarded { try self.history(captures["id"]!) } }
+        router.add("GET", "/tasks/{id}/history") { request, captures in self.guarded { try self.history(request, captures["id"]!) } }
         router.add("PATCH", "/tasks/{id}") { request, captures in self.guarded { try self.patch(request, captures["id"]!) } }
         router.add("DELETE", "/tasks/{id}") { request, captures in self.guarded { try self.delete(request, captures["id"]!) } }
     }
@@ -63,12 +66,37 @@ public struct TaskRoutes: Sendable {
         return .json(200, task.json, headers: [("ETag", task.etag)])
     }
 
-    /// What the audit consumer recorded for the task, oldest first; also after the task was deleted.
-    func history(_ idText: String) throws -> HTTPResponse {
+    /// What the audit consumer recorded for the task, oldest first; also after the task was
+    /// deleted. Paged like `GET /tasks` (`limit`, `after`, `next_after`), and a page stops early
+    /// once its items pass `maxHistoryPageBytes`.
+    func history(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
         guard let id = UUID(text: idText) else { return Self.badID }
-        guard let items = try store.historyJSON(id) else { return Self.taskNotFound }
-        let body = #"{"task_id":""# + id.lowercaseString + #"","items":"# + items + "}"
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+        var limit = Self.defaultPageSize
+        var cursor: HistoryCursor?
+        for (name, value) in request.query {
+            switch name {
+            case "limit":
+                guard let parsed = Self.pageSize(value) else { return Self.badLimit }
+                limit = parsed
+            case "after":
+                guard let parsed = HistoryCursor(token: value) else {
+                    return Self.badQuery("after must be a next_after value from a previous page of this task's history")
+                }
+                cursor = parsed
+            default:
+                return Self.badQuery("unknown query parameter \(name.prefix(64)); allowed: limit, after")
+            }
+        }
+        switch try store.history(id, after: cursor, limit: limit, maxBytes: Self.maxHistoryPageBytes) {
+        case .notFound:
+            return Self.taskNotFound
+        case .unknownCursor:
+            return Self.badQuery("after must be a next_after value from a previous page of this task's history")
+        case .page(let items, let next):
+            let nextText = next.map { #"""# + $0.token + #"""# } ?? "null"
+            let body = #"{"task_id":""# + id.lowercaseString + #"","items":["# + items.joined(separator: ",") + #"],"next_after":"# + nextText + "}"
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+        }
     }
 
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -83,9 +111,7 @@ public struct TaskRoutes: Sendable {
                 }
                 status = parsed
             case "limit":
-                guard let parsed = Int(value), (1...Self.maxPageSize).contains(parsed) else {
-                    return Self.badQuery("limit must be a whole number from 1 to \(Self.maxPageSize)")
-                }
+                guard let parsed = Self.pageSize(value) else { return Self.badLimit }
                 limit = parsed
             case "after":
                 guard let parsed = TaskCursor(token: value) else {
@@ -150,7 +176,8 @@ public struct TaskRoutes: Sendable {
     }
 
     /// Turns what a handler throws into its response: a 4xx it chose, 422 for invalid fields,
-    /// 503 for a database that is down for now, 500 (logged) for anything else.
+    /// 503 for a database that is down for now (or a group commit that gave up), 500 (logged)
+    /// for anything else.
     func guarded(_ body: () throws -> HTTPResponse) -> HTTPResponse {
         do {
             return try body()
@@ -158,6 +185,9 @@ public struct TaskRoutes: Sendable {
             return error.response
         } catch let error as ValidationFailure {
             return .unprocessable(error.errors)
+        } catch let error as GroupCommitError {
+            logger.warning("database unavailable", ["error": error.description])
+            return .unavailable("the task could not be written for now (nothing was written); retry shortly")
         } catch let error as PostgresError where error.isTransient {
             logger.warning("database unavailable", ["error": error.description])
             return .unavailable("the database is unavailable; retry shortly")
@@ -213,6 +243,15 @@ public struct TaskRoutes: Sendable {
 
     static let badID = HTTPResponse.notFound("no task with that id (ids are UUIDs)")
     static let taskNotFound = HTTPResponse.notFound("no task with that id")
+
+    /// `limit` of a page: digits only, 1…`maxPageSize` (a value of any length beyond is a 400).
+    static func pageSize(_ value: String) -> Int? {
+        guard !value.isEmpty, value.utf8.count <= 3, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              let parsed = Int(value), (1...maxPageSize).contains(parsed) else { return nil }
+        return parsed
+    }
+
+    static let badLimit = badQuery("limit must be a whole number from 1 to \(maxPageSize)")
 
     static func badQuery(_ detail: String) -> HTTPResponse {
         .problem(400, title: "Bad Request", detail: detail)

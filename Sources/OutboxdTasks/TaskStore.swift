@@ -62,10 +62,11 @@ public struct TaskStore: Sendable {
 
     /// Creates every task of `tasks` (no Idempotency-Key) with its `task.created` event in ONE
     /// statement and transaction: the group commit's write. Results in the order of `tasks`;
-    /// throws when any row fails (then none is written).
-    public func createAll(_ tasks: [NewTask]) throws -> [(task: TaskRecord, eventID: UUID)] {
-        let ids = tasks.map { _ in UUID() }
-        let eventIDs = tasks.map { _ in UUID() }
+    /// throws when any row fails (then none is written). `ids` and `eventIDs` (one per task, new
+    /// by default) let a retry of a batch whose commit went unanswered find it (`createdAll`).
+    public func createAll(_ tasks: [NewTask], ids: [UUID]? = nil, eventIDs: [UUID]? = nil) throws -> [(task: TaskRecord, eventID: UUID)] {
+        let ids = ids ?? tasks.map { _ in UUID() }
+        let eventIDs = eventIDs ?? tasks.map { _ in UUID() }
         let rows = try pool.withConnection { connection in
             try connection.query(Self.insertAll, [
                 ids, tasks.map(\.title), PostgresNullableArray(tasks.map(\.description)), tasks.map(\.status.rawValue),
@@ -85,12 +86,58 @@ public struct TaskStore: Sendable {
         return created
     }
 
-    /// The audit log of a task (what the audit consumer recorded, oldest first) as a JSON array,
-    /// or nil when neither the task nor any history of it exists.
-    public func historyJSON(_ id: UUID) throws -> String? {
+    /// The tasks of `ids` paired with `eventIDs` when ALL of them exist (a batch of `createAll`
+    /// that committed, its event with it: one statement), in the order of `ids`; nil otherwise.
+    public func createdAll(ids: [UUID], eventIDs: [UUID]) throws -> [(task: TaskRecord, eventID: UUID)]? {
+        let rows = try pool.withConnection { connection in
+            try connection.query(Self.byIDs, [ids])
+        }
+        guard rows.count == ids.count else { return nil }
+        var byID: [UUID: TaskRecord] = [:]
+        for row in rows {
+            let record = try TaskRecord(row: row)
+            byID[record.id] = record
+        }
+        var created: [(task: TaskRecord, eventID: UUID)] = []
+        for (id, eventID) in zip(ids, eventIDs) {
+            guard let record = byID[id] else { return nil }
+            created.append((record, eventID))
+        }
+        return created
+    }
+
+    /// One page of a task's history, or why there is none.
+    public enum HistoryResult: Sendable, Equatable {
+        /// JSON objects (text), oldest first; `next` is set when more follow.
+        case page(items: [String], next: HistoryCursor?)
+        /// Neither the task nor any history of it exists.
+        case notFound
+        /// `after` names no history row of this task.
+        case unknownCursor
+    }
+
+    /// A page of the audit log of a task (what the audit consumer recorded), oldest first, after
+    /// `cursor`: at most `limit` items, fewer when they pass `maxBytes` (never fewer than one);
+    /// `limit + 1` rows are read to know whether another page follows.
+    public func history(_ id: UUID, after cursor: HistoryCursor?, limit: Int, maxBytes: Int) throws -> HistoryResult {
         try pool.withConnection { connection in
-            guard let row = try connection.query(Self.history, [id]).first, try row.require(Bool.self, "known") else { return nil }
-            return try row.require(String.self, "items")
+            let rows = try connection.query(Self.historyPage, [id, cursor?.auditID, limit + 1])
+            guard !rows.isEmpty else {
+                let known = try connection.query(Self.historyKnown, [id, cursor?.auditID]).first
+                guard try known?.require(Bool.self, "known") == true else { return .notFound }
+                return try known?.require(Bool.self, "cursor_known") == true ? .page(items: [], next: nil) : .unknownCursor
+            }
+            var items: [String] = []
+            var bytes = 0
+            var lastID: Int64 = 0
+            for row in rows.prefix(limit) {
+                let item = try row.require(String.self, "item")
+                if !items.isEmpty, bytes + item.utf8.count > maxBytes { break }
+                items.append(item)
+                bytes += item.utf8.count
+                lastID = try row.require(Int64.self, "id")
+            }
+            return .page(items: items, next: items.count < rows.count ? HistoryCursor(auditID: lastID) : nil)
         }
     }
 
@@ -190,12 +237,28 @@ extension TaskStore {
         SELECT (t.task).* FROM t
         """)
 
-    static let history = PostgresStatement(name: "task_history", sql: """
-        SELECT coalesce(jsonb_agg(jsonb_build_object(
+    /// Keyset page over `audit_log_task_idx (task_id, occurred_at, id)`; the position is read
+    /// from the cursor's own row (of this task: another task's row gives no position, no rows).
+    static let historyPage = PostgresStatement(name: "task_history_page", sql: """
+        SELECT a.id, jsonb_build_object(
                    'event_id', a.event_id, 'event_type', a.event_type, 'occurred_at', outboxd_rfc3339(a.occurred_at),
-                   'recorded_at', outboxd_rfc3339(a.recorded_at), 'payload', a.payload) ORDER BY a.occurred_at, a.id), '[]')::text AS items,
-               (count(a.id) > 0 OR EXISTS (SELECT 1 FROM tasks WHERE id = $1)) AS known
-        FROM audit_log a WHERE a.task_id = $1
+                   'recorded_at', outboxd_rfc3339(a.recorded_at), 'payload', a.payload)::text AS item
+        FROM audit_log a
+        WHERE a.task_id = $1
+          AND ($2::bigint IS NULL
+               OR (a.occurred_at, a.id) > (SELECT c.occurred_at, c.id FROM audit_log c WHERE c.id = $2::bigint AND c.task_id = $1))
+        ORDER BY a.occurred_at, a.id
+        LIMIT $3
+        """)
+
+    static let historyKnown = PostgresStatement(name: "task_history_known", sql: """
+        SELECT (EXISTS (SELECT 1 FROM tasks WHERE id = $1) OR EXISTS (SELECT 1 FROM audit_log WHERE task_id = $1)) AS known,
+               ($2::bigint IS NULL OR EXISTS (SELECT 1 FROM audit_log WHERE id = $2::bigint AND task_id = $1)) AS cursor_known
+        """)
+
+    /// The tasks of `$1` (random ids chosen by this process: a row with one is the batch's).
+    static let byIDs = PostgresStatement(name: "task_by_ids", sql: """
+        SELECT \(TaskRecord.columns) FROM tasks WHERE id = ANY($1::uuid[])
         """)
 
     static let byIdempotencyKey = PostgresStatement(name: "task_by_idempotency_key", sql: """

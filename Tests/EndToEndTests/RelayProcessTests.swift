@@ -133,7 +133,7 @@ import Testing
         try standby.waitForOutput("ready parts=relay")
         try insertTasks(database, 10)
         try waitUntil("the owner publishes") { try pending(database) == 0 }
-        let locks = try database.count("pg_locks", where: "locktype = 'advisory' AND classid = 1868723832 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        let locks = try database.count("pg_locks", where: "locktype = 'advisory' AND classid = 1868723832 AND objid < 256 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
         #expect(locks == 1)
         #expect(!standby.output.contains("owning shards"))
 
@@ -209,5 +209,36 @@ import Testing
         }
         fresh.signal(SIGTERM)
         #expect(try fresh.waitForExit() == 0)
+    }
+
+    /// Issue #14: a rolling change of RELAY_SHARDS ran two relays with different counts, both
+    /// publishing one key's events. A relay started with another count than the running one's
+    /// exits 78 (a configuration error naming RELAY_SHARDS, the count in use and the way to
+    /// change it); after every relay stopped, the new count starts and is recorded.
+    @Test func aRelayWithAnotherShardCountExits78() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let running = try relay(database, kafka, ["RELAY_SHARDS": "2"])
+        try running.waitForOutput("owning shards shards=0,1")
+        let refused = try relay(database, kafka, ["RELAY_SHARDS": "4"])
+        let exit = try refused.showingOutputOnFailure { try refused.waitForExit(timeout: .seconds(60)) }
+        #expect(exit == 78, "\(refused.output.suffix(2000))")
+        #expect(refused.output.contains("RELAY_SHARDS=4, but the running relays use 2 shard(s)"), "\(refused.output.suffix(2000))")
+        #expect(refused.output.contains("stop every relay"))
+        #expect(!refused.output.contains("owning shards"))
+        try insertTasks(database, 10)
+        try waitUntil("the running relay publishes") { try pending(database) == 0 }
+
+        running.signal(SIGTERM)
+        #expect(try running.waitForExit() == 0)
+        let resharded = try relay(database, kafka, ["RELAY_SHARDS": "4"])
+        try resharded.waitForOutput("owning shards shards=0,1,2,3")
+        #expect(resharded.output.contains("recorded the shard count shards=4 previous=2"))
+        #expect(try database.scalar("SELECT shards FROM outbox_relay_shards") == 4)
+        try insertTasks(database, 10)
+        try waitUntil("the resharded relay publishes") { try pending(database) == 0 }
+        resharded.signal(SIGTERM)
+        #expect(try resharded.waitForExit() == 0)
     }
 }

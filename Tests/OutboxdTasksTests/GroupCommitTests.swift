@@ -83,4 +83,125 @@ import Testing
         #expect(try database.count("tasks", where: "id = $1", [after.task.id]) == 1)
         #expect(try database.count("outbox", where: "event_id = $1", [after.eventID]) == 1)
     }
+
+    /// A committer whose pool has a short `statement_timeout`, so a batch waiting on a lock fails
+    /// with 57014 (a reason of no row), and a session holding `LOCK TABLE tasks` (which blocks
+    /// every INSERT into tasks) until it rolls back.
+    func blocked(_ database: TestDatabase, retries: Int) throws -> (GroupCommitter, PostgresPool, PQConnection) {
+        var poolConfiguration = PostgresPoolConfiguration(conninfo: database.url, maxConnections: 4)
+        poolConfiguration.statementTimeout = .milliseconds(300)
+        poolConfiguration.acquireTimeout = .seconds(10)
+        let pool = PostgresPool(configuration: poolConfiguration)
+        let holder = try database.connect()
+        try holder.executeScript("BEGIN; LOCK TABLE tasks IN SHARE MODE")
+        var configuration = GroupCommitConfiguration()
+        configuration.window = .milliseconds(200)
+        configuration.writers = 1
+        configuration.retries = retries
+        let committer = GroupCommitter(configuration: configuration, store: TaskStore(pool: pool, topic: "task-events"))
+        committer.run()
+        return (committer, pool, holder)
+    }
+
+    /// Issue #14: a batch that failed for a reason of no row (here a lock wait ending in
+    /// statement_timeout) was written again task by task on the writer thread, each waiting as
+    /// long, so the last request of 128 waited minutes and got a 500. Now the batch is sent again
+    /// as a whole `retries` times, then every request gets `GroupCommitError.unavailable` (503),
+    /// and nothing is written.
+    @Test func aBatchFailingForNoRowIsRetriedWholeThenGivenUp() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let (committer, pool, holder) = try blocked(database, retries: 2)
+        defer { pool.close() }
+        let failures = Collected<GroupCommitError>()
+        let others = Collected<String>()
+        concurrently(10) { n in
+            do {
+                _ = try committer.create(NewTask(title: "blocked \(n)"))
+                others.add("created")
+            } catch let error as GroupCommitError {
+                failures.add(error)
+            } catch {
+                others.add("\(error)")
+            }
+        }
+        let statistics = committer.statistics
+        try holder.executeScript("ROLLBACK")
+        holder.close()
+        committer.stop()
+        #expect(others.all.isEmpty, "\(others.all)")
+        #expect(failures.all.count == 10)
+        #expect(failures.all.allSatisfy { $0.code == .unavailable && $0.attempts == 3 })
+        #expect(failures.all.allSatisfy { "\($0.underlying)".contains("57014") })
+        #expect(statistics.writtenAlone == 0, "no task was tried on its own")
+        #expect(statistics.batchesGivenUp >= 1)
+        #expect(statistics.transientFailures == 3 * statistics.batchesGivenUp, "three statements per batch, no more")
+        #expect(try database.count("tasks") == 0)
+        #expect(try database.count("outbox") == 0)
+    }
+
+    /// A lock released after the first failed attempt: the batch's retry commits all its tasks
+    /// in one transaction (one xmin per batch), none written on its own.
+    @Test func aBatchRetriedAfterALockWaitCommitsInOneTransaction() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let (committer, pool, holder) = try blocked(database, retries: 8)
+        defer { pool.close() }
+        let created = Collected<UUID>()
+        let failures = Collected<String>()
+        concurrently(11) { n in
+            if n == 10 {
+                try? waitUntil("the batch failed once on the lock") { committer.statistics.transientFailures >= 1 }
+                try? holder.executeScript("ROLLBACK")
+                return
+            }
+            do { created.add(try committer.create(NewTask(title: "retried \(n)")).task.id) } catch { failures.add("\(error)") }
+        }
+        holder.close()
+        committer.stop()
+        let statistics = committer.statistics
+        #expect(failures.all.isEmpty, "\(failures.all)")
+        #expect(created.all.count == 10)
+        #expect(statistics.transientFailures >= 1)
+        #expect(statistics.writtenAlone == 0)
+        let connection = try database.connect()
+        defer { connection.close() }
+        let transactions = try #require(try connection.query("SELECT count(DISTINCT xmin::text)::int AS n FROM tasks").first?.require(Int.self, "n"))
+        #expect(transactions == statistics.batchesWritten)
+        #expect(transactions < 10)
+        #expect(try database.count("tasks") == 10)
+        #expect(try database.count("outbox", where: "event_type = 'task.created'") == 10)
+    }
+
+    /// Through HTTP: every request of a batch that gave up gets 503 with Retry-After and a
+    /// problem+json body, and nothing is written; once the lock is gone the next POST is a 201.
+    @Test func aGivenUpBatchIsA503WithRetryAfter() throws {
+        let api = try APIFixture(parts: [.api]) {
+            $0.database.statementTimeout = .milliseconds(300)
+            $0.groupCommit.window = .milliseconds(100)
+            $0.groupCommit.writers = 1
+        }
+        let holder = try api.database.connect()
+        defer { holder.close() }
+        try holder.executeScript("BEGIN; LOCK TABLE tasks IN SHARE MODE")
+        let responses = Collected<HTTPTestResponse>()
+        let port = api.daemon.httpPort
+        concurrently(6) { n in
+            if let response = try? HTTPTestClient(port: port).json("POST", "/tasks", #"{"title":"locked out \#(n)"}"#) {
+                responses.add(response)
+            }
+        }
+        try holder.executeScript("ROLLBACK")
+        #expect(responses.all.count == 6)
+        for response in responses.all {
+            #expect(response.status == 503, "\(response.text)")
+            #expect(response.header("Retry-After") == "1")
+            #expect(response.header("Content-Type") == "application/problem+json")
+            #expect(try response.json().objectValue?["status"]?.numberText == "503")
+            #expect(!response.text.contains("57014") && !response.text.contains("127.0.0.1"), "no database detail: \(response.text)")
+        }
+        #expect(try api.counts() == (0, 0))
+        #expect(try api.client().json("POST", "/tasks", #"{"title":"after"}"#).status == 201)
+        #expect(try api.counts() == (1, 1))
+    }
 }
