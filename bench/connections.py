@@ -7,7 +7,10 @@ Phase 1 (baseline): wrk POSTs /tasks at CONNECTIONS connections for DURATION whi
 GET /healthz on a fresh connection every 50 ms. Phase 2: IDLE keep-alive connections (each sent one
 request and read its answer, then stays silent) and TRICKLE connections that send one byte of a
 request head every 10 s are opened and held, the daemon's RSS is read before and after, and phase 1
-is run again with them held. Throughout, the WATCHDOG=1 datagrams on NOTIFY_SOCKET are timed.
+is run again with them held. Phase 3: they are closed and phase 1 runs once more, so the ratio
+compares the held run with the mean of the runs before and after it (the tables grow and
+PostgreSQL's speed drifts during a run). Throughout, the WATCHDOG=1 datagrams on NOTIFY_SOCKET are
+timed.
 Prints KEY=VALUE lines that connections.sh turns into the summary.
 """
 import os, re, selectors, socket, subprocess, sys, threading, time
@@ -17,11 +20,12 @@ watchdog_s, duration, connections, idle_n, trickle_n = float(sys.argv[4]), int(s
 lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api.lua")
 
 pings = []
-stop = threading.Event()
+stop = threading.Event()  # ends the trickling
+done = threading.Event()  # ends the watch of the pings
 
 def watch_pings(sock):
     sock.settimeout(0.2)
-    while not stop.is_set():
+    while not done.is_set():
         try:
             data = sock.recv(4096)
         except socket.timeout:
@@ -137,15 +141,18 @@ print(f"rss_before_kb={rss_before}")
 print(f"rss_after_kb={rss_after}")
 print(f"rss_per_connection_bytes={(rss_after - rss_before) * 1024 / max(1, len(held)):.0f}")
 held_rps = run_load("held")
-time.sleep(12)  # one more trickle round, then the pings of the whole run are in
-ended = time.monotonic()
-open_now = len([s for s in held if s.fileno() >= 0])
+time.sleep(12)  # one more trickle round while the connections are held
 stop.set()
 for s in held:
     s.close()
+time.sleep(2)
+after_rps = run_load("after")
+ended = time.monotonic()
+done.set()
 window = [t for t in pings if started <= t <= ended]
 gaps = [b - a for a, b in zip(window, window[1:])]
-print(f"ratio={held_rps / base_rps if base_rps else 0:.2f}")
+alone = (base_rps + after_rps) / 2
+print(f"ratio={held_rps / alone if alone else 0:.2f}")
 print(f"pings={len(window)}")
 print(f"max_ping_gap_s={max(gaps) if gaps else float('nan'):.2f}")
 print(f"run_s={ended - started:.0f}")

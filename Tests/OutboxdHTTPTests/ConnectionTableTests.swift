@@ -40,6 +40,10 @@ import Testing
         let mapped = ClientAddress(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 0, 0, 1])
         #expect(mapped == one)
         #expect(mapped.description == "10.0.0.1")
+        let loopback6 = ClientAddress(bytes: Array(repeating: 0, count: 15) + [1])
+        #expect(loopback6.description == "0:0:0:0:0:0:0:1")
+        #expect(loopback6 != ClientAddress(bytes: [0, 0, 0, 1]))
+        #expect(ClientAddress(bytes: [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [0x2a]).description == "2001:db8:0:0:0:0:0:2a")
     }
 
     @Test func deadlineRunsWhileWaitingForARequestNotWhileHandlingIt() {
