@@ -22,9 +22,14 @@ public final class ConsumerRunner: Sendable {
     private let running = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let counters = Mutex(ConsumerProgress())
+    /// Called once, from the consumer thread, when it ends by itself: its Kafka consumer could not
+    /// be created, so the process must not go on as if the consumer ran.
+    private let onFailure: @Sendable (String) -> Void
 
     public init(handler: any EventHandler, configuration: ConsumerConfiguration, database: PostgresPoolConfiguration,
-                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer) {
+                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer,
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.onFailure = onFailure
         self.handler = handler
         self.configuration = configuration
         self.database = database
@@ -72,7 +77,8 @@ public final class ConsumerRunner: Sendable {
         do {
             consumer = try RDKafkaConsumer(configuration: kafka, groupID: groupID, topics: [topic], storeOffsetsAfterProcessing: true)
         } catch {
-            logger.error("cannot start the consumer", ["error": "\(error)"])
+            logger.error("cannot start the consumer; the process stops", ["error": "\(error)"])
+            onFailure("the \(handler.name) consumer cannot start: \(error)")
             return false
         }
         defer { consumer.close() }

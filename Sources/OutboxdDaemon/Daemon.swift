@@ -221,7 +221,7 @@ public final class Daemon: Sendable {
                 startWorker(ReminderScheduler(topic: configuration.outboxTopic, afterCommit: afterOutboxCommit), every: .seconds(1))
             }
             let runner = ConsumerRunner(handler: handler, configuration: settings, database: configuration.database,
-                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer)
+                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer, onFailure: onFailure)
             runner.run()
             running.withLock { $0.consumers.append(runner) }
         }

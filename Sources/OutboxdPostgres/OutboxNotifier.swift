@@ -12,6 +12,8 @@ public final class OutboxNotifier: Sendable {
     private let window: Duration
     private let wakeup = Wakeup()
     private let running = Atomic<Bool>(true)
+    /// Set by `start`, cleared by the first `stop`: a stop before start, or a second one, returns at once.
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let logger = Logger(label: "notifier")
 
@@ -22,6 +24,7 @@ public final class OutboxNotifier: Sendable {
     }
 
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             loop()
             finished.signal()
@@ -38,6 +41,7 @@ public final class OutboxNotifier: Sendable {
     /// Sends one last notification (commits may have just signalled; an extra one is harmless:
     /// a relay runs one empty claim), then ends the thread.
     public func stop() {
+        guard started.exchange(false, ordering: .acquiringAndReleasing) else { return }
         running.store(false, ordering: .releasing)
         wakeup.wake()
         finished.wait()

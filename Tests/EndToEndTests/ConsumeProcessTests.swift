@@ -8,6 +8,22 @@ import Testing
 @Suite struct ConsumeProcessTests {
     let topic = "task-events"
 
+    /// Issue #15: a consumer whose Kafka client could not be made (here max.poll.interval.ms below
+    /// session.timeout.ms, which only a consumer refuses) logged once and its thread ended, while the process went on as if
+    /// it consumed. Now the process stops and exits 75, so systemd restarts it and says why.
+    @Test func aConsumerThatCannotStartStopsTheProcess() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try RDKafkaMockCluster(brokers: 1, topics: [(topic, 1), (topic + ".dlq", 1)])
+        let consume = try DaemonProcess(arguments: ["consume", "--only", "audit"], environment: [
+            "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers,
+            "KAFKA_SESSION_TIMEOUT_MS": "60000", "KAFKA_MAX_POLL_INTERVAL_MS": "10000",
+        ])
+        #expect(try consume.waitForExit() == 75, "\(consume.output)")
+        #expect(consume.output.contains("cannot start the consumer"))
+        #expect(consume.output.contains("the audit consumer cannot start"))
+    }
+
     /// G5: kill -9 of the consumer after its effects committed but before any offset commit
     /// (the auto-commit interval is a minute): the restarted consumer reads every event again and
     /// applies none of them twice.
