@@ -163,8 +163,10 @@ final class DeliveryWatch: DeliveryWaiting, Sendable {
         let expired = state.withLock { state -> [(UUID, [Waiting])] in
             var expired: [(UUID, [Waiting])] = []
             for (id, waiting) in state.waiting {
-                let (late, rest) = (waiting.filter { $0.deadline <= now }, waiting.filter { $0.deadline > now })
+                var rest = waiting
+                let late = rest.filter { $0.deadline <= now }
                 guard !late.isEmpty else { continue }
+                rest.removeAll { $0.deadline <= now }
                 expired.append((id, late))
                 state.waiting[id] = rest.isEmpty ? nil : rest
             }

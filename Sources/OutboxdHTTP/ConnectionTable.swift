@@ -48,7 +48,7 @@ public struct ConnectionTable: Sendable {
     /// Whether a connection from `address` may open now; a refusal is counted.
     public mutating func admit(_ address: ClientAddress) -> Refusal? {
         let refusal: Refusal?
-        if entries.count >= limits.maxConnections {
+        if isFull {
             refusal = .limit
         } else if limits.maxPerAddress > 0, perAddress[address, default: 0] >= limits.maxPerAddress {
             refusal = .perAddress

@@ -1,5 +1,3 @@
-import Dispatch
-import OutboxdCore
 import Synchronization
 
 /// A response that is not known yet: a handler returns `.later(deferred)` and whoever learns the
@@ -12,7 +10,6 @@ public final class DeferredResponse: Sendable {
     }
 
     private let state = Mutex(State.pending([]))
-    private let done = DispatchSemaphore(value: 0)
 
     public init() {}
 
@@ -24,7 +21,6 @@ public final class DeferredResponse: Sendable {
             return callbacks
         }
         guard let callbacks else { return }
-        done.signal()
         callbacks.forEach { $0(response) }
     }
 
@@ -40,20 +36,6 @@ public final class DeferredResponse: Sendable {
             }
         }
         if let resolved { body(resolved) }
-    }
-
-    public var response: HTTPResponse? {
-        state.withLock { state in
-            if case .resolved(let response) = state { return response }
-            return nil
-        }
-    }
-
-    /// Blocks until resolved or `timeout` passes (for callers that hold a thread anyway).
-    public func wait(timeout: Duration) -> HTTPResponse? {
-        if let response { return response }
-        _ = done.wait(timeout: timeout.fromNow)
-        return response
     }
 }
 
