@@ -75,13 +75,11 @@ struct OutboxStore {
         SELECT o.id, o.event_id, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
                o.headers::text AS headers, o.created_at, o.attempts
         FROM outbox o
-        WHERE o.published_at IS NULL AND o.parked_at IS NULL
-          AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= now())
+        WHERE \(OutboxPredicate.pending) AND \(OutboxPredicate.due)
           AND o.shard % $2::int = ANY($3::int[])
           AND NOT EXISTS (
               SELECT 1 FROM outbox e
-              WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id
-                AND coalesce(e.published_at, e.parked_at) IS NULL AND e.next_attempt_at > now())
+              WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id AND \(OutboxPredicate.backingOff))
         ORDER BY o.id
         LIMIT $1
         FOR UPDATE OF o SKIP LOCKED
