@@ -1,5 +1,6 @@
 import Foundation
 import OutboxdCore
+import OutboxdOutbox
 import OutboxdPostgres
 
 /// Fires due reminders: in one transaction, claims scheduled reminders whose time has come
@@ -62,11 +63,13 @@ public struct ReminderScheduler: PeriodicJob {
             UPDATE reminders r SET status = 'fired', fired_at = now(), event_id = gen_random_uuid()
             FROM due WHERE r.task_id = due.task_id
             RETURNING r.task_id, r.event_id, r.due_at
-        ), o AS (
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            SELECT f.event_id, 'task', f.task_id::text, 'task.reminder_due', $1,
-                   outboxd_task_event(t, f.event_id, 'task.reminder_due', now())
+        ), new_events AS (
+            SELECT f.event_id, 'task' AS aggregate_type, f.task_id::text AS aggregate_id, 'task.reminder_due' AS event_type,
+                   $1::text AS topic, outboxd_task_event(t, f.event_id, 'task.reminder_due', now()) AS payload,
+                   1 AS position
             FROM fired f JOIN tasks t ON t.id = f.task_id
+        ), o AS (
+            \(OutboxWriter.insertNewEvents)
         )
         SELECT task_id, event_id FROM fired
         """)

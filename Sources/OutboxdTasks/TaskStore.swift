@@ -1,9 +1,11 @@
 import Foundation
 import OutboxdCore
+import OutboxdOutbox
 import OutboxdPostgres
 
 /// Reads and writes tasks. Every write puts the task change and its outbox event in the same
-/// statement, hence the same transaction (G1), in one round trip.
+/// statement, hence the same transaction (G1), in one round trip: each write's CTE `new_events`
+/// feeds `OutboxWriter.insertNewEvents`.
 public struct TaskStore: Sendable {
     public enum CreateResult: Sendable, Equatable {
         case created(TaskRecord, eventID: UUID)
@@ -208,11 +210,13 @@ extension TaskStore {
             VALUES ($1, $2, $3, $4::timestamptz, $5, md5($6))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING tasks AS task
-        ), o AS (
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            SELECT $8::uuid, 'task', (t.task).id::text, 'task.created', $7,
-                   outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at)
+        ), new_events AS (
+            SELECT $8::uuid AS event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id,
+                   'task.created' AS event_type, $7::text AS topic,
+                   outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at) AS payload, 1 AS position
             FROM t
+        ), o AS (
+            \(OutboxWriter.insertNewEvents)
         )
         SELECT (t.task).* FROM t
         """)
@@ -227,12 +231,13 @@ extension TaskStore {
             INSERT INTO tasks (id, title, description, status, due_at)
             SELECT id, title, description, status, due_at FROM input ORDER BY n
             RETURNING tasks AS task
-        ), o AS (
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            SELECT i.event_id, 'task', (t.task).id::text, 'task.created', $7,
-                   outboxd_task_event(t.task, i.event_id, 'task.created', (t.task).created_at)
+        ), new_events AS (
+            SELECT i.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, 'task.created' AS event_type,
+                   $7::text AS topic, outboxd_task_event(t.task, i.event_id, 'task.created', (t.task).created_at) AS payload,
+                   i.n AS position
             FROM t JOIN input i ON i.id = (t.task).id
-            ORDER BY i.n
+        ), o AS (
+            \(OutboxWriter.insertNewEvents)
         )
         SELECT (t.task).* FROM t
         """)
@@ -301,15 +306,15 @@ extension TaskStore {
             FROM old
             WHERE tasks.id = old.id AND ($10::bigint IS NULL OR tasks.version = $10::bigint)
             RETURNING tasks AS task, (tasks.status = 'done' AND old.status <> 'done') AS completed
-        ), o AS (
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            SELECT e.event_id, 'task', (t.task).id::text, e.event_type, $11,
-                   outboxd_task_event(t.task, e.event_id, e.event_type, (t.task).updated_at)
+        ), new_events AS (
+            SELECT e.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, e.event_type, $11::text AS topic,
+                   outboxd_task_event(t.task, e.event_id, e.event_type, (t.task).updated_at) AS payload, e.n AS position
             FROM t CROSS JOIN LATERAL (
                 VALUES (1, $12::uuid, 'task.updated'), (2, $13::uuid, 'task.completed')
             ) AS e(n, event_id, event_type)
             WHERE e.n = 1 OR t.completed
-            ORDER BY e.n
+        ), o AS (
+            \(OutboxWriter.insertNewEvents)
         )
         SELECT (t.task).*, t.completed FROM t
         """)
@@ -318,11 +323,13 @@ extension TaskStore {
         WITH t AS (
             DELETE FROM tasks WHERE id = $1 AND ($2::bigint IS NULL OR version = $2::bigint)
             RETURNING tasks AS task
-        ), o AS (
-            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-            SELECT $4::uuid, 'task', (t.task).id::text, 'task.deleted', $3,
-                   outboxd_task_event(t.task, $4::uuid, 'task.deleted', now())
+        ), new_events AS (
+            SELECT $4::uuid AS event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id,
+                   'task.deleted' AS event_type, $3::text AS topic,
+                   outboxd_task_event(t.task, $4::uuid, 'task.deleted', now()) AS payload, 1 AS position
             FROM t
+        ), o AS (
+            \(OutboxWriter.insertNewEvents)
         )
         SELECT (t.task).id FROM t
         """)
