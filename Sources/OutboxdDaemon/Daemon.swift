@@ -160,7 +160,7 @@ public final class Daemon: Sendable {
                 }
                 return nil
             }, status: { [pool, relay] in
-                guard let pending = try? pool.withConnection({ try $0.query(Self.pendingCount).first?.require(Int.self, "n") }) else {
+                guard let pending = try? pool.withConnection(OutboxInspection.pendingCount(on:)) else {
                     return "database unavailable"
                 }
                 return "pending=\(pending)" + (relay.map { " published=\($0.status.published) failed=\($0.status.failed)" } ?? "")
@@ -196,10 +196,6 @@ public final class Daemon: Sendable {
         pool.close()
         logger.notice("stopped")
     }
-
-    static let pendingCount = PostgresStatement(name: "outbox_pending_count", sql: """
-        SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND parked_at IS NULL
-        """)
 
     /// One runner per enabled consumer, plus the notification sender and the reminder scheduler.
     private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) {

@@ -1,9 +1,10 @@
 import Foundation
 import OutboxdCore
+import OutboxdOutbox
 import OutboxdPostgres
 
-/// `outboxd outbox …`: the inspection views and repair functions of migration 0006, as human
-/// tables or `--json`. Exit codes: 0 ok; 2 nothing matched (unknown event id, nothing retried);
+/// `outboxd outbox …`: the inspection views and repair functions of migration 0006
+/// (`OutboxInspection`, `OutboxRepair`), as human tables or `--json`. Exit codes: 0 ok; 2 nothing matched (unknown event id, nothing retried);
 /// 3 `status` found parked events; 64 usage; 69 database unreachable; 1 other failure.
 enum OutboxTool {
     static let usage = "outboxd outbox status | pending | parked | show ID | retry ID… | retry-parked [--since T] | replay --from T --to T [--no-wait]  [--json] [--limit N]"
@@ -25,35 +26,20 @@ enum OutboxTool {
         switch subcommand {
         case "status":
             try expectNoArguments()
-            let rows = try connection.query("""
-                SELECT topic, pending, coalesce(justify_interval(date_trunc('second', oldest_pending_age))::text, '') AS oldest_pending,
-                       parked, published_last_minute, published_last_hour FROM outbox_backlog ORDER BY topic
-                """)
+            let rows = try OutboxInspection.status(on: connection)
             print(render(rows, json: json), terminator: "")
             return try rows.contains { try $0.require(Int.self, "parked") > 0 } ? 3 : 0
         case "pending":
             try expectNoArguments()
-            print(render(try connection.query("""
-                SELECT id, event_id, event_type, aggregate_id AS key, date_trunc('second', age)::text AS age, attempts,
-                       next_attempt_at, left(last_error, 80) AS last_error
-                FROM outbox_pending ORDER BY id LIMIT $1
-                """, [limit]), json: json), terminator: "")
+            print(render(try OutboxInspection.pending(limit: limit, on: connection), json: json), terminator: "")
             return 0
         case "parked":
             try expectNoArguments()
-            print(render(try connection.query("""
-                SELECT id, event_id, event_type, aggregate_id AS key, attempts, parked_at, left(last_error, 80) AS last_error
-                FROM outbox_parked ORDER BY id LIMIT $1
-                """, [limit]), json: json), terminator: "")
+            print(render(try OutboxInspection.parked(limit: limit, on: connection), json: json), terminator: "")
             return 0
         case "show":
             guard rest.count == 1, let id = UUID(text: rest[0]) else { throw DaemonError(.usage, "outbox show needs one event id (a UUID)") }
-            let rows = try connection.query("""
-                SELECT id, event_id, topic, aggregate_id AS key, event_type, created_at, attempts, next_attempt_at, last_error,
-                       parked_at, published_at, kafka_partition, kafka_offset, headers::text AS headers, payload::text AS payload
-                FROM outbox WHERE event_id = $1
-                """, [id])
-            guard let row = rows.first else {
+            guard let row = try OutboxInspection.event(id, on: connection) else {
                 FileHandle.standardError.write(Data("no outbox row with event id \(id.lowercaseString) (published rows are purged after OUTBOX_RETENTION)\n".utf8))
                 return 2
             }
@@ -72,20 +58,20 @@ enum OutboxTool {
                 guard let id = UUID(text: text) else { throw DaemonError(.usage, "\"\(text.prefix(64))\" is not an event id (a UUID)") }
                 return id
             }
-            let count = try connection.query("SELECT outbox_retry($1::uuid[]) AS n", [ids]).first?.require(Int.self, "n") ?? 0
+            let count = try OutboxRepair.retry(ids, on: connection)
             report(["retried": .int(count), "asked": .int(ids.count)], "\(count) of \(ids.count) events made due now", json: json)
             return count == 0 ? 2 : 0
         case "retry-parked":
             try expectNoArguments()
             let since = try timestamp("since", arguments, required: false)
-            let count = try connection.query("SELECT outbox_retry_parked(coalesce($1::timestamptz, '-infinity')) AS n", [since]).first?.require(Int.self, "n") ?? 0
+            let count = try OutboxRepair.retryParked(since: since, on: connection)
             report(["retried": .int(count)], "\(count) parked events made due now", json: json)
             return count == 0 ? 2 : 0
         case "replay":
             try expectNoArguments()
             let from = try timestamp("from", arguments, required: true)!, to = try timestamp("to", arguments, required: true)!
             guard from < to else { throw DaemonError(.usage, "--from must be before --to") }
-            let count = try connection.query("SELECT outbox_replay($1, $2) AS n", [from, to]).first?.require(Int.self, "n") ?? 0
+            let count = try OutboxRepair.replay(from: from, to: to, on: connection)
             report(["replayed": .int(count)], "\(count) events queued to be published again", json: json)
             guard count > 0 else { return 2 }
             if arguments.outboxOptions["no-wait"] == nil { try waitForRelay(connection) }
@@ -99,7 +85,7 @@ enum OutboxTool {
     private static func waitForRelay(_ connection: PQConnection) throws {
         var last = -1
         while true {
-            let pending = try connection.query("SELECT count(*)::int AS n FROM outbox_pending").first?.require(Int.self, "n") ?? 0
+            let pending = try OutboxInspection.pendingCount(on: connection)
             if pending != last { FileHandle.standardError.write(Data("replay: \(pending) events pending\n".utf8)) }
             if pending == 0 { return }
             last = pending

@@ -1,0 +1,51 @@
+import Foundation
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdOutbox
+
+/// `OutboxInspection` on an outbox with a large published history: the pending count, the backlog
+/// per topic and the CLI's pending and parked lists read the partial indexes of the rows waiting
+/// (their predicates are `OutboxPredicate`'s), never the published rows, and count right.
+@Suite struct OutboxInspectionTests {
+    @Test func waitingRowsAreReadFromThePartialIndexesAndCounted() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.executeScript("""
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, published_at)
+            SELECT 'task', 'k' || n, 'task.created', 'task-events', '{}', now() FROM generate_series(1, 20000) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload)
+            SELECT 'task', 'p' || n, 'task.created', 'task-events', '{}' FROM generate_series(1, 3) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, next_attempt_at, attempts)
+            VALUES ('task', 'b1', 'task.created', 'task-events', '{}', now() + interval '1 hour', 1);
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, parked_at)
+            VALUES ('task', 'x1', 'task.created', 'other-events', '{}', now()),
+                   ('task', 'x2', 'task.created', 'task-events', '{}', now());
+            ANALYZE outbox
+            """)
+        let statements: [(PostgresStatement, [(any PostgresParameter)?], [String])] = [
+            (OutboxInspection.pendingCount, [], ["outbox_unpublished_idx"]),
+            (OutboxInspection.backlogByTopic, [], ["outbox_unpublished_idx", "outbox_parked_idx"]),
+            (OutboxInspection.pending, [20], ["outbox_unpublished_idx"]),
+            (OutboxInspection.parked, [20], ["outbox_parked_idx"]),
+        ]
+        for (statement, parameters, indexes) in statements {
+            let plan = try connection.query("EXPLAIN " + statement.sql, parameters).map { try $0.require(String.self, "QUERY PLAN") }
+                .joined(separator: "\n")
+            #expect(!plan.contains("Seq Scan"), "\(statement.name) reads the whole outbox:\n\(plan)")
+            for index in indexes { #expect(plan.contains(index), "\(statement.name) does not read \(index):\n\(plan)") }
+        }
+
+        #expect(try OutboxInspection.pendingCount(on: connection) == 4)
+        let backlog = try OutboxInspection.backlogByTopic(on: connection).sorted { $0.topic < $1.topic }
+        #expect(backlog.map(\.topic) == ["other-events", "task-events"])
+        #expect(backlog.map(\.pending) == [0, 4])
+        #expect(backlog.map(\.parked) == [1, 1])
+        #expect(backlog[0].oldestPendingAge == 0)
+        #expect(backlog[1].oldestPendingAge >= 0)
+        #expect(try OutboxInspection.pending(limit: 20, on: connection).map { try $0.require(String.self, "key") } == ["p1", "p2", "p3", "b1"])
+        #expect(try OutboxInspection.parked(limit: 1, on: connection).map { try $0.require(String.self, "key") } == ["x1"])
+    }
+}
