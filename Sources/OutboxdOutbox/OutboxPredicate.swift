@@ -1,7 +1,8 @@
 /// The states of an outbox row as SQL conditions, each written once and used by every statement
-/// that asks for it. Unqualified columns: use them where `outbox` is the only (or innermost) table
-/// in scope, so a statement's condition is the partial index's predicate word for word and the
-/// planner can prove that the index holds every row the statement asks for.
+/// that asks for it. A partial index serves a statement only when the planner can prove, clause by
+/// clause, that the statement's condition implies the index's predicate: these are those predicates
+/// (or imply them), so keep them in step with the migrations. Unqualified columns: use them where
+/// `outbox` is the only (or innermost) table in scope.
 public enum OutboxPredicate {
     /// Neither published nor parked: waiting for the relay, due now or backing off. The predicate of
     /// `outbox_unpublished_idx` (migration 0001), which holds these rows in id order.
