@@ -4,8 +4,9 @@ import OutboxdOutbox
 import OutboxdPostgres
 
 /// `outboxd outbox …`: the inspection views and repair functions of migration 0006
-/// (`OutboxInspection`, `OutboxRepair`), as human tables or `--json`. Exit codes: 0 ok; 2 nothing matched (unknown event id, nothing retried);
-/// 3 `status` found parked events; 64 usage; 69 database unreachable; 1 other failure.
+/// (`OutboxInspection`, `OutboxRepair`), as human tables or `--json`. Exit codes: 0 ok; 2 nothing
+/// matched (unknown event id, nothing retried); 3 `status` found parked events; 64 usage; 69
+/// database unreachable; 1 other failure.
 enum OutboxTool {
     static let usage = "outboxd outbox status | pending | parked | show ID | retry ID… | retry-parked [--since T] | replay --from T --to T [--no-wait]  [--json] [--limit N]"
 
