@@ -43,6 +43,9 @@ public final class Daemon: Sendable {
     /// The part that ended by itself, if one did (then not ready).
     var failedPart: String? { group.endedWorker }
 
+    /// The parts started, in start order (each a `Worker` of the group).
+    var partNames: [String] { group.names }
+
     struct Running {
         var server: MHDServer?
         var metricsServer: MHDServer?
