@@ -256,7 +256,7 @@ public final class Daemon: Sendable {
                                                                                   properties: configuration.kafka.properties),
                                            messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
         running.withLock { $0.producer = producer }
-        try group.start(ProducerWorker(producer: producer))
+        try group.start(ProducerWorker(producer: producer, othersLeftRunning: { [group] in !group.overran.isEmpty }))
         do {
             try producer.checkReachable(timeout: configuration.kafka.startupTimeout)
         } catch {

@@ -109,12 +109,22 @@ public final class RDKafkaProducer: Sendable {
     /// Flushes, stops the poll thread and destroys the handle. Call once. What is not delivered
     /// within `flushTimeout` (brokers down) is purged: the outbox still has those rows.
     public func close(flushTimeout: Duration = .seconds(10)) {
+        close(flushTimeout: flushTimeout, destroy: true)
+    }
+
+    /// `close`, but the handle is left for a thread that may still produce (one left running at
+    /// the stop deadline, just before the process exits).
+    public func closeKeepingHandle(flushTimeout: Duration) {
+        close(flushTimeout: flushTimeout, destroy: false)
+    }
+
+    private func close(flushTimeout: Duration, destroy: Bool) {
         if !flush(timeout: flushTimeout) {
             _ = rd_kafka_purge(handle.raw, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             _ = flush(timeout: .milliseconds(500)) // serves the purged messages' reports
         }
         pollThread.stop(deadline: nil)
-        rd_kafka_destroy(handle.raw)
+        if destroy { rd_kafka_destroy(handle.raw) }
     }
 
     /// Produces one message; a synchronous failure is returned (the context is released then).

@@ -20,7 +20,7 @@ import Testing
     @Test func everyStopGetsWhatIsLeftOfOneDeadline() throws {
         let journal = Journal()
         let group = WorkerGroup(whenAWorkerEnds: { journal.add("policy \($0)") })
-        let first = RecordingWorker("first", journal)
+        let first = RecordingWorker("first", journal, onStop: { [group] in journal.add("first sees \(group.overran) left running") })
         let release = DispatchSemaphore(value: 0)
         // Ignores its stop signal until released: it overruns any deadline.
         let slow = WorkerThread(name: "slow") { _ in release.wait() }
@@ -32,7 +32,9 @@ import Testing
         #expect(overran == ["slow"])
         #expect(last.deadlines == [deadline])
         #expect(first.deadlines == [deadline], "the worker after the overrun gets the same deadline, not a fresh timeout")
-        #expect(journal.entries == ["start first", "start last", "stop last", "stop first"])
+        #expect(journal.entries == ["start first", "start last", "stop last", "stop first", "first sees [\"slow\"] left running"],
+                "a worker stopped after one left running knows it (the producer then keeps its handle)")
+        #expect(group.overran == ["slow"])
     }
 
     @Test func aSecondStopIsHarmless() throws {
@@ -128,12 +130,14 @@ private final class RecordingWorker: Worker {
     let name: String
     private let journal: Journal
     private let startFails: Bool
+    private let onStop: @Sendable () -> Void
     private let stops = Mutex<[ContinuousClock.Instant?]>([])
 
-    init(_ name: String, _ journal: Journal, startFails: Bool = false) {
+    init(_ name: String, _ journal: Journal, startFails: Bool = false, onStop: @escaping @Sendable () -> Void = {}) {
         self.name = name
         self.journal = journal
         self.startFails = startFails
+        self.onStop = onStop
     }
 
     var deadlines: [ContinuousClock.Instant?] { stops.withLock { $0 } }
@@ -146,6 +150,7 @@ private final class RecordingWorker: Worker {
     func stop(deadline: ContinuousClock.Instant?) -> Bool {
         journal.add("stop \(name)")
         stops.withLock { $0.append(deadline) }
+        onStop()
         return true
     }
 }

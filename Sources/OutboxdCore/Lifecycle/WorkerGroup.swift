@@ -9,6 +9,8 @@ public final class WorkerGroup: Sendable {
     private struct State {
         var workers: [any Worker] = []
         var stopping = false
+        /// Workers whose stop overran the deadline, as the stop goes.
+        var overran: [String] = []
         /// The worker whose end by itself was reported.
         var ended: String?
     }
@@ -49,6 +51,10 @@ public final class WorkerGroup: Sendable {
     /// The worker that ended by itself while the group ran (the one reported), if any.
     public var endedWorker: String? { state.withLock { $0.ended } }
 
+    /// The workers left running by `stop` so far (their stop overran the deadline): a worker
+    /// stopped after them must not free what they may still use.
+    public var overran: [String] { state.withLock { $0.overran } }
+
     /// The names of the workers started, in start order.
     public var names: [String] { state.withLock { $0.workers.map(\.name) } }
 
@@ -67,10 +73,10 @@ public final class WorkerGroup: Sendable {
             state.stopping = true
             return state.workers
         }
-        var overran: [String] = []
         for worker in workers.reversed() where !worker.stop(deadline: deadline) {
-            overran.append(worker.name)
+            state.withLock { $0.overran.append(worker.name) }
         }
+        let overran = self.overran
         if !overran.isEmpty { logger.error("workers did not stop in time", ["workers": overran.joined(separator: ",")]) }
         return overran
     }
