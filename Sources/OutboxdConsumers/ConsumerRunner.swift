@@ -10,7 +10,7 @@ import Synchronization
 /// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
 /// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
 /// either way the consumer moves on. Database outages are waited out, never dead-lettered.
-public final class ConsumerRunner: Sendable {
+public final class ConsumerRunner: Worker {
     public let handler: any EventHandler
     private let configuration: ConsumerConfiguration
     private let database: PostgresPoolConfiguration
@@ -18,18 +18,18 @@ public final class ConsumerRunner: Sendable {
     private let topic: String
     private let deadLetters: RDKafkaProducer
     private let logger: Logger
-    private let wakeup = Wakeup()
-    private let running = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    /// Woken by `stop`, so a backoff or a pause ends at once.
+    private let wakeup: Wakeup
+    /// Its thread fails when its Kafka consumer cannot be made, so the process does not go on as
+    /// if the consumer ran (the daemon's `WorkerGroup` stops it, exit 75).
+    private let thread: WorkerThread
     private let counters = Mutex(ConsumerProgress())
-    /// Called once, from the consumer thread, when it ends by itself: its Kafka consumer could not
-    /// be created, so the process must not go on as if the consumer ran.
-    private let onFailure: @Sendable (String) -> Void
 
     public init(handler: any EventHandler, configuration: ConsumerConfiguration, database: PostgresPoolConfiguration,
-                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer,
-                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.onFailure = onFailure
+                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer) {
+        let wakeup = Wakeup()
+        self.wakeup = wakeup
+        thread = WorkerThread(name: "consumer-\(handler.name)", wakeup: wakeup)
         self.handler = handler
         self.configuration = configuration
         self.database = database
@@ -43,43 +43,41 @@ public final class ConsumerRunner: Sendable {
     public var deadLetterTopic: String { topic + ".dlq" }
     public var progress: ConsumerProgress { counters.withLock { $0 } }
 
-    /// Starts the consumer thread.
-    public func run() {
-        running.store(true, ordering: .relaxed)
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
-        }
-        thread.name = "consumer-\(handler.name)"
-        thread.start()
+    public var name: String { thread.name }
+    public var phase: WorkerState.Phase { thread.phase }
+
+    public func start(ended: @escaping @Sendable (WorkerEnd) -> Void) {
+        thread.start(ended: ended) { [self] _ in try loop() }
     }
+
+    /// Starts the consumer thread (its end by itself is seen only in `phase`).
+    public func run() { start(ended: { _ in }) }
 
     /// Finishes the event in hand, commits stored offsets and leaves the group.
-    public func stop() {
-        guard running.exchange(false, ordering: .relaxed) else { return }
-        wakeup.wake()
-        finished.wait()
+    @discardableResult
+    public func stop(deadline: ContinuousClock.Instant?) -> Bool {
+        thread.stop(deadline: deadline)
     }
 
-    private var isRunning: Bool { running.load(ordering: .relaxed) }
+    private var isRunning: Bool { !thread.signal.isStopping }
 
-    private func loop() {
+    private func loop() throws {
         var connection: PQConnection?
+        defer { connection?.close() }
         // A consumer that could not rewind to an unfinished record is closed and made anew, so it
         // resumes from the group's committed offsets, which stop before that record.
-        while isRunning, consume(connection: &connection) {}
-        connection?.close()
+        while isRunning, try consume(connection: &connection) {}
     }
 
     /// Consumes until stopped (false) or until the consumer must be made anew (true).
-    private func consume(connection: inout PQConnection?) -> Bool {
+    /// Throws `ConsumerStartError` when the Kafka consumer cannot be made.
+    private func consume(connection: inout PQConnection?) throws -> Bool {
         let consumer: RDKafkaConsumer
         do {
             consumer = try RDKafkaConsumer(configuration: kafka, groupID: groupID, topics: [topic], storeOffsetsAfterProcessing: true)
         } catch {
             logger.error("cannot start the consumer; the process stops", ["error": "\(error)"])
-            onFailure("the \(handler.name) consumer cannot start: \(error)")
-            return false
+            throw ConsumerStartError(consumer: handler.name, underlying: error)
         }
         defer { consumer.close() }
         var lastPollError: (code: String, at: ContinuousClock.Instant)?

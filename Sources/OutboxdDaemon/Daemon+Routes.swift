@@ -26,6 +26,11 @@ extension Daemon {
 
     private func healthChecks(relay: Relay?) -> [(name: String, check: HealthRoutes.Check)] {
         var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
+        // Down for good once a part ended by itself: the process is stopping (exit 75).
+        checks.append(("parts", { [self] in
+            guard let failed = failedPart else { return (true, JSONObject()) }
+            return (false, JSONObject(["ended": .string(failed)]))
+        }))
         if let relay {
             let embedded = configuration.kafka.isEmbedded
             let bootstrap = kafkaBootstrapServers

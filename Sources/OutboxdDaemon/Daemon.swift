@@ -9,15 +9,22 @@ import OutboxdTasks
 import Synchronization
 
 /// `outboxd serve` (API, relay, consumers), `outboxd api`, `outboxd relay` or `outboxd consume`:
-/// owns the long-lived parts of the process, and the order they start and stop in.
+/// owns the long-lived parts of the process, and the order they start and stop in: each part is a
+/// `Worker` of one `WorkerGroup`, started in this order and stopped in the reverse one under one
+/// `SHUTDOWN_TIMEOUT` deadline.
 ///
-/// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka (the
-/// embedded cluster when configured; fail fast when no broker answers) → relay → notifier →
-/// consumers (with the notification sender and reminder scheduler) → group commit writers →
-/// delivery watch (`Prefer: wait`) → HTTP.
-/// Stop: answer requests waiting for a delivery (202) → stop accepting and finish requests in flight → group commit writers → consumers (commit
-/// their offsets, leave their groups) → sender and scheduler workers → notifier → relay publishes what is due
-/// and finishes its batch → producer flushes → close.
+/// Start: database reachable → schema current (or migrated with `--migrate`) → Kafka producer (the
+/// embedded cluster when configured; fail fast when no broker answers) → published-notifier →
+/// relay → notifier → consumers (each with its notification sender or reminder scheduler) →
+/// outbox purge → group commit writers → metrics listener → API listener → delivery watch
+/// (`Prefer: wait`) → systemd watchdog and status.
+/// Stop (`STOPPING=1`, then the reverse): watchdog → requests waiting for a delivery answered (202)
+/// → API listener stops accepting and finishes requests in flight → metrics listener → group
+/// commit writers → purge → consumers (commit their offsets, leave their groups) and their workers
+/// → notifier → relay publishes what is due and finishes its batch → published-notifier →
+/// producer flushes → pool closed.
+/// A part that ends by itself while serving (the relay after a fatal producer error, a consumer
+/// that cannot start) makes `/readyz` answer 503 and calls `onFailure` (exit 75).
 public final class Daemon: Sendable {
     public enum Part: Sendable, Hashable {
         case api, relay, consumers
@@ -30,30 +37,36 @@ public final class Daemon: Sendable {
     let httpMetrics = HTTPMetrics()
     let deliveryWaitMetrics = DeliveryWatch.Metrics()
     let running = Mutex(Running())
-    private let systemd = SystemdNotifier()
-    /// Called when a part ends by itself (see `StopRequest`).
-    private let onFailure: @Sendable (String) -> Void
+    private let systemd: SystemdNotifier
+    /// Every part, in start order.
+    private let group: WorkerGroup
+    /// The part that ended by itself, if one did (then not ready).
+    var failedPart: String? { group.endedWorker }
+
+    /// The parts started, in start order (each a `Worker` of the group).
+    var partNames: [String] { group.names }
 
     struct Running {
         var server: MHDServer?
         var metricsServer: MHDServer?
-        var groupCommit: GroupCommitter?
-        var notifier: OutboxNotifier?
-        /// NOTIFY `<RELAY_CHANNEL>_published` after the relay's batches (for `Prefer: wait` elsewhere).
-        var publishedNotifier: OutboxNotifier?
-        var deliveryWatch: DeliveryWatch?
         var relay: Relay?
         var consumers: [ConsumerRunner] = []
-        var workers: [PeriodicWorker] = []
         var producer: RDKafkaProducer?
         var embedded: RDKafkaMockCluster?
+        var stopped = false
     }
 
+    /// `onFailure` is called once, with the reason, when a part ends by itself (see `StopRequest`).
     public init(configuration: Configuration, parts: Set<Part> = [.api, .relay], onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
         self.parts = parts
-        self.onFailure = onFailure
         pool = PostgresPool(configuration: configuration.database)
+        let systemd = SystemdNotifier()
+        self.systemd = systemd
+        group = WorkerGroup(whenAWorkerEnds: { [systemd] reason in
+            systemd.notify("STATUS=failed: \(reason.prefix(200))")
+            onFailure(reason)
+        })
     }
 
     /// The bound HTTP port (after `start`).
@@ -80,37 +93,39 @@ public final class Daemon: Sendable {
             let producer = parts.contains(.relay) || !consumers.isEmpty ? try startKafka() : nil
             if parts.contains(.relay), let producer {
                 let published = OutboxNotifier(database: configuration.database, channel: DeliveryWatch.publishedChannel(of: configuration.relay.channel),
-                                               window: .milliseconds(5))
-                let started = Relay(configuration: configuration.relay, database: configuration.database, producer: producer, onFailure: onFailure,
-                                    afterPublished: { published.notify() })
+                                               window: .milliseconds(5), name: "published-notifier")
+                let worker = RelayWorker(configuration: configuration.relay, database: configuration.database, producer: producer,
+                                         afterPublished: { published.notify() })
                 do {
-                    try started.checkShards()
+                    try worker.relay.checkShards()
                 } catch let error as RelayShardsError {
                     throw DaemonError(.configuration, error.description)
                 }
-                published.start()
-                running.withLock { $0.publishedNotifier = published }
-                started.run()
-                running.withLock { $0.relay = started }
-                relay = started
+                try group.start(published)
+                try group.start(worker)
+                running.withLock { $0.relay = worker.relay }
+                relay = worker.relay
             }
             var notifier: OutboxNotifier?
             if parts.contains(.api) || consumers.contains("reminders") {
                 notifier = OutboxNotifier(database: configuration.database, channel: configuration.relay.channel)
-                notifier!.start()
-                running.withLock { $0.notifier = notifier }
+                try group.start(notifier!)
             }
             if let producer, !consumers.isEmpty {
-                startConsumers(consumers, producer: producer, afterOutboxCommit: { [wakeup = relay?.wakeup, notifier] in
+                try startConsumers(consumers, producer: producer, afterOutboxCommit: { [wakeup = relay?.wakeup, notifier] in
                     wakeup?.wake()
                     notifier?.notify()
                 })
+            }
+            if parts.contains(.relay), let purge = OutboxPurge.worker(for: configuration.relay, database: configuration.database) {
+                try group.start(purge)
             }
             if parts.contains(.api) || configuration.metricsHTTP != nil {
                 let http = parts.contains(.api) ? configuration.http.maxConnections : 0
                 try OpenFilesLimit.ensure(http + (configuration.metricsHTTP?.maxConnections ?? 0) + OpenFilesLimit.reserve,
                                           key: parts.contains(.api) ? "HTTP_MAX_CONNECTIONS" : "METRICS_LISTEN")
             }
+            var api: (store: TaskStore, groupCommit: GroupCommitter?)?
             if parts.contains(.api), let notifier {
                 let store = TaskStore(pool: pool, topic: configuration.outboxTopic, afterCommit: { [wakeup = relay?.wakeup] in
                     wakeup?.wake()
@@ -119,52 +134,33 @@ public final class Daemon: Sendable {
                 var groupCommit: GroupCommitter?
                 if configuration.groupCommit.enabled {
                     groupCommit = GroupCommitter(configuration: configuration.groupCommit, store: store)
-                    groupCommit!.run()
-                    running.withLock { $0.groupCommit = groupCommit }
+                    try group.start(groupCommit!)
                 }
-                var router = operationsRouter(relay: relay)
-                let watch = DeliveryWatch(relayWaiters: relay?.waiters, database: configuration.database, channel: configuration.relay.channel,
-                                          metrics: deliveryWaitMetrics)
-                watch.start()
-                running.withLock { $0.deliveryWatch = watch }
-                TaskRoutes(store: store, delivery: watch, groupCommit: groupCommit).register(in: &router)
-                let server = MHDServer(configuration: configuration.http, handler: router)
-                try server.start()
-                running.withLock { $0.server = server }
-                logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
+                api = (store, groupCommit)
             }
             if let metricsHTTP = configuration.metricsHTTP {
                 let server = MHDServer(configuration: metricsHTTP, handler: operationsRouter(relay: relay), logger: Logger(label: "metrics-http"))
-                try server.start()
+                try group.start(HTTPListenerWorker(name: "metrics-http", server: server, longestStop: .seconds(1)))
                 running.withLock { $0.metricsServer = server }
                 logger.notice("metrics listening", ["address": "\(metricsHTTP.host):\(server.port)"])
             }
+            if let api {
+                var router = operationsRouter(relay: relay)
+                // Started after the listener, stopped before it: waiting requests are answered (202) first.
+                let watch = DeliveryWatch(relayWaiters: relay?.waiters, database: configuration.database, channel: configuration.relay.channel,
+                                          metrics: deliveryWaitMetrics)
+                TaskRoutes(store: api.store, delivery: watch, groupCommit: api.groupCommit).register(in: &router)
+                let server = MHDServer(configuration: configuration.http, handler: router)
+                try group.start(HTTPListenerWorker(name: "http", server: server))
+                running.withLock { $0.server = server }
+                try group.start(watch)
+                logger.notice("listening", ["address": "\(configuration.http.host):\(server.port)"])
+            }
             let partNames = parts.filter { $0 != .consumers || !consumers.isEmpty }.map { "\($0)" }.sorted().joined(separator: ",")
+            try group.start(watchdog(relay: relay))
+            if let failed = failedPart { throw DaemonError(.partFailed, "\(failed) ended while starting (the log above says why)") }
             logger.notice("ready", ["parts": partNames])
             systemd.notify("READY=1\nSTATUS=ready: \(partNames)")
-            // A relay loop round can legitimately take two batches' delivery timeouts (the pipeline) plus a poll.
-            let stuckAfter = max(systemd.watchdog ?? .zero, configuration.relay.deliveryTimeout * 2 + configuration.relay.pollInterval) + .seconds(1)
-            // A handler legitimately waits for PostgreSQL (a lock, a slow statement); one that runs
-            // this long makes no progress. A server at its connection limit is full, not stuck.
-            let handlerStuckAfter = max(systemd.watchdog ?? .zero, .seconds(60))
-            systemd.startWatchdog(problem: { [self, relay] in
-                let now = ContinuousClock.now
-                if let relay {
-                    let quiet = now - relay.status.heartbeat
-                    if quiet >= stuckAfter { return "relay loop stuck for \(ValueParser.format(quiet))" }
-                }
-                for (name, server) in httpServers {
-                    if let stuck = server.status.stuck(now: now, loopStuckAfter: .seconds(10), handlerStuckAfter: handlerStuckAfter) {
-                        return "\(name) listener: \(stuck)"
-                    }
-                }
-                return nil
-            }, status: { [pool, relay] in
-                guard let pending = try? pool.withConnection(OutboxInspection.pendingCount(on:)) else {
-                    return "database unavailable"
-                }
-                return "pending=\(pending)" + (relay.map { " published=\($0.status.published) failed=\($0.status.failed)" } ?? "")
-            })
         } catch {
             stop()
             if let error = error as? DaemonError { throw error }
@@ -172,37 +168,54 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// systemd's watchdog and status threads (none unless run under systemd).
+    private func watchdog(relay: Relay?) -> [any Worker] {
+        // A relay loop round can legitimately take two batches' delivery timeouts (the pipeline) plus a poll.
+        let stuckAfter = max(systemd.watchdog ?? .zero, configuration.relay.deliveryTimeout * 2 + configuration.relay.pollInterval) + .seconds(1)
+        // A handler legitimately waits for PostgreSQL (a lock, a slow statement); one that runs
+        // this long makes no progress. A server at its connection limit is full, not stuck.
+        let handlerStuckAfter = max(systemd.watchdog ?? .zero, .seconds(60))
+        return systemd.watchdogWorkers(problem: { [self, relay] in
+            let now = ContinuousClock.now
+            if let relay {
+                let quiet = now - relay.status.heartbeat
+                if quiet >= stuckAfter { return "relay loop stuck for \(ValueParser.format(quiet))" }
+            }
+            for (name, server) in httpServers {
+                if let stuck = server.status.stuck(now: now, loopStuckAfter: .seconds(10), handlerStuckAfter: handlerStuckAfter) {
+                    return "\(name) listener: \(stuck)"
+                }
+            }
+            return nil
+        }, status: { [pool, relay] in
+            guard let pending = try? pool.withConnection(OutboxInspection.pendingCount(on:)) else {
+                return "database unavailable"
+            }
+            return "pending=\(pending)" + (relay.map { " published=\($0.status.published) failed=\($0.status.failed)" } ?? "")
+        })
+    }
+
+    /// Stops every part in the reverse of the start order, all within `SHUTDOWN_TIMEOUT`; a second call does nothing.
     public func stop() {
-        let current = running.withLock { running -> Running in
-            defer { running = Running() }
-            return running
+        let wasRunning = running.withLock { running -> Bool in
+            defer { running.stopped = true }
+            return !running.stopped
         }
-        let deadline = ContinuousClock.now + configuration.shutdownTimeout
+        guard wasRunning else { return }
         logger.notice("stopping", ["timeout": ValueParser.format(configuration.shutdownTimeout)])
         systemd.notify("STOPPING=1")
-        systemd.stopWatchdog()
-        // Requests waiting for a delivery report are answered now (202), so they never hold the stop.
-        current.deliveryWatch?.stop()
-        current.server?.stop(timeout: configuration.shutdownTimeout)
-        current.metricsServer?.stop(timeout: .seconds(1))
-        current.groupCommit?.stop()
-        current.consumers.forEach { $0.stop() }
-        current.workers.forEach { $0.stop() }
-        current.notifier?.stop()
-        // The relay and the producer share what is left of SHUTDOWN_TIMEOUT.
-        current.relay?.stop(drainTimeout: max(deadline - ContinuousClock.now, .zero))
-        current.publishedNotifier?.stop()
-        current.producer?.close(flushTimeout: max(deadline - ContinuousClock.now, .milliseconds(100)))
+        group.stop(timeout: configuration.shutdownTimeout)
         pool.close()
         logger.notice("stopped")
     }
 
-    /// One runner per enabled consumer, plus the notification sender and the reminder scheduler.
-    private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) {
+    /// One runner per enabled consumer, each followed by its notification sender or reminder scheduler.
+    private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) throws {
         let settings = configuration.consumers
         let kafka = KafkaClientConfiguration(bootstrapServers: producer.bootstrapServers, properties: configuration.kafka.properties)
         for name in names {
             let handler: any EventHandler
+            var job: (any PeriodicJob, Duration)?
             switch name {
             case "audit":
                 handler = AuditHandler()
@@ -211,22 +224,19 @@ public final class Daemon: Sendable {
                 // NOTIFICATION_WEBHOOK_URL was checked when the configuration loaded.
                 let webhook = settings.notificationWebhook.isEmpty ? nil : try? WebhookNotificationSink(url: settings.notificationWebhook)
                 let sink: any NotificationSink = webhook ?? LogNotificationSink()
-                startWorker(NotificationSender(sink: sink), every: .milliseconds(500))
+                job = (NotificationSender(sink: sink), .milliseconds(500))
             default:
                 handler = ReminderHandler(lead: settings.reminderLead)
-                startWorker(ReminderScheduler(topic: configuration.outboxTopic, afterCommit: afterOutboxCommit), every: .seconds(1))
+                job = (ReminderScheduler(topic: configuration.outboxTopic, afterCommit: afterOutboxCommit), .seconds(1))
+            }
+            if let (job, interval) = job {
+                try group.start(PeriodicWorker(job: job, database: configuration.database, interval: interval))
             }
             let runner = ConsumerRunner(handler: handler, configuration: settings, database: configuration.database,
-                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer, onFailure: onFailure)
-            runner.run()
+                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer)
+            try group.start(runner)
             running.withLock { $0.consumers.append(runner) }
         }
-    }
-
-    private func startWorker(_ job: any PeriodicJob, every interval: Duration) {
-        let worker = PeriodicWorker(job: job, database: configuration.database, interval: interval)
-        worker.run()
-        running.withLock { $0.workers.append(worker) }
     }
 
     private func startKafka() throws -> RDKafkaProducer {
@@ -242,6 +252,7 @@ public final class Daemon: Sendable {
                                                                                   properties: configuration.kafka.properties),
                                            messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
         running.withLock { $0.producer = producer }
+        try group.start(ProducerWorker(producer: producer, othersLeftRunning: { [group] in !group.overran.isEmpty }))
         do {
             try producer.checkReachable(timeout: configuration.kafka.startupTimeout)
         } catch {

@@ -11,7 +11,7 @@ import Synchronization
 /// whereupon one statement looks up every waiting event (`OutboxDeliveries`); a lookup every
 /// second covers a lost notification. Nothing waits on a thread or polls per request, and `stop`
 /// answers every waiting request at once (202), so no wait outlives the stop timeout.
-final class DeliveryWatch: DeliveryWaiting, Sendable {
+final class DeliveryWatch: DeliveryWaiting, Worker {
     typealias Done = @Sendable ((partition: Int32?, offset: Int64?)?) -> Void
 
     private struct Waiting {
@@ -22,12 +22,11 @@ final class DeliveryWatch: DeliveryWaiting, Sendable {
     private struct State {
         var waiting: [UUID: [Waiting]] = [:]
         var stopped = false
-        var started = false
     }
 
     private let state = Mutex(State())
-    private let wakeup = Wakeup()
-    private let finished = DispatchSemaphore(value: 0)
+    private let wakeup: Wakeup
+    private let thread: WorkerThread
     private let relayWaiters: DeliveryWaiters?
     private let database: PostgresPoolConfiguration
     private let channel: String
@@ -53,36 +52,34 @@ final class DeliveryWatch: DeliveryWaiting, Sendable {
         self.database = database
         self.channel = channel
         self.fallback = fallback
+        let wakeup = Wakeup()
+        self.wakeup = wakeup
+        thread = WorkerThread(name: "delivery-wait", wakeup: wakeup)
     }
+
+    var name: String { thread.name }
 
     /// The channel relays notify after each batch that published events.
     static func publishedChannel(of channel: String) -> String { channel + "_published" }
 
-    func start() {
-        state.withLock { $0.started = true }
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
-        }
-        thread.name = "delivery-wait"
-        thread.start()
+    func start(ended: @escaping @Sendable (WorkerEnd) -> Void) {
+        thread.start(ended: ended) { [self] _ in loop() }
     }
 
     /// Answers every waiting request (nil: 202) and ends the thread; later waits end at once.
-    func stop() {
-        let (waiting, started) = state.withLock { state -> ([UUID: [Waiting]], Bool) in
-            guard !state.stopped else { return ([:], false) }
+    @discardableResult
+    func stop(deadline: ContinuousClock.Instant?) -> Bool {
+        let waiting = state.withLock { state -> [UUID: [Waiting]] in
+            guard !state.stopped else { return [:] }
             state.stopped = true
             defer { state.waiting = [:] }
-            return (state.waiting, state.started)
+            return state.waiting
         }
         for id in waiting.keys { relayWaiters?.remove(id) }
         let all = waiting.values.flatMap { $0 }
         if !all.isEmpty { outcomes.increment(["stopping"], by: Double(all.count)) }
         all.forEach { $0.done(nil) }
-        guard started else { return }
-        wakeup.wake()
-        finished.wait()
+        return thread.stop(deadline: deadline)
     }
 
     func awaitDelivery(of eventID: UUID, timeout: Duration, then done: @escaping Done) {

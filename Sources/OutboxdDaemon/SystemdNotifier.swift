@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import OutboxdCore
-import Synchronization
 
 /// systemd's notify protocol (`sd_notify(3)`): datagrams like `READY=1` to the unix socket named
 /// by `NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace). Without `NOTIFY_SOCKET`
@@ -12,10 +11,6 @@ import Synchronization
 public final class SystemdNotifier: Sendable {
     private let address: String?
     private let watchdogInterval: Duration?
-    private let running = Atomic<Bool>(false)
-    /// One per periodic thread, so that stopping wakes each of them.
-    private let threads = Mutex<[Wakeup]>([])
-    private let finished = DispatchSemaphore(value: 0)
     private let logger = Logger(label: "systemd")
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -54,14 +49,15 @@ public final class SystemdNotifier: Sendable {
         if sent < 0 { logger.warning("sd_notify failed", ["state": String(state.prefix(32)), "error": String(cString: strerror(errno))]) }
     }
 
-    /// Starts two threads: one sends `WATCHDOG=1` every half watchdog interval while `problem()`
-    /// returns nil (only when systemd asked for a watchdog, `WatchdogSec=`); the other sends
-    /// `STATUS=<status()>` every 10 s. Separate, so a slow status query never delays a ping.
-    public func startWatchdog(problem: @escaping @Sendable () -> String?, status: @escaping @Sendable () -> String?) {
-        guard isActive else { return }
-        running.store(true, ordering: .relaxed)
+    /// Two workers, for the daemon's `WorkerGroup`: one sends `WATCHDOG=1` every half watchdog
+    /// interval while `problem()` returns nil (only when systemd asked for a watchdog,
+    /// `WatchdogSec=`); the other sends `STATUS=<status()>` every 10 s. Separate, so a slow status
+    /// query never delays a ping. None without `NOTIFY_SOCKET`.
+    public func watchdogWorkers(problem: @escaping @Sendable () -> String?, status: @escaping @Sendable () -> String?) -> [WorkerThread] {
+        guard isActive else { return [] }
+        var workers: [WorkerThread] = []
         if let interval = watchdogInterval {
-            spawn("watchdog", every: interval / 2) { [self] wasHealthy in
+            workers.append(periodic("watchdog", every: interval / 2) { [self] wasHealthy in
                 let found = problem()
                 if found == nil { notify("WATCHDOG=1") }
                 if let found, wasHealthy {
@@ -70,35 +66,24 @@ public final class SystemdNotifier: Sendable {
                     logger.notice("healthy again; watchdog pings resume")
                 }
                 return found == nil
-            }
+            })
         }
-        spawn("status", every: .seconds(10)) { [self] _ in
+        workers.append(periodic("status", every: .seconds(10)) { [self] _ in
             if let text = status() { notify("STATUS=" + text) }
             return true
-        }
+        })
+        return workers
     }
 
-    /// Runs `body` every `interval` on a thread of its own until `stopWatchdog`; `body` gets what it returned last time.
-    private func spawn(_ name: String, every interval: Duration, _ body: @escaping @Sendable (Bool) -> Bool) {
-        let wakeup = Wakeup()
-        threads.withLock { $0.append(wakeup) }
-        let thread = Thread { [self] in
+    /// Runs `body` every `interval` until stopped; `body` gets what it returned last time.
+    private func periodic(_ name: String, every interval: Duration, _ body: @escaping @Sendable (Bool) -> Bool) -> WorkerThread {
+        WorkerThread(name: name) { signal in
             var last = true
-            while running.load(ordering: .relaxed) {
+            while !signal.isStopping {
                 last = body(last)
-                wakeup.wait(timeout: interval)
+                signal.wait(timeout: interval)
             }
-            finished.signal()
         }
-        thread.name = name
-        thread.start()
-    }
-
-    public func stopWatchdog() {
-        guard running.exchange(false, ordering: .relaxed) else { return }
-        let wakeups = threads.withLock { $0 }
-        wakeups.forEach { $0.wake() }
-        wakeups.forEach { _ in finished.wait() }
     }
 
     /// The watchdog interval systemd set, if any.

@@ -10,7 +10,8 @@ import Synchronization
 /// each message carries a retained `PendingDelivery` as its opaque, released by the report.
 public final class RDKafkaProducer: Sendable {
     let handle: RDKafkaHandle
-    private let pollLoop = PollLoop()
+    /// Serves delivery reports (and statistics) until `close`.
+    private let pollThread: WorkerThread
     /// The statistics callback's opaque: owned here, so it outlives the handle.
     private let brokers = BrokerStates()
     public let bootstrapServers: String
@@ -35,18 +36,17 @@ public final class RDKafkaProducer: Sendable {
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
         brokers.install(on: conf)
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
-        handle = RDKafkaHandle(raw: rk)
+        let handle = RDKafkaHandle(raw: rk)
+        self.handle = handle
         bootstrapServers = configuration.bootstrapServers
         self.topicPolicy = topicPolicy
         adminTimeout = min(messageTimeout, .seconds(10))
-        let thread = Thread { [handle, pollLoop] in
-            while pollLoop.running.load(ordering: .relaxed) {
+        pollThread = WorkerThread(name: "kafka-poll") { [handle] signal in
+            while !signal.isStopping {
                 rd_kafka_poll(handle.raw, 100)
             }
-            pollLoop.stopped.signal()
         }
-        thread.name = "kafka-poll"
-        thread.start()
+        pollThread.start(ended: { _ in })
     }
 
     /// Each broker's connection state (`UP`, `DOWN`, `CONNECT`, …) from the latest statistics.
@@ -109,13 +109,22 @@ public final class RDKafkaProducer: Sendable {
     /// Flushes, stops the poll thread and destroys the handle. Call once. What is not delivered
     /// within `flushTimeout` (brokers down) is purged: the outbox still has those rows.
     public func close(flushTimeout: Duration = .seconds(10)) {
+        close(flushTimeout: flushTimeout, destroy: true)
+    }
+
+    /// `close`, but the handle is left for a thread that may still produce (one left running at
+    /// the stop deadline, just before the process exits).
+    public func closeKeepingHandle(flushTimeout: Duration) {
+        close(flushTimeout: flushTimeout, destroy: false)
+    }
+
+    private func close(flushTimeout: Duration, destroy: Bool) {
         if !flush(timeout: flushTimeout) {
             _ = rd_kafka_purge(handle.raw, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             _ = flush(timeout: .milliseconds(500)) // serves the purged messages' reports
         }
-        pollLoop.running.store(false, ordering: .relaxed)
-        pollLoop.stopped.wait()
-        rd_kafka_destroy(handle.raw)
+        pollThread.stop(deadline: nil)
+        if destroy { rd_kafka_destroy(handle.raw) }
     }
 
     /// Produces one message; a synchronous failure is returned (the context is released then).
@@ -145,12 +154,6 @@ public final class RDKafkaProducer: Sendable {
             return RDKafkaConfig.error(code, context: "produce")
         }
     }
-}
-
-/// The poll thread's run flag and its exit signal, shared with the thread.
-final class PollLoop: Sendable {
-    let running = Atomic<Bool>(true)
-    let stopped = DispatchSemaphore(value: 0)
 }
 
 /// An `rd_kafka_t *`. Safe to send: librdkafka's handle is thread-safe for the calls used here.

@@ -10,14 +10,15 @@ import Synchronization
 /// still answered only after the commit that holds its task and event (G1). When a batch fails
 /// on a row, its tasks are written one by one, so the error belongs to its own request alone;
 /// when it fails for a reason of no row, it is sent again a few times, then answered 503 (`write`).
-public final class GroupCommitter: Sendable {
+public final class GroupCommitter: Worker {
     public let configuration: GroupCommitConfiguration
     private let store: TaskStore
     private let logger = Logger(label: "group-commit")
     private let state = Mutex(State())
     /// One signal per queued task (and one per writer at stop).
     private let available = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    /// The writers, each a `WorkerThread` that waits on `available`.
+    private let writers: [WorkerThread]
     private let statisticsState = Mutex(Statistics())
 
     /// What the writers did: batches written, failed attempts of no row, tasks written one by
@@ -40,30 +41,39 @@ public final class GroupCommitter: Sendable {
     public init(configuration: GroupCommitConfiguration, store: TaskStore) {
         self.configuration = configuration
         self.store = store
+        writers = (0..<configuration.writers).map { WorkerThread(name: "group-commit-\($0)") }
     }
 
-    /// Starts the writer threads.
-    public func run() {
-        state.withLock { $0.running = true }
-        for index in 0..<configuration.writers {
-            let thread = Thread { [self] in
-                writerLoop()
-                finished.signal()
-            }
-            thread.name = "group-commit-\(index)"
-            thread.start()
+    public let name = "group-commit"
+
+    /// Starts the writer threads; `ended` hears of the first that ends by itself.
+    public func start(ended: @escaping @Sendable (WorkerEnd) -> Void) {
+        let wasNew = state.withLock { state -> Bool in
+            guard !state.running, !state.stopping else { return false }
+            state.running = true
+            return true
+        }
+        guard wasNew else { return }
+        let reported = Atomic<Bool>(false)
+        for writer in writers {
+            writer.start(ended: { end in if !reported.exchange(true, ordering: .relaxed) { ended(end) } },
+                         running: { [self] _ in writerLoop() })
         }
     }
 
+    /// Starts the writer threads.
+    public func run() { start(ended: { _ in }) }
+
     /// Writes what is queued, then stops the writers. Later creates are written one by one.
-    public func stop() {
+    @discardableResult
+    public func stop(deadline: ContinuousClock.Instant?) -> Bool {
         let wasRunning = state.withLock { state -> Bool in
             defer { state.stopping = true }
             return state.running && !state.stopping
         }
-        guard wasRunning else { return }
+        guard wasRunning else { return true }
         for _ in 0..<configuration.writers { available.signal() }
-        for _ in 0..<configuration.writers { finished.wait() }
+        return writers.map { $0.stop(deadline: deadline) }.allSatisfy { $0 }
     }
 
     /// Creates `task` in the next group transaction and returns after its commit.

@@ -1,0 +1,47 @@
+import Foundation
+import OutboxdCore
+import OutboxdOutbox
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+/// `OutboxPurge` on a `PeriodicWorker` of its own (issue #15): it deletes the rows published
+/// before the retention and keeps younger published rows, pending rows and parked rows.
+@Suite struct OutboxPurgeTests {
+    @Test func deletesRowsPublishedBeforeTheRetentionAndKeepsTheRest() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.executeScript("""
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
+            SELECT 'task', 'old-' || n, 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 0, n
+            FROM generate_series(1, 5) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
+            VALUES ('task', 'young', 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '10 minutes', 0, 10);
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at)
+            VALUES ('task', 'pending', 'task.created', 'task-events', '{}', now() - interval '3 hours');
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, parked_at, attempts, last_error)
+            VALUES ('task', 'parked', 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 10, 'too large');
+            """)
+        // Two rows a round and an hour between rounds: the five old rows go only if a full
+        // round runs the next one at once.
+        let worker = PeriodicWorker(job: OutboxPurge(retention: .seconds(3600), batch: 2),
+                                    database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1), interval: .seconds(3600))
+        try worker.start()
+        defer { worker.stop() }
+        try waitUntil("the old rows are purged") { try database.count("outbox", where: "aggregate_id LIKE 'old-%'") == 0 }
+        worker.stop()
+        let kept = try connection.query("SELECT aggregate_id FROM outbox ORDER BY aggregate_id").map { try $0.require(String.self, "aggregate_id") }
+        #expect(kept == ["parked", "pending", "young"])
+    }
+
+    /// Retention 0: the relay deletes rows as it publishes them, and no purge worker is made.
+    @Test func noPurgeWorkerWithoutHistory() {
+        var configuration = RelayConfiguration()
+        let database = PostgresPoolConfiguration(conninfo: "", maxConnections: 1)
+        #expect(OutboxPurge.worker(for: configuration, database: database)?.name == "outbox-purge")
+        configuration.retention = .zero
+        #expect(OutboxPurge.worker(for: configuration, database: database) == nil)
+    }
+}
