@@ -94,17 +94,17 @@ public final class Daemon: Sendable {
             if parts.contains(.relay), let producer {
                 let published = OutboxNotifier(database: configuration.database, channel: DeliveryWatch.publishedChannel(of: configuration.relay.channel),
                                                window: .milliseconds(5), name: "published-notifier")
-                let worker = RelayWorker(configuration: configuration.relay, database: configuration.database, producer: producer,
-                                         afterPublished: { published.notify() })
+                let worker = Relay(configuration: configuration.relay, database: configuration.database, producer: producer,
+                                   afterPublished: { published.notify() })
                 do {
-                    try worker.relay.checkShards()
+                    try worker.checkShards()
                 } catch let error as RelayShardsError {
                     throw DaemonError(.configuration, error.description)
                 }
                 try group.start(published)
                 try group.start(worker)
-                running.withLock { $0.relay = worker.relay }
-                relay = worker.relay
+                running.withLock { $0.relay = worker }
+                relay = worker
             }
             var notifier: OutboxNotifier?
             if parts.contains(.api) || consumers.contains("reminders") {

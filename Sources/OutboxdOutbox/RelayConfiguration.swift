@@ -21,7 +21,8 @@ public struct RelayConfiguration: Sendable {
     /// How often a relay tries to take over shards no relay holds. Config key
     /// `RELAY_TAKEOVER_INTERVAL`; default 1 s.
     public var takeoverInterval: Duration = .seconds(1)
-    /// How often published rows past `retention` are purged (in batches of 1000).
+    /// How often the purge job (`OutboxPurge`, its own thread) deletes published rows past
+    /// `retention`, in batches of 1000.
     public var purgeInterval: Duration = .seconds(10)
     /// Channel of the coalesced NOTIFY the API sends after commits.
     public var channel = "outboxd_outbox"

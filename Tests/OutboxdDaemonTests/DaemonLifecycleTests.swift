@@ -30,11 +30,7 @@ import Testing
             VALUES ('task', 'old', 'task.created', 'task-events', '{}', now() - interval '2 hours', 0, 1),
                    ('task', 'young', 'task.created', 'task-events', '{}', now() - interval '1 minute', 0, 2)
             """)
-        var configuration = Self.configuration(database)
-        // The relay loop's own purge (until it is removed from Relay) first runs after an interval;
-        // the purge worker runs at once: only it can delete the row here.
-        configuration.relay.purgeInterval = .seconds(3600)
-        let serve = Daemon(configuration: configuration, parts: [.api, .relay, .consumers])
+        let serve = Daemon(configuration: Self.configuration(database), parts: [.api, .relay, .consumers])
         try serve.start(migrate: false)
         defer { serve.stop() }
         #expect(serve.partNames == ["kafka-producer", "published-notifier", "relay", "notifier",

@@ -34,8 +34,7 @@ final class RelayFixture {
                                        messageTimeout: configuration.deliveryTimeout, topicPolicy: topicPolicy)
         let failures = FailureLog()
         self.failures = failures
-        relay = Relay(configuration: configuration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer,
-                      onFailure: { failures.add($0) })
+        relay = Relay(configuration: configuration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer)
         store = TaskStore(pool: database.pool(), topic: topic)
     }
 
@@ -81,7 +80,7 @@ final class RelayFixture {
     }
 }
 
-/// What `Relay`'s `onFailure` was called with.
+/// How the relay ended by itself (`Relay.start(ended:)`), if it did.
 final class FailureLog: Sendable {
     private let reasons = Mutex<[String]>([])
     func add(_ reason: String) { reasons.withLock { $0.append(reason) } }
@@ -280,71 +279,6 @@ final class FailureLog: Sendable {
         #expect(try fixture.consume(10).count == 10)
     }
 
-    /// A key that failed in one batch is held, and not produced, in the batch claimed while that
-    /// one was in flight: its later event does not reach Kafka ahead of the earlier one's retry
-    /// (G3). Driven by hand: batch 1 is the task's first event, which times out (every produce
-    /// request refused with a retriable error); batch 2, claimed on the other lane before batch 1 is
-    /// recorded, its second. A third session's SHARE lock holds batch 1's mark back until batch 2's
-    /// claim has run, so that claim still sees batch 1's row as not backing off (as it does under load).
-    @Test func aLaterEventOfAFailedKeyIsNotProducedAheadOfTheRetry() throws {
-        let fixture = try RelayFixture {
-            $0.batchSize = 1
-            $0.deliveryTimeout = .seconds(1)
-            $0.backoffBase = .seconds(600)
-            $0.backoffMaximum = .seconds(600)
-        }
-        let id = try fixture.createTasks(1)[0]
-        try fixture.producer.checkReachable(timeout: .seconds(10))
-        fixture.kafka.failNextProduceRequests(10_000, with: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS)
-        _ = try fixture.store.update(id, TaskPatch(description: .some("small")), ifVersion: nil)
-        let lanes = [try fixture.database.connect(), try fixture.database.connect()]
-        let pids = try lanes.map { try #require(try $0.query("SELECT pg_backend_pid() AS pid").first).require(Int.self, "pid") }
-        var inFlight: InFlightBatch?
-        var recording: RecordingBatch?
-        #expect(try fixture.relay.pump(on: lanes[0], owned: [0], inFlight: &inFlight, recording: &recording) == 1)
-
-        let database = PostgresPoolConfiguration(conninfo: fixture.database.url)
-        let locked = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            defer { released.signal() }
-            guard let locker = try? database.connect(), let watcher = try? database.connect(),
-                  (try? locker.executeScript("BEGIN; LOCK TABLE outbox IN SHARE MODE")) != nil else {
-                locked.signal()
-                return
-            }
-            locked.signal()
-            try? waitUntil("batch 2 is claimed and batch 1's mark waits for the lock", timeout: .seconds(30)) {
-                let counts = try #require(try watcher.query("""
-                    SELECT count(*) FILTER (WHERE pid = $1 AND wait_event_type = 'Lock') AS waiting,
-                           count(*) FILTER (WHERE pid = $2 AND state = 'idle in transaction' AND query LIKE '%SKIP LOCKED%') AS claimed
-                    FROM pg_stat_activity
-                    """, [pids[0], pids[1]]).first)
-                return try counts.require(Int.self, "waiting") == 1 && counts.require(Int.self, "claimed") == 1
-            }
-            try? locker.executeScript("ROLLBACK")
-        }
-        locked.wait()
-        #expect(try fixture.relay.pump(on: lanes[1], owned: [0], inFlight: &inFlight, recording: &recording) == 1)
-        released.wait()
-        #expect(inFlight?.heldKeys == [id.lowercaseString])
-        #expect(try fixture.relay.pump(on: lanes[0], owned: [0], inFlight: &inFlight, recording: &recording) == 0)
-        #expect(inFlight == nil && recording == nil)
-
-        #expect(fixture.producer.flush(timeout: .seconds(10)))
-        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: fixture.kafka.bootstrapServers),
-                                           groupID: "test-\(UUID())", topics: [fixture.topic])
-        defer { consumer.close() }
-        let messages = try (0..<4).reduce(Int64(0)) { total, partition in
-            total + (try consumer.watermarks(topic: fixture.topic, partition: Int32(partition), timeout: .seconds(10)).high)
-        }
-        #expect(messages == 0, "the second event was produced ahead of the first one's retry")
-        let rows = try lanes[0].query("SELECT attempts, last_error, coalesce(next_attempt_at > now(), false) AS backing_off, published_at IS NULL AS pending FROM outbox ORDER BY id")
-        #expect(try rows.map { try $0.require(Int.self, "attempts") } == [1, 0])
-        #expect(try rows.map { try $0.require(Bool.self, "backing_off") } == [true, false])
-        #expect(try rows.map { try $0.require(Bool.self, "pending") } == [true, true])
-        #expect(try rows.first?.require(String.self, "last_error").contains("_MSG_TIMED_OUT") == true)
-    }
-
     @Test func injectedProduceErrorsKeepPerKeyOrder() throws {
         // One request in flight per broker connection: with several, librdkafka 2.0.2's mock
         // cluster answers a retried batch it never wrote with DUPLICATE_SEQUENCE_NUMBER, a success
@@ -393,17 +327,6 @@ final class FailureLog: Sendable {
         #expect(Set(try fixture.consume(30).compactMap { $0.header("ce_id") }).count == 30)
     }
 
-    @Test func publishedRowsArePurgedAfterTheRetention() throws {
-        let fixture = try RelayFixture {
-            $0.retention = .milliseconds(200)
-            $0.purgeInterval = .milliseconds(50)
-        }
-        fixture.relay.run()
-        try fixture.createTasks(10)
-        try waitUntil("published rows are purged") { try fixture.database.count("outbox") == 0 }
-        #expect(try fixture.database.count("tasks") == 10)
-    }
-
     @Test func oneRelayOwnsEveryShard() throws {
         let fixture = try RelayFixture { $0.shards = 4 }
         fixture.relay.run()
@@ -419,7 +342,7 @@ final class FailureLog: Sendable {
     /// and burns no row's attempts: every event stays pending for the next producer (a restart).
     @Test func aFatalProducerErrorStopsTheRelayAndBurnsNoAttempts() throws {
         let fixture = try RelayFixture()
-        fixture.relay.run()
+        fixture.relay.start(ended: { [failures = fixture.failures] in failures.add("\($0)") })
         try fixture.createTasks(5)
         try fixture.waitUntilNothingPending()
         fixture.producer.raiseFatalErrorForTesting("test: broken sequence")
@@ -427,6 +350,7 @@ final class FailureLog: Sendable {
         try waitUntil("the relay reports the fatal error") { !fixture.failures.all.isEmpty }
         #expect(fixture.failures.all.count == 1)
         #expect(fixture.failures.all[0].contains("OUT_OF_ORDER_SEQUENCE_NUMBER"))
+        #expect({ if case .failed = fixture.relay.phase { true } else { false } }())
         #expect(fixture.relay.status.lastError?.contains("fatal") == true)
         #expect(try fixture.pending() == 20)
         #expect(try fixture.database.count("outbox", where: "attempts > 0 OR parked_at IS NOT NULL OR last_error IS NOT NULL") == 0)
