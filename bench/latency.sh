@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench-latency: end-to-end latency of `outboxd serve` (embedded Kafka, audit consumer on) at
+# make bench-latency: end-to-end latency of `outboxd serve` (audit consumer on) at
 # steady request rates, from the commit of the API's transaction (track_commit_timestamp) to
 #   - the delivery report: the row's published_at (the time the report reached the relay);
 #   - the record of it: the commit of the relay's transaction that marked the row published
@@ -19,7 +19,9 @@
 # (per rate, default 10s; with the audit consumer RATE × DURATION may not pass 60,000 events: the
 # embedded mock cluster keeps ~5 MB per partition and drops older records a lagging consumer has
 # not read yet), CONSUMERS (default audit; none measures the relay alone, as issue #3 asks, and
-# reports no effect latency), PGBIN, BENCH_KEEP_LOGS.
+# reports no effect latency), KAFKA (default process: librdkafka's mock cluster in its own process,
+# `outboxd-bench mock-cluster`, so that outboxd's RSS and CPU are its own; embedded: the mock cluster
+# inside outboxd, KAFKA_BOOTSTRAP_SERVERS=embedded), PGBIN, BENCH_KEEP_LOGS.
 set -euo pipefail
 name=latency.sh
 source "$(dirname "$0")/lib.sh"
@@ -27,19 +29,30 @@ source "$(dirname "$0")/lib.sh"
 RATES=${RATES:-1000 2000 5000}
 CONSUMERS=${CONSUMERS:-audit}
 case $CONSUMERS in audit|none) ;; *) die "CONSUMERS must be audit or none (got '$CONSUMERS')" ;; esac
+KAFKA=${KAFKA:-process}
+case $KAFKA in process|embedded) ;; *) die "KAFKA must be process or embedded (got '$KAFKA')" ;; esac
 DURATION=${DURATION:-10s}
 seconds=$(seconds_of DURATION "$DURATION")
 for rate in $RATES; do
   [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] || die "RATES must be positive integers (got '$RATES')"
   [ "$CONSUMERS" = none ] || [ $(( rate * seconds )) -le 60000 ] \
-    || die "RATE $rate × DURATION $DURATION is more than 60000 events, which the embedded cluster would not all keep for the audit consumer; lower DURATION"
+    || die "RATE $rate × DURATION $DURATION is more than 60000 events, which the mock cluster would not all keep for the audit consumer; lower DURATION"
 done
 command -v wrk >/dev/null || die "wrk is not installed"
 
 PG_SETTINGS="-c track_commit_timestamp=on" bench_start_cluster
 http_port=$("$root/scripts/pg.sh" free-port)
-daemon_cmd="CONSUMERS=$CONSUMERS outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
-CONSUMERS=$CONSUMERS bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+if [ "$KAFKA" = process ]; then
+  bench_start_broker 6
+  bootstrap=$broker_bootstrap
+  rss_target=48 rss_issue="#15, the broker in another process"
+  daemon_cmd="CONSUMERS=$CONSUMERS KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd serve --http-listen 127.0.0.1:PORT (OUTBOX_RETENTION=1h; outboxd-bench mock-cluster --brokers 3 --partitions 6 in another process)"
+else
+  bootstrap=embedded
+  rss_target=64 rss_issue="#6, the embedded cluster included"
+  daemon_cmd="CONSUMERS=$CONSUMERS outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
+fi
+CONSUMERS=$CONSUMERS KAFKA_BOOTSTRAP_SERVERS=$bootstrap bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
 wait_http_ready "$http_port" "$dir/outboxd.log"
 # Warm-up: the audit consumer joins its group within a few seconds of start-up; the measured runs
 # begin once a first event is published (and has its audit row).
@@ -113,12 +126,13 @@ stop_daemon
 record=latency
 [ "$CONSUMERS" = audit ] || record=latency-relay
 cp "$dir/outboxd.log" "$root/bench/results/$record-outboxd.log" # kept for a look at any warning
-lines+=("outboxd serve peak RSS over all rates: $peak_rss_mb MB (target < 64 MB)")
+rss_met=$(awk -v r="$peak_rss_mb" -v t="$rss_target" 'BEGIN { print (r != "" && r < t ? "met" : "not met") }')
+lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$CONSUMERS, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")
 tasks=$(sql_value "SELECT count(*) FROM tasks"); outbox=$(sql_value "SELECT count(*) FROM outbox")
 [ "$tasks" = "$outbox" ] || problems+=("tasks=$tasks but outbox=$outbox")
 
 {
-  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$CONSUMERS"
+  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$CONSUMERS KAFKA=$KAFKA"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: $daemon_cmd"

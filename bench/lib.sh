@@ -2,7 +2,8 @@
 # processes a script starts, and cleanup of all of them on exit, failure or Ctrl-C.
 #
 # The sourcing script sets `name` (for messages) before sourcing, and then calls `bench_start_cluster`.
-# It may start one daemon with `bench_start_daemon LOG CMD…` and run load generators with `run_child`.
+# It may start one daemon with `bench_start_daemon LOG CMD…`, one Kafka mock cluster in its own process
+# with `bench_start_broker`, and run load generators with `run_child`.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -32,6 +33,7 @@ dir=$(mktemp -d "/tmp/outboxd-bench.XXXXXX")
 chmod 755 "$dir" # the server runs as postgres when we are root
 daemon_pid=
 child_pid=
+broker_pid=
 
 # Runs a load generator in the background and waits for it, so that Ctrl-C ends the script even though
 # wrk catches SIGINT itself and exits 0 (bash would then ignore the signal); cleanup kills it.
@@ -72,6 +74,34 @@ stop_daemon() {
   daemon_pid=
 }
 
+# bench_start_broker [PARTITIONS]: starts librdkafka's mock cluster in its own process (`outboxd-bench
+# mock-cluster`, the shape of KAFKA_BOOTSTRAP_SERVERS=embedded: 3 brokers, task-events with PARTITIONS
+# partitions, default 6, and task-events.dlq), so that the daemon's CPU and memory are its own; sets
+# broker_bootstrap. A fresh cluster each time: its offsets start at 0.
+bench_start_broker() {
+  local partitions=${1:-6} bench_bin=$root/.build/release/outboxd-bench
+  [ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
+  stop_broker
+  "$bench_bin" mock-cluster --brokers 3 --partitions "$partitions" >"$dir/broker.out" 2>"$dir/broker.log" &
+  broker_pid=$!
+  broker_bootstrap=
+  for _ in $(seq 1 100); do
+    broker_bootstrap=$(sed -n 's/^BENCH mock-cluster bootstrap=\([^ ]*\) .*/\1/p' "$dir/broker.out")
+    [ -z "$broker_bootstrap" ] || break
+    kill -0 "$broker_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$broker_bootstrap" ] || { cat "$dir/broker.log" >&2; die "outboxd-bench mock-cluster did not start"; }
+  echo "broker: outboxd-bench mock-cluster --brokers 3 --partitions $partitions (pid $broker_pid) at $broker_bootstrap" >&2
+}
+
+stop_broker() {
+  [ -n "$broker_pid" ] || return 0
+  kill -TERM "$broker_pid" 2>/dev/null || true
+  wait "$broker_pid" 2>/dev/null || true
+  broker_pid=
+}
+
 # wait_http_ready PORT LOG: waits up to 30 s for GET /readyz, or dies showing the log.
 wait_http_ready() {
   local port=$1 log=$2
@@ -94,6 +124,7 @@ bench_cleanup() {
     wait "$child_pid" 2>/dev/null || true
   fi
   stop_daemon
+  stop_broker
   "$root/scripts/pg.sh" stop "$dir/pg" immediate >/dev/null 2>&1 || true
   if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
     mkdir -p "$BENCH_KEEP_LOGS" && cp "$dir"/*.log "$dir"/*.out "$BENCH_KEEP_LOGS"/ 2>/dev/null || true

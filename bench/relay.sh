@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# make bench-relay: how fast `outboxd relay` drains a preloaded outbox into the embedded Kafka cluster,
-# against the raw ceilings measured in the same run: the claim-and-mark SQL alone (pgbench) and
-# librdkafka producing to the same kind of cluster (outboxd-bench produce).
+# make bench-relay: how fast `outboxd relay` drains a preloaded outbox into a Kafka mock cluster in another
+# process (`outboxd-bench mock-cluster`, the shape of the embedded one: 3 brokers, 6 partitions), against
+# the raw ceilings measured in the same run: the claim-and-retire SQL alone (pgbench) and librdkafka
+# producing to the same kind of cluster (outboxd-bench produce); then the commit → delivery report latency
+# of `outboxd serve` with the relay alone (bench/latency.sh, CONSUMERS=none), three runs at LATENCY_RATE.
 #
 #   bench/relay.sh                    (after `swift build -c release`; `make bench-relay` does both)
 #   ROWS=200000 BATCH=1000 bench/relay.sh
 #
 # For each mode (retention 0: rows deleted on publish; kept: rows marked with partition and offset):
-# preload ROWS rows → pgbench claim-and-mark until the outbox is empty (SQL ceiling) → preload again →
-# `outboxd relay` until it has published ROWS events (polling the relay's own count in its /readyz:
-# counting the pending rows in PostgreSQL every 0.2 s, directly or through /metrics, took ~10% of the
-# machine from the relay) → checks. Summary appended to
-# bench/results/relay.txt. Everything started here is stopped and removed on exit, failure or Ctrl-C.
+# preload ROWS rows → pgbench claim-and-retire until the outbox is empty (SQL ceiling) → preload again →
+# a fresh mock cluster → `outboxd relay` until it has published ROWS events (polling the relay's own
+# count in its /readyz: counting the pending rows in PostgreSQL every 0.2 s, directly or through
+# /metrics, took ~10% of the machine from the relay) → checks (every row published once: as many
+# distinct partition/offset pairs as rows, dense from offset 0). The relay's CPU (all its threads,
+# librdkafka's included) and peak RSS are its own: the brokers run in their process.
+# Targets (issue #15): retention-0 drain ≥ 0.9× claim-and-delete SQL; kept-history drain ≥ 0.9× the
+# retention-0 drain; relay CPU ≤ 5 µs per event; `outboxd serve` peak RSS < 48 MB (measured under
+# bench/latency.sh's load); commit → delivery report p50 < 2 ms and p99 < 10 ms in 3 runs of 3.
+# Summary appended to bench/results/relay.txt. Everything started here is stopped and removed on
+# exit, failure or Ctrl-C.
 #
 # Environment: ROWS (default 1000000), BATCH (RELAY_BATCH_SIZE, default 500), PRODUCE_COUNT (messages of
-# the produce ceiling, default 300000), PGBIN (default /usr/lib/postgresql/15/bin).
+# the produce ceiling, default 300000), LATENCY_RATE (tasks/s, default 2000; 0 skips the latency runs),
+# LATENCY_DURATION (per run, default 10s), PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=relay.sh
 source "$(dirname "$0")/lib.sh"
@@ -22,16 +31,24 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${ROWS:-1000000}
 BATCH=${BATCH:-500}
 PRODUCE_COUNT=${PRODUCE_COUNT:-300000}
+LATENCY_RATE=${LATENCY_RATE:-2000}
+LATENCY_DURATION=${LATENCY_DURATION:-10s}
 [[ $ROWS =~ ^[0-9]+$ ]] && [ "$ROWS" -ge 1000 ] || die "ROWS must be an integer >= 1000 (got '$ROWS')"
 [[ $BATCH =~ ^[0-9]+$ ]] && [ "$BATCH" -ge 1 ] && [ "$BATCH" -le 100000 ] || die "BATCH must be an integer in 1...100000 (got '$BATCH')"
 [[ $PRODUCE_COUNT =~ ^[0-9]+$ ]] && [ "$PRODUCE_COUNT" -ge 1000 ] || die "PRODUCE_COUNT must be an integer >= 1000 (got '$PRODUCE_COUNT')"
+[[ $LATENCY_RATE =~ ^[0-9]+$ ]] || die "LATENCY_RATE must be a non-negative integer (got '$LATENCY_RATE')"
+seconds_of LATENCY_DURATION "$LATENCY_DURATION" >/dev/null
 bench_bin=$root/.build/release/outboxd-bench
 [ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
+partitions=6
 
 bench_start_cluster
 
 now() { date +%s.%N; }
-pending() { sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"; }
+# CPU seconds (user + system, all threads) process $1 used so far: fields 14 and 15 of /proc/PID/stat.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# Through the views of migration 0006 (README "Inspecting the outbox"), as an operator would count.
+pending() { sql_value "SELECT count(*) FROM outbox_pending"; }
 # Events the running relay has published, from its /readyz (0 until it serves them): the relay's own
 # count, with one `SELECT 1`. Its /metrics would also count the backlog in PostgreSQL on every scrape,
 # which at 5 scrapes/s over 300k-1M pending rows took PostgreSQL CPU from the drain it measures.
@@ -50,7 +67,7 @@ problems=()
 for mode in delete keep; do
   if [ $mode = delete ]; then keep=0 retention=0s; else keep=1 retention=1h; fi
 
-  # --- SQL ceiling: claim and mark (or delete) with pgbench, one client, until the outbox is empty ----
+  # --- SQL ceiling: claim and retire (delete, or mark) with pgbench, one client, until the outbox is empty
   preload
   transactions=$(( (ROWS + BATCH - 1) / BATCH ))
   claim_cmd="PGOPTIONS='-c synchronous_commit=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
@@ -62,44 +79,49 @@ for mode in delete keep; do
   [ -n "$tps" ] || { cat "$dir/claim.out" >&2; die "could not parse pgbench's output"; }
   [ "$(pending)" = 0 ] || problems+=("$mode: pgbench claim left $(pending) rows pending")
   claim_rate[$mode]=$(awk -v t="$tps" -v b="$BATCH" 'BEGIN { printf "%.0f", t * b }')
-  echo "claim+mark SQL ($mode): ${claim_rate[$mode]} rows/s" >&2
+  echo "claim+retire SQL ($mode): ${claim_rate[$mode]} rows/s" >&2
 
-  # --- outboxd relay: drain the same backlog into the embedded cluster -------------------------------
+  # --- outboxd relay: drain the same backlog into a fresh mock cluster in another process -------------
   preload
-  relay_cmd="OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=embedded outboxd relay --metrics-listen 127.0.0.1:PORT"
+  bench_start_broker "$partitions"
+  relay_cmd="OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd relay --metrics-listen 127.0.0.1:PORT"
   echo "\$ $relay_cmd" >&2
   metrics_port=$("$root/scripts/pg.sh" free-port)
-  OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=embedded \
+  OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=$broker_bootstrap \
     bench_start_daemon "$dir/relay-$mode.log" "$bin" relay --metrics-listen "127.0.0.1:$metrics_port"
-  start_t= start_pending=
+  start_t= start_pending= start_cpu=
   while :; do
     p=$(( ROWS - $(published) ))
     t=$(now)
-    if [ -z "$start_t" ] && [ "$p" -lt "$ROWS" ]; then start_t=$t start_pending=$p; fi
-    [ "$p" -gt 0 ] || break
+    if [ -z "$start_t" ] && [ "$p" -lt "$ROWS" ]; then start_t=$t start_pending=$p start_cpu=$(cpu_seconds "$daemon_pid"); fi
+    [ "$p" -gt 0 ] || { end_cpu=$(cpu_seconds "$daemon_pid"); break; }
     kill -0 "$daemon_pid" 2>/dev/null || { tail -n 20 "$dir/relay-$mode.log" >&2; die "outboxd relay exited"; }
+    kill -0 "$broker_pid" 2>/dev/null || { cat "$dir/broker.log" >&2; die "outboxd-bench mock-cluster exited"; }
     sleep 0.2
   done
   end_t=$t
   stop_daemon
+  stop_broker
   relay_rss[$mode]=$peak_rss_mb
-  # CPU per event of the whole process (relay, producer and the embedded mock cluster): steadier
-  # than events/s on a shared machine.
-  relay_cpu[$mode]=$(awk -v s="$daemon_cpu_s" -v n="$ROWS" 'BEGIN { printf "%.1f", s * 1e6 / n }')
+  # CPU per event of the relay process (the relay thread, librdkafka's threads; not the brokers'),
+  # over the drain (start-up excluded): steadier than events/s on a shared machine.
+  relay_cpu[$mode]=$(awk -v a="$start_cpu" -v b="$end_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
   echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
     problems+=("$mode: relay log has errors: $(grep -E '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log" | head -n 1)")
   fi
 
-  # --- checks: nothing parked; kept history has every row once, offsets dense per partition -------------
-  parked=$(sql_value "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
+  # --- checks: nothing parked; kept history has every row once, offsets dense per partition from 0 ----
+  parked=$(sql_value "SELECT count(*) FROM outbox_parked")
   [ "$parked" = 0 ] || problems+=("$mode: $parked rows parked")
   if [ $mode = keep ]; then
-    read -r published offsets < <(sql_value "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NOT NULL),
-        (SELECT coalesce(sum(m + 1), 0) FROM (SELECT max(kafka_offset) AS m FROM outbox GROUP BY kafka_partition) x)" | tr '|' ' ')
-    checks[$mode]="published=$published kafka_messages=$offsets"
+    read -r published distinct offsets < <(sql_value "SELECT count(*), count(DISTINCT (kafka_partition, kafka_offset)),
+        (SELECT coalesce(sum(m + 1), 0) FROM (SELECT max(kafka_offset) AS m FROM outbox_recent GROUP BY kafka_partition) x)
+        FROM outbox_recent" | tr '|' ' ')
+    checks[$mode]="published=$published distinct_offsets=$distinct kafka_messages=$offsets"
     [ "$published" = "$ROWS" ] || problems+=("keep: $published of $ROWS rows published")
+    [ "$distinct" = "$ROWS" ] || problems+=("keep: $distinct distinct partition/offset pairs for $ROWS rows")
     [ "$offsets" = "$ROWS" ] || problems+=("keep: Kafka offsets say $offsets messages for $ROWS rows")
   else
     left=$(sql_value "SELECT count(*) FROM outbox")
@@ -109,10 +131,12 @@ for mode in delete keep; do
 done
 
 # --- produce ceiling: the same producer settings and cluster shape, no PostgreSQL ----------------------
-produce_cmd="outboxd-bench produce --count $PRODUCE_COUNT --batch $BATCH"
+bench_start_broker "$partitions"
+produce_cmd="outboxd-bench produce --count $PRODUCE_COUNT --batch $BATCH --bootstrap BOOTSTRAP"
 echo "\$ $produce_cmd" >&2
-run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" >"$dir/produce.out" 2>"$dir/produce.err" \
+run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" --bootstrap "$broker_bootstrap" >"$dir/produce.out" 2>"$dir/produce.err" \
   || { cat "$dir/produce.out" "$dir/produce.err" >&2; die "outboxd-bench produce failed"; }
+stop_broker
 cat "$dir/produce.out" >&2
 produce_field() { sed -n "s/^BENCH produce mode=$1 .*events_per_s=\([0-9]*\).*/\1/p" "$dir/produce.out"; }
 produce_batched=$(produce_field batched)
@@ -120,17 +144,46 @@ produce_pipelined=$(produce_field pipelined)
 [ -n "$produce_batched" ] && [ -n "$produce_pipelined" ] || die "could not parse outboxd-bench's output"
 grep -q "failed=0 " "$dir/produce.out" || problems+=("produce ceiling had failed deliveries")
 
-# --- summary --------------------------------------------------------------------------------------------
+# --- latency and serve's RSS: bench/latency.sh with the relay alone, the broker in another process --------
+latency_lines=()
+if [ "$LATENCY_RATE" -gt 0 ]; then
+  # PostgreSQL of this script stopped first: latency.sh starts its own (track_commit_timestamp on).
+  "$root/scripts/pg.sh" stop "$dir/pg" fast >/dev/null 2>&1 || true
+  latency_cmd="CONSUMERS=none KAFKA=process RATES=\"$LATENCY_RATE $LATENCY_RATE $LATENCY_RATE\" DURATION=$LATENCY_DURATION bench/latency.sh"
+  echo "\$ $latency_cmd" >&2
+  CONSUMERS=none KAFKA=process RATES="$LATENCY_RATE $LATENCY_RATE $LATENCY_RATE" DURATION=$LATENCY_DURATION \
+    run_child bench/latency.sh >"$dir/latency.out" 2>"$dir/latency.err" \
+    || { cat "$dir/latency.out" "$dir/latency.err" >&2; problems+=("bench/latency.sh failed (see above)"); }
+  cat "$dir/latency.out" >&2
+  mapfile -t latency_lines < <(grep -E '^at [0-9]+ tasks/s' "$dir/latency.out" || true)
+  serve_rss=$(sed -n 's/^outboxd serve peak RSS[^:]*: \([0-9.]*\) MB.*/\1/p' "$dir/latency.out")
+  [ "${#latency_lines[@]}" = 3 ] && [ -n "$serve_rss" ] || problems+=("could not parse bench/latency.sh's output")
+fi
+
+# --- summary: each target of issue #15 met or not, as ratios of this run ---------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# verdict VALUE OP LIMIT → "met" or "not met" (OP is ge, le or lt).
+verdict() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == "ge" ? v >= l : op == "le" ? v <= l : v < l); print (v != "" && ok ? "met" : "not met") }'; }
+delete_ratio=$(ratio "${drain_rate[delete]}" "${claim_rate[delete]}")
+keep_ratio=$(ratio "${drain_rate[keep]}" "${drain_rate[delete]}")
 lines=()
-for mode in delete keep; do
-  label=$([ $mode = delete ] && echo "retention 0" || echo "kept history")
-  lines+=("relay drain ($label): ${drain_rate[$mode]} events/s; claim+mark SQL alone ${claim_rate[$mode]} rows/s (ratio $(ratio "${drain_rate[$mode]}" "${claim_rate[$mode]}")); ${checks[$mode]}")
-done
-lines+=("produce ceiling: batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s")
+lines+=("relay drain (retention 0): ${drain_rate[delete]} events/s; claim+delete SQL alone ${claim_rate[delete]} rows/s: ratio $delete_ratio (target >= 0.9: $(verdict "$delete_ratio" ge 0.9)); ${checks[delete]}")
+lines+=("relay drain (kept history): ${drain_rate[keep]} events/s; vs the retention-0 drain: ratio $keep_ratio (target >= 0.9: $(verdict "$keep_ratio" ge 0.9)); claim+mark SQL alone ${claim_rate[keep]} rows/s (drain ratio $(ratio "${drain_rate[keep]}" "${claim_rate[keep]}"), claim+mark/claim+delete $(ratio "${claim_rate[keep]}" "${claim_rate[delete]}")); ${checks[keep]}")
+lines+=("outboxd relay CPU per event, all its threads (brokers in their own process): retention 0 ${relay_cpu[delete]} µs (target <= 5: $(verdict "${relay_cpu[delete]}" le 5)), kept history ${relay_cpu[keep]} µs (target <= 5: $(verdict "${relay_cpu[keep]}" le 5))")
 lines+=("outboxd relay peak RSS: retention 0 ${relay_rss[delete]} MB, kept history ${relay_rss[keep]} MB")
-lines+=("outboxd relay CPU (with the embedded cluster) per event: retention 0 ${relay_cpu[delete]} µs, kept history ${relay_cpu[keep]} µs")
-lines+=("ratio relay(retention 0)/produce batched: $(ratio "${drain_rate[delete]}" "$produce_batched"); /pipelined: $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
+lines+=("produce ceiling (brokers in their own process): batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s; ratio relay(retention 0)/batched $(ratio "${drain_rate[delete]}" "$produce_batched"), /pipelined $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
+if [ "$LATENCY_RATE" -gt 0 ]; then
+  met=0 runs=()
+  for l in "${latency_lines[@]}"; do
+    p50=$(sed -n 's/.*delivery report p50=\([0-9.]*\)ms p99=\([0-9.]*\)ms.*/\1/p' <<<"$l")
+    p99=$(sed -n 's/.*delivery report p50=\([0-9.]*\)ms p99=\([0-9.]*\)ms.*/\2/p' <<<"$l")
+    rate=$(sed -n 's/^at \([0-9]*\) tasks.*/\1/p' <<<"$l")
+    runs+=("${rate}/s p50=${p50} p99=${p99}")
+    [ "$(verdict "$p50" lt 2)" = met ] && [ "$(verdict "$p99" lt 10)" = met ] && met=$(( met + 1 ))
+  done
+  lines+=("commit → delivery report at $LATENCY_RATE tasks/s, relay alone (outboxd serve CONSUMERS=none, brokers in their own process), ms: $(IFS=';'; echo "${runs[*]}"); p50 < 2 and p99 < 10 in $met of ${#latency_lines[@]} runs (target 3 of 3: $([ "$met" = 3 ] && echo met || echo not met))")
+  lines+=("outboxd serve peak RSS under that load (3 × $LATENCY_DURATION at $LATENCY_RATE tasks/s, CONSUMERS=none): ${serve_rss:-?} MB (target < 48: $(verdict "${serve_rss:-}" lt 48))")
+fi
 mkdir -p bench/results
 {
   bench_header "ROWS=$ROWS BATCH=$BATCH"
@@ -140,6 +193,8 @@ mkdir -p bench/results
   echo "cmd: $claim_cmd (keep=0 and keep=1)"
   echo "cmd: $relay_cmd (and OUTBOX_RETENTION=1h)"
   echo "cmd: $produce_cmd"
+  echo "cmd: outboxd-bench mock-cluster --brokers 3 --partitions $partitions (a fresh one for each drain and the produce ceiling; BOOTSTRAP is its address)"
+  [ "$LATENCY_RATE" = 0 ] || echo "cmd: $latency_cmd"
   echo
 } | bench_record relay
 echo

@@ -18,7 +18,7 @@ pg_tps=$(value $results/api.latest '^pgbench .*: ([0-9]+) tps.*')
 drain0=$(value $results/relay.latest '^relay drain \(retention 0\): ([0-9]+) events.*')
 claim0=$(value $results/relay.latest '^relay drain \(retention 0\).*SQL alone ([0-9]+) rows.*')
 drain_keep=$(value $results/relay.latest '^relay drain \(kept history\): ([0-9]+) events.*')
-produce=$(value $results/relay.latest '^produce ceiling: .* ([0-9]+) events\/s; pipelined.*')
+produce=$(value $results/relay.latest '^produce ceiling[^:]*: .* ([0-9]+) events\/s; pipelined.*')
 
 mkdir -p bench/plots
 if command -v gnuplot >/dev/null; then

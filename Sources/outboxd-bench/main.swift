@@ -15,6 +15,13 @@
 // (what the relay does, minus PostgreSQL), and all N at once then flush (librdkafka's pipelined
 // ceiling). Without --bootstrap it starts the same embedded mock cluster as `outboxd relay`
 // (3 brokers, P partitions). Prints one `BENCH produce …` line per mode.
+//
+//   outboxd-bench mock-cluster [--brokers B] [--partitions P] [--topic T]
+//
+// Hosts librdkafka's mock cluster in this process, the same shape as `KAFKA_BOOTSTRAP_SERVERS=embedded`
+// (B brokers, default 3; topic T, default task-events, with P partitions, default 6, and T.dlq with 1),
+// prints `BENCH mock-cluster bootstrap=HOST:PORT,…` and runs until killed, so that a benchmark can
+// point `outboxd` at a broker whose CPU and memory are not the daemon's.
 import Foundation
 import OutboxdConsumers
 import OutboxdCore
@@ -157,6 +164,20 @@ func consume(_ arguments: [String]) throws {
     _ = cluster
 }
 
+func mockCluster(_ arguments: [String]) throws -> Never {
+    let brokers = option("--brokers", in: arguments, default: 3)
+    let partitions = option("--partitions", in: arguments, default: 6)
+    var topic = "task-events"
+    if let index = arguments.firstIndex(of: "--topic") {
+        guard index + 1 < arguments.count, !arguments[index + 1].isEmpty else { fail("--topic needs a topic name") }
+        topic = arguments[index + 1]
+    }
+    let cluster = try RDKafkaMockCluster(brokers: brokers, topics: [(topic, partitions), (topic + ".dlq", 1)])
+    // Unbuffered: the script reads the address while this process runs.
+    FileHandle.standardOutput.write(Data("BENCH mock-cluster bootstrap=\(cluster.bootstrapServers) brokers=\(brokers) topic=\(topic) partitions=\(partitions)\n".utf8))
+    while true { withExtendedLifetime(cluster) { _ = sleep(3600) } }
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains(where: { $0.hasPrefix("debug=") }) {
     var settings = Logger.Settings()
@@ -168,6 +189,8 @@ case "produce":
     do { try produce(Array(arguments.dropFirst())) } catch { fail("\(error)") }
 case "consume":
     do { try consume(Array(arguments.dropFirst())) } catch { fail("\(error)") }
+case "mock-cluster":
+    do { try mockCluster(Array(arguments.dropFirst())) } catch { fail("\(error)") }
 default:
-    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR] | consume [--count N] [--partitions P]")
+    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR] | consume [--count N] [--partitions P] | mock-cluster [--brokers B] [--partitions P] [--topic T]")
 }
