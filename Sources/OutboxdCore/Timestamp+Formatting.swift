@@ -34,17 +34,21 @@ extension Timestamp {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `value` in decimal, zero-padded to at least `width` digits.
+    /// Appends `value` in decimal, zero-padded to at least `width` digits, in place (an array per
+    /// field was 3% of the relay's CPU: every event's `ce_time`).
     private func append(_ value: UInt64, width: Int, to out: inout [UInt8]) {
-        var digits: [UInt8] = []
-        var rest = value
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        if digits.count < width {
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - digits.count))
+        var count = 1
+        var scale: UInt64 = 1
+        while value / scale >= 10 {
+            scale *= 10
+            count += 1
         }
-        out.append(contentsOf: digits.reversed())
+        if count < width { out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
+        var rest = value
+        while scale > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / scale))
+            rest %= scale
+            scale /= 10
+        }
     }
 }

@@ -32,16 +32,39 @@ public struct OutboxRow: Sendable {
         self.attempts = attempts
     }
 
-    init(row: PostgresRow) throws {
-        id = try row.require(Int64.self, "id")
-        eventID = try row.require(UUID.self, "event_id")
-        aggregateID = try row.require(String.self, "aggregate_id")
-        eventType = try row.require(String.self, "event_type")
-        topic = try row.require(String.self, "topic")
-        payload = try row.require(String.self, "payload")
-        createdAt = try row.require(Timestamp.self, "created_at")
-        attempts = try row.require(Int.self, "attempts")
-        var stored = StoredHeaders(jsonText: try row.require(String.self, "headers"))
+    /// The claim's column positions, looked up by name once per result rather than per field.
+    struct Columns {
+        let id, eventID, aggregateID, eventType, topic, payload, headers, createdAt, attempts: Int
+
+        init(_ names: [String]) throws {
+            func index(_ name: String) throws -> Int {
+                guard let index = names.firstIndex(of: name) else {
+                    throw PostgresError(kind: .decoding, message: "no column \"\(name)\" in the result")
+                }
+                return index
+            }
+            (id, eventID, aggregateID, eventType) = (try index("id"), try index("event_id"), try index("aggregate_id"), try index("event_type"))
+            (topic, payload, headers, createdAt, attempts) = (try index("topic"), try index("payload"), try index("headers"),
+                                                             try index("created_at"), try index("attempts"))
+        }
+    }
+
+    /// The claimed rows of a result.
+    static func rows(of result: PostgresRows) throws -> [OutboxRow] {
+        let columns = try Columns(result.columns)
+        return try result.map { try OutboxRow(row: $0, columns: columns) }
+    }
+
+    init(row: PostgresRow, columns: Columns) throws {
+        id = try row.require(Int64.self, at: columns.id)
+        eventID = try row.require(UUID.self, at: columns.eventID)
+        aggregateID = try row.require(String.self, at: columns.aggregateID)
+        eventType = try row.require(String.self, at: columns.eventType)
+        topic = try row.require(String.self, at: columns.topic)
+        payload = try row.require(String.self, at: columns.payload)
+        createdAt = try row.require(Timestamp.self, at: columns.createdAt)
+        attempts = try row.require(Int.self, at: columns.attempts)
+        var stored = StoredHeaders(jsonText: try row.require(String.self, at: columns.headers))
         headers = stored.valid
         stored.valid = []
         droppedHeaders = stored

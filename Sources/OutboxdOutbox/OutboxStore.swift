@@ -16,7 +16,7 @@ struct OutboxStore {
     }
 
     func finishClaim(_ pending: PendingPipeline) throws -> [OutboxRow] {
-        try connection.finishPipeline(pending)[1].map(OutboxRow.init(row:))
+        try OutboxRow.rows(of: connection.finishPipeline(pending)[1])
     }
 
     /// Sends, without waiting, what records a batch: partition, offset and report time
