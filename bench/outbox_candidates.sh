@@ -15,7 +15,8 @@
 #   json          payload and headers as json, the text as stored (candidates/json.sql)
 #   queue         narrow pending queue, HOT marking at fillfactor 50 (candidates/queue.sql)
 #   queue-json    both
-#   queue-delete  queue, its claim deleting the queue rows it takes, no row locks (candidates/claim_queue_delete.pgbench.sql)
+#   queue-delete  queue, its claim deleting the queue rows it takes (candidates/claim_queue_delete.pgbench.sql)
+#   queue-delete-json  and payload as json
 #   delivery      narrow pending queue, insert-only outbox, deliveries in a narrow table (candidates/delivery.sql)
 # Results appended to bench/results/outbox-candidates.txt.
 set -euo pipefail
@@ -25,17 +26,17 @@ source "$(dirname "$0")/lib.sh"
 ROWS=${ROWS:-100000}
 BATCH=${BATCH:-500}
 ROUNDS=${ROUNDS:-2}
-CANDIDATES=${CANDIDATES:-today today-nopay json queue queue-json queue-delete delivery}
+CANDIDATES=${CANDIDATES:-today today-nopay json queue queue-json queue-delete queue-delete-json delivery}
 [[ $ROWS =~ ^[0-9]+$ ]] && [ "$ROWS" -ge 1000 ] || die "ROWS must be an integer >= 1000 (got '$ROWS')"
 [[ $BATCH =~ ^[0-9]+$ ]] && [ "$BATCH" -ge 1 ] || die "BATCH must be a positive integer (got '$BATCH')"
 [[ $ROUNDS =~ ^[0-9]+$ ]] && [ "$ROUNDS" -ge 1 ] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
 
 bench_start_cluster
 server=${DATABASE_URL%/*}
-schema_of() { case $1 in today|today-nopay) ;; json) echo json ;; queue|queue-delete) echo queue ;; queue-json) echo "queue json" ;; delivery) echo delivery ;;
-              *) die "unknown candidate '$1' (today today-nopay json queue queue-json queue-delete delivery)" ;; esac; }
+schema_of() { case $1 in today|today-nopay) ;; json) echo json ;; queue|queue-delete) echo queue ;; queue-json|queue-delete-json) echo "queue json" ;; delivery) echo delivery ;;
+              *) die "unknown candidate '$1' (today today-nopay json queue queue-json queue-delete queue-delete-json delivery)" ;; esac; }
 claim_of() { case $1 in today|json) echo bench/outbox_claim.pgbench.sql ;; today-nopay) echo "$dir/claim-nopay.sql" ;;
-             queue|queue-json) echo bench/candidates/claim_queue.pgbench.sql ;; queue-delete) echo bench/candidates/claim_queue_delete.pgbench.sql ;; delivery) echo bench/candidates/claim_delivery.pgbench.sql ;; esac; }
+             queue|queue-json) echo bench/candidates/claim_queue.pgbench.sql ;; queue-delete|queue-delete-json) echo bench/candidates/claim_queue_delete.pgbench.sql ;; delivery) echo bench/candidates/claim_delivery.pgbench.sql ;; esac; }
 sed -e 's/o\.payload::text AS payload,/o.id AS no_payload,/; s/^ *o\.headers::text AS headers, / /' bench/outbox_claim.pgbench.sql >"$dir/claim-nopay.sql"
 grep -q no_payload "$dir/claim-nopay.sql" || die "could not derive the claim without payload"
 for c in $CANDIDATES; do

@@ -1,6 +1,7 @@
 -- bench/outbox_candidates.sh: candidate queue-delete (queue.sql): the claim deletes the queue rows it
--- takes (in the relay's open transaction: a rollback puts them back), so a queue row is written once;
--- no FOR UPDATE (the shard's advisory lock already makes this relay the only claimer of these rows).
+-- takes, in the relay's open transaction (a rollback puts them back; the record must put back the
+-- rows it holds or fails). SKIP LOCKED: the relay's second lane claims past the rows the first one
+-- deleted but has not committed (without it that claim waits for the first lane's commit).
 WITH q AS (
     DELETE FROM outbox_queue q WHERE q.id IN (
         SELECT q.id FROM outbox_queue q
@@ -10,7 +11,8 @@ WITH q AS (
               SELECT 1 FROM outbox_queue e
               WHERE e.aggregate_id = q.aggregate_id AND e.id < q.id AND e.next_attempt_at > now())
         ORDER BY q.id
-        LIMIT :batch)
+        LIMIT :batch
+        FOR UPDATE OF q SKIP LOCKED)
     RETURNING q.id
 ), c AS (
     SELECT o.id, o.event_id, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
