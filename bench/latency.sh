@@ -96,7 +96,8 @@ for RATE in $RATES; do
 
   # The task row's xmin is the API's transaction (tasks are not updated here), the audit_log row's
   # xmin the consumer's, the outbox row's the relay's mark; track_commit_timestamp gives the commits.
-  read -r rows pending unapplied p50 p99 max r50 r99 e50 e99 emax < <(sql_value "
+  # IFS='|': a percentile of no rows is an empty field, which must stay in its place.
+  IFS='|' read -r rows pending unapplied p50 p99 max r50 r99 e50 e99 emax < <(sql_value "
     WITH x AS (
       SELECT o.published_at, a.xmin AS audit_xmin,
              extract(epoch FROM o.published_at - pg_xact_commit_timestamp(t.xmin)) * 1000 AS report_ms,
@@ -111,13 +112,17 @@ for RATE in $RATES; do
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY recorded_ms))::numeric, 2),
            round((percentile_cont(0.5) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2),
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2), round(max(effect_ms)::numeric, 2)
-    FROM x" | tr '|' ' ')
+    FROM x")
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
   effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms"
   [ "$CONSUMERS" = audit ] || effect="no consumer running"
   lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
+  if [ "$KAFKA" = process ] && ! kill -0 "$broker_pid" 2>/dev/null; then
+    problems+=("rate $RATE: the mock cluster (outboxd-bench mock-cluster) exited during the run; later rates not run")
+    break
+  fi
   [ "$CONSUMERS" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
   [ "$non2xx" = 0 ] && [ "$socket_errors" = 0 ] || problems+=("rate $RATE: non-2xx=$non2xx socket errors=$socket_errors")
 done
