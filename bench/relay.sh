@@ -47,6 +47,15 @@ bench_start_cluster
 now() { date +%s.%N; }
 # CPU seconds (user + system, all threads) process $1 used so far: fields 14 and 15 of /proc/PID/stat.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds the PostgreSQL cluster used so far: the postmaster with its reaped children (fields 16,
+# 17: backends that exited, such as pgbench's), plus every live child (the relay's backends, walwriter…).
+pg_cpu_seconds() {
+  local postmaster
+  postmaster=$(head -n 1 "$dir/pg/data/postmaster.pid")
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+    for child in $(pgrep -P "$postmaster"); do awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true; done
+  } | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
 # Through the views of migration 0006 (README "Inspecting the outbox"), as an operator would count.
 pending() { sql_value "SELECT count(*) FROM outbox_pending"; }
 # Events the running relay has published, from its /readyz (0 until it serves them): the relay's own
@@ -62,7 +71,7 @@ preload() {
   [ "$(pending)" = "$ROWS" ] || die "preload did not leave $ROWS pending rows"
 }
 
-declare -A claim_rate drain_rate checks relay_rss relay_cpu
+declare -A claim_rate drain_rate checks relay_rss relay_cpu broker_cpu pg_cpu claim_pg_cpu
 problems=()
 for mode in delete keep; do
   if [ $mode = delete ]; then keep=0 retention=0s; else keep=1 retention=1h; fi
@@ -72,12 +81,14 @@ for mode in delete keep; do
   transactions=$(( (ROWS + BATCH - 1) / BATCH ))
   claim_cmd="PGOPTIONS='-c synchronous_commit=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
   echo "\$ $claim_cmd" >&2
+  claim_pg_start=$(pg_cpu_seconds)
   PGOPTIONS='-c synchronous_commit=off' run_child "$pgbench" -n -M prepared -c 1 -t "$transactions" -D batch="$BATCH" -D keep="$keep" \
     -f bench/outbox_claim.pgbench.sql "$DATABASE_URL" >"$dir/claim.out" 2>"$dir/claim.err" \
     || { cat "$dir/claim.out" "$dir/claim.err" >&2; die "pgbench (claim) failed"; }
   tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/claim.out")
   [ -n "$tps" ] || { cat "$dir/claim.out" >&2; die "could not parse pgbench's output"; }
   [ "$(pending)" = 0 ] || problems+=("$mode: pgbench claim left $(pending) rows pending")
+  claim_pg_cpu[$mode]=$(awk -v a="$claim_pg_start" -v b="$(pg_cpu_seconds)" -v n="$ROWS" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   claim_rate[$mode]=$(awk -v t="$tps" -v b="$BATCH" 'BEGIN { printf "%.0f", t * b }')
   echo "claim+retire SQL ($mode): ${claim_rate[$mode]} rows/s" >&2
 
@@ -93,8 +104,10 @@ for mode in delete keep; do
   while :; do
     p=$(( ROWS - $(published) ))
     t=$(now)
-    if [ -z "$start_t" ] && [ "$p" -lt "$ROWS" ]; then start_t=$t start_pending=$p start_cpu=$(cpu_seconds "$daemon_pid"); fi
-    [ "$p" -gt 0 ] || { end_cpu=$(cpu_seconds "$daemon_pid"); break; }
+    if [ -z "$start_t" ] && [ "$p" -lt "$ROWS" ]; then
+      start_t=$t start_pending=$p start_cpu=$(cpu_seconds "$daemon_pid") start_broker_cpu=$(cpu_seconds "$broker_pid") start_pg_cpu=$(pg_cpu_seconds)
+    fi
+    [ "$p" -gt 0 ] || { end_cpu=$(cpu_seconds "$daemon_pid") end_broker_cpu=$(cpu_seconds "$broker_pid") end_pg_cpu=$(pg_cpu_seconds); break; }
     kill -0 "$daemon_pid" 2>/dev/null || { tail -n 20 "$dir/relay-$mode.log" >&2; die "outboxd relay exited"; }
     kill -0 "$broker_pid" 2>/dev/null || { cat "$dir/broker.log" >&2; die "outboxd-bench mock-cluster exited"; }
     sleep 0.2
@@ -106,6 +119,8 @@ for mode in delete keep; do
   # CPU per event of the relay process (the relay thread, librdkafka's threads; not the brokers'),
   # over the drain (start-up excluded): steadier than events/s on a shared machine.
   relay_cpu[$mode]=$(awk -v a="$start_cpu" -v b="$end_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+  broker_cpu[$mode]=$(awk -v a="$start_broker_cpu" -v b="$end_broker_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+  pg_cpu[$mode]=$(awk -v a="$start_pg_cpu" -v b="$end_pg_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
   echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
@@ -134,8 +149,11 @@ done
 bench_start_broker "$partitions"
 produce_cmd="outboxd-bench produce --count $PRODUCE_COUNT --batch $BATCH --bootstrap BOOTSTRAP"
 echo "\$ $produce_cmd" >&2
-run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" --bootstrap "$broker_bootstrap" >"$dir/produce.out" 2>"$dir/produce.err" \
+TIMEFORMAT='%U %S'
+{ time run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" --bootstrap "$broker_bootstrap" >"$dir/produce.out" 2>"$dir/produce.err"; } 2>"$dir/produce.time" \
   || { cat "$dir/produce.out" "$dir/produce.err" >&2; die "outboxd-bench produce failed"; }
+# CPU per message of the producer alone (both modes: 2 × PRODUCE_COUNT messages), librdkafka's threads included.
+produce_cpu=$(awk -v n="$PRODUCE_COUNT" '{ printf "%.1f", ($1 + $2) * 1e6 / (2 * n) }' "$dir/produce.time")
 stop_broker
 cat "$dir/produce.out" >&2
 produce_field() { sed -n "s/^BENCH produce mode=$1 .*events_per_s=\([0-9]*\).*/\1/p" "$dir/produce.out"; }
@@ -171,6 +189,12 @@ lines=()
 lines+=("relay drain (retention 0): ${drain_rate[delete]} events/s; claim+delete SQL alone ${claim_rate[delete]} rows/s: ratio $delete_ratio (target >= 0.9: $(verdict "$delete_ratio" ge 0.9)); ${checks[delete]}")
 lines+=("relay drain (kept history): ${drain_rate[keep]} events/s; vs the retention-0 drain: ratio $keep_ratio (target >= 0.9: $(verdict "$keep_ratio" ge 0.9)); claim+mark SQL alone ${claim_rate[keep]} rows/s (drain ratio $(ratio "${drain_rate[keep]}" "${claim_rate[keep]}"), claim+mark/claim+delete $(ratio "${claim_rate[keep]}" "${claim_rate[delete]}")); ${checks[keep]}")
 lines+=("outboxd relay CPU per event, all its threads (brokers in their own process): retention 0 ${relay_cpu[delete]} µs (target <= 5: $(verdict "${relay_cpu[delete]}" le 5)), kept history ${relay_cpu[keep]} µs (target <= 5: $(verdict "${relay_cpu[keep]}" le 5))")
+for mode in delete keep; do
+  label=$([ $mode = delete ] && echo "retention 0" || echo "kept history")
+  total=$(awk -v a="${relay_cpu[$mode]}" -v b="${broker_cpu[$mode]}" -v c="${pg_cpu[$mode]}" 'BEGIN { printf "%.1f", a + b + c }')
+  lines+=("CPU per event over the drain ($label): relay ${relay_cpu[$mode]} + brokers ${broker_cpu[$mode]} + PostgreSQL ${pg_cpu[$mode]} = $total µs, so $(nproc) cores bound the drain at $(awk -v t="$total" -v c="$(nproc)" 'BEGIN { printf "%.0f", (t > 0 ? c * 1e6 / t : 0) }') events/s; the SQL alone used PostgreSQL ${claim_pg_cpu[$mode]} µs per row")
+done
+lines+=("producer alone (outboxd-bench produce, librdkafka's threads included): $produce_cpu µs CPU per message: the floor under the relay's CPU per event")
 lines+=("outboxd relay peak RSS: retention 0 ${relay_rss[delete]} MB, kept history ${relay_rss[keep]} MB")
 lines+=("produce ceiling (brokers in their own process): batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s; ratio relay(retention 0)/batched $(ratio "${drain_rate[delete]}" "$produce_batched"), /pipelined $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
 if [ "$LATENCY_RATE" -gt 0 ]; then
