@@ -156,12 +156,9 @@ struct RelayPipeline {
 
     mutating func claimRead(_ rows: [OutboxRow], now: Instant) -> Action {
         guard let lane = claimingLane, case .claiming(let held) = lanes[lane] else { return decide(now: now) }
-        guard let held else {
-            // Not reached: claimSent waits for the other lane's reports first.
-            if case .inFlight(let batch) = lanes[1 - lane] { return .awaitReports(lane: 1 - lane, until: reportsUntil(batch)) }
-            return .endClaim(lane: lane)
-        }
-        if rows.isEmpty || stopping(now: now) {
+        // `held` is known by now (claimSent waits for the other lane's reports first); were it not,
+        // producing nothing is the safe answer: the rows stay pending for the next claim.
+        guard let held, !rows.isEmpty, !stopping(now: now) else {
             return .endClaim(lane: lane)
         }
         failures = 0
