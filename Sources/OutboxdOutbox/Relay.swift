@@ -140,7 +140,6 @@ public final class Relay: Worker {
                 case .exit:
                     continue
                 case .connect:
-                    lanes.forEach { $0.connection.close() }
                     lanes = [RelayLane(try database.connect()), RelayLane(try database.connect())]
                     for lane in lanes { try lane.connection.executeScript(Self.laneSettings) }
                     try lanes[0].connection.listen(configuration.channel)

@@ -282,9 +282,7 @@ struct RelayPipeline {
     /// After a claim is produced or ended: the other lane's record is read (so the next claim has a
     /// free lane and sees it committed), then the next decision.
     private mutating func afterClaim(now: Instant) -> Action {
-        for lane in lanes.indices {
-            if case .recording = lanes[lane] { return .readRecord(lane: lane) }
-        }
+        if let lane = recordingLane { return .readRecord(lane: lane) }
         return decide(now: now)
     }
 
@@ -332,36 +330,41 @@ struct RelayPipeline {
     }
 
     private func idle(until: Instant) -> Action {
-        let inFlight = lanes.firstIndex { if case .inFlight = $0 { true } else { false } }
-        let recording = lanes.firstIndex { if case .recording = $0 { true } else { false } }
-        return .wait(until: until, reportsOf: inFlight, recordOf: recording)
+        .wait(until: until, reportsOf: inFlightLane, recordOf: recordingLane)
     }
 
     private var freeLane: Int? {
         lanes.firstIndex { if case .free = $0 { true } else { false } }
     }
 
+    private var inFlightLane: Int? {
+        lanes.firstIndex { if case .inFlight = $0 { true } else { false } }
+    }
+
+    private var recordingLane: Int? {
+        lanes.firstIndex { if case .recording = $0 { true } else { false } }
+    }
+
+    /// The next step in finishing the lanes' batches: read a record sent, else await the reports
+    /// of a batch in flight; nil when neither lane holds one.
+    private func finishingStep() -> Action? {
+        if let lane = recordingLane { return .readRecord(lane: lane) }
+        if let lane = inFlightLane, case .inFlight(let batch) = lanes[lane] {
+            return .awaitReports(lane: lane, until: reportsUntil(batch))
+        }
+        return nil
+    }
+
     /// Both lanes busy: a record is read first, or else (not reached) a batch's reports awaited.
     private func makeFreeLane(now: Instant) -> Action {
-        for lane in lanes.indices {
-            if case .recording = lanes[lane] { return .readRecord(lane: lane) }
-        }
-        for lane in lanes.indices {
-            if case .inFlight(let batch) = lanes[lane] { return .awaitReports(lane: lane, until: reportsUntil(batch)) }
-        }
-        return .exit
+        finishingStep() ?? .exit
     }
 
     /// Stopping: read the records sent, record the batches in flight (their reports awaited until
     /// the stop's deadline at most), then exit.
     private mutating func finish(now: Instant) -> Action {
         phase = .finishing
-        for lane in lanes.indices {
-            if case .recording = lanes[lane] { return .readRecord(lane: lane) }
-        }
-        for lane in lanes.indices {
-            if case .inFlight(let batch) = lanes[lane] { return .awaitReports(lane: lane, until: reportsUntil(batch)) }
-        }
+        if let step = finishingStep() { return step }
         phase = .stopped
         return .exit
     }
