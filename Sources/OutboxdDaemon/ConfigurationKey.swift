@@ -1,6 +1,7 @@
 import OutboxdConsumers
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdOutbox
 
 /// One documented config key: its default, whether it is secret, and how a value is applied.
 public struct ConfigurationKey: Sendable {
@@ -208,7 +209,20 @@ public struct ConfigurationKey: Sendable {
         },
         ConfigurationKey("EVENT_SOURCE", default: "outboxd", "ce_source header of every event") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "EVENT_SOURCE", "must not be empty") }
-            config.relay.eventSource = value
+            config.relay.format.source = value
+        },
+        ConfigurationKey("OUTBOX_TOPIC_ROUTE", default: "outbox.event.{aggregate_type}", "topic of a row whose topic is empty; placeholders {aggregate_type} and {event_type}") { config, value in
+            do throws(TopicRoute.Invalid) {
+                config.relay.format.route = try TopicRoute(value)
+            } catch {
+                throw ConfigurationError(key: "OUTBOX_TOPIC_ROUTE", error.description)
+            }
+        },
+        ConfigurationKey("OUTBOX_RECORD_SHAPE", default: "cloudevents", "Kafka record shape: cloudevents (ce_* headers) or debezium (Debezium's outbox event router: header id)") { config, value in
+            guard let shape = RecordShape(rawValue: value) else {
+                throw ConfigurationError(key: "OUTBOX_RECORD_SHAPE", "\"\(value.prefix(32))\" is not one of cloudevents, debezium")
+            }
+            config.relay.format.shape = shape
         },
         ConfigurationKey("OUTBOX_TOPIC", default: "task-events", "Kafka topic of task events") { config, value in
             config.outboxTopic = try ValueParser.topic(value, key: "OUTBOX_TOPIC")

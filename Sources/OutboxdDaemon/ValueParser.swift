@@ -1,5 +1,6 @@
 import Foundation
 import OutboxdConsumers
+import OutboxdKafka
 
 /// Parsers for config values; each error names the key and what is allowed.
 enum ValueParser {
@@ -89,11 +90,8 @@ enum ValueParser {
 
     /// A Kafka topic name: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
     static func topic(_ value: String, key: String) throws(ConfigurationError) -> String {
-        let allowed = value.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-"
-        }
-        guard (1...249).contains(value.count), allowed, value != ".", value != ".." else {
-            throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)")
+        guard KafkaTopicName.isValid(value) else {
+            throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not a Kafka topic name (\(KafkaTopicName.rule))")
         }
         return value
     }

@@ -39,8 +39,9 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible, C
     public var isPurged: Bool { code.rawValue == -152 || code.rawValue == -151 }
 
     /// MSG_SIZE_TOO_LARGE, UNKNOWN_TOPIC_OR_PART, _UNKNOWN_TOPIC, TOPIC_EXCEPTION (invalid name),
-    /// RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, INVALID_RECORD.
-    static let permanentCodes: Set<Int32> = [10, 3, -188, 17, 18, 29, 87]
+    /// RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED, INVALID_RECORD, _UNKNOWN_PARTITION (a
+    /// row's `message_partition` the topic does not have).
+    static let permanentCodes: Set<Int32> = [10, 3, -188, 17, 18, 29, 87, -190]
 
     public var description: String { "Kafka \(code.name): \(message)" }
     public var debugDescription: String { "Kafka \(code.name) (\(code.rawValue)) during \(context): \(message)" }

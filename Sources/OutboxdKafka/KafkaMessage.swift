@@ -6,12 +6,15 @@ public struct KafkaMessage: Sendable {
     public var key: [UInt8]
     public var value: [UInt8]
     public var headers: [(name: String, value: [UInt8])]
+    /// nil: the partitioner picks it from the key.
+    public var partition: Int32?
 
-    public init(topic: String, key: [UInt8], value: [UInt8], headers: [(name: String, value: [UInt8])] = []) {
+    public init(topic: String, key: [UInt8], value: [UInt8], headers: [(name: String, value: [UInt8])] = [], partition: Int32? = nil) {
         self.topic = topic
         self.key = key
         self.value = value
         self.headers = headers
+        self.partition = partition
     }
 }
 

@@ -89,9 +89,15 @@ public final class RDKafkaProducer: Sendable {
     /// `message.timeout.ms`.
     public func produce(_ messages: [KafkaMessage], onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
-        let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
-            ? [:] : ensureTopics(Set(messages.map(\.topic)), timeout: adminTimeout)
+        var missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
+            ? [:] : ensureTopics(Set(messages.map(\.topic).filter(KafkaTopicName.isValid)), timeout: adminTimeout)
         for (index, message) in messages.enumerated() {
+            if missing[message.topic] == nil, !KafkaTopicName.isValid(message.topic) {
+                // A routed topic (OUTBOX_TOPIC_ROUTE with a row's values) that no cluster can have.
+                missing[message.topic] = RDKafkaConfig.error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
+                                                             message: "\"\(message.topic.prefix(64))\" is not a Kafka topic name (\(KafkaTopicName.rule))",
+                                                             context: "produce")
+            }
             if let error = missing[message.topic] {
                 batch.complete(index, .failed(error))
             } else if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
@@ -139,7 +145,7 @@ public final class RDKafkaProducer: Sendable {
         while true {
             let code = message.key.withUnsafeBytes { key in
                 message.value.withUnsafeBytes { value in
-                    outboxd_rdkafka_produce(handle.raw, message.topic, key.baseAddress, key.count,
+                    outboxd_rdkafka_produce(handle.raw, message.topic, message.partition ?? -1 /* RD_KAFKA_PARTITION_UA */, key.baseAddress, key.count,
                                             value.baseAddress, value.count, headers, opaque)
                 }
             }

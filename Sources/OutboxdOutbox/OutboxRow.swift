@@ -3,14 +3,25 @@ import OutboxdCore
 import OutboxdKafka
 import OutboxdPostgres
 
-/// A claimed outbox row, ready to produce.
+/// A claimed outbox row, ready to produce: its topic already routed (`TopicRoute`) and its
+/// stored headers read for the record shape.
 public struct OutboxRow: Sendable {
     public let id: Int64
     public let eventID: UUID
+    public let aggregateType: String
+    /// The ordering key (G3), and the Kafka key unless the row sets `message_key`.
     public let aggregateID: String
     public let eventType: String
+    /// The row's topic, or its route's when the row left it empty.
     public let topic: String
-    public let payload: String
+    /// The record's value: the jsonb payload as text, or `payload_bytes` byte for byte.
+    public let payload: [UInt8]
+    /// The row's `content_type`, else `application/json` for a jsonb payload and
+    /// `application/octet-stream` for bytes.
+    public let contentType: String
+    public let key: [UInt8]
+    /// `message_partition`; nil lets the partitioner pick from the key.
+    public let partition: Int32?
     /// The stored headers sent after the relay's own (`StoredHeaders`).
     public let headers: [(name: String, value: String)]
     /// What of the stored headers is not sent, and why.
@@ -22,10 +33,14 @@ public struct OutboxRow: Sendable {
          payload: String = "{}", headers: [(name: String, value: String)] = [], createdAt: Timestamp = .now(), attempts: Int = 0) {
         self.id = id
         self.eventID = eventID
+        self.aggregateType = "task"
         self.aggregateID = aggregateID
         self.eventType = eventType
         self.topic = topic
-        self.payload = payload
+        self.payload = Array(payload.utf8)
+        self.contentType = "application/json"
+        self.key = Array(aggregateID.utf8)
+        self.partition = nil
         self.headers = headers
         self.droppedHeaders = StoredHeaders()
         self.createdAt = createdAt
@@ -34,7 +49,8 @@ public struct OutboxRow: Sendable {
 
     /// The claim's column positions, looked up by name once per result rather than per field.
     struct Columns {
-        let id, eventID, aggregateID, eventType, topic, payload, headers, createdAt, attempts: Int
+        let id, eventID, aggregateType, aggregateID, eventType, topic, payload, payloadBytes, contentType: Int
+        let messageKey, messagePartition, headers, createdAt, attempts: Int
 
         init(_ names: [String]) throws {
             func index(_ name: String) throws -> Int {
@@ -43,28 +59,43 @@ public struct OutboxRow: Sendable {
                 }
                 return index
             }
-            (id, eventID, aggregateID, eventType) = (try index("id"), try index("event_id"), try index("aggregate_id"), try index("event_type"))
-            (topic, payload, headers, createdAt, attempts) = (try index("topic"), try index("payload"), try index("headers"),
-                                                             try index("created_at"), try index("attempts"))
+            (id, eventID, aggregateType, aggregateID, eventType) = (try index("id"), try index("event_id"), try index("aggregate_type"),
+                                                                    try index("aggregate_id"), try index("event_type"))
+            (topic, payload, payloadBytes, contentType) = (try index("topic"), try index("payload"), try index("payload_bytes"),
+                                                           try index("content_type"))
+            (messageKey, messagePartition, headers, createdAt, attempts) = (try index("message_key"), try index("message_partition"),
+                                                                            try index("headers"), try index("created_at"), try index("attempts"))
         }
     }
 
     /// The claimed rows of a result.
-    static func rows(of result: PostgresRows) throws -> [OutboxRow] {
+    static func rows(of result: PostgresRows, format: RecordFormat) throws -> [OutboxRow] {
         let columns = try Columns(result.columns)
-        return try result.map { try OutboxRow(row: $0, columns: columns) }
+        let owned = format.shape.relayOwnedHeaders
+        return try result.map { try OutboxRow(row: $0, columns: columns, route: format.route, relayOwned: owned) }
     }
 
-    init(row: PostgresRow, columns: Columns) throws {
+    init(row: PostgresRow, columns: Columns, route: TopicRoute, relayOwned: Set<String>) throws {
         id = try row.require(Int64.self, at: columns.id)
         eventID = try row.require(UUID.self, at: columns.eventID)
+        aggregateType = try row.require(String.self, at: columns.aggregateType)
         aggregateID = try row.require(String.self, at: columns.aggregateID)
         eventType = try row.require(String.self, at: columns.eventType)
-        topic = try row.require(String.self, at: columns.topic)
-        payload = try row.require(String.self, at: columns.payload)
+        let topic = try row.require(String.self, at: columns.topic)
+        self.topic = topic.isEmpty ? route.topic(aggregateType: aggregateType, eventType: eventType) : topic
+        let contentType = try row.decode(String.self, at: columns.contentType)
+        if let bytes = try row.decode(PostgresBytes.self, at: columns.payloadBytes) {
+            payload = bytes.bytes
+            self.contentType = contentType ?? "application/octet-stream"
+        } else {
+            payload = Array(try row.require(String.self, at: columns.payload).utf8)
+            self.contentType = contentType ?? "application/json"
+        }
+        key = Array((try row.decode(String.self, at: columns.messageKey) ?? aggregateID).utf8)
+        partition = try row.decode(Int32.self, at: columns.messagePartition)
         createdAt = try row.require(Timestamp.self, at: columns.createdAt)
         attempts = try row.require(Int.self, at: columns.attempts)
-        var stored = StoredHeaders(jsonText: try row.require(String.self, at: columns.headers))
+        var stored = StoredHeaders(jsonText: try row.require(String.self, at: columns.headers), relayOwned: relayOwned)
         headers = stored.valid
         stored.valid = []
         droppedHeaders = stored
@@ -80,18 +111,24 @@ public struct OutboxRow: Sendable {
         logger.log(.warning, "stored headers not sent (values must be strings; the relay's own headers win)", fields: fields)
     }
 
-    /// The Kafka message: key = aggregate id, value = payload, CloudEvents binary-mode headers,
-    /// then the row's stored headers (none named like those: `StoredHeaders.relayOwned`).
-    func message(source: String) -> KafkaMessage {
-        var headers: [(name: String, value: [UInt8])] = [
-            ("ce_id", Array(eventID.lowercaseString.utf8)),
-            ("ce_type", Array(eventType.utf8)),
-            ("ce_source", Array(source.utf8)),
-            ("ce_time", Array(createdAt.rfc3339.utf8)),
-            ("ce_specversion", Array("1.0".utf8)),
-            ("content-type", Array("application/json".utf8)),
-        ]
+    /// The Kafka record in `shape`: the row's key, value and partition; the shape's headers, then
+    /// the row's stored headers (none named like those: `RecordShape.relayOwnedHeaders`).
+    func message(_ format: RecordFormat) -> KafkaMessage {
+        var headers: [(name: String, value: [UInt8])]
+        switch format.shape {
+        case .cloudEvents:
+            headers = [
+                ("ce_id", Array(eventID.lowercaseString.utf8)),
+                ("ce_type", Array(eventType.utf8)),
+                ("ce_source", Array(format.source.utf8)),
+                ("ce_time", Array(createdAt.rfc3339.utf8)),
+                ("ce_specversion", Array("1.0".utf8)),
+                ("content-type", Array(contentType.utf8)),
+            ]
+        case .debezium:
+            headers = [("id", Array(eventID.lowercaseString.utf8))]
+        }
         headers += self.headers.map { ($0.name, Array($0.value.utf8)) }
-        return KafkaMessage(topic: topic, key: Array(aggregateID.utf8), value: Array(payload.utf8), headers: headers)
+        return KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
     }
 }

@@ -15,8 +15,8 @@ struct OutboxStore {
         try connection.startPipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned])])
     }
 
-    func finishClaim(_ pending: PendingPipeline) throws -> [OutboxRow] {
-        try OutboxRow.rows(of: connection.finishPipeline(pending)[1])
+    func finishClaim(_ pending: PendingPipeline, format: RecordFormat) throws -> [OutboxRow] {
+        try OutboxRow.rows(of: connection.finishPipeline(pending)[1], format: format)
     }
 
     /// Sends, without waiting, what records a batch: partition, offset and report time
@@ -72,8 +72,9 @@ struct OutboxStore {
     /// for, and one made on a young outbox scanned all the kept history to mark 10 rows (1 → 5 ms
     /// per batch within a minute in bench/latency.sh).
     static let claim = PostgresStatement(name: "outbox_claim", sql: """
-        SELECT o.id, o.event_id, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
-               o.headers::text AS headers, o.created_at, o.attempts
+        SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
+               o.payload_bytes, o.content_type, o.message_key, o.message_partition, o.headers::text AS headers,
+               o.created_at, o.attempts
         FROM outbox o
         WHERE \(OutboxPredicate.pending) AND \(OutboxPredicate.due)
           AND o.shard % $2::int = ANY($3::int[])

@@ -171,7 +171,7 @@ public final class Relay: Worker {
                     lanes[lane].claim = try lanes[lane].store.startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
                     action = pipeline.claimSent(now: now)
                 case .readClaim(let lane):
-                    let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!)
+                    let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format)
                     lanes[lane].claim = nil
                     lanes[lane].rowsClaimed = rows.count
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
@@ -180,7 +180,7 @@ public final class Relay: Worker {
                     action = pipeline.claimEnded(now: now)
                 case .produce(let lane, let rows):
                     for row in rows { row.logDroppedHeaders(logger) }
-                    let messages = rows.map { $0.message(source: configuration.eventSource) }
+                    let messages = rows.map { $0.message(configuration.format) }
                     lanes[lane].producedAt = Timestamp.now()
                     lanes[lane].deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
                     action = pipeline.produced(now: ContinuousClock.now)

@@ -26,8 +26,9 @@ public struct RelayConfiguration: Sendable {
     public var purgeInterval: Duration = .seconds(10)
     /// Channel of the coalesced NOTIFY the API sends after commits.
     public var channel = "outboxd_outbox"
-    /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
-    public var eventSource = "outboxd"
+    /// The records' shape, the route of rows without a topic, and `ce_source` (config keys
+    /// `OUTBOX_RECORD_SHAPE`, `OUTBOX_TOPIC_ROUTE`, `EVENT_SOURCE`).
+    public var format = RecordFormat()
 
     public init() {}
 

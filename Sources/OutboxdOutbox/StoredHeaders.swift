@@ -3,12 +3,9 @@ import OutboxdCore
 /// A row's stored headers (`outbox.headers`, which other services write with SQL) as the relay
 /// sends them: each member whose value is a string, after the relay's own headers. A member with
 /// another value (number, object, null, …) is left out alone, never the whole column, and so is a
-/// member named like one of the relay's own headers (compared without case), whose value the
-/// relay sets: a consumer reading the last `ce_id` must get the event's id.
+/// member named like one of the relay's own headers in the record shape (compared without case),
+/// whose value the relay sets: a consumer reading the last `ce_id` must get the event's id.
 struct StoredHeaders: Sendable {
-    /// The headers the relay sets on every message (`OutboxRow.message`).
-    static let relayOwned: Set<String> = ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type"]
-
     var valid: [(name: String, value: String)] = []
     /// Names of members whose value is not a string.
     var invalid: [String] = []
@@ -23,7 +20,8 @@ struct StoredHeaders: Sendable {
 
     /// Reads `jsonb::text` member by member, so a value the strict parser refuses (a number over
     /// 64 digits, nesting deeper than 32) costs only its own member.
-    init(jsonText: String) {
+    /// `relayOwned`: the names (lowercase) of the headers the relay sets in the record shape.
+    init(jsonText: String, relayOwned: Set<String> = RecordShape.cloudEvents.relayOwnedHeaders) {
         let bytes = Array(jsonText.utf8)
         var index = 0
         func skipSpace() { while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }
@@ -89,7 +87,7 @@ struct StoredHeaders: Sendable {
                 notAnObject = true
                 return
             }
-            if Self.relayOwned.contains(name.lowercased()) {
+            if relayOwned.contains(name.lowercased()) {
                 shadowing.append(name)
             } else if let value = (try? JSONParser.parse(bytes[index..<end]))?.stringValue {
                 valid.append((name, value))

@@ -26,9 +26,12 @@ import Testing
         let database = try TestDatabase.create()
         defer { database.drop() }
         try database.connect().executeScript("""
+            -- History as the relay would have left it: its columns are refused from writers (migration 0011)
+            SET session_replication_role = replica;
             INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, published_at, kafka_partition, kafka_offset)
             VALUES ('task', 'old', 'task.created', 'task-events', '{}', now() - interval '2 hours', 0, 1),
-                   ('task', 'young', 'task.created', 'task-events', '{}', now() - interval '1 minute', 0, 2)
+                   ('task', 'young', 'task.created', 'task-events', '{}', now() - interval '1 minute', 0, 2);
+            RESET session_replication_role
             """)
         let serve = Daemon(configuration: Self.configuration(database), parts: [.api, .relay, .consumers])
         try serve.start(migrate: false)

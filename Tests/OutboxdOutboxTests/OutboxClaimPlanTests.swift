@@ -15,11 +15,14 @@ import Testing
         defer { database.drop() }
         let connection = try database.connect()
         try connection.executeScript("""
+            -- History as the relay would have left it: its columns are refused from writers (migration 0011)
+            SET session_replication_role = replica;
             INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, published_at)
             SELECT 'task', gen_random_uuid()::text, 'task.created', 'task-events', '{}', now() FROM generate_series(1, 20000);
             ANALYZE outbox;
             INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload)
             SELECT 'task', gen_random_uuid()::text, 'task.created', 'task-events', '{}' FROM generate_series(1, 20000);
+            RESET session_replication_role
             """)
         try connection.query("SELECT set_config('plan_cache_mode', $1, false)", [planCacheMode])
         try connection.executeScript("PREPARE claim_plan(int, int, int[]) AS " + OutboxStore.claim.sql)

@@ -14,6 +14,8 @@ import Testing
         let connection = try database.connect()
         defer { connection.close() }
         try connection.executeScript("""
+            -- History as the relay would have left it: its columns are refused from writers (migration 0011)
+            SET session_replication_role = replica;
             INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
             SELECT 'task', 'old-' || n, 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 0, n
             FROM generate_series(1, 5) n;
@@ -23,6 +25,7 @@ import Testing
             VALUES ('task', 'pending', 'task.created', 'task-events', '{}', now() - interval '3 hours');
             INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, parked_at, attempts, last_error)
             VALUES ('task', 'parked', 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 10, 'too large');
+            RESET session_replication_role
             """)
         // Two rows a round and an hour between rounds: the five old rows go only if a full
         // round runs the next one at once.

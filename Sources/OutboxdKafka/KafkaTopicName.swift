@@ -1,0 +1,18 @@
+/// Kafka's rule for topic names: 1–249 of a-z A-Z 0-9 . _ -, and neither "." nor "..".
+public enum KafkaTopicName {
+    public static let rule = "1–249 of a-z A-Z 0-9 . _ -"
+
+    public static func isValid(_ name: String) -> Bool {
+        (1...249).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".."
+    }
+
+    public static func hasOnlyAllowedCharacters(_ text: String) -> Bool {
+        text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+            default: false
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/// How the relay turns rows into Kafka records: the shape, the route of rows without a topic, and
+/// the CloudEvents source.
+public struct RecordFormat: Sendable {
+    /// Config key `OUTBOX_RECORD_SHAPE`; default `cloudevents`.
+    public var shape: RecordShape = .cloudEvents
+    /// Config key `OUTBOX_TOPIC_ROUTE`; default `outbox.event.{aggregate_type}`.
+    public var route: TopicRoute = .default
+    /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
+    public var source = "outboxd"
+
+    public init() {}
+}

@@ -1,0 +1,19 @@
+/// What a Kafka record built from an outbox row looks like. Config key `OUTBOX_RECORD_SHAPE`;
+/// default `cloudevents`.
+public enum RecordShape: String, Sendable, CaseIterable {
+    /// CloudEvents binary mode: `ce_id`, `ce_type`, `ce_source`, `ce_time`, `ce_specversion` and
+    /// `content-type` headers, then the row's stored headers.
+    case cloudEvents = "cloudevents"
+    /// What Debezium's outbox event router produces by default: one header `id` (the event id),
+    /// then the row's stored headers (a Debezium row's span context is its `traceparent`).
+    case debezium
+
+    /// Headers the relay sets in this shape; a stored header of one of these names (compared
+    /// without case) is not sent, so a consumer reading the event's id gets the event's id.
+    var relayOwnedHeaders: Set<String> {
+        switch self {
+        case .cloudEvents: ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type"]
+        case .debezium: ["id"]
+        }
+    }
+}
