@@ -59,9 +59,9 @@ final class RelayFixture {
         }
     }
 
-    func consume(_ count: Int, timeout: Duration = .seconds(60)) throws -> [KafkaRecord] {
+    func consume(_ count: Int, topics: [String]? = nil, timeout: Duration = .seconds(60)) throws -> [KafkaRecord] {
         let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
-                                           groupID: "test-\(UUID())", topics: [topic])
+                                           groupID: "test-\(UUID())", topics: topics ?? [topic])
         return try consumer.read(count: count, timeout: timeout)
     }
 
