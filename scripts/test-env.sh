@@ -1,6 +1,7 @@
 # Sourced by scripts/test.sh and scripts/test-faults.sh (not run): a fresh throwaway cluster on a
 # free port, stopped and removed on exit (also when tests fail), the test binaries built, and the
-# environment the suite reads (OUTBOXD_TEST_DATABASE_URL, OUTBOXD_TEST_SCRATCH, OUTBOXD_BIN).
+# environment the suite reads (OUTBOXD_TEST_DATABASE_URL, OUTBOXD_TEST_SCRATCH, OUTBOXD_BIN,
+# OUTBOXD_TEST_PYTHON).
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 dir=$(mktemp -d /tmp/outboxd-test.XXXXXX)
@@ -16,6 +17,11 @@ DATABASE_URL=$(scripts/pg.sh start "$dir/pg" "" --fast)
 echo "test cluster: $DATABASE_URL" >&2
 export OUTBOXD_TEST_DATABASE_URL=$DATABASE_URL
 export OUTBOXD_TEST_SCRATCH=$dir
+
+# The project's virtualenv: the Python example the suite runs (docs/examples) and the real-broker tier.
+scripts/kafka-tier.sh install
+export OUTBOXD_TEST_PYTHON
+OUTBOXD_TEST_PYTHON=$(scripts/kafka-tier.sh python)
 
 swift build --build-tests
 export OUTBOXD_BIN=$PWD/.build/debug/outboxd
