@@ -9,4 +9,6 @@ struct DeliveredRow: Equatable {
     let offset: Int64
     /// Becomes the row's `published_at`.
     let reportedAt: Timestamp
+    /// The topic a row without one was routed to (`OUTBOX_TOPIC_ROUTE`), recorded as its `topic`.
+    var routedTopic: String? = nil
 }

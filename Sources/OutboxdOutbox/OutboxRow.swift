@@ -12,8 +12,9 @@ public struct OutboxRow: Sendable {
     /// The ordering key (G3), and the Kafka key unless the row sets `message_key`.
     public let aggregateID: String
     public let eventType: String
-    /// The row's topic, or its route's when the row left it empty.
+    /// The row's topic, or its route's when the row left it empty (`isRouted`).
     public let topic: String
+    public let isRouted: Bool
     /// The record's value: the jsonb payload as text, or `payload_bytes` byte for byte.
     public let payload: [UInt8]
     /// The row's `content_type`, else `application/json` for a jsonb payload and
@@ -37,6 +38,7 @@ public struct OutboxRow: Sendable {
         self.aggregateID = aggregateID
         self.eventType = eventType
         self.topic = topic
+        self.isRouted = false
         self.payload = Array(payload.utf8)
         self.contentType = "application/json"
         self.key = Array(aggregateID.utf8)
@@ -82,7 +84,8 @@ public struct OutboxRow: Sendable {
         aggregateID = try row.require(String.self, at: columns.aggregateID)
         eventType = try row.require(String.self, at: columns.eventType)
         let topic = try row.require(String.self, at: columns.topic)
-        self.topic = topic.isEmpty ? route.topic(aggregateType: aggregateType, eventType: eventType) : topic
+        isRouted = topic.isEmpty
+        self.topic = isRouted ? route.topic(aggregateType: aggregateType, eventType: eventType) : topic
         let contentType = try row.decode(String.self, at: columns.contentType)
         if let bytes = try row.decode(PostgresBytes.self, at: columns.payloadBytes) {
             payload = bytes.bytes

@@ -29,7 +29,7 @@ struct OutboxStore {
         if !delivered.isEmpty {
             statements.append(keep
                 ? .prepared(Self.markPublished, [delivered.map(\.id), delivered.map(\.partition), delivered.map(\.offset),
-                                                 delivered.map(\.reportedAt.microsecondsSinceEpoch)])
+                                                 delivered.map(\.reportedAt.microsecondsSinceEpoch), PostgresNullableArray(delivered.map(\.routedTopic))])
                 : .prepared(Self.deletePublished, [delivered.map(\.id)]))
         }
         if !failed.isEmpty {
@@ -87,12 +87,14 @@ struct OutboxStore {
         """)
 
     /// `published_at` is the delivery report's time (µs since the epoch, the relay's clock), not
-    /// the time of this statement, which comes a round trip or more later.
+    /// the time of this statement, which comes a round trip or more later. A routed row's empty
+    /// topic becomes the topic it went to.
     static let markPublished = PostgresStatement(name: "outbox_mark_published", plannedEachRun: true, sql: """
         UPDATE outbox o
         SET published_at = timestamptz 'epoch' + d.reported_us * interval '1 microsecond',
-            kafka_partition = d.partition, kafka_offset = d.kafka_offset, next_attempt_at = NULL
-        FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) AS d(id, partition, kafka_offset, reported_us)
+            kafka_partition = d.partition, kafka_offset = d.kafka_offset, next_attempt_at = NULL,
+            topic = coalesce(d.topic, o.topic)
+        FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[]) AS d(id, partition, kafka_offset, reported_us, topic)
         WHERE o.id = d.id
         """)
 

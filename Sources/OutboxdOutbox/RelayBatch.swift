@@ -46,7 +46,8 @@ struct RelayBatchOutcome {
                 failed.append((row.id, "delivery report without an offset (a duplicate the broker may not hold); sent again",
                                "NO_OFFSET", row.attempts + 1, false))
             case .delivered(let partition, let offset, let reportedAt):
-                delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt))
+                delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt,
+                                               routedTopic: row.isRouted ? row.topic : nil))
                 deliveredPerTopic[row.topic, default: 0] += 1
                 latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error) where producerFailed || error.isFatal || error.isPurged:

@@ -99,6 +99,11 @@ import Testing
         let parked = try #require(try connection.query("SELECT last_error FROM outbox WHERE aggregate_id = 'k3' AND parked_at IS NOT NULL").first)
         let reason = try parked.require(String.self, "last_error")
         #expect(reason.contains("\"svc.bad type.created\" is not a Kafka topic name"), "\(reason)")
+        // Kept history says where each routed event went; the parked row still waits for a route.
+        let topics = try connection.query("SELECT aggregate_id, topic FROM outbox ORDER BY aggregate_id").map {
+            "\(try $0.require(String.self, "aggregate_id"))=\(try $0.require(String.self, "topic"))"
+        }
+        #expect(topics == ["k1=svc.Order.created", "k2=svc.Order.created", "k3="])
     }
 
     /// What a writer may not write is refused with an error that names it, and leaves nothing.
