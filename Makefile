@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers bench-connections clean
+.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
 
 deps:
 	@scripts/install-deps.sh
@@ -45,6 +45,7 @@ bench: build
 	CONSUMERS=none RATES="1000 2000" bench/latency.sh
 	bench/consumers.sh
 	bench/connections.sh
+	bench/emit.sh
 	bench/report.sh
 
 bench-api: build
@@ -55,6 +56,9 @@ bench-relay: build
 
 bench-connections: build
 	bench/connections.sh
+
+bench-emit: build
+	bench/emit.sh
 
 bench-latency: build
 	bench/latency.sh

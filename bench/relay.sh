@@ -65,18 +65,26 @@ published() {
   { curl -s "http://127.0.0.1:$metrics_port/readyz" 2>/dev/null || true; } \
     | { grep -o '"published":[0-9]*' || true; } | awk -F: '{ n += $2 } END { printf "%d", n }'
 }
+# preload [BYTES]: ROWS pending rows; BYTES=1 gives them the same payloads as bytes (payload_bytes).
 preload() {
   sql_value "TRUNCATE outbox" >/dev/null
-  "$psql" "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -f bench/outbox_preload.sql >/dev/null
+  "$psql" "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -v bytes="${1:-0}" -f bench/outbox_preload.sql >/dev/null
   [ "$(pending)" = "$ROWS" ] || die "preload did not leave $ROWS pending rows"
 }
 
 declare -A claim_rate drain_rate checks relay_rss relay_cpu broker_cpu pg_cpu claim_pg_cpu
 problems=()
-for mode in delete keep; do
-  if [ $mode = delete ]; then keep=0 retention=0s; else keep=1 retention=1h; fi
+# Modes: delete (retention 0), keep (kept history), bytes (retention 0, the same payloads as bytes:
+# issue #16's target, bytes drain >= 1.0x the JSON one; no SQL ceiling of its own).
+for mode in delete keep bytes; do
+  case $mode in
+    delete) keep=0 retention=0s bytes=0 ;;
+    keep) keep=1 retention=1h bytes=0 ;;
+    bytes) keep=0 retention=0s bytes=1 ;;
+  esac
 
   # --- SQL ceiling: claim and retire (delete, or mark) with pgbench, one client, until the outbox is empty
+  if [ $mode != bytes ]; then
   preload
   transactions=$(( (ROWS + BATCH - 1) / BATCH ))
   claim_cmd="PGOPTIONS='-c synchronous_commit=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
@@ -91,9 +99,10 @@ for mode in delete keep; do
   claim_pg_cpu[$mode]=$(awk -v a="$claim_pg_start" -v b="$(pg_cpu_seconds)" -v n="$ROWS" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   claim_rate[$mode]=$(awk -v t="$tps" -v b="$BATCH" 'BEGIN { printf "%.0f", t * b }')
   echo "claim+retire SQL ($mode): ${claim_rate[$mode]} rows/s" >&2
+  fi
 
   # --- outboxd relay: drain the same backlog into a fresh mock cluster in another process -------------
-  preload
+  preload "$bytes"
   bench_start_broker "$partitions"
   relay_cmd="OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd relay --metrics-listen 127.0.0.1:PORT"
   echo "\$ $relay_cmd" >&2
@@ -188,6 +197,8 @@ keep_ratio=$(ratio "${drain_rate[keep]}" "${drain_rate[delete]}")
 lines=()
 lines+=("relay drain (retention 0): ${drain_rate[delete]} events/s; claim+delete SQL alone ${claim_rate[delete]} rows/s: ratio $delete_ratio (target >= 0.9: $(verdict "$delete_ratio" ge 0.9)); ${checks[delete]}")
 lines+=("relay drain (kept history): ${drain_rate[keep]} events/s; vs the retention-0 drain: ratio $keep_ratio (target >= 0.9: $(verdict "$keep_ratio" ge 0.9)); claim+mark SQL alone ${claim_rate[keep]} rows/s (drain ratio $(ratio "${drain_rate[keep]}" "${claim_rate[keep]}"), claim+mark/claim+delete $(ratio "${claim_rate[keep]}" "${claim_rate[delete]}")); ${checks[keep]}")
+bytes_ratio=$(ratio "${drain_rate[bytes]}" "${drain_rate[delete]}")
+lines+=("relay drain (retention 0) of bytes payloads (payload_bytes, the JSON text's bytes: the same size): ${drain_rate[bytes]} events/s; vs JSON payloads: ratio $bytes_ratio (target >= 1.0: $(verdict "$bytes_ratio" ge 1.0)); CPU per event relay ${relay_cpu[bytes]} µs (JSON ${relay_cpu[delete]}), PostgreSQL ${pg_cpu[bytes]} µs (JSON ${pg_cpu[delete]}); ${checks[bytes]}")
 lines+=("outboxd relay CPU per event, all its threads (brokers in their own process): retention 0 ${relay_cpu[delete]} µs (target <= 5: $(verdict "${relay_cpu[delete]}" le 5)), kept history ${relay_cpu[keep]} µs (target <= 5: $(verdict "${relay_cpu[keep]}" le 5))")
 for mode in delete keep; do
   label=$([ $mode = delete ] && echo "retention 0" || echo "kept history")
@@ -215,7 +226,7 @@ mkdir -p bench/results
   bench_header "ROWS=$ROWS BATCH=$BATCH"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
-  echo "cmd: psql -v rows=$ROWS -f bench/outbox_preload.sql"
+  echo "cmd: psql -v rows=$ROWS [-v bytes=1] -f bench/outbox_preload.sql"
   echo "cmd: $claim_cmd (keep=0 and keep=1)"
   echo "cmd: $relay_cmd (and OUTBOX_RETENTION=1h)"
   echo "cmd: $produce_cmd"

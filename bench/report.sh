@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # make bench (last step): writes BENCHMARKS.md from the latest entry of each benchmark
 # (bench/results/*.latest) and draws bench/plots/latency.png and throughput.png with gnuplot.
-#   bench/report.sh        (after bench/api.sh, relay.sh, latency.sh, consumers.sh and connections.sh have run)
+#   bench/report.sh        (after bench/api.sh, relay.sh, latency.sh, consumers.sh, connections.sh and emit.sh have run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/results
 out=BENCHMARKS.md
-for name in api relay latency consumers connections; do
+for name in api relay latency consumers connections emit; do
   [ -f "$results/$name.latest" ] || { echo "bench/report.sh: $results/$name.latest is missing: run bench/$name.sh first" >&2; exit 1; }
 done
 
@@ -69,7 +69,7 @@ block() { sed -e 's/^/    /' "$results/$1.latest"; }
 # Benchmarks
 
 Written by \`make bench\` (\`bench/report.sh\` after \`bench/api.sh\`, \`bench/relay.sh\`,
-\`bench/latency.sh\`, \`bench/consumers.sh\` and \`bench/connections.sh\`); every figure is from one run on one machine, next to
+\`bench/latency.sh\`, \`bench/consumers.sh\`, \`bench/connections.sh\` and \`bench/emit.sh\`); every figure is from one run on one machine, next to
 the baseline measured in the same run. Each block starts with the date, the commit and the
 machine, and ends with the commands that produced it. History: \`bench/results/*.txt\`.
 Reliability (the fault suite, \`make test-faults\`) is in [RELIABILITY.md](RELIABILITY.md).
@@ -92,6 +92,10 @@ MD
   echo "## Relay: draining a 1M-row backlog, against the claim SQL and the produce ceiling"
   echo
   block relay
+  echo
+  echo "## Publishing from another service: outbox_emit against the plain INSERT"
+  echo
+  block emit
   echo
   echo "## End-to-end latency at steady rates (commit → delivery report, commit → consumer effect)"
   echo
