@@ -64,6 +64,10 @@ import Testing
         ("KAFKA_DELIVERY_TIMEOUT_MS", "1000", "KAFKA_DELIVERY_TIMEOUT_MS: librdkafka's delivery.timeout.ms follows RELAY_DELIVERY_TIMEOUT; set that instead"),
         ("KAFKA_ALLOW_AUTO_CREATE_TOPICS", "true", "KAFKA_ALLOW_AUTO_CREATE_TOPICS: librdkafka's allow.auto.create.topics follows KAFKA_TOPIC_CREATE; set that instead"),
         ("KAFKA_ALLOW_EMBEDDED", "maybe", "KAFKA_ALLOW_EMBEDDED: \"maybe\" is not on or off"),
+        ("OUTBOX_TOPIC_ROUTE", "events.{tenant}", "OUTBOX_TOPIC_ROUTE: unknown placeholder {tenant}; placeholders are {aggregate_type} and {event_type}"),
+        ("OUTBOX_TOPIC_ROUTE", "my events.{aggregate_type}", "OUTBOX_TOPIC_ROUTE: \"my events.\" has characters a Kafka topic name cannot have (a-z A-Z 0-9 . _ -)"),
+        ("OUTBOX_TOPIC_ROUTE", "", "OUTBOX_TOPIC_ROUTE: must not be empty"),
+        ("OUTBOX_RECORD_SHAPE", "avro", "OUTBOX_RECORD_SHAPE: \"avro\" is not one of cloudevents, debezium"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
