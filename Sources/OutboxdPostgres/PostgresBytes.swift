@@ -10,30 +10,30 @@ public struct PostgresBytes: PostgresDecodable, Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// Hex digit → value; 0xFF for any other byte.
+    private static let nibbles: [UInt8] = (0...255).map { byte -> UInt8 in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt8(byte) - UInt8(ascii: "A") + 10
+        default: 0xFF
+        }
+    }
+
     static func decodeHex(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard text.count >= 2, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x"), text.count % 2 == 0 else { return nil }
-        @inline(__always) func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c &- UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c &- UInt8(ascii: "a") &+ 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c &- UInt8(ascii: "A") &+ 10
-            default: nil
-            }
-        }
         let count = (text.count - 2) / 2
-        var valid = true
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var i = 2
-            for j in 0..<count {
-                guard let high = nibble(text[i]), let low = nibble(text[i + 1]) else {
-                    valid = false
-                    break
+        var invalid: UInt8 = 0
+        let bytes = nibbles.withUnsafeBufferPointer { table in
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                for j in 0..<count {
+                    let high = table[Int(text[2 + 2 * j])], low = table[Int(text[3 + 2 * j])]
+                    invalid |= (high | low) & 0xF0
+                    buffer[j] = high << 4 | low
                 }
-                buffer[j] = high << 4 | low
-                i += 2
+                initialized = count
             }
-            initialized = valid ? count : 0
         }
-        return valid ? bytes : nil
+        return invalid == 0 ? bytes : nil
     }
 }
