@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "OutboxdHTTPTests", dependencies: ["OutboxdHTTP", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdTasksTests", dependencies: ["OutboxdTasks", "OutboxdDaemon", "OutboxdKafka", "OutboxdTestSupport"]),
         .testTarget(name: "OutboxdConsumersTests", dependencies: ["OutboxdConsumers", "OutboxdOutbox", "OutboxdTasks", "OutboxdKafka", "OutboxdHTTP", "OutboxdTestSupport"]),
-        .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdTestSupport"]),
+        .testTarget(name: "OutboxdDaemonTests", dependencies: ["OutboxdDaemon", "OutboxdOutbox", "OutboxdTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka", "OutboxdTestSupport"]),
         // Load + fault + recovery + counting against the binary; OUTBOXD_FAULTS=long for make test-faults.
         .testTarget(name: "FaultTests", dependencies: ["OutboxdCore", "OutboxdPostgres", "OutboxdKafka", "OutboxdTestSupport"]),

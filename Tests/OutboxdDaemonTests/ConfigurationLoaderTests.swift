@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdOutbox
 import OutboxdTestSupport
 import Testing
 @testable import OutboxdDaemon
@@ -242,6 +243,15 @@ import Testing
         #expect(off.configuration.groupCommit.writers == 2)
         #expect(off.configuration.groupCommit.window == .milliseconds(5))
         #expect(try ConfigurationLoader(fileText: nil, environment: [:], flags: []).configuration.groupCommit.enabled)
+    }
+
+    @Test func recordSettings() throws {
+        let debezium = try ConfigurationLoader(fileText: "OUTBOX_RECORD_SHAPE=debezium\n", environment: ["OUTBOX_TOPIC_ROUTE": "svc.{event_type}"], flags: [])
+        #expect(debezium.configuration.relay.format.shape == .debezium)
+        #expect(debezium.configuration.relay.format.route.topic(aggregateType: "a", eventType: "order.placed") == "svc.order.placed")
+        let defaults = try ConfigurationLoader(fileText: nil, environment: [:], flags: []).configuration.relay.format
+        #expect(defaults.shape == .cloudEvents)
+        #expect(defaults.route.topic(aggregateType: "Order", eventType: "e") == "outbox.event.Order")
     }
 
     @Test func settingsFlagsBecomeKeys() throws {
