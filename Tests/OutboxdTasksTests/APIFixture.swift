@@ -2,11 +2,19 @@ import Foundation
 import OutboxdCore
 import OutboxdDaemon
 import OutboxdTestSupport
+import Testing
 
 /// An in-process `outboxd serve` (HTTP API) on a migrated database of its own, on a free port.
+///
+/// Its clients record every exchange; when the fixture goes (at the end of its test), each one on
+/// a documented operation is checked against the OpenAPI document the daemon serves (status
+/// documented, required headers present, body valid), and every mismatch fails the test.
 final class APIFixture {
     let database: TestDatabase
     let daemon: Daemon
+    let recorder = HTTPExchangeRecorder()
+    /// Off for a test that sends what the document cannot describe on purpose.
+    var checksAgainstTheDocument = true
 
     init(parts: Set<Daemon.Part> = [.api, .relay], configure: (inout Configuration) -> Void = { _ in }) throws {
         database = try TestDatabase.create()
@@ -21,7 +29,11 @@ final class APIFixture {
         try daemon.start(migrate: false)
     }
 
-    func client() throws -> HTTPTestClient { try HTTPTestClient(port: daemon.httpPort) }
+    func client() throws -> HTTPTestClient {
+        let client = try HTTPTestClient(port: daemon.httpPort)
+        client.recorder = recorder
+        return client
+    }
 
     /// Rows in tasks and in outbox.
     func counts() throws -> (tasks: Int, outbox: Int) {
@@ -29,8 +41,25 @@ final class APIFixture {
     }
 
     deinit {
+        if checksAgainstTheDocument { Self.check(recorder.exchanges) }
         daemon.stop()
         database.drop()
+    }
+
+    static let validator = Result { try OpenAPIValidator(text: OpenAPIDocument.text) }
+
+    /// Records an issue for every exchange that does not conform to the OpenAPI document.
+    static func check(_ exchanges: [RecordedExchange], sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let validator = try validator.get()
+            for exchange in exchanges {
+                for problem in validator.problems(of: exchange) ?? [] {
+                    Issue.record("OpenAPI: \(problem) (\(exchange.method) \(exchange.path.prefix(120)))", sourceLocation: sourceLocation)
+                }
+            }
+        } catch {
+            Issue.record("OpenAPI: docs/openapi.json does not parse: \(error)", sourceLocation: sourceLocation)
+        }
     }
 }
 
