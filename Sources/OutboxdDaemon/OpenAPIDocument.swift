@@ -112,17 +112,17 @@ public enum OpenAPIDocument {
               "422": {
                 "$ref": "#/components/responses/Unprocessable"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
-              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           },
@@ -163,17 +163,20 @@ public enum OpenAPIDocument {
               "400": {
                 "$ref": "#/components/responses/BadRequest"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           }
@@ -206,17 +209,23 @@ public enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           },
@@ -298,17 +307,17 @@ public enum OpenAPIDocument {
               "422": {
                 "$ref": "#/components/responses/Unprocessable"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
-              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           },
@@ -339,17 +348,20 @@ public enum OpenAPIDocument {
               "412": {
                 "$ref": "#/components/responses/PreconditionFailed"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           }
@@ -393,17 +405,20 @@ public enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
-              "500": {
-                "$ref": "#/components/responses/InternalError"
-              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "500": {
+                "$ref": "#/components/responses/InternalError"
               }
             }
           }
@@ -444,8 +459,17 @@ public enum OpenAPIDocument {
               "401": {
                 "$ref": "#/components/responses/Unauthorized"
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
               }
             }
           }
@@ -465,12 +489,23 @@ public enum OpenAPIDocument {
                   }
                 }
               },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "431": {
+                "$ref": "#/components/responses/HeadersTooLarge"
+              },
               "503": {
-                "description": "A component is down",
+                "description": "A component is down (the body names it), or the server is shutting down (problem+json)",
                 "headers": {
                   "Retry-After": {
-                    "description": "Seconds to wait before asking again",
-                    "required": true,
+                    "description": "Seconds to wait before asking again (absent when shutting down)",
                     "schema": {
                       "type": "string"
                     }
@@ -481,14 +516,13 @@ public enum OpenAPIDocument {
                     "schema": {
                       "$ref": "#/components/schemas/Readiness"
                     }
+                  },
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
                   }
                 }
-              },
-              "401": {
-                "$ref": "#/components/responses/Unauthorized"
-              },
-              "431": {
-                "$ref": "#/components/responses/HeadersTooLarge"
               }
             }
           }
@@ -511,8 +545,17 @@ public enum OpenAPIDocument {
               "401": {
                 "$ref": "#/components/responses/Unauthorized"
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
               }
             }
           }
@@ -540,8 +583,17 @@ public enum OpenAPIDocument {
               "401": {
                 "$ref": "#/components/responses/Unauthorized"
               },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
               }
             }
           }
@@ -670,7 +722,7 @@ public enum OpenAPIDocument {
         },
         "responses": {
           "BadRequest": {
-            "description": "Malformed JSON (with the byte offset), a bad query parameter or header (If-Match, Idempotency-Key), a header that must come once sent twice, or ambiguous framing",
+            "description": "Malformed JSON (with the byte offset), a bad query parameter or header (If-Match, Idempotency-Key), or, on any route, a header that must come once sent twice (Content-Type, Authorization, Idempotency-Key, If-Match, Host) or ambiguous framing (two Content-Length, or one with Transfer-Encoding)",
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -720,7 +772,7 @@ public enum OpenAPIDocument {
             }
           },
           "ContentTooLarge": {
-            "description": "The body is over HTTP_MAX_BODY_BYTES",
+            "description": "The body is over HTTP_MAX_BODY_BYTES (any route)",
             "content": {
               "application/problem+json": {
                 "schema": {
