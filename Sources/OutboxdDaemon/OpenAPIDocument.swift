@@ -112,6 +112,9 @@ public enum OpenAPIDocument {
               "422": {
                 "$ref": "#/components/responses/Unprocessable"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -166,6 +169,9 @@ public enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -214,6 +220,9 @@ public enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
@@ -307,6 +316,9 @@ public enum OpenAPIDocument {
               "422": {
                 "$ref": "#/components/responses/Unprocessable"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -350,6 +362,9 @@ public enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
@@ -408,6 +423,9 @@ public enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -465,6 +483,9 @@ public enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -497,6 +518,9 @@ public enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
@@ -551,6 +575,9 @@ public enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
               },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
@@ -588,6 +615,9 @@ public enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
@@ -826,10 +856,20 @@ public enum OpenAPIDocument {
               }
             }
           },
-          "HeadersTooLarge": {
-            "description": "Request line and headers over HTTP_MAX_HEADER_BYTES (libmicrohttpd's own HTML page)",
+          "URITooLong": {
+            "description": "A request line over HTTP_MAX_HEADER_BYTES: libmicrohttpd's own answer (an HTML page sent without Content-Type), then the connection closes",
             "content": {
-              "text/html": {
+              "*/*": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "HeadersTooLarge": {
+            "description": "Request line and headers over HTTP_MAX_HEADER_BYTES: libmicrohttpd's own answer (an HTML page sent without Content-Type), then the connection closes",
+            "content": {
+              "*/*": {
                 "schema": {
                   "type": "string"
                 }

@@ -5,6 +5,9 @@ import OutboxdCore
 /// operation, the documented required headers are there, and the body has a documented media
 /// type and validates against its schema.
 ///
+/// A body's media type is looked up exactly, then without parameters, then as the ranges
+/// `type/*` and `*/*` (the only one a response without `Content-Type` matches).
+///
 /// The schemas are checked with the subset of JSON Schema the document uses: `type` (one or a
 /// list, so `["string", "null"]`), `properties`, `required`, `additionalProperties` (false or a
 /// schema), `enum`, `format` (`date-time`, `uuid`), `items`, `minLength`/`maxLength`,
@@ -73,7 +76,9 @@ public struct OpenAPIValidator: Sendable {
         }
         let contentType = exchange.header("Content-Type") ?? ""
         let mediaType = Self.mediaType(contentType)
-        guard let entry = content[contentType] ?? content.first(where: { Self.mediaType($0.key) == mediaType })?.value else {
+        let range = mediaType.split(separator: "/").first.map { "\($0)/*" }
+        guard let entry = content[contentType] ?? content.first(where: { Self.mediaType($0.key) == mediaType })?.value
+                ?? range.flatMap({ content[$0] }) ?? content["*/*"] else {
             problems.append("\(name): Content-Type \(contentType) is not documented (documented: \(content.keys.joined(separator: ", ")))")
             return problems
         }
