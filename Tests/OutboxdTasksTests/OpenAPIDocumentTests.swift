@@ -20,6 +20,7 @@ import Testing
         #expect(response.text == file)
         let document = try response.json()
         #expect(document["openapi"]?.stringValue == "3.1.0")
+        #expect(document["info"]?["version"]?.stringValue == OutboxdVersion.current, "the document names the release")
     }
 
     /// Open like `/healthz` with API_TOKENS set, closed with HEALTH_METRICS_AUTH=token.
