@@ -2,7 +2,7 @@
 # make install: the release binary, migrations, systemd units and an example config.
 #   scripts/install.sh                 (as root, after `swift build -c release`)
 #   DESTDIR=/tmp/stage scripts/install.sh   (stage the files only: no user, no systemctl)
-# Installs /usr/local/bin/outboxd, /usr/local/share/outboxd/migrations/, /usr/local/share/doc/outboxd/ (README, alert rules),
+# Installs /usr/local/bin/outboxd, /usr/local/share/outboxd/migrations/, /usr/local/share/doc/outboxd/ (README, alert rules, Grafana dashboard),
 # /etc/systemd/system/outboxd{,-api,-relay,-consume}.service and, when absent, /etc/outboxd/outboxd.conf
 # (mode 0640, group outboxd: it may hold DATABASE_URL's password). Creates the system user outboxd.
 set -euo pipefail
@@ -17,6 +17,7 @@ install -m 0755 "$bin" "$DESTDIR/usr/local/bin/outboxd"
 install -m 0644 migrations/*.sql "$DESTDIR/usr/local/share/outboxd/migrations/"
 install -m 0644 README.md "$DESTDIR/usr/local/share/doc/outboxd/README.md"
 install -m 0644 config/outboxd-alerts.yml "$DESTDIR/usr/local/share/doc/outboxd/outboxd-alerts.yml"
+install -m 0644 config/outboxd-dashboard.json "$DESTDIR/usr/local/share/doc/outboxd/outboxd-dashboard.json"
 install -m 0644 config/outboxd.service config/outboxd-api.service config/outboxd-relay.service config/outboxd-consume.service \
   "$DESTDIR/etc/systemd/system/"
 if [ ! -e "$DESTDIR/etc/outboxd/outboxd.conf" ]; then

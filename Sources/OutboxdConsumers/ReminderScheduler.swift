@@ -66,7 +66,7 @@ public struct ReminderScheduler: PeriodicJob {
         ), new_events AS (
             SELECT f.event_id, 'task' AS aggregate_type, f.task_id::text AS aggregate_id, 'task.reminder_due' AS event_type,
                    $1::text AS topic, outboxd_task_event(t, f.event_id, 'task.reminder_due', now()) AS payload,
-                   1 AS position
+                   '{}'::jsonb AS headers, 1 AS position
             FROM fired f JOIN tasks t ON t.id = f.task_id
         ), o AS (
             \(OutboxWriter.insertNewEvents)

@@ -24,6 +24,15 @@ extension Daemon {
         return router
     }
 
+    /// `GET /openapi.json`, the API's OpenAPI description, on the API's listener only: open like
+    /// `/healthz` (it describes the routes and holds no data), unless `HEALTH_METRICS_AUTH=token`.
+    func registerAPIDocument(in router: inout Router) {
+        let body = Array(OpenAPIDocument.text.utf8)
+        router.add("GET", "/openapi.json", open: !configuration.access.healthAndMetricsNeedToken, inline: true) { _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
+        }
+    }
+
     private func healthChecks(relay: Relay?) -> [(name: String, check: HealthRoutes.Check)] {
         var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
         // Down for good once a part ended by itself: the process is stopping (exit 75).

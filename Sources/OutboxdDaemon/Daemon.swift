@@ -72,6 +72,9 @@ public final class Daemon: Sendable {
     /// The bound HTTP port (after `start`).
     public var httpPort: Int { running.withLock { $0.server?.port ?? 0 } }
 
+    /// The routes of the API listener (`GET /tasks/{id}`, …; after `start`, empty without one).
+    public var apiRoutes: [String] { running.withLock { ($0.server?.handler as? Router)?.routes ?? [] } }
+
     /// The bound port of the `METRICS_LISTEN` listener (after `start`; 0 without one).
     public var metricsPort: Int { running.withLock { $0.metricsServer?.port ?? 0 } }
 
@@ -150,6 +153,7 @@ public final class Daemon: Sendable {
                 let watch = DeliveryWatch(relayWaiters: relay?.waiters, database: configuration.database, channel: configuration.relay.channel,
                                           metrics: deliveryWaitMetrics)
                 TaskRoutes(store: api.store, delivery: watch, groupCommit: api.groupCommit).register(in: &router)
+                registerAPIDocument(in: &router)
                 let server = MHDServer(configuration: configuration.http, handler: router)
                 try group.start(HTTPListenerWorker(name: "http", server: server))
                 running.withLock { $0.server = server }

@@ -30,9 +30,10 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// Request headers with case-insensitive names. A repeated header keeps its first value.
+/// Request headers with case-insensitive names. A repeated header keeps its first value; every
+/// line of a name stays readable through `values(_:)` (for list headers such as `tracestate`).
 public struct HTTPHeaders: Sendable {
-    private var storage: [String: String] = [:]
+    private var storage: [String: [String]] = [:]
 
     public init() {}
 
@@ -41,12 +42,16 @@ public struct HTTPHeaders: Sendable {
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        let key = name.lowercased()
-        if storage[key] == nil { storage[key] = value }
+        storage[name.lowercased(), default: []].append(value)
     }
 
     public subscript(name: String) -> String? {
-        storage[name.lowercased()]
+        storage[name.lowercased()]?.first
+    }
+
+    /// Every line of the header `name`, in the order received.
+    public func values(_ name: String) -> [String] {
+        storage[name.lowercased()] ?? []
     }
 }
 

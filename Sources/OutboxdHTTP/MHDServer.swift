@@ -16,7 +16,7 @@ import Synchronization
 /// libmicrohttpd call lives in this file.
 public final class MHDServer: Sendable {
     public let configuration: HTTPServerConfiguration
-    private let handler: any HTTPHandler
+    public let handler: any HTTPHandler
     private let logger: Logger
 
     private struct State {

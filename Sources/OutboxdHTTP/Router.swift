@@ -29,6 +29,9 @@ public struct Router: HTTPHandler {
         entries.append(Entry(method: method, pattern: pattern, segments: segments, open: open, inline: inline, route: route))
     }
 
+    /// Every route added, as `METHOD /pattern` (`GET /tasks/{id}`), in the order added.
+    public var routes: [String] { entries.map { "\($0.method) \($0.pattern)" } }
+
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         guard let observer else { return dispatch(request).response }
         let started = ContinuousClock.now

@@ -10,11 +10,12 @@ public enum OutboxWriter {
     /// `$n`). The statement defines, before it, a CTE `new_events` with the columns
     /// - `event_id` uuid (the public id, `ce_id`), `aggregate_type` text, `aggregate_id` text (the
     ///   Kafka key), `event_type` text, `topic` text, `payload` jsonb;
+    /// - `headers` jsonb: the event's stored Kafka headers (`{"traceparent": …}`; `'{}'` for none);
     /// - `position`: the events' order within the statement; ids (the claim order, G3) follow it.
     ///
     /// Give parameters their type (`$7::text`): in a CTE's select list nothing else infers it.
     public static let insertNewEvents = """
-        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-        SELECT event_id, aggregate_type, aggregate_id, event_type, topic, payload FROM new_events ORDER BY position
+        INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload, headers)
+        SELECT event_id, aggregate_type, aggregate_id, event_type, topic, payload, headers FROM new_events ORDER BY position
         """
 }

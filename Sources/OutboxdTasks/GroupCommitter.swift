@@ -76,15 +76,15 @@ public final class GroupCommitter: Worker {
         return writers.map { $0.stop(deadline: deadline) }.allSatisfy { $0 }
     }
 
-    /// Creates `task` in the next group transaction and returns after its commit.
-    public func create(_ task: NewTask) throws -> (task: TaskRecord, eventID: UUID) {
-        let pending = PendingCreate(task: task)
+    /// Creates `task` (its event with `trace`) in the next group transaction and returns after its commit.
+    public func create(_ task: NewTask, trace: TraceContext? = nil) throws -> (task: TaskRecord, eventID: UUID) {
+        let pending = PendingCreate(task: task, trace: trace)
         let queued = state.withLock { state -> Bool in
             guard state.running, !state.stopping else { return false }
             state.queue.append(pending)
             return true
         }
-        guard queued else { return try createAlone(task) }
+        guard queued else { return try createAlone(pending) }
         available.signal()
         return try pending.result()
     }
@@ -123,7 +123,7 @@ public final class GroupCommitter: Worker {
     /// anything else fails every request with it. One by one after a transient error, each task
     /// would wait as long again on the same writer thread: minutes for the last of 128.
     private func write(_ batch: [PendingCreate]) {
-        let tasks = batch.map(\.task)
+        let tasks = batch.map(\.task), traces = batch.map(\.trace)
         // Kept across attempts: an attempt whose commit went unanswered is found, not written twice.
         let ids = batch.map { _ in UUID() }, eventIDs = batch.map { _ in UUID() }
         var attempts = 0
@@ -131,7 +131,7 @@ public final class GroupCommitter: Worker {
         while true {
             attempts += 1
             do {
-                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs)
+                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces)
                 count { $0.batchesWritten += 1 }
                 for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
                 return
@@ -181,7 +181,7 @@ public final class GroupCommitter: Worker {
             }
             count { $0.writtenAlone += 1 }
             do {
-                pending.complete(.success(try createAlone(pending.task)))
+                pending.complete(.success(try createAlone(pending)))
             } catch let error as PostgresError where error.isWorthRetrying && !error.belongsToOneRow {
                 let failure = GroupCommitError(code: .unavailable, attempts: 1, underlying: error)
                 unavailable = failure
@@ -199,8 +199,8 @@ public final class GroupCommitter: Worker {
         statisticsState.withLock { change(&$0) }
     }
 
-    private func createAlone(_ task: NewTask) throws -> (task: TaskRecord, eventID: UUID) {
-        switch try store.create(task, idempotencyKey: nil) {
+    private func createAlone(_ pending: PendingCreate) throws -> (task: TaskRecord, eventID: UUID) {
+        switch try store.create(pending.task, idempotencyKey: nil, trace: pending.trace) {
         case .created(let record, let eventID): return (record, eventID)
         case .replayed, .keyReused: throw PostgresError(kind: .server, message: "unexpected idempotency result without a key")
         }
@@ -210,10 +210,14 @@ public final class GroupCommitter: Worker {
 /// A queued create and its result; the request thread waits on it.
 final class PendingCreate: Sendable {
     let task: NewTask
+    let trace: TraceContext?
     private let outcome = Mutex<Result<(task: TaskRecord, eventID: UUID), any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
-    init(task: NewTask) { self.task = task }
+    init(task: NewTask, trace: TraceContext?) {
+        self.task = task
+        self.trace = trace
+    }
 
     func complete(_ result: Result<(task: TaskRecord, eventID: UUID), any Error>) {
         outcome.withLock { $0 = result }

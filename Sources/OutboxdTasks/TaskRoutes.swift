@@ -39,12 +39,13 @@ public struct TaskRoutes: Sendable {
             return .problem(400, title: "Bad Request", detail: "Idempotency-Key must be 1–\(Self.maxIdempotencyKeyLength) visible ASCII characters")
         }
         let task = try TaskValidation.newTask(from: JSONBody.parse(request))
+        let trace = Self.trace(of: request)
         let result: TaskStore.CreateResult
         if key == nil, let groupCommit {
-            let created = try groupCommit.create(task)
+            let created = try groupCommit.create(task, trace: trace)
             result = .created(created.task, eventID: created.eventID)
         } else {
-            result = try store.create(task, idempotencyKey: key)
+            result = try store.create(task, idempotencyKey: key, trace: trace)
         }
         switch result {
         case .created(let record, let eventID):
@@ -135,7 +136,7 @@ public struct TaskRoutes: Sendable {
         let patch = try TaskValidation.patch(from: JSONBody.parse(request, alsoAccepting: ["application/merge-patch+json"]))
         let result: TaskStore.WriteResult<TaskStore.Update>
         do {
-            result = try store.update(id, patch, ifVersion: version)
+            result = try store.update(id, patch, ifVersion: version, trace: Self.trace(of: request))
         } catch let error as PostgresError where error.code == .checkViolation {
             guard let field = Self.outOfRangeField(error) else { throw error }
             return try outOfRangeConflict(id, field: field)
@@ -168,7 +169,7 @@ public struct TaskRoutes: Sendable {
     func delete(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
         guard let id = UUID(text: idText) else { return Self.badID }
         let version = try Self.ifMatchVersion(request)
-        switch try store.delete(id, ifVersion: version) {
+        switch try store.delete(id, ifVersion: version, trace: Self.trace(of: request)) {
         case .done: return HTTPResponse(status: 204)
         case .notFound: return Self.taskNotFound
         case .versionMismatch(let current): return Self.preconditionFailed(current)
@@ -219,6 +220,12 @@ public struct TaskRoutes: Sendable {
 
     private func created(_ task: TaskRecord) -> HTTPResponse {
         .json(201, task.json, headers: [("Location", Self.location(of: task)), ("ETag", task.etag)])
+    }
+
+    /// The request's W3C Trace Context for its events' headers; nil (nothing stored, never an
+    /// error) when `traceparent` is missing, repeated or malformed.
+    static func trace(of request: HTTPRequest) -> TraceContext? {
+        TraceContext(traceparent: request.headers.values("traceparent"), tracestate: request.headers.values("tracestate"))
     }
 
     static func location(of task: TaskRecord) -> String {

@@ -5,7 +5,8 @@ import OutboxdPostgres
 
 /// Reads and writes tasks. Every write puts the task change and its outbox event in the same
 /// statement, hence the same transaction (G1), in one round trip: each write's CTE `new_events`
-/// feeds `OutboxWriter.insertNewEvents`.
+/// feeds `OutboxWriter.insertNewEvents`. A write's `trace` (the request's W3C Trace Context) goes
+/// into its events' stored headers (`outbox.headers`), which the relay sends as Kafka headers.
 public struct TaskStore: Sendable {
     public enum CreateResult: Sendable, Equatable {
         case created(TaskRecord, eventID: UUID)
@@ -39,13 +40,14 @@ public struct TaskStore: Sendable {
         self.afterCommit = afterCommit
     }
 
-    public func create(_ task: NewTask, idempotencyKey: String?) throws -> CreateResult {
+    public func create(_ task: NewTask, idempotencyKey: String?, trace: TraceContext? = nil) throws -> CreateResult {
         try pool.withConnection { connection in
             for _ in 0..<3 {
                 let eventID = UUID()
                 let rows = try connection.query(Self.insert, [
                     task.title, task.description, task.status.rawValue, task.dueAt,
                     idempotencyKey, idempotencyKey == nil ? nil : task.fingerprint, topic, eventID,
+                    TraceContext.headersText(trace),
                 ])
                 if let row = rows.first {
                     afterCommit()
@@ -65,14 +67,17 @@ public struct TaskStore: Sendable {
     /// Creates every task of `tasks` (no Idempotency-Key) with its `task.created` event in ONE
     /// statement and transaction: the group commit's write. Results in the order of `tasks`;
     /// throws when any row fails (then none is written). `ids` and `eventIDs` (one per task, new
-    /// by default) let a retry of a batch whose commit went unanswered find it (`createdAll`).
-    public func createAll(_ tasks: [NewTask], ids: [UUID]? = nil, eventIDs: [UUID]? = nil) throws -> [(task: TaskRecord, eventID: UUID)] {
+    /// by default) let a retry of a batch whose commit went unanswered find it (`createdAll`); `traces`
+    /// (one per task, none by default) go into the events' headers.
+    public func createAll(_ tasks: [NewTask], ids: [UUID]? = nil, eventIDs: [UUID]? = nil,
+                          traces: [TraceContext?]? = nil) throws -> [(task: TaskRecord, eventID: UUID)] {
         let ids = ids ?? tasks.map { _ in UUID() }
+        let headers = (traces ?? tasks.map { _ in nil }).map(TraceContext.headersText)
         let eventIDs = eventIDs ?? tasks.map { _ in UUID() }
         let rows = try pool.withConnection { connection in
             try connection.query(Self.insertAll, [
                 ids, tasks.map(\.title), PostgresNullableArray(tasks.map(\.description)), tasks.map(\.status.rawValue),
-                PostgresNullableArray(tasks.map(\.dueAt)), eventIDs, topic,
+                PostgresNullableArray(tasks.map(\.dueAt)), eventIDs, topic, headers,
             ])
         }
         var byID: [UUID: TaskRecord] = [:]
@@ -168,7 +173,7 @@ public struct TaskStore: Sendable {
         return (tasks, next)
     }
 
-    public func update(_ id: UUID, _ patch: TaskPatch, ifVersion: Int?) throws -> WriteResult<Update> {
+    public func update(_ id: UUID, _ patch: TaskPatch, ifVersion: Int?, trace: TraceContext? = nil) throws -> WriteResult<Update> {
         try pool.withConnection { connection in
             let updatedID = UUID(), completedID = UUID()
             let rows = try connection.query(Self.update, [
@@ -177,7 +182,7 @@ public struct TaskStore: Sendable {
                 patch.description != nil, patch.description ?? nil,
                 patch.status != nil, patch.status?.rawValue,
                 patch.dueAt != nil, patch.dueAt ?? nil,
-                ifVersion, topic, updatedID, completedID,
+                ifVersion, topic, updatedID, completedID, TraceContext.headersText(trace),
             ])
             guard let row = rows.first else { return try missing(id, connection) }
             afterCommit()
@@ -187,10 +192,10 @@ public struct TaskStore: Sendable {
         }
     }
 
-    public func delete(_ id: UUID, ifVersion: Int?) throws -> WriteResult<UUID> {
+    public func delete(_ id: UUID, ifVersion: Int?, trace: TraceContext? = nil) throws -> WriteResult<UUID> {
         try pool.withConnection { connection in
             let eventID = UUID()
-            let rows = try connection.query(Self.delete, [id, ifVersion, topic, eventID])
+            let rows = try connection.query(Self.delete, [id, ifVersion, topic, eventID, TraceContext.headersText(trace)])
             guard rows.first != nil else { return try missing(id, connection) }
             afterCommit()
             return .done(eventID)
@@ -213,7 +218,8 @@ extension TaskStore {
         ), new_events AS (
             SELECT $8::uuid AS event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id,
                    'task.created' AS event_type, $7::text AS topic,
-                   outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at) AS payload, 1 AS position
+                   outboxd_task_event(t.task, $8::uuid, 'task.created', (t.task).created_at) AS payload,
+                   $9::jsonb AS headers, 1 AS position
             FROM t
         ), o AS (
             \(OutboxWriter.insertNewEvents)
@@ -225,8 +231,8 @@ extension TaskStore {
     /// come from the caller, so each returned task is matched to its request and event id.
     static let insertAll = PostgresStatement(name: "task_insert_all", sql: """
         WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[])
-                WITH ORDINALITY AS i(id, title, description, status, due_at, event_id, n)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $8::jsonb[])
+                WITH ORDINALITY AS i(id, title, description, status, due_at, event_id, headers, n)
         ), t AS (
             INSERT INTO tasks (id, title, description, status, due_at)
             SELECT id, title, description, status, due_at FROM input ORDER BY n
@@ -234,7 +240,7 @@ extension TaskStore {
         ), new_events AS (
             SELECT i.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, 'task.created' AS event_type,
                    $7::text AS topic, outboxd_task_event(t.task, i.event_id, 'task.created', (t.task).created_at) AS payload,
-                   i.n AS position
+                   i.headers, i.n AS position
             FROM t JOIN input i ON i.id = (t.task).id
         ), o AS (
             \(OutboxWriter.insertNewEvents)
@@ -308,7 +314,8 @@ extension TaskStore {
             RETURNING tasks AS task, (tasks.status = 'done' AND old.status <> 'done') AS completed
         ), new_events AS (
             SELECT e.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, e.event_type, $11::text AS topic,
-                   outboxd_task_event(t.task, e.event_id, e.event_type, (t.task).updated_at) AS payload, e.n AS position
+                   outboxd_task_event(t.task, e.event_id, e.event_type, (t.task).updated_at) AS payload,
+                   $14::jsonb AS headers, e.n AS position
             FROM t CROSS JOIN LATERAL (
                 VALUES (1, $12::uuid, 'task.updated'), (2, $13::uuid, 'task.completed')
             ) AS e(n, event_id, event_type)
@@ -326,7 +333,8 @@ extension TaskStore {
         ), new_events AS (
             SELECT $4::uuid AS event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id,
                    'task.deleted' AS event_type, $3::text AS topic,
-                   outboxd_task_event(t.task, $4::uuid, 'task.deleted', now()) AS payload, 1 AS position
+                   outboxd_task_event(t.task, $4::uuid, 'task.deleted', now()) AS payload,
+                   $5::jsonb AS headers, 1 AS position
             FROM t
         ), o AS (
             \(OutboxWriter.insertNewEvents)

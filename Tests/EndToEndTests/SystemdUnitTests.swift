@@ -80,6 +80,7 @@ import Testing
         #expect(files.isExecutableFile(atPath: stage + "/usr/local/bin/outboxd"))
         for unit in Self.units { #expect(files.fileExists(atPath: stage + "/etc/systemd/system/" + unit)) }
         #expect(files.fileExists(atPath: stage + "/usr/local/share/doc/outboxd/outboxd-alerts.yml"))
+        #expect(files.fileExists(atPath: stage + "/usr/local/share/doc/outboxd/outboxd-dashboard.json"))
         let migrations = try files.contentsOfDirectory(atPath: stage + "/usr/local/share/outboxd/migrations")
         #expect(migrations.sorted() == (try files.contentsOfDirectory(atPath: TestEnvironment.migrationsDirectory)).sorted())
         let config = stage + "/etc/outboxd/outboxd.conf"

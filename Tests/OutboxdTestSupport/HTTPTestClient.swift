@@ -29,6 +29,8 @@ public final class HTTPTestClient {
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
     public let port: Int
+    /// When set, every `request` (and `json`) and its response are recorded in it.
+    public var recorder: HTTPExchangeRecorder?
 
     /// `from`: the loopback address to connect from (see `LoopbackSocket.connect`).
     public init(port: Int, timeoutSeconds: Int = 30, from source: String? = nil) throws {
@@ -47,7 +49,9 @@ public final class HTTPTestClient {
         if let body { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
         try send(Array(head.utf8) + (body ?? []))
-        return try readResponse(method: method)
+        let response = try readResponse(method: method)
+        recorder?.record(RecordedExchange(method: method, path: path, status: response.status, headers: response.headers, body: response.body))
+        return response
     }
 
     /// `POST`/`PATCH` with a JSON body and `Content-Type: application/json`.
