@@ -115,7 +115,7 @@ public struct OpenAPIValidator: Sendable {
         if let type = object["type"] {
             let allowed = type.arrayValue?.compactMap(\.stringValue) ?? [type.stringValue].compactMap { $0 }
             guard allowed.contains(where: { Self.matches(value, type: $0) }) else {
-                return problems + ["\(at): is \(Self.typeName(of: value)), not \(allowed.joined(separator: " or "))"]
+                return problems + ["\(at): is \(value.typeName), not \(allowed.joined(separator: " or "))"]
             }
         }
         if let values = object["enum"]?.arrayValue, !values.contains(value) {
@@ -207,17 +207,6 @@ public struct OpenAPIValidator: Sendable {
         case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number): true
         case ("integer", .number(let text)): !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
         default: false
-        }
-    }
-
-    static func typeName(of value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "boolean"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
         }
     }
 }
