@@ -5,8 +5,10 @@ import OutboxdPostgres
 import Synchronization
 
 /// One consumer group on a thread of its own, with its own database connection: polls task
-/// events, applies them with its handler in one transaction together with each event's inbox row
-/// (what has arrived, up to 100 events per transaction), and only then stores their offsets (committed in the background, on revoke and on close).
+/// events (what has arrived, up to `batch`), applies them in one transaction in a constant number
+/// of statements (their inbox rows in one, then the handler's for the new ones; one round trip),
+/// and only then stores their offsets (committed in the background, on revoke and on close).
+/// A batch that fails is applied again one event at a time, so a failure stays with its event.
 /// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
 /// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
 /// either way the consumer moves on. Database outages are waited out, never dead-lettered.
@@ -24,9 +26,11 @@ public final class ConsumerRunner: Worker {
     /// if the consumer ran (the daemon's `WorkerGroup` stops it, exit 75).
     private let thread: WorkerThread
     private let counters = Mutex(ConsumerProgress())
+    /// Where the effect latency is observed (shared by the consumers of a process).
+    public let metrics: ConsumerMetrics
 
     public init(handler: any EventHandler, configuration: ConsumerConfiguration, database: PostgresPoolConfiguration,
-                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer) {
+                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer, metrics: ConsumerMetrics = ConsumerMetrics()) {
         let wakeup = Wakeup()
         self.wakeup = wakeup
         thread = WorkerThread(name: "consumer-\(handler.name)", wakeup: wakeup)
@@ -36,6 +40,7 @@ public final class ConsumerRunner: Worker {
         self.kafka = kafka
         self.topic = topic
         self.deadLetters = deadLetters
+        self.metrics = metrics
         logger = Logger(label: "consumer.\(handler.name)")
     }
 
@@ -140,7 +145,7 @@ public final class ConsumerRunner: Worker {
     }
 
     /// Most records applied in one transaction.
-    static let batch = 100
+    static let batch = 500
     /// Attempts to produce one dead letter before the record is rewound and tried again later.
     static let deadLetterAttempts = 3
     /// Longest pause before a record whose dead letter failed is tried again; well below
@@ -245,24 +250,73 @@ public final class ConsumerRunner: Worker {
         return .stopped
     }
 
-    /// Each event's inbox row and effect, all in one transaction; an event whose inbox row exists
-    /// was applied before and is skipped. Counts both kinds once the transaction committed.
+    /// Applies `events` in one transaction: their inbox rows in one statement, then the handler's
+    /// statements for the events new to this consumer, all sent as one pipeline (one round trip)
+    /// while none was seen before. When one was (the inbox refuses it), the transaction is rolled
+    /// back and made again in two round trips: the inbox rows that are new (`RETURNING`), then the
+    /// effects of just those. Counts, logs and measures the events once the transaction committed.
     private func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
-        let seenBefore = try connection.transaction {
-            var seenBefore: [TaskEvent] = []
-            for event in events {
-                guard try connection.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else {
-                    seenBefore.append(event)
-                    continue
-                }
-                try handler.apply(event, on: connection)
-            }
-            return seenBefore
+        var ids = Set<UUID>()
+        let distinct = events.filter { ids.insert($0.eventID).inserted }
+        let applied: [TaskEvent]
+        do {
+            applied = try applyAllNew(distinct, on: connection)
+        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "inbox_pkey" && !connection.isBroken {
+            applied = try applyWhatIsNew(distinct, on: connection)
         }
-        for event in seenBefore { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+        let committed = Timestamp.now()
+        let appliedIDs = Set(applied.map(\.eventID))
+        var latencies: [Double] = []
+        latencies.reserveCapacity(applied.count)
+        for event in distinct {
+            guard appliedIDs.contains(event.eventID) else {
+                logger.debug("event already applied", ["event_id": event.eventID.lowercaseString])
+                continue
+            }
+            latencies.append(Double(committed.microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch) / 1_000_000)
+            var fields = [(key: "event_id", value: event.eventID.lowercaseString), (key: "type", value: event.type)]
+            if let traceID = event.traceID { fields.append((key: "trace_id", value: traceID)) }
+            logger.log(.debug, "event applied", fields: fields)
+        }
+        metrics.effectLatency.observe(latencies, [handler.name])
         counters.withLock {
-            $0.applied += events.count - seenBefore.count
-            $0.duplicates += seenBefore.count
+            $0.applied += applied.count
+            $0.duplicates += events.count - applied.count
+        }
+    }
+
+    /// One round trip: BEGIN, every event's inbox row (a plain INSERT, which fails when one exists),
+    /// the effects of all, COMMIT.
+    private func applyAllNew(_ events: [TaskEvent], on connection: PQConnection) throws -> [TaskEvent] {
+        let effects = try handler.statements(applying: events)
+        try inTransaction(on: connection) {
+            try connection.finishPipeline(connection.startPipeline(
+                [.command("BEGIN"), .prepared(Self.recordInInbox, [handler.name, events.map(\.eventID)])] + effects + [.command("COMMIT")]))
+        }
+        return events
+    }
+
+    /// Two round trips: BEGIN and the inbox rows not there yet (their event ids come back), then
+    /// the effects of those events and COMMIT.
+    private func applyWhatIsNew(_ events: [TaskEvent], on connection: PQConnection) throws -> [TaskEvent] {
+        try inTransaction(on: connection) {
+            let results = try connection.finishPipeline(connection.startPipeline(
+                [.command("BEGIN"), .prepared(Self.recordNewInInbox, [handler.name, events.map(\.eventID)])]))
+            let new = Set(try results[1].map { try $0.require(UUID.self, "event_id") })
+            let fresh = events.filter { new.contains($0.eventID) }
+            try connection.finishPipeline(connection.startPipeline(try handler.statements(applying: fresh) + [.command("COMMIT")]))
+            return fresh
+        }
+    }
+
+    /// Runs `body`, which begins and commits a transaction; rolls back what is left of it when
+    /// `body` throws (a failed pipeline leaves the transaction aborted).
+    private func inTransaction<T>(on connection: PQConnection, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            connection.rollbackIfPossible()
+            throw error
         }
     }
 
@@ -301,8 +355,15 @@ public final class ConsumerRunner: Worker {
         return isRunning ? .retryLater : .stopped
     }
 
-    static let recordInInbox = PostgresStatement(name: "inbox_record", sql: """
-        INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
+    /// Fails (`inbox_pkey`) when an event was recorded before.
+    static let recordInInbox = PostgresStatement(name: "inbox_record_batch", sql: """
+        INSERT INTO inbox (consumer, event_id) SELECT $1, event_id FROM unnest($2::uuid[]) AS e(event_id)
+        """)
+
+    /// The events recorded now, i.e. not seen before.
+    static let recordNewInInbox = PostgresStatement(name: "inbox_record_new_batch", sql: """
+        INSERT INTO inbox (consumer, event_id) SELECT $1, event_id FROM unnest($2::uuid[]) AS e(event_id)
+        ON CONFLICT DO NOTHING RETURNING event_id
         """)
 }
 
