@@ -255,7 +255,7 @@ public final class ConsumerRunner: Worker {
     /// while none was seen before. When one was (the inbox refuses it), the transaction is rolled
     /// back and made again in two round trips: the inbox rows that are new (`RETURNING`), then the
     /// effects of just those. Counts, logs and measures the events once the transaction committed.
-    private func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
+    func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
         var ids = Set<UUID>()
         let distinct = events.filter { ids.insert($0.eventID).inserted }
         let applied: [TaskEvent]
