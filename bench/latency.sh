@@ -25,26 +25,27 @@
 # that outboxd's RSS and CPU are its own; embedded: the mock cluster inside outboxd,
 # KAFKA_BOOTSTRAP_SERVERS=embedded; tansu: the real-broker tier, Tansu in its own process with
 # librdkafka 2.16.1, scripts/kafka-tier.sh), PGBIN, BENCH_KEEP_LOGS. Each rate's line also says how
-# many of its events each consumer had not applied when the load ended ("behind") and how long
-# after the end the last was applied.
+# many of its events each consumer had not applied when the load ended, and how long after the end
+# every event was published and applied by every consumer (polled every 0.1 s).
 set -euo pipefail
 name=latency.sh
 source "$(dirname "$0")/lib.sh"
 
 RATES=${RATES:-1000 2000 5000}
-CONSUMERS=${CONSUMERS:-audit}
-case $CONSUMERS in
-  audit|none) consumer_list=$CONSUMERS ;;
+consumers_mode=${CONSUMERS:-audit}
+case $consumers_mode in
+  audit|none) consumer_list=$consumers_mode ;;
   all) consumer_list=audit,notifications,reminders ;;
-  *) die "CONSUMERS must be audit, all or none (got '$CONSUMERS')" ;;
+  *) die "CONSUMERS must be audit, all or none (got '$consumers_mode')" ;;
 esac
+export CONSUMERS=$consumer_list # what outboxd (also its migrate) reads
 KAFKA=${KAFKA:-process}
 case $KAFKA in process|embedded|tansu) ;; *) die "KAFKA must be process, embedded or tansu (got '$KAFKA')" ;; esac
 DURATION=${DURATION:-10s}
 seconds=$(seconds_of DURATION "$DURATION")
 for rate in $RATES; do
   [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] || die "RATES must be positive integers (got '$RATES')"
-  [ "$CONSUMERS" = none ] || [ $(( rate * seconds )) -le 60000 ] \
+  [ "$consumers_mode" = none ] || [ $(( rate * seconds )) -le 60000 ] \
     || die "RATE $rate × DURATION $DURATION is more than 60000 events, which the mock cluster would not all keep for the audit consumer; lower DURATION"
 done
 command -v wrk >/dev/null || die "wrk is not installed"
@@ -66,7 +67,7 @@ else
   rss_target=64 rss_issue="#6, the embedded cluster included"
   daemon_cmd="CONSUMERS=$consumer_list outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
 fi
-CONSUMERS=$consumer_list KAFKA_BOOTSTRAP_SERVERS=$bootstrap bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+KAFKA_BOOTSTRAP_SERVERS=$bootstrap bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
 wait_http_ready "$http_port" "$dir/outboxd.log"
 # Warm-up: the audit consumer joins its group within a few seconds of start-up; the measured runs
 # begin once a first event is published (and has its audit row).
@@ -75,7 +76,7 @@ curl -sf -o /dev/null -XPOST -H 'content-type: application/json' -d '{"title":"w
 # Events of this run still to publish (or, with consumers, to apply by any of them) since $1.
 unfinished() {
   local applied="TRUE"
-  [ "$CONSUMERS" = none ] || applied="EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)
+  [ "$consumers_mode" = none ] || applied="EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)
     AND NOT EXISTS (SELECT 1 FROM unnest(string_to_array('$consumer_list', ',')) c
                     WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.consumer = c AND i.event_id = o.event_id))"
   sql_value "SELECT count(*) FROM outbox o WHERE o.created_at >= '$1' AND (o.published_at IS NULL OR NOT ($applied))"
@@ -113,7 +114,7 @@ for RATE in $RATES; do
 
   load_end=$(date +%s.%N)
   behind_at_end=
-  [ "$CONSUMERS" = none ] || behind_at_end=$(behind "$since")
+  [ "$consumers_mode" = none ] || behind_at_end=$(behind "$since")
   for _ in $(seq 1 600); do
     [ "$(unfinished "$since")" = 0 ] && break
     sleep 0.1
@@ -140,8 +141,8 @@ for RATE in $RATES; do
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2), round(max(effect_ms)::numeric, 2)
     FROM x")
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
-  effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms; behind when the load ended: $behind_at_end, all applied ${caught_up_s} s after it"
-  [ "$CONSUMERS" != none ] || effect="no consumer running"
+  effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms; not applied when the load ended: $behind_at_end; every event published and applied by all ${caught_up_s} s after it"
+  [ "$consumers_mode" != none ] || effect="no consumer running"
   lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
@@ -153,22 +154,22 @@ for RATE in $RATES; do
     problems+=("rate $RATE: the mock cluster (outboxd-bench mock-cluster) exited during the run; later rates not run")
     break
   fi
-  [ "$CONSUMERS" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
-  [ "$CONSUMERS" = none ] || [ "$(unfinished "$since")" = 0 ] || problems+=("rate $RATE: events not applied by every consumer 60 s after the load: $(behind "$since")")
+  [ "$consumers_mode" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
+  [ "$consumers_mode" = none ] || [ "$(unfinished "$since")" = 0 ] || problems+=("rate $RATE: events not applied by every consumer 60 s after the load: $(behind "$since")")
   [ "$non2xx" = 0 ] && [ "$socket_errors" = 0 ] || problems+=("rate $RATE: non-2xx=$non2xx socket errors=$socket_errors")
 done
 stop_daemon
 # With CONSUMERS=none the results are kept apart (latency-relay.*): the plot shows the audit runs.
 record=latency
-[ "$CONSUMERS" != none ] || record=latency-relay
+[ "$consumers_mode" != none ] || record=latency-relay
 cp "$dir/outboxd.log" "$root/bench/results/$record-outboxd.log" # kept for a look at any warning
 rss_met=$(awk -v r="$peak_rss_mb" -v t="$rss_target" 'BEGIN { print (r != "" && r < t ? "met" : "not met") }')
-lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$CONSUMERS, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")
+lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$consumers_mode, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")
 tasks=$(sql_value "SELECT count(*) FROM tasks"); outbox=$(sql_value "SELECT count(*) FROM outbox")
 [ "$tasks" = "$outbox" ] || problems+=("tasks=$tasks but outbox=$outbox")
 
 {
-  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$CONSUMERS KAFKA=$KAFKA"
+  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$consumers_mode KAFKA=$KAFKA"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: $daemon_cmd"

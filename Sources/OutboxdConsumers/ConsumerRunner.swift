@@ -138,7 +138,10 @@ public final class ConsumerRunner: Worker {
                     deadLetterPauses = 0
                 }
             } else {
-                records.forEach { store($0, in: consumer) }
+                // A partition's offsets are cumulative: its last record of the batch stands for all.
+                var last: [Int32: KafkaRecord] = [:]
+                for record in records { last[record.partition] = record }
+                last.values.forEach { store($0, in: consumer) }
             }
         }
         return false
@@ -290,7 +293,7 @@ public final class ConsumerRunner: Worker {
     private func applyAllNew(_ events: [TaskEvent], on connection: PQConnection) throws -> [TaskEvent] {
         let effects = try handler.statements(applying: events)
         try inTransaction(on: connection) {
-            try connection.finishPipeline(connection.startPipeline(
+            _ = try connection.finishPipeline(connection.startPipeline(
                 [.command("BEGIN"), .prepared(Self.recordInInbox, [handler.name, events.map(\.eventID)])] + effects + [.command("COMMIT")]))
         }
         return events
