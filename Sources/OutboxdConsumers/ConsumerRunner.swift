@@ -88,6 +88,8 @@ public final class ConsumerRunner: Worker {
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
         var lastLagUpdate = ContinuousClock.now
         var deadLetterPauses = 0
+        /// Records polled while the previous batch was being applied: the start of the next one.
+        var ahead: [KafkaRecord] = []
         logger.notice("consuming", ["group": groupID, "topic": topic])
         while isRunning {
             if ContinuousClock.now - lastLagUpdate >= .seconds(1) {
@@ -95,23 +97,16 @@ public final class ConsumerRunner: Worker {
                 lastLagUpdate = ContinuousClock.now
             }
             // What has arrived, up to `Self.batch` records: the first poll waits, the rest do not.
-            var records: [KafkaRecord] = []
-            do {
-                while records.count < Self.batch, let record = try consumer.poll(timeout: records.isEmpty ? .milliseconds(100) : .zero) {
-                    records.append(record)
-                }
-            } catch let error as KafkaError {
-                // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
-                if lastPollError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
-                    logger.warning("consumer error", ["group": groupID, "code": error.code.name, "error": error.message])
-                    lastPollError = (error.code.name, ContinuousClock.now)
-                }
-                counters.withLock { $0.errors += 1 }
-            } catch {}
+            var records = ahead
+            ahead = []
+            poll(consumer, into: &records, waiting: true, lastError: &lastPollError)
             if records.isEmpty { continue }
             // Together in one transaction when every record is a task event and every effect
             // commits; otherwise one by one, so a failure (retries, dead letter) stays with its event.
-            var done = records.count > 1 && applyTogether(records, connection: &connection)
+            // While PostgreSQL applies a batch, what has arrived since is taken in, without waiting.
+            var done = records.count > 1 && applyTogether(records, connection: &connection) {
+                poll(consumer, into: &ahead, waiting: false, lastError: &lastPollError)
+            }
             if !done {
                 // A record whose dead letter could not be written is rewound with every later record
                 // of its partition left unstored, and tried again after a pause, so it is neither
@@ -131,6 +126,9 @@ public final class ConsumerRunner: Worker {
                     if !done { break }
                 }
                 if !done { break }
+                // Seeking back dropped what the consumer had fetched of those partitions after the
+                // record; what of it is in hand goes too, to come again after the record.
+                ahead.removeAll { rewound.contains($0.partition) }
                 if !rewound.isEmpty {
                     deadLetterPauses += 1
                     wakeup.wait(timeout: min(configuration.retryBackoff * (1 << min(deadLetterPauses, 8)), Self.longestDeadLetterPause))
@@ -145,6 +143,25 @@ public final class ConsumerRunner: Worker {
             }
         }
         return false
+    }
+
+    /// Appends what has arrived to `records`, up to `batch` in all; waits up to 100 ms for a first
+    /// record only when `waiting` and none is in hand.
+    private func poll(_ consumer: RDKafkaConsumer, into records: inout [KafkaRecord], waiting: Bool,
+                      lastError: inout (code: String, at: ContinuousClock.Instant)?) {
+        do {
+            while records.count < Self.batch,
+                  let record = try consumer.poll(timeout: records.isEmpty && waiting ? .milliseconds(100) : .zero) {
+                records.append(record)
+            }
+        } catch let error as KafkaError {
+            // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
+            if lastError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
+                logger.warning("consumer error", ["group": groupID, "code": error.code.name, "error": error.message])
+                lastError = (error.code.name, ContinuousClock.now)
+            }
+            counters.withLock { $0.errors += 1 }
+        } catch {}
     }
 
     /// Most records applied in one transaction.
@@ -202,13 +219,16 @@ public final class ConsumerRunner: Worker {
         }
     }
 
-    /// Applies every record in one transaction (each with its inbox row); false, with nothing
-    /// written, when a record is not a task event or anything fails.
-    private func applyTogether(_ records: [KafkaRecord], connection: inout PQConnection?) -> Bool {
+    /// Applies every record in one transaction (each with its inbox row), running `meanwhile`
+    /// while PostgreSQL works on it; false, with nothing written, when a record is not a task
+    /// event or anything fails.
+    private func applyTogether(_ records: [KafkaRecord], connection: inout PQConnection?, meanwhile: () -> Void) -> Bool {
         guard let events = try? records.map({ try TaskEvent(record: $0) }) else { return false }
         do {
             if connection == nil || connection!.isBroken { connection = try database.connect() }
-            try apply(events, on: connection!)
+            let sent = try send(events, on: connection!)
+            meanwhile()
+            try finish(sent, on: connection!)
             return true
         } catch {
             if connection?.isBroken == true {
@@ -259,14 +279,39 @@ public final class ConsumerRunner: Worker {
     /// back and made again in two round trips: the inbox rows that are new (`RETURNING`), then the
     /// effects of just those. Counts, logs and measures the events once the transaction committed.
     func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
+        try finish(send(events, on: connection), on: connection)
+    }
+
+    /// A batch sent to PostgreSQL as one pipeline whose results are not read yet.
+    struct SentBatch {
+        /// As polled, duplicates included.
+        let events: [TaskEvent]
+        /// Each event once, in order.
+        let distinct: [TaskEvent]
+        let pending: PendingPipeline
+    }
+
+    /// Sends BEGIN, every event's inbox row (a plain INSERT, which fails when one exists), the
+    /// effects of all and COMMIT, without waiting; nothing else may use the connection until `finish`.
+    private func send(_ events: [TaskEvent], on connection: PQConnection) throws -> SentBatch {
         var ids = Set<UUID>()
         let distinct = events.filter { ids.insert($0.eventID).inserted }
+        let effects = try handler.statements(applying: distinct)
+        let pending = try connection.startPipeline(
+            [.command("BEGIN"), .prepared(Self.recordInInbox, [handler.name, distinct.map(\.eventID)])] + effects + [.command("COMMIT")])
+        return SentBatch(events: events, distinct: distinct, pending: pending)
+    }
+
+    /// Reads a sent batch's results; the rest of `apply`.
+    private func finish(_ batch: SentBatch, on connection: PQConnection) throws {
         let applied: [TaskEvent]
         do {
-            applied = try applyAllNew(distinct, on: connection)
+            try inTransaction(on: connection) { _ = try connection.finishPipeline(batch.pending) }
+            applied = batch.distinct
         } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "inbox_pkey" && !connection.isBroken {
-            applied = try applyWhatIsNew(distinct, on: connection)
+            applied = try applyWhatIsNew(batch.distinct, on: connection)
         }
+        let distinct = batch.distinct, events = batch.events
         let committed = Timestamp.now()
         let appliedIDs = Set(applied.map(\.eventID))
         var latencies: [Double] = []
@@ -286,17 +331,6 @@ public final class ConsumerRunner: Worker {
             $0.applied += applied.count
             $0.duplicates += events.count - applied.count
         }
-    }
-
-    /// One round trip: BEGIN, every event's inbox row (a plain INSERT, which fails when one exists),
-    /// the effects of all, COMMIT.
-    private func applyAllNew(_ events: [TaskEvent], on connection: PQConnection) throws -> [TaskEvent] {
-        let effects = try handler.statements(applying: events)
-        try inTransaction(on: connection) {
-            _ = try connection.finishPipeline(connection.startPipeline(
-                [.command("BEGIN"), .prepared(Self.recordInInbox, [handler.name, events.map(\.eventID)])] + effects + [.command("COMMIT")]))
-        }
-        return events
     }
 
     /// Two round trips: BEGIN and the inbox rows not there yet (their event ids come back), then
