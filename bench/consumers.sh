@@ -29,8 +29,9 @@ if [ "$KAFKA" = tansu ]; then
   bench_start_tansu
   args+=(--bootstrap "$tansu_bootstrap")
 fi
-cmd="outboxd-bench ${args[*]}"
-echo "\$ $cmd" >&2
+cmd="outboxd-bench consume --count $COUNT"
+[ "$KAFKA" = mock ] || cmd="$cmd --bootstrap BOOTSTRAP (Tansu in another process, librdkafka 2.16.1, scripts/kafka-tier.sh)"
+echo "\$ outboxd-bench ${args[*]}" >&2
 run_child "$bench_bin" "${args[@]}" >"$dir/consume.out" 2>"$dir/consume.err" \
   || { cat "$dir/consume.out" "$dir/consume.err" >&2; die "outboxd-bench consume failed"; }
 cat "$dir/consume.out" >&2
