@@ -9,6 +9,7 @@
 #
 #   bench/latency.sh                      (after `swift build -c release`; `make bench-latency` does both)
 #   RATES="1000 2000 5000" DURATION=10s bench/latency.sh
+#   CONSUMERS=all KAFKA=tansu RATES=2000 DURATION=10s bench/latency.sh   (issue #17: all three consumers, real broker)
 #
 # Steps: cluster (durable) → outboxd serve → per rate: wrk at RATE requests/s (each wrk thread
 # hands out a request slot every 2000/RATE ms, bench/latency.lua) → wait until every event is
@@ -18,24 +19,33 @@
 # Environment: RATES (default "1000 2000 5000"; 2000 is the target rate of issue #3), DURATION
 # (per rate, default 10s; with the audit consumer RATE × DURATION may not pass 60,000 events: the
 # embedded mock cluster keeps ~5 MB per partition and drops older records a lagging consumer has
-# not read yet), CONSUMERS (default audit; none measures the relay alone, as issue #3 asks, and
-# reports no effect latency), KAFKA (default process: librdkafka's mock cluster in its own process,
-# `outboxd-bench mock-cluster`, so that outboxd's RSS and CPU are its own; embedded: the mock cluster
-# inside outboxd, KAFKA_BOOTSTRAP_SERVERS=embedded), PGBIN, BENCH_KEEP_LOGS.
+# not read yet), CONSUMERS (default audit; all: audit, notifications and reminders, as issue #17
+# asks; none measures the relay alone, as issue #3 asks, and reports no effect latency), KAFKA
+# (default process: librdkafka's mock cluster in its own process, `outboxd-bench mock-cluster`, so
+# that outboxd's RSS and CPU are its own; embedded: the mock cluster inside outboxd,
+# KAFKA_BOOTSTRAP_SERVERS=embedded; tansu: the real-broker tier, Tansu in its own process with
+# librdkafka 2.16.1, scripts/kafka-tier.sh), PGBIN, BENCH_KEEP_LOGS. Each rate's line also says how
+# many of its events each consumer had not applied when the load ended, and how long after the end
+# every event was published and applied by every consumer (polled every 0.1 s).
 set -euo pipefail
 name=latency.sh
 source "$(dirname "$0")/lib.sh"
 
 RATES=${RATES:-1000 2000 5000}
-CONSUMERS=${CONSUMERS:-audit}
-case $CONSUMERS in audit|none) ;; *) die "CONSUMERS must be audit or none (got '$CONSUMERS')" ;; esac
+consumers_mode=${CONSUMERS:-audit}
+case $consumers_mode in
+  audit|none) consumer_list=$consumers_mode ;;
+  all) consumer_list=audit,notifications,reminders ;;
+  *) die "CONSUMERS must be audit, all or none (got '$consumers_mode')" ;;
+esac
+export CONSUMERS=$consumer_list # what outboxd (also its migrate) reads
 KAFKA=${KAFKA:-process}
-case $KAFKA in process|embedded) ;; *) die "KAFKA must be process or embedded (got '$KAFKA')" ;; esac
+case $KAFKA in process|embedded|tansu) ;; *) die "KAFKA must be process, embedded or tansu (got '$KAFKA')" ;; esac
 DURATION=${DURATION:-10s}
 seconds=$(seconds_of DURATION "$DURATION")
 for rate in $RATES; do
   [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -ge 1 ] || die "RATES must be positive integers (got '$RATES')"
-  [ "$CONSUMERS" = none ] || [ $(( rate * seconds )) -le 60000 ] \
+  [ "$consumers_mode" = none ] || [ $(( rate * seconds )) -le 60000 ] \
     || die "RATE $rate × DURATION $DURATION is more than 60000 events, which the mock cluster would not all keep for the audit consumer; lower DURATION"
 done
 command -v wrk >/dev/null || die "wrk is not installed"
@@ -46,23 +56,36 @@ if [ "$KAFKA" = process ]; then
   bench_start_broker 6
   bootstrap=$broker_bootstrap
   rss_target=48 rss_issue="#15, the broker in another process"
-  daemon_cmd="CONSUMERS=$CONSUMERS KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd serve --http-listen 127.0.0.1:PORT (OUTBOX_RETENTION=1h; outboxd-bench mock-cluster --brokers 3 --partitions 6 in another process)"
+  daemon_cmd="CONSUMERS=$consumer_list KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd serve --http-listen 127.0.0.1:PORT (OUTBOX_RETENTION=1h; outboxd-bench mock-cluster --brokers 3 --partitions 6 in another process)"
+elif [ "$KAFKA" = tansu ]; then
+  bench_start_tansu
+  bootstrap=$tansu_bootstrap
+  rss_target=48 rss_issue="#15, the broker in another process"
+  daemon_cmd="CONSUMERS=$consumer_list KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd serve --http-listen 127.0.0.1:PORT (OUTBOX_RETENTION=1h; Tansu in another process, librdkafka 2.16.1, scripts/kafka-tier.sh)"
 else
   bootstrap=embedded
   rss_target=64 rss_issue="#6, the embedded cluster included"
-  daemon_cmd="CONSUMERS=$CONSUMERS outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
+  daemon_cmd="CONSUMERS=$consumer_list outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka, OUTBOX_RETENTION=1h)"
 fi
-CONSUMERS=$CONSUMERS KAFKA_BOOTSTRAP_SERVERS=$bootstrap bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+KAFKA_BOOTSTRAP_SERVERS=$bootstrap bench_start_daemon "$dir/outboxd.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
 wait_http_ready "$http_port" "$dir/outboxd.log"
 # Warm-up: the audit consumer joins its group within a few seconds of start-up; the measured runs
 # begin once a first event is published (and has its audit row).
 curl -sf -o /dev/null -XPOST -H 'content-type: application/json' -d '{"title":"warm-up"}' "http://127.0.0.1:$http_port/tasks" \
   || die "the warm-up POST failed"
-# Events of this run still to publish (or, with the audit consumer, to apply) since $1.
+# Events of this run still to publish (or, with consumers, to apply by any of them) since $1.
 unfinished() {
   local applied="TRUE"
-  [ "$CONSUMERS" = none ] || applied="EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)"
-  sql_value "SELECT count(*) FROM outbox o WHERE o.created_at >= '$1' AND (o.published_at IS NULL OR NOT $applied)"
+  [ "$consumers_mode" = none ] || applied="EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)
+    AND NOT EXISTS (SELECT 1 FROM unnest(string_to_array('$consumer_list', ',')) c
+                    WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.consumer = c AND i.event_id = o.event_id))"
+  sql_value "SELECT count(*) FROM outbox o WHERE o.created_at >= '$1' AND (o.published_at IS NULL OR NOT ($applied))"
+}
+# Per consumer, events of this run since $1 it has not applied yet: "audit=0 notifications=3 …".
+behind() {
+  sql_value "SELECT string_agg(c || '=' || (SELECT count(*) FROM outbox o WHERE o.created_at >= '$1'
+               AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.consumer = c AND i.event_id = o.event_id)), ' ')
+             FROM unnest(string_to_array('$consumer_list', ',')) c"
 }
 for _ in $(seq 1 300); do
   [ "$(unfinished -infinity)" = 0 ] && break
@@ -89,10 +112,14 @@ for RATE in $RATES; do
   api_p50=$(field p50_us); api_p99=$(field p99_us); duration_us=$(field duration_us)
   [ -n "$requests" ] && [ -n "$duration_us" ] || die "could not parse wrk's output"
 
+  load_end=$(date +%s.%N)
+  behind_at_end=
+  [ "$consumers_mode" = none ] || behind_at_end=$(behind "$since")
   for _ in $(seq 1 600); do
     [ "$(unfinished "$since")" = 0 ] && break
     sleep 0.1
   done
+  caught_up_s=$(awk -v a="$load_end" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
   # The task row's xmin is the API's transaction (tasks are not updated here), the audit_log row's
   # xmin the consumer's, the outbox row's the relay's mark; track_commit_timestamp gives the commits.
@@ -114,30 +141,35 @@ for RATE in $RATES; do
            round((percentile_cont(0.99) WITHIN GROUP (ORDER BY effect_ms))::numeric, 2), round(max(effect_ms)::numeric, 2)
     FROM x")
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
-  effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms"
-  [ "$CONSUMERS" = audit ] || effect="no consumer running"
+  effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms; not applied when the load ended: $behind_at_end; every event published and applied by all ${caught_up_s} s after it"
+  [ "$consumers_mode" != none ] || effect="no consumer running"
   lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
+  if [ "$KAFKA" = tansu ] && ! kill -0 "$(cat "$tansu_dir/pid")" 2>/dev/null; then
+    problems+=("rate $RATE: Tansu exited during the run; later rates not run")
+    break
+  fi
   if [ "$KAFKA" = process ] && ! kill -0 "$broker_pid" 2>/dev/null; then
     problems+=("rate $RATE: the mock cluster (outboxd-bench mock-cluster) exited during the run; later rates not run")
     break
   fi
-  [ "$CONSUMERS" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
+  [ "$consumers_mode" = none ] || [ "$unapplied" = 0 ] || problems+=("rate $RATE: $unapplied events without their audit row 60 s after the load")
+  [ "$consumers_mode" = none ] || [ "$(unfinished "$since")" = 0 ] || problems+=("rate $RATE: events not applied by every consumer 60 s after the load: $(behind "$since")")
   [ "$non2xx" = 0 ] && [ "$socket_errors" = 0 ] || problems+=("rate $RATE: non-2xx=$non2xx socket errors=$socket_errors")
 done
 stop_daemon
 # With CONSUMERS=none the results are kept apart (latency-relay.*): the plot shows the audit runs.
 record=latency
-[ "$CONSUMERS" = audit ] || record=latency-relay
+[ "$consumers_mode" != none ] || record=latency-relay
 cp "$dir/outboxd.log" "$root/bench/results/$record-outboxd.log" # kept for a look at any warning
 rss_met=$(awk -v r="$peak_rss_mb" -v t="$rss_target" 'BEGIN { print (r != "" && r < t ? "met" : "not met") }')
-lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$CONSUMERS, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")
+lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$consumers_mode, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")
 tasks=$(sql_value "SELECT count(*) FROM tasks"); outbox=$(sql_value "SELECT count(*) FROM outbox")
 [ "$tasks" = "$outbox" ] || problems+=("tasks=$tasks but outbox=$outbox")
 
 {
-  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$CONSUMERS KAFKA=$KAFKA"
+  bench_header "RATES=\"$RATES\" DURATION=$DURATION CONSUMERS=$consumers_mode KAFKA=$KAFKA"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: $daemon_cmd"

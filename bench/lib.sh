@@ -34,6 +34,7 @@ chmod 755 "$dir" # the server runs as postgres when we are root
 daemon_pid=
 child_pid=
 broker_pid=
+tansu_dir=
 
 # Runs a load generator in the background and waits for it, so that Ctrl-C ends the script even though
 # wrk catches SIGINT itself and exits 0 (bash would then ignore the signal); cleanup kills it.
@@ -102,6 +103,24 @@ stop_broker() {
   broker_pid=
 }
 
+# bench_start_tansu: the real-broker tier (scripts/kafka-tier.sh): Tansu in its own process on a
+# free port, and librdkafka 2.16.1 from the project's .venv on LD_LIBRARY_PATH for every process
+# started after it (Debian's librdkafka cannot talk to Tansu); sets tansu_bootstrap. outboxd and
+# outboxd-bench create the topics (6 partitions).
+bench_start_tansu() {
+  tansu_dir=$dir/tansu
+  tansu_bootstrap=$("$root/scripts/kafka-tier.sh" start "$tansu_dir") || die "Tansu did not start"
+  export LD_LIBRARY_PATH
+  LD_LIBRARY_PATH=$("$root/scripts/kafka-tier.sh" libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  echo "broker: Tansu (scripts/kafka-tier.sh, pid $(cat "$tansu_dir/pid")) at $tansu_bootstrap" >&2
+}
+
+stop_tansu() {
+  [ -n "$tansu_dir" ] || return 0
+  "$root/scripts/kafka-tier.sh" stop "$tansu_dir" >/dev/null 2>&1 || true
+  tansu_dir=
+}
+
 # wait_http_ready PORT LOG: waits up to 30 s for GET /readyz, or dies showing the log.
 wait_http_ready() {
   local port=$1 log=$2
@@ -125,6 +144,7 @@ bench_cleanup() {
   fi
   stop_daemon
   stop_broker
+  stop_tansu
   "$root/scripts/pg.sh" stop "$dir/pg" immediate >/dev/null 2>&1 || true
   if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
     mkdir -p "$BENCH_KEEP_LOGS" && cp "$dir"/*.log "$dir"/*.out "$BENCH_KEEP_LOGS"/ 2>/dev/null || true

@@ -111,7 +111,7 @@ MD
     block latency-relay
   fi
   echo
-  echo "## Audit consumer, against raw consumption of the same topic"
+  echo "## Consumers (audit, notifications, reminders), against raw consumption of the same topic"
   echo
   block consumers
   echo

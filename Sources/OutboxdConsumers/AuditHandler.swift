@@ -6,13 +6,19 @@ public struct AuditHandler: EventHandler {
 
     public init() {}
 
-    public func apply(_ event: TaskEvent, on connection: PQConnection) throws {
-        try connection.query(Self.insert, [event.eventID, event.type, event.taskID, event.payloadText, event.occurredAt])
+    public func statements(applying events: [TaskEvent]) throws -> [PipelinedStatement] {
+        guard !events.isEmpty else { return [] }
+        return [.prepared(Self.insert, [events.map(\.eventID), events.map(\.type), events.map(\.taskID),
+                                        events.map(\.payloadText), events.map(\.occurredAt)])]
     }
 
-    static let insert = PostgresStatement(name: "audit_insert", sql: """
+    /// One row per event, in the order read.
+    static let insert = PostgresStatement(name: "audit_insert_batch", sql: """
         INSERT INTO audit_log (event_id, event_type, task_id, payload, occurred_at)
-        VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)
+        SELECT event_id, event_type, task_id, payload, occurred_at
+        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::timestamptz[]) WITH ORDINALITY
+             AS e(event_id, event_type, task_id, payload, occurred_at, n)
+        ORDER BY n
         ON CONFLICT (event_id) DO NOTHING
         """)
 }

@@ -5,8 +5,10 @@ import OutboxdPostgres
 import Synchronization
 
 /// One consumer group on a thread of its own, with its own database connection: polls task
-/// events, applies them with its handler in one transaction together with each event's inbox row
-/// (what has arrived, up to 100 events per transaction), and only then stores their offsets (committed in the background, on revoke and on close).
+/// events (what has arrived, up to `batch`), applies them in one transaction in a constant number
+/// of statements (their inbox rows in one, then the handler's for the new ones; one round trip),
+/// and only then stores their offsets (committed in the background, on revoke and on close).
+/// A batch that fails is applied again one event at a time, so a failure stays with its event.
 /// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
 /// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
 /// either way the consumer moves on. Database outages are waited out, never dead-lettered.
@@ -24,9 +26,11 @@ public final class ConsumerRunner: Worker {
     /// if the consumer ran (the daemon's `WorkerGroup` stops it, exit 75).
     private let thread: WorkerThread
     private let counters = Mutex(ConsumerProgress())
+    /// Where the effect latency is observed (shared by the consumers of a process).
+    public let metrics: ConsumerMetrics
 
     public init(handler: any EventHandler, configuration: ConsumerConfiguration, database: PostgresPoolConfiguration,
-                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer) {
+                kafka: KafkaClientConfiguration, topic: String, deadLetters: RDKafkaProducer, metrics: ConsumerMetrics = ConsumerMetrics()) {
         let wakeup = Wakeup()
         self.wakeup = wakeup
         thread = WorkerThread(name: "consumer-\(handler.name)", wakeup: wakeup)
@@ -36,6 +40,7 @@ public final class ConsumerRunner: Worker {
         self.kafka = kafka
         self.topic = topic
         self.deadLetters = deadLetters
+        self.metrics = metrics
         logger = Logger(label: "consumer.\(handler.name)")
     }
 
@@ -83,6 +88,8 @@ public final class ConsumerRunner: Worker {
         var lastPollError: (code: String, at: ContinuousClock.Instant)?
         var lastLagUpdate = ContinuousClock.now
         var deadLetterPauses = 0
+        /// Records polled while the previous batch was being applied: the start of the next one.
+        var ahead: [KafkaRecord] = []
         logger.notice("consuming", ["group": groupID, "topic": topic])
         while isRunning {
             if ContinuousClock.now - lastLagUpdate >= .seconds(1) {
@@ -90,23 +97,16 @@ public final class ConsumerRunner: Worker {
                 lastLagUpdate = ContinuousClock.now
             }
             // What has arrived, up to `Self.batch` records: the first poll waits, the rest do not.
-            var records: [KafkaRecord] = []
-            do {
-                while records.count < Self.batch, let record = try consumer.poll(timeout: records.isEmpty ? .milliseconds(100) : .zero) {
-                    records.append(record)
-                }
-            } catch let error as KafkaError {
-                // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
-                if lastPollError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
-                    logger.warning("consumer error", ["group": groupID, "code": error.code.name, "error": error.message])
-                    lastPollError = (error.code.name, ContinuousClock.now)
-                }
-                counters.withLock { $0.errors += 1 }
-            } catch {}
+            var records = ahead
+            ahead = []
+            poll(consumer, into: &records, waiting: true, lastError: &lastPollError)
             if records.isEmpty { continue }
             // Together in one transaction when every record is a task event and every effect
             // commits; otherwise one by one, so a failure (retries, dead letter) stays with its event.
-            var done = records.count > 1 && applyTogether(records, connection: &connection)
+            // While PostgreSQL applies a batch, what has arrived since is taken in, without waiting.
+            var done = records.count > 1 && applyTogether(records, connection: &connection) {
+                poll(consumer, into: &ahead, waiting: false, lastError: &lastPollError)
+            }
             if !done {
                 // A record whose dead letter could not be written is rewound with every later record
                 // of its partition left unstored, and tried again after a pause, so it is neither
@@ -126,6 +126,9 @@ public final class ConsumerRunner: Worker {
                     if !done { break }
                 }
                 if !done { break }
+                // Seeking back dropped what the consumer had fetched of those partitions after the
+                // record; what of it is in hand goes too, to come again after the record.
+                ahead.removeAll { rewound.contains($0.partition) }
                 if !rewound.isEmpty {
                     deadLetterPauses += 1
                     wakeup.wait(timeout: min(configuration.retryBackoff * (1 << min(deadLetterPauses, 8)), Self.longestDeadLetterPause))
@@ -133,14 +136,36 @@ public final class ConsumerRunner: Worker {
                     deadLetterPauses = 0
                 }
             } else {
-                records.forEach { store($0, in: consumer) }
+                // A partition's offsets are cumulative: its last record of the batch stands for all.
+                var last: [Int32: KafkaRecord] = [:]
+                for record in records { last[record.partition] = record }
+                last.values.forEach { store($0, in: consumer) }
             }
         }
         return false
     }
 
+    /// Appends what has arrived to `records`, up to `batch` in all; waits up to 100 ms for a first
+    /// record only when `waiting` and none is in hand.
+    private func poll(_ consumer: RDKafkaConsumer, into records: inout [KafkaRecord], waiting: Bool,
+                      lastError: inout (code: String, at: ContinuousClock.Instant)?) {
+        do {
+            while records.count < Self.batch,
+                  let record = try consumer.poll(timeout: records.isEmpty && waiting ? .milliseconds(100) : .zero) {
+                records.append(record)
+            }
+        } catch let error as KafkaError {
+            // Broker down, unknown topic, max.poll.interval exceeded…: say so, at most every 10 s per code.
+            if lastError.map({ $0.code != error.code.name || ContinuousClock.now - $0.at > .seconds(10) }) ?? true {
+                logger.warning("consumer error", ["group": groupID, "code": error.code.name, "error": error.message])
+                lastError = (error.code.name, ContinuousClock.now)
+            }
+            counters.withLock { $0.errors += 1 }
+        } catch {}
+    }
+
     /// Most records applied in one transaction.
-    static let batch = 100
+    static let batch = 500
     /// Attempts to produce one dead letter before the record is rewound and tried again later.
     static let deadLetterAttempts = 3
     /// Longest pause before a record whose dead letter failed is tried again; well below
@@ -194,13 +219,16 @@ public final class ConsumerRunner: Worker {
         }
     }
 
-    /// Applies every record in one transaction (each with its inbox row); false, with nothing
-    /// written, when a record is not a task event or anything fails.
-    private func applyTogether(_ records: [KafkaRecord], connection: inout PQConnection?) -> Bool {
+    /// Applies every record in one transaction (each with its inbox row), running `meanwhile`
+    /// while PostgreSQL works on it; false, with nothing written, when a record is not a task
+    /// event or anything fails.
+    private func applyTogether(_ records: [KafkaRecord], connection: inout PQConnection?, meanwhile: () -> Void) -> Bool {
         guard let events = try? records.map({ try TaskEvent(record: $0) }) else { return false }
         do {
             if connection == nil || connection!.isBroken { connection = try database.connect() }
-            try apply(events, on: connection!)
+            let sent = try send(events, on: connection!)
+            meanwhile()
+            try finish(sent, on: connection!)
             return true
         } catch {
             if connection?.isBroken == true {
@@ -245,24 +273,87 @@ public final class ConsumerRunner: Worker {
         return .stopped
     }
 
-    /// Each event's inbox row and effect, all in one transaction; an event whose inbox row exists
-    /// was applied before and is skipped. Counts both kinds once the transaction committed.
-    private func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
-        let seenBefore = try connection.transaction {
-            var seenBefore: [TaskEvent] = []
-            for event in events {
-                guard try connection.query(Self.recordInInbox, [handler.name, event.eventID]).affectedRows == 1 else {
-                    seenBefore.append(event)
-                    continue
-                }
-                try handler.apply(event, on: connection)
-            }
-            return seenBefore
+    /// Applies `events` in one transaction: their inbox rows in one statement, then the handler's
+    /// statements for the events new to this consumer, all sent as one pipeline (one round trip)
+    /// while none was seen before. When one was (the inbox refuses it), the transaction is rolled
+    /// back and made again in two round trips: the inbox rows that are new (`RETURNING`), then the
+    /// effects of just those. Counts, logs and measures the events once the transaction committed.
+    func apply(_ events: [TaskEvent], on connection: PQConnection) throws {
+        try finish(send(events, on: connection), on: connection)
+    }
+
+    /// A batch sent to PostgreSQL as one pipeline whose results are not read yet.
+    struct SentBatch {
+        /// As polled, duplicates included.
+        let events: [TaskEvent]
+        /// Each event once, in order.
+        let distinct: [TaskEvent]
+        let pending: PendingPipeline
+    }
+
+    /// Sends BEGIN, every event's inbox row (a plain INSERT, which fails when one exists), the
+    /// effects of all and COMMIT, without waiting; nothing else may use the connection until `finish`.
+    private func send(_ events: [TaskEvent], on connection: PQConnection) throws -> SentBatch {
+        var ids = Set<UUID>()
+        let distinct = events.filter { ids.insert($0.eventID).inserted }
+        let effects = try handler.statements(applying: distinct)
+        let pending = try connection.startPipeline(
+            [.command("BEGIN"), .prepared(Self.recordInInbox, [handler.name, distinct.map(\.eventID)])] + effects + [.command("COMMIT")])
+        return SentBatch(events: events, distinct: distinct, pending: pending)
+    }
+
+    /// Reads a sent batch's results; the rest of `apply`.
+    private func finish(_ batch: SentBatch, on connection: PQConnection) throws {
+        let applied: [TaskEvent]
+        do {
+            try inTransaction(on: connection) { _ = try connection.finishPipeline(batch.pending) }
+            applied = batch.distinct
+        } catch let error as PostgresError where error.code == .uniqueViolation && error.constraint == "inbox_pkey" && !connection.isBroken {
+            applied = try applyWhatIsNew(batch.distinct, on: connection)
         }
-        for event in seenBefore { logger.debug("event already applied", ["event_id": event.eventID.lowercaseString]) }
+        let distinct = batch.distinct, events = batch.events
+        let committed = Timestamp.now()
+        let appliedIDs = Set(applied.map(\.eventID))
+        var latencies: [Double] = []
+        latencies.reserveCapacity(applied.count)
+        for event in distinct {
+            guard appliedIDs.contains(event.eventID) else {
+                logger.debug("event already applied", ["event_id": event.eventID.lowercaseString])
+                continue
+            }
+            latencies.append(Double(committed.microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch) / 1_000_000)
+            var fields = [(key: "event_id", value: event.eventID.lowercaseString), (key: "type", value: event.type)]
+            if let traceID = event.traceID { fields.append((key: "trace_id", value: traceID)) }
+            logger.log(.debug, "event applied", fields: fields)
+        }
+        metrics.effectLatency.observe(latencies, [handler.name])
         counters.withLock {
-            $0.applied += events.count - seenBefore.count
-            $0.duplicates += seenBefore.count
+            $0.applied += applied.count
+            $0.duplicates += events.count - applied.count
+        }
+    }
+
+    /// Two round trips: BEGIN and the inbox rows not there yet (their event ids come back), then
+    /// the effects of those events and COMMIT.
+    private func applyWhatIsNew(_ events: [TaskEvent], on connection: PQConnection) throws -> [TaskEvent] {
+        try inTransaction(on: connection) {
+            let results = try connection.finishPipeline(connection.startPipeline(
+                [.command("BEGIN"), .prepared(Self.recordNewInInbox, [handler.name, events.map(\.eventID)])]))
+            let new = Set(try results[1].map { try $0.require(UUID.self, "event_id") })
+            let fresh = events.filter { new.contains($0.eventID) }
+            try connection.finishPipeline(connection.startPipeline(try handler.statements(applying: fresh) + [.command("COMMIT")]))
+            return fresh
+        }
+    }
+
+    /// Runs `body`, which begins and commits a transaction; rolls back what is left of it when
+    /// `body` throws (a failed pipeline leaves the transaction aborted).
+    private func inTransaction<T>(on connection: PQConnection, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            connection.rollbackIfPossible()
+            throw error
         }
     }
 
@@ -301,8 +392,15 @@ public final class ConsumerRunner: Worker {
         return isRunning ? .retryLater : .stopped
     }
 
-    static let recordInInbox = PostgresStatement(name: "inbox_record", sql: """
-        INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
+    /// Fails (`inbox_pkey`) when an event was recorded before.
+    static let recordInInbox = PostgresStatement(name: "inbox_record_batch", sql: """
+        INSERT INTO inbox (consumer, event_id) SELECT $1, event_id FROM unnest($2::uuid[]) AS e(event_id)
+        """)
+
+    /// The events recorded now, i.e. not seen before.
+    static let recordNewInInbox = PostgresStatement(name: "inbox_record_new_batch", sql: """
+        INSERT INTO inbox (consumer, event_id) SELECT $1, event_id FROM unnest($2::uuid[]) AS e(event_id)
+        ON CONFLICT DO NOTHING RETURNING event_id
         """)
 }
 

@@ -12,6 +12,9 @@ public struct TaskEvent: Sendable {
     public let payloadText: String
     /// `payload.task`.
     public let task: JSONObject
+    /// The trace id of the record's W3C `traceparent` header (32 lowercase hex digits); nil when
+    /// the header is missing or malformed (ignored, as the spec asks).
+    public let traceID: String?
 
     /// Why a record is not a task event; such a record goes to the dead-letter topic at once.
     public struct Invalid: Error, CustomStringConvertible {
@@ -36,6 +39,7 @@ public struct TaskEvent: Sendable {
         self.occurredAt = occurredAt
         self.payloadText = String(decoding: record.value, as: UTF8.self)
         self.task = task
+        self.traceID = record.header("traceparent").flatMap(TraceParent.traceID(of:))
     }
 
     /// `task.due_at`, when set.

@@ -22,7 +22,8 @@ extension Daemon {
                 [([], Double(relay.status.ownedShards.count))]
             })
         }
-        if !consumers.isEmpty {
+        if let consumer = consumers.first {
+            families += consumer.metrics.families // one instance, shared by the consumers
             families.append(CollectedMetric("outboxd_consumer_events_total",
                                             "Events by consumer and result: applied, duplicate (seen before), failed_attempt, dead_lettered.",
                                             type: .counter, labels: ["consumer", "result"]) {

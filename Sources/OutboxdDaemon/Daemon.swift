@@ -217,6 +217,7 @@ public final class Daemon: Sendable {
     private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) throws {
         let settings = configuration.consumers
         let kafka = KafkaClientConfiguration(bootstrapServers: producer.bootstrapServers, properties: configuration.kafka.properties)
+        let metrics = ConsumerMetrics()
         for name in names {
             let handler: any EventHandler
             var job: (any PeriodicJob, Duration)?
@@ -237,7 +238,7 @@ public final class Daemon: Sendable {
                 try group.start(PeriodicWorker(job: job, database: configuration.database, interval: interval))
             }
             let runner = ConsumerRunner(handler: handler, configuration: settings, database: configuration.database,
-                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer)
+                                        kafka: kafka, topic: configuration.outboxTopic, deadLetters: producer, metrics: metrics)
             try group.start(runner)
             running.withLock { $0.consumers.append(runner) }
         }

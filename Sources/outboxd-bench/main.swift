@@ -1,11 +1,14 @@
 // outboxd-bench: the raw ceilings that bench/*.sh compare outboxd against. Not installed; built
 // with the release binary.
 //
-//   outboxd-bench consume [--count N] [--partitions P]        (DATABASE_URL: a migrated database)
+//   outboxd-bench consume [--count N] [--partitions P] [--consumers audit,notifications,reminders]
+//                          [--bootstrap ADDR]                 (DATABASE_URL: a migrated database)
 //
-// Preloads N task events into an embedded cluster's topic, then reads them all with a plain consumer
-// (the raw consume rate) and applies them all with the audit consumer (inbox + audit_log row per
-// event, offset stored after each commit). Prints one `BENCH consume …` line per mode.
+// Preloads N task events (each a new task with a due time) into a topic of an embedded cluster, or
+// of the broker at ADDR (topics created with P partitions), then reads them all with a plain
+// consumer (the raw consume rate) and applies them all with each named consumer in turn (its own
+// group; inbox rows and effects per poll batch, offsets stored after each commit). Prints one
+// `BENCH consume …` line per mode.
 //
 //   outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR]
 //                          [--set librdkafka.property=value …]
@@ -111,16 +114,35 @@ func consume(_ arguments: [String]) throws {
     let count = option("--count", in: arguments, default: 100_000)
     let partitions = option("--partitions", in: arguments, default: 6)
     guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else { fail("DATABASE_URL must name a migrated database") }
+    var names = ["audit", "notifications", "reminders"]
+    if let index = arguments.firstIndex(of: "--consumers") {
+        guard index + 1 < arguments.count else { fail("--consumers needs a list: audit,notifications,reminders") }
+        names = arguments[index + 1].split(separator: ",").map(String.init)
+        guard !names.isEmpty, names.allSatisfy(["audit", "notifications", "reminders"].contains) else {
+            fail("--consumers takes audit, notifications and reminders, comma-separated (got '\(arguments[index + 1])')")
+        }
+    }
     let topic = "task-events"
-    let cluster = try RDKafkaMockCluster(brokers: 3, topics: [(topic, partitions), (topic + ".dlq", 1)])
-    let kafka = KafkaClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-    let producer = try RDKafkaProducer(configuration: kafka)
+    var cluster: RDKafkaMockCluster?
+    let bootstrap: String
+    if let index = arguments.firstIndex(of: "--bootstrap"), index + 1 < arguments.count {
+        bootstrap = arguments[index + 1]
+    } else {
+        cluster = try RDKafkaMockCluster(brokers: 3, topics: [(topic, partitions), (topic + ".dlq", 1)])
+        bootstrap = cluster!.bootstrapServers
+    }
+    let kafka = KafkaClientConfiguration(bootstrapServers: bootstrap)
+    let producer = try RDKafkaProducer(configuration: kafka, topicPolicy: KafkaTopicPolicy(partitions: partitions))
+    let refused = try producer.provisionTopics([topic, topic + ".dlq"], timeout: .seconds(30))
+    guard refused.isEmpty else { fail("cannot create the topics: \(refused)") }
     let now = Timestamp.now().rfc3339
+    let due = Timestamp(microsecondsSinceEpoch: Timestamp.now().microsecondsSinceEpoch + 86_400_000_000).rfc3339
     var messages: [KafkaMessage] = []
     messages.reserveCapacity(count)
+    // Each event a new task due tomorrow: an audit row, a notification and a reminder apiece.
     for n in 0..<count {
         let eventID = UUID().lowercaseString, taskID = UUID().lowercaseString
-        let payload = #"{"event_id":"\#(eventID)","event_type":"task.created","occurred_at":"\#(now)","task":{"id":"\#(taskID)","title":"bench \#(n)","description":null,"status":"todo","due_at":null,"created_at":"\#(now)","updated_at":"\#(now)","version":1}}"#
+        let payload = #"{"event_id":"\#(eventID)","event_type":"task.created","occurred_at":"\#(now)","task":{"id":"\#(taskID)","title":"bench \#(n)","description":null,"status":"todo","due_at":"\#(due)","created_at":"\#(now)","updated_at":"\#(now)","version":1}}"#
         messages.append(KafkaMessage(topic: topic, key: Array(taskID.utf8), value: Array(payload.utf8), headers: [
             ("ce_id", Array(eventID.utf8)), ("ce_type", Array("task.created".utf8)), ("ce_source", Array("outboxd".utf8)),
             ("ce_time", Array(now.utf8)), ("ce_specversion", Array("1.0".utf8)), ("content-type", Array("application/json".utf8)),
@@ -146,20 +168,27 @@ func consume(_ arguments: [String]) throws {
 
     var configuration = ConsumerConfiguration()
     configuration.groupPrefix = "bench-"
-    let runner = ConsumerRunner(handler: AuditHandler(), configuration: configuration, database: PostgresPoolConfiguration(conninfo: url),
-                                kafka: kafka, topic: topic, deadLetters: producer)
-    start = ContinuousClock.now
-    runner.run()
-    var firstApplied: ContinuousClock.Instant?
-    while runner.progress.applied + runner.progress.duplicates < count, ContinuousClock.now - start < .seconds(600) {
-        if firstApplied == nil, runner.progress.applied > 0 { firstApplied = ContinuousClock.now }
-        Thread.sleep(forTimeInterval: 0.01)
+    for name in names {
+        let handler: any EventHandler = switch name {
+        case "audit": AuditHandler()
+        case "notifications": NotificationHandler(recipient: "bench@example.invalid")
+        default: ReminderHandler(lead: .seconds(3600))
+        }
+        let runner = ConsumerRunner(handler: handler, configuration: configuration, database: PostgresPoolConfiguration(conninfo: url),
+                                    kafka: kafka, topic: topic, deadLetters: producer)
+        start = ContinuousClock.now
+        runner.run()
+        var firstApplied: ContinuousClock.Instant?
+        while runner.progress.applied + runner.progress.duplicates < count, ContinuousClock.now - start < .seconds(600) {
+            if firstApplied == nil, runner.progress.applied > 0 { firstApplied = ContinuousClock.now }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+        let elapsed = ContinuousClock.now - (firstApplied ?? start)
+        let progress = runner.progress
+        runner.stop()
+        print(String(format: "BENCH consume mode=%@ events=%d duplicates=%d dead_lettered=%d seconds=%.3f events_per_s=%.0f (from the first effect)",
+                     name, progress.applied, progress.duplicates, progress.deadLettered, seconds(elapsed), Double(progress.applied) / seconds(elapsed)))
     }
-    let auditElapsed = ContinuousClock.now - (firstApplied ?? start)
-    let progress = runner.progress
-    runner.stop()
-    print(String(format: "BENCH consume mode=audit events=%d duplicates=%d dead_lettered=%d seconds=%.3f events_per_s=%.0f (from the first effect)",
-                 progress.applied, progress.duplicates, progress.deadLettered, seconds(auditElapsed), Double(progress.applied) / seconds(auditElapsed)))
     producer.close()
     _ = cluster
 }
@@ -192,5 +221,5 @@ case "consume":
 case "mock-cluster":
     do { try mockCluster(Array(arguments.dropFirst())) } catch { fail("\(error)") }
 default:
-    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR] | consume [--count N] [--partitions P] | mock-cluster [--brokers B] [--partitions P] [--topic T]")
+    fail("usage: outboxd-bench produce [--count N] [--batch B] [--partitions P] [--value-bytes V] [--bootstrap ADDR] | consume [--count N] [--partitions P] [--consumers LIST] [--bootstrap ADDR] | mock-cluster [--brokers B] [--partitions P] [--topic T]")
 }

@@ -81,6 +81,9 @@ import Testing
         }
         metrics = try scrape(client)
         #expect(metrics.all("outboxd_consumer_lag").allSatisfy { $0.value == 0 })
+        #expect(metrics.types["outboxd_consumer_effect_latency_seconds"] == "histogram")
+        #expect(metrics.value("outboxd_consumer_effect_latency_seconds_count", ["consumer": "audit"]) == 5)
+        #expect(metrics.value("outboxd_consumer_effect_latency_seconds_bucket", ["consumer": "audit", "le": "+Inf"]) == 5)
 
         // Every metric the shipped alert rules use is exported.
         let rules = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("config/outboxd-alerts.yml"), encoding: .utf8)

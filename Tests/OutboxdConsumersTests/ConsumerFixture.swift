@@ -42,11 +42,16 @@ final class ConsumerFixture {
     /// `deadLetters`: the producer the runner writes dead letters with (the relay's by default).
     @discardableResult
     func start(_ handler: any EventHandler, deadLetters: RDKafkaProducer? = nil) -> ConsumerRunner {
-        let runner = ConsumerRunner(handler: handler, configuration: configuration, database: databaseConfiguration,
-                                    kafka: kafkaConfiguration, topic: topic, deadLetters: deadLetters ?? producer)
+        let runner = runner(handler, deadLetters: deadLetters)
         runner.run()
         runners.append(runner)
         return runner
+    }
+
+    /// A runner not started, for tests that hand it batches themselves.
+    func runner(_ handler: any EventHandler, deadLetters: RDKafkaProducer? = nil) -> ConsumerRunner {
+        ConsumerRunner(handler: handler, configuration: configuration, database: databaseConfiguration,
+                       kafka: kafkaConfiguration, topic: topic, deadLetters: deadLetters ?? producer)
     }
 
     func create(_ title: String, description: String? = nil, dueAt: Timestamp? = nil) throws -> TaskRecord {

@@ -14,11 +14,15 @@ struct FailingHandler: EventHandler {
     let poisonTask: UUID
     var refusing = Switch(on: true)
 
-    func apply(_ event: TaskEvent, on connection: PQConnection) throws {
-        if event.taskID == poisonTask && refusing.isOn { throw HTTPTestError("handler refuses task \(poisonTask)") }
-        try connection.query("INSERT INTO audit_log (event_id, event_type, task_id, payload, occurred_at) VALUES ($1, $2, $3, '{}', now())",
-                             [event.eventID, event.type, event.taskID])
+    func statements(applying events: [TaskEvent]) throws -> [PipelinedStatement] {
+        if events.contains(where: { $0.taskID == poisonTask }) && refusing.isOn { throw HTTPTestError("handler refuses task \(poisonTask)") }
+        return events.isEmpty ? [] : [.prepared(Self.insert, [events.map(\.eventID), events.map(\.type), events.map(\.taskID)])]
     }
+
+    static let insert = PostgresStatement(name: "failing_insert", sql: """
+        INSERT INTO audit_log (event_id, event_type, task_id, payload, occurred_at)
+        SELECT event_id, event_type, task_id, '{}', now() FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS e(event_id, event_type, task_id)
+        """)
 }
 
 /// A flag shared between a test and a handler.
