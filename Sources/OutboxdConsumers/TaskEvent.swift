@@ -2,7 +2,9 @@ import Foundation
 import OutboxdCore
 import OutboxdKafka
 
-/// A task event read from Kafka: CloudEvents headers and the JSON payload the outbox wrote.
+/// A task event read from Kafka: the JSON payload the outbox wrote and its event id, from the
+/// CloudEvents `ce_id` header or, in the Debezium record shape (`OUTBOX_RECORD_SHAPE=debezium`),
+/// the `id` header.
 public struct TaskEvent: Sendable {
     public let eventID: UUID
     public let type: String
@@ -22,8 +24,10 @@ public struct TaskEvent: Sendable {
     }
 
     public init(record: KafkaRecord) throws(Invalid) {
-        guard let idText = record.header("ce_id") else { throw Invalid(description: "no ce_id header") }
-        guard let eventID = UUID(text: idText) else { throw Invalid(description: "ce_id is not a UUID") }
+        guard let (name, idText) = record.header("ce_id").map({ ("ce_id", $0) }) ?? record.header("id").map({ ("id", $0) }) else {
+            throw Invalid(description: "no ce_id (or id) header")
+        }
+        guard let eventID = UUID(text: idText) else { throw Invalid(description: "\(name) is not a UUID") }
         let payload: JSONValue
         do { payload = try JSONParser.parse(record.value) } catch { throw Invalid(description: "value is not JSON: \(error)") }
         guard let object = payload.objectValue else { throw Invalid(description: "value is not a JSON object") }
@@ -39,7 +43,7 @@ public struct TaskEvent: Sendable {
         self.occurredAt = occurredAt
         self.payloadText = String(decoding: record.value, as: UTF8.self)
         self.task = task
-        self.traceID = record.header("traceparent").flatMap(TraceParent.traceID(of:))
+        self.traceID = record.header("traceparent").flatMap { TraceContext(traceparent: [$0], tracestate: [])?.traceID }.map(String.init)
     }
 
     /// `task.due_at`, when set.
