@@ -43,7 +43,10 @@ bench: build
 	bench/relay.sh
 	bench/latency.sh
 	CONSUMERS=none RATES="1000 2000" bench/latency.sh
+	CONSUMERS=all RATES=2000 bench/latency.sh
+	CONSUMERS=all KAFKA=tansu RATES="2000 2000 2000" bench/latency.sh
 	bench/consumers.sh
+	KAFKA=tansu bench/consumers.sh
 	bench/connections.sh
 	bench/emit.sh
 	bench/report.sh

@@ -56,7 +56,7 @@ mkdir -p bench/results
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: DATABASE_URL=\$URL $cmd"
   echo
-} | bench_record consumers
+} | bench_record "$([ "$KAFKA" = tansu ] && echo consumers-tansu || echo consumers)"
 echo
 echo "$line"
 echo "(appended to bench/results/consumers.txt)"

@@ -159,9 +159,12 @@ for RATE in $RATES; do
   [ "$non2xx" = 0 ] && [ "$socket_errors" = 0 ] || problems+=("rate $RATE: non-2xx=$non2xx socket errors=$socket_errors")
 done
 stop_daemon
-# With CONSUMERS=none the results are kept apart (latency-relay.*): the plot shows the audit runs.
+# Results kept apart by kind (the plot shows the audit runs on the mock cluster, latency.*):
+# CONSUMERS=none latency-relay.*, CONSUMERS=all latency-all.*, and -tansu after either for KAFKA=tansu.
 record=latency
 [ "$consumers_mode" != none ] || record=latency-relay
+[ "$consumers_mode" != all ] || record=latency-all
+[ "$KAFKA" != tansu ] || record=$record-tansu
 cp "$dir/outboxd.log" "$root/bench/results/$record-outboxd.log" # kept for a look at any warning
 rss_met=$(awk -v r="$peak_rss_mb" -v t="$rss_target" 'BEGIN { print (r != "" && r < t ? "met" : "not met") }')
 lines+=("outboxd serve peak RSS over all rates (CONSUMERS=$consumers_mode, KAFKA=$KAFKA): $peak_rss_mb MB (target < $rss_target MB, $rss_issue: $rss_met)")

@@ -110,10 +110,24 @@ MD
     echo
     block latency-relay
   fi
+  for kind in latency-all latency-all-tansu; do
+    if [ -f "$results/$kind.latest" ]; then
+      echo
+      echo "All three consumers (\`CONSUMERS=all\`)$([ "$kind" = latency-all-tansu ] && echo ", on the real-broker tier (Tansu)"), as issue #17 measures it:"
+      echo
+      block "$kind"
+    fi
+  done
   echo
   echo "## Consumers (audit, notifications, reminders), against raw consumption of the same topic"
   echo
   block consumers
+  if [ -f "$results/consumers-tansu.latest" ]; then
+    echo
+    echo "On the real-broker tier (Tansu):"
+    echo
+    block consumers-tansu
+  fi
   echo
   sed -n '/^## Targets/,$p' bench/TARGETS.md
 } >"$out"
