@@ -1,3 +1,5 @@
+import OutboxdCore
+
 /// A complete HTTP request as the handlers see it: the body is fully read and within the limit.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -26,7 +28,7 @@ public struct HTTPRequest: Sendable {
     public var mediaType: String? {
         guard let value = headers["content-type"] else { return nil }
         let type = value.split(separator: ";", maxSplits: 1).first ?? ""
-        return type.trimmingSpaces().lowercased()
+        return type.trimmingOWS().lowercased()
     }
 }
 
@@ -52,14 +54,5 @@ public struct HTTPHeaders: Sendable {
     /// Every line of the header `name`, in the order received.
     public func values(_ name: String) -> [String] {
         storage[name.lowercased()] ?? []
-    }
-}
-
-extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }
