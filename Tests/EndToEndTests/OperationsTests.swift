@@ -103,7 +103,10 @@ import Testing
             // none, and librdkafka puts idle brokers back to INIT, which the metric leaves out.
             var sawBrokerDown = false
             do {
-                try waitUntil("3 events are parked, seen in /metrics", timeout: .seconds(60)) {
+                // Each row parks after two delivery failures; with the brokers unresponsive the idempotent
+                // producer reports a message it had in flight only when its request times out, which
+                // under a full suite took 17-35 s per report (seen: one row still unparked at 60 s).
+                try waitUntil("3 events are parked, seen in /metrics", timeout: .seconds(180)) {
                     let now = try scrape(client)
                     last = now.samples.filter { $0.name == "outboxd_outbox_parked" || $0.name == "outboxd_kafka_broker_up" }
                     sawBrokerDown = sawBrokerDown || now.all("outboxd_kafka_broker_up").contains { $0.value == 0 }
