@@ -89,15 +89,9 @@ public final class RDKafkaProducer: Sendable {
     /// `message.timeout.ms`.
     public func produce(_ messages: [KafkaMessage], onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
-        var missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
-            ? [:] : ensureTopics(Set(messages.map(\.topic).filter(KafkaTopicName.isValid)), timeout: adminTimeout)
+        let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
+            ? [:] : unavailableTopics(Set(messages.map(\.topic)))
         for (index, message) in messages.enumerated() {
-            if missing[message.topic] == nil, !KafkaTopicName.isValid(message.topic) {
-                // A routed topic (OUTBOX_TOPIC_ROUTE with a row's values) that no cluster can have.
-                missing[message.topic] = RDKafkaConfig.error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
-                                                             message: "\"\(message.topic.prefix(64))\" is not a Kafka topic name (\(KafkaTopicName.rule))",
-                                                             context: "produce")
-            }
             if let error = missing[message.topic] {
                 batch.complete(index, .failed(error))
             } else if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
@@ -105,6 +99,19 @@ public final class RDKafkaProducer: Sendable {
             }
         }
         return batch
+    }
+
+    /// The topics of `topics` no message can go to, each with why: names no cluster can have (a
+    /// routed topic, OUTBOX_TOPIC_ROUTE with a row's values), then those `ensureTopics` could not
+    /// provide. Only topics not known yet get here, and an invalid name is never remembered.
+    private func unavailableTopics(_ topics: Set<String>) -> [String: KafkaError] {
+        var invalid: [String: KafkaError] = [:]
+        for topic in topics where !KafkaTopicName.isValid(topic) {
+            invalid[topic] = RDKafkaConfig.error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
+                                                 message: "\"\(topic.prefix(64))\" is not a Kafka topic name (\(KafkaTopicName.rule))",
+                                                 context: "produce")
+        }
+        return ensureTopics(topics.subtracting(invalid.keys), timeout: adminTimeout).merging(invalid) { provided, _ in provided }
     }
 
     /// Waits until every queued message has been delivered or failed, at most `timeout`.
