@@ -183,6 +183,14 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("RELAY_BATCH_SIZE", default: "500", "outbox rows claimed and produced per batch") { config, value in
             config.relay.batchSize = try ValueParser.integer(value, key: "RELAY_BATCH_SIZE", in: 1...100_000)
         },
+        ConfigurationKey("RELAY_BATCH_BYTES", default: "16777216",
+                         "payload bytes one claim may hold; later rows wait for the next claim, a row larger than this alone is parked") { config, value in
+            config.relay.batchBytes = try ValueParser.integer(value, key: "RELAY_BATCH_BYTES", in: 65_536...1 << 30)
+        },
+        ConfigurationKey("RELAY_STALL_TIMEOUT", default: "30s",
+                         "how long rows may be due with none delivered or parked before /readyz shows the relay stalled") { config, value in
+            config.relay.stallTimeout = try ValueParser.duration(value, key: "RELAY_STALL_TIMEOUT", in: .seconds(1)...(.seconds(86_400)))
+        },
         ConfigurationKey("RELAY_POLL_INTERVAL", default: "1s", "how often the relay looks for rows when nothing wakes it") { config, value in
             config.relay.pollInterval = try ValueParser.duration(value, key: "RELAY_POLL_INTERVAL", in: .milliseconds(1)...(.seconds(3600)))
         },

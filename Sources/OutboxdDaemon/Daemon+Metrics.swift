@@ -18,6 +18,10 @@ extension Daemon {
                                             "Seconds since the relay loop last went round (it goes round at least every RELAY_POLL_INTERVAL).") {
                 [([], (ContinuousClock.now - relay.status.heartbeat).seconds)]
             })
+            families.append(CollectedMetric("outboxd_relay_stalled_seconds",
+                                            "Seconds rows have been due with none delivered or parked; 0 while the relay keeps up (RELAY_STALL_TIMEOUT: /readyz).") {
+                [([], relay.status.secondsBehind(now: .now))]
+            })
             families.append(CollectedMetric("outboxd_relay_owned_shards", "Outbox shards this relay holds the advisory lock of.") {
                 [([], Double(relay.status.ownedShards.count))]
             })

@@ -33,13 +33,13 @@ extension Daemon {
         }
     }
 
-    private func healthChecks(relay: Relay?) -> [(name: String, check: HealthRoutes.Check)] {
-        var checks: [(name: String, check: HealthRoutes.Check)] = [("database", HealthRoutes.database(pool))]
+    private func healthChecks(relay: Relay?) -> [HealthRoutes.Component] {
+        var checks: [HealthRoutes.Component] = [("database", HealthRoutes.database(pool), api: true)]
         // Down for good once a part ended by itself: the process is stopping (exit 75).
         checks.append(("parts", { [self] in
             guard let failed = failedPart else { return (true, JSONObject()) }
             return (false, JSONObject(["ended": .string(failed)]))
-        }))
+        }, api: true))
         if let relay {
             let embedded = configuration.kafka.isEmbedded
             let bootstrap = kafkaBootstrapServers
@@ -49,15 +49,26 @@ extension Daemon {
                 var details = JSONObject(["embedded": .bool(embedded), "librdkafka": .string(library)])
                 if embedded { details.append("bootstrap_servers", .string(bootstrap)) }
                 return (true, details)
-            }))
+            }, api: false))
+            // Down while rows are due and none is delivered or parked for RELAY_STALL_TIMEOUT
+            // (not part of the API's readiness: /readyz/api).
+            let stallTimeout = relay.configuration.stallTimeout
             checks.append(("relay", {
                 let status = relay.status
+                let now = ContinuousClock.now
                 var details = JSONObject(["batches": .int(status.batches), "published": .int(status.published), "failed": .int(status.failed),
                                           "owned_shards": .array(status.ownedShards.map { .int($0) })])
                 if let last = status.lastBatchAt { details.append("last_batch_at", .string(last.rfc3339)) }
                 if let error = status.lastError { details.append("last_error", .string(error)) }
-                return (true, details)
-            }))
+                let stalled = status.stalled(now: now, after: stallTimeout)
+                if stalled {
+                    details.append("stalled_seconds", .int(Int(status.secondsBehind(now: now))))
+                    if let waiting = status.waitingOn {
+                        details.append("waiting_on", .object(JSONObject(["outbox_id": .string(String(waiting.id)), "reason": .string(waiting.reason)])))
+                    }
+                }
+                return (!stalled, details)
+            }, api: false))
         }
         // Informational: a listener at its connection limit is full, not down (and says so here).
         checks.append(("http", { [self] in
@@ -74,7 +85,7 @@ extension Daemon {
                 ])))
             }
             return (true, details)
-        }))
+        }, api: true))
         let consumers = running.withLock { $0.consumers }
         if !consumers.isEmpty {
             // Informational: a consumer that lags or dead-letters does not make the API unready.
@@ -89,7 +100,7 @@ extension Daemon {
                     ])))
                 }
                 return (true, details)
-            }))
+            }, api: false))
         }
         return checks
     }

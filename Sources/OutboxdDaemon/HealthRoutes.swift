@@ -3,23 +3,27 @@ import OutboxdHTTP
 import OutboxdPostgres
 import Synchronization
 
-/// `GET /healthz` (the process answers) and `GET /readyz` (each component's state as JSON; 503
-/// when one is down).
+/// `GET /healthz` (the process answers), `GET /readyz` (each component's state as JSON; 503
+/// when one is down) and `GET /readyz/api` (the same for the components the Task API needs: a
+/// relay stalled on Kafka leaves the API ready to take writes, G4).
 struct HealthRoutes: Sendable {
     /// A component's check: whether it is up, and what to show about it.
     typealias Check = @Sendable () -> (up: Bool, details: JSONObject)
+    /// `api`: the component is part of the API's readiness (`/readyz/api`).
+    typealias Component = (name: String, check: Check, api: Bool)
 
-    let checks: [(name: String, check: Check)]
+    let checks: [Component]
 
     func register(in router: inout Router, open: Bool) {
         router.add("GET", "/healthz", open: open, inline: true) { _, _ in .json(200, ["status": "ok"]) }
-        router.add("GET", "/readyz", open: open) { _, _ in self.readiness() }
+        router.add("GET", "/readyz", open: open) { _, _ in self.readiness(apiOnly: false) }
+        router.add("GET", "/readyz/api", open: open) { _, _ in self.readiness(apiOnly: true) }
     }
 
-    func readiness() -> HTTPResponse {
+    func readiness(apiOnly: Bool) -> HTTPResponse {
         var components = JSONObject()
         var ready = true
-        for (name, check) in checks {
+        for (name, check, api) in checks where api || !apiOnly {
             let (up, details) = check()
             ready = ready && up
             var object = JSONObject()

@@ -25,4 +25,7 @@ public enum DeliveryResult: Sendable, Equatable {
     case failed(KafkaError)
     /// No report arrived before the caller's deadline; the message may still be delivered.
     case unknown
+    /// Never handed to librdkafka: an earlier message of its chain failed at once
+    /// (`RDKafkaProducer.produce(_:chains:onComplete:)`).
+    case notProduced
 }

@@ -1,9 +1,13 @@
-/// Kafka's rule for topic names: 1–249 of a-z A-Z 0-9 . _ -, and neither "." nor "..".
+/// Kafka's rule for topic names: 1–249 of a-z A-Z 0-9 . _ -, neither "." nor "..", and none of
+/// Kafka's internal topics, which refuse producers (the outbox's CHECK of migration 0012 says the same).
 public enum KafkaTopicName {
-    public static let rule = "1–249 of a-z A-Z 0-9 . _ -"
+    public static let rule = "1–249 of a-z A-Z 0-9 . _ -, not . or .. or an internal topic"
+
+    /// The topics Kafka keeps for itself.
+    public static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__cluster_metadata"]
 
     public static func isValid(_ name: String) -> Bool {
-        (1...249).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".."
+        (1...249).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".." && !internalTopics.contains(name)
     }
 
     public static func hasOnlyAllowedCharacters(_ text: String) -> Bool {

@@ -52,6 +52,12 @@ public final class RDKafkaMockCluster: Sendable {
         }
     }
 
+    /// Gives `partition` of `topic` no leader (`broker` nil): messages for it wait, then time out
+    /// (`_MSG_TIMED_OUT`, an error that is retried); or makes `broker` its leader again.
+    public func setLeader(topic: String, partition: Int32, broker: Int32?) {
+        _ = rd_kafka_mock_partition_set_leader(cluster.raw, topic, partition, broker ?? -1)
+    }
+
     /// Makes the next `count` Produce requests fail with `error` (e.g. `NOT_LEADER_FOR_PARTITION`).
     public func failNextProduceRequests(_ count: Int, with error: rd_kafka_resp_err_t) {
         var errors = Array(repeating: error, count: count)

@@ -87,14 +87,21 @@ public final class RDKafkaProducer: Sendable {
     /// A topic not seen before is looked up (and created, by `topicPolicy`) first; a message to a
     /// topic that does not exist fails at once with a permanent error instead of waiting out
     /// `message.timeout.ms`.
-    public func produce(_ messages: [KafkaMessage], onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
+    /// `chains` (one number per message, or nil): messages with the same number must arrive in
+    /// order; once one fails at once (too large, no such partition or topic), the later ones of
+    /// its chain are not produced (`.notProduced`), so none overtakes it.
+    public func produce(_ messages: [KafkaMessage], chains: [Int]? = nil, onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
+        precondition(chains == nil || chains!.count == messages.count, "one chain per message")
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
         let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
             ? [:] : unavailableTopics(Set(messages.map(\.topic)))
+        var broken: Set<Int> = []
         for (index, message) in messages.enumerated() {
-            if let error = missing[message.topic] {
-                batch.complete(index, .failed(error))
-            } else if let error = produce(message, context: PendingDelivery(batch: batch, index: index)) {
+            let chain = chains?[index]
+            if let chain, broken.contains(chain) {
+                batch.complete(index, .notProduced)
+            } else if let error = missing[message.topic] ?? produce(message, context: PendingDelivery(batch: batch, index: index)) {
+                if let chain { broken.insert(chain) }
                 batch.complete(index, .failed(error))
             }
         }

@@ -29,9 +29,43 @@ public struct OutboxRow: Sendable {
     let droppedHeaders: StoredHeaders
     public let createdAt: Timestamp
     public let attempts: Int
+    /// Why the row is not produced as claimed; nil for a row ready to produce.
+    public let problem: Problem?
+
+    /// A claimed row the relay does not produce: it is handled alone, and later rows of its key
+    /// wait for it (`RelayBatchOutcome.plan`).
+    public enum Problem: Sendable, Equatable {
+        /// A column the relay cannot read (a time no timestamp can hold, a NULL payload written
+        /// with the checks off, …): parked with this reason, which names the column.
+        case unreadable(String)
+        /// The payload alone is larger than a claim may hold (`RELAY_BATCH_BYTES`): parked
+        /// without ever being read.
+        case tooLarge(size: Int, limit: Int)
+        /// Past the claim's byte budget: left pending for the next claim.
+        case deferred
+
+        /// The reason stored in `last_error` of a parked row.
+        var reason: String? {
+            switch self {
+            case .unreadable(let why): "the relay cannot read this row: \(why)"
+            case .tooLarge(let size, let limit): "payload of \(size) bytes is larger than a claim may hold (RELAY_BATCH_BYTES \(limit))"
+            case .deferred: nil
+            }
+        }
+
+        /// The failure reason counted in `outboxd_relay_failures_total`.
+        var code: String {
+            switch self {
+            case .unreadable: "UNREADABLE_ROW"
+            case .tooLarge: "PAYLOAD_OVER_BATCH_BYTES"
+            case .deferred: "DEFERRED"
+            }
+        }
+    }
 
     init(id: Int64, eventID: UUID, aggregateID: String, eventType: String = "task.created", topic: String = "task-events",
-         payload: String = "{}", headers: [(name: String, value: String)] = [], createdAt: Timestamp = .now(), attempts: Int = 0) {
+         payload: String = "{}", headers: [(name: String, value: String)] = [], createdAt: Timestamp = .now(), attempts: Int = 0,
+         partition: Int32? = nil, problem: Problem? = nil) {
         self.id = id
         self.eventID = eventID
         self.aggregateType = "task"
@@ -42,17 +76,18 @@ public struct OutboxRow: Sendable {
         self.payload = Array(payload.utf8)
         self.contentType = "application/json"
         self.key = Array(aggregateID.utf8)
-        self.partition = nil
+        self.partition = partition
         self.headers = headers
         self.droppedHeaders = StoredHeaders()
         self.createdAt = createdAt
         self.attempts = attempts
+        self.problem = problem
     }
 
     /// The claim's column positions, looked up by name once per result rather than per field.
     struct Columns {
         let id, eventID, aggregateType, aggregateID, eventType, topic, payload, payloadBytes, contentType: Int
-        let messageKey, messagePartition, headers, createdAt, attempts: Int
+        let messageKey, messagePartition, headers, createdAt, attempts, payloadSize, within: Int
 
         init(_ names: [String]) throws {
             func index(_ name: String) throws -> Int {
@@ -67,17 +102,54 @@ public struct OutboxRow: Sendable {
                                                            try index("content_type"))
             (messageKey, messagePartition, headers, createdAt, attempts) = (try index("message_key"), try index("message_partition"),
                                                                             try index("headers"), try index("created_at"), try index("attempts"))
+            (payloadSize, within) = (try index("payload_size"), try index("within"))
         }
     }
 
-    /// The claimed rows of a result.
-    static func rows(of result: PostgresRows, format: RecordFormat) throws -> [OutboxRow] {
+    /// The claimed rows of a result. A row that cannot be read, or whose payload the claim's byte
+    /// budget (`bytes`) left out, comes back with its `problem` instead of failing the claim.
+    static func rows(of result: PostgresRows, format: RecordFormat, bytes: Int) throws -> [OutboxRow] {
         let columns = try Columns(result.columns)
         let owned = format.shape.relayOwnedHeaders
-        return try result.map { try OutboxRow(row: $0, columns: columns, route: format.route, relayOwned: owned) }
+        return try result.map { row in
+            let id = try row.require(Int64.self, at: columns.id)
+            let aggregateID = try row.require(String.self, at: columns.aggregateID)
+            if try row.require(Bool.self, at: columns.within) == false {
+                let size = try row.decode(Int.self, at: columns.payloadSize) ?? 0
+                return OutboxRow(problemRow: id, aggregateID: aggregateID, row: row, columns: columns,
+                                 problem: size > bytes ? .tooLarge(size: size, limit: bytes) : .deferred)
+            }
+            do {
+                return try OutboxRow(row: row, columns: columns, route: format.route, relayOwned: owned)
+            } catch {
+                return OutboxRow(problemRow: id, aggregateID: aggregateID, row: row, columns: columns,
+                                 problem: .unreadable((error as? PostgresError)?.message ?? "\(error)"))
+            }
+        }
+    }
+
+    /// A row not produced: what can be read of it, for the outcome, the log and the metrics.
+    private init(problemRow id: Int64, aggregateID: String, row: PostgresRow, columns: Columns, problem: Problem) {
+        self.id = id
+        self.aggregateID = aggregateID
+        eventID = (try? row.decode(UUID.self, at: columns.eventID)) ?? UUID() // a uuid column always reads
+        aggregateType = (try? row.decode(String.self, at: columns.aggregateType)) ?? ""
+        eventType = (try? row.decode(String.self, at: columns.eventType)) ?? ""
+        topic = (try? row.decode(String.self, at: columns.topic)) ?? ""
+        isRouted = false
+        payload = []
+        contentType = ""
+        key = []
+        partition = nil
+        headers = []
+        droppedHeaders = StoredHeaders()
+        createdAt = (try? row.decode(Timestamp.self, at: columns.createdAt)) ?? Timestamp(microsecondsSinceEpoch: 0)
+        attempts = (try? row.decode(Int.self, at: columns.attempts)) ?? 0
+        self.problem = problem
     }
 
     init(row: PostgresRow, columns: Columns, route: TopicRoute, relayOwned: Set<String>) throws {
+        problem = nil
         id = try row.require(Int64.self, at: columns.id)
         eventID = try row.require(UUID.self, at: columns.eventID)
         aggregateType = try row.require(String.self, at: columns.aggregateType)

@@ -10,13 +10,16 @@ struct OutboxStore {
     /// Sends BEGIN and the claim in one flight without waiting; `finishClaim` reads the rows: the
     /// due rows of the owned shards in id order, locked for this transaction. A row waits while an
     /// earlier row of its key is still pending and backing off, so a retry never lets a later event
-    /// overtake (G3).
-    func startClaim(limit: Int, shards: Int, owned: [Int]) throws -> PendingPipeline {
-        try connection.startPipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned])])
+    /// overtake (G3). Payloads come only for the rows whose running size stays within `bytes`
+    /// (`RELAY_BATCH_BYTES`); the rows past it are returned without one, locked, so that the
+    /// relay holds their keys (`OutboxRow.Problem.deferred`) and a lone row larger than `bytes`
+    /// is parked (`.tooLarge`) without ever being read.
+    func startClaim(limit: Int, bytes: Int, shards: Int, owned: [Int]) throws -> PendingPipeline {
+        try connection.startPipeline([.command("BEGIN"), .prepared(Self.claim, [limit, shards, owned, bytes])])
     }
 
-    func finishClaim(_ pending: PendingPipeline, format: RecordFormat) throws -> [OutboxRow] {
-        try OutboxRow.rows(of: connection.finishPipeline(pending)[1], format: format)
+    func finishClaim(_ pending: PendingPipeline, format: RecordFormat, bytes: Int) throws -> [OutboxRow] {
+        try OutboxRow.rows(of: connection.finishPipeline(pending)[1], format: format, bytes: bytes)
     }
 
     /// Sends, without waiting, what records a batch: partition, offset and report time
@@ -72,18 +75,27 @@ struct OutboxStore {
     /// for, and one made on a young outbox scanned all the kept history to mark 10 rows (1 → 5 ms
     /// per batch within a minute in bench/latency.sh).
     static let claim = PostgresStatement(name: "outbox_claim", sql: """
-        SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload::text AS payload,
-               o.payload_bytes, o.content_type, o.message_key, o.message_partition, o.headers::text AS headers,
-               o.created_at, o.attempts
-        FROM outbox o
-        WHERE \(OutboxPredicate.pending) AND \(OutboxPredicate.due)
-          AND o.shard % $2::int = ANY($3::int[])
-          AND NOT EXISTS (
-              SELECT 1 FROM outbox e
-              WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id AND \(OutboxPredicate.backingOff))
-        ORDER BY o.id
-        LIMIT $1
-        FOR UPDATE OF o SKIP LOCKED
+        WITH claimed AS (
+            SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload, o.payload_bytes,
+                   coalesce(o.payload_size, octet_length(o.payload_bytes), pg_column_size(o.payload)) AS payload_size,
+                   o.content_type, o.message_key, o.message_partition, o.headers, o.created_at, o.attempts
+            FROM outbox o
+            WHERE \(OutboxPredicate.pending) AND \(OutboxPredicate.due)
+              AND o.shard % $2::int = ANY($3::int[])
+              AND NOT EXISTS (
+                  SELECT 1 FROM outbox e
+                  WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id AND \(OutboxPredicate.backingOff))
+            ORDER BY o.id
+            LIMIT $1
+            FOR UPDATE OF o SKIP LOCKED
+        )
+        SELECT id, event_id, aggregate_type, aggregate_id, event_type, topic,
+               CASE WHEN within THEN payload::text END AS payload, CASE WHEN within THEN payload_bytes END AS payload_bytes,
+               payload_size, within, content_type, message_key, message_partition, headers::text AS headers, created_at, attempts
+        FROM (SELECT c.*, payload_size <= $4::bigint
+                          AND sum(CASE WHEN payload_size <= $4::bigint THEN payload_size ELSE 0 END) OVER (ORDER BY id) <= $4::bigint AS within
+              FROM claimed c) b
+        ORDER BY id
         """)
 
     /// `published_at` is the delivery report's time (µs since the epoch, the relay's clock), not

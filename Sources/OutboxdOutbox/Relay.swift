@@ -164,16 +164,27 @@ public final class Relay: Worker {
                 case .acquireShards(let lane, let owned):
                     let held = try lanes[lane].store.acquire(shards: configuration.shards, owned: owned)
                     if held != owned { logger.notice("owning shards", ["shards": held.map(String.init).joined(separator: ","), "of": "\(configuration.shards)"]) }
-                    progress.withLock { $0.ownedShards = held }
+                    progress.withLock {
+                        $0.ownedShards = held
+                        if held.isEmpty { ($0.advancedAt, $0.behind) = (now, false) }
+                    }
                     action = pipeline.acquired(held, now: now)
                 case .sendClaim(let lane, let owned):
                     // A claim that cannot be sent closes the lane (PQConnection.startPipeline), which rolls it back.
-                    lanes[lane].claim = try lanes[lane].store.startClaim(limit: configuration.batchSize, shards: configuration.shards, owned: owned)
+                    lanes[lane].claim = try lanes[lane].store.startClaim(limit: configuration.batchSize, bytes: configuration.batchBytes,
+                                                                         shards: configuration.shards, owned: owned)
                     action = pipeline.claimSent(now: now)
                 case .readClaim(let lane):
-                    let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format)
+                    let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format, bytes: configuration.batchBytes)
                     lanes[lane].claim = nil
                     lanes[lane].rowsClaimed = rows.count
+                    progress.withLock {
+                        if rows.isEmpty && !$0.retrying {
+                            ($0.advancedAt, $0.behind, $0.waitingOn) = (now, false, nil)
+                        } else if !$0.behind {
+                            ($0.advancedAt, $0.behind) = (now, true)
+                        }
+                    }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):
                     try lanes[lane].connection.commit()
@@ -181,8 +192,14 @@ public final class Relay: Worker {
                 case .produce(let lane, let rows):
                     for row in rows { row.logDroppedHeaders(logger) }
                     let messages = rows.map { $0.message(configuration.format) }
+                    var chainOfKey: [String: Int] = [:]
+                    let chains = rows.map { row in
+                        if let chain = chainOfKey[row.aggregateID] { return chain }
+                        chainOfKey[row.aggregateID] = chainOfKey.count
+                        return chainOfKey.count - 1
+                    }
                     lanes[lane].producedAt = Timestamp.now()
-                    lanes[lane].deliveries = producer.produce(messages) { [reportsIn] in reportsIn.wake() }
+                    lanes[lane].deliveries = producer.produce(messages, chains: chains) { [reportsIn] in reportsIn.wake() }
                     action = pipeline.produced(now: ContinuousClock.now)
                 case .awaitReports(let lane, let until):
                     // Slices of 100 ms, to see a stop's deadline; the wake-up is left for the next wait.
@@ -222,6 +239,7 @@ public final class Relay: Worker {
                 progress.withLock {
                     $0.lastError = RelayProgress.safeSummary(of: error)
                     $0.ownedShards = []
+                    if !$0.behind { ($0.advancedAt, $0.behind) = (ContinuousClock.now, true) }
                 }
                 action = pipeline.failed(now: ContinuousClock.now, jitter: Double.random(in: 0...1))
                 if stopping {
@@ -258,6 +276,11 @@ public final class Relay: Worker {
         }
         if !outcome.delivered.isEmpty { afterPublished() }
         metrics.batchSize.observe(Double(lane.rowsClaimed))
+        for id in outcome.orderGaps {
+            metrics.orderGaps.increment()
+            logger.warning("event delivered after an earlier event of its key failed (a gap the idempotent producer left); recorded as delivered",
+                           ["outbox_id": "\(id)"])
+        }
         metrics.latency.observe(outcome.latencies)
         metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - lane.producedAt.microsecondsSinceEpoch) / 1_000_000 })
         for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
@@ -268,11 +291,17 @@ public final class Relay: Worker {
             logger.log(parked ? .error : .warning, parked ? "event parked" : "event not delivered; will retry",
                        ["outbox_id": "\(failure.id)", "attempts": "\(failure.attempts)", "error": failure.error])
         }
+        let parkedNow = outcome.failed.filter { $0.park || $0.attempts >= configuration.maxAttempts }.count
+        let waitingOn = outcome.failed.first { !($0.park || $0.attempts >= configuration.maxAttempts) }.map { ($0.id, $0.reason) }
+            ?? outcome.held.first.map { ($0, "held: no delivery report, or waiting for an earlier event of its key") }
         progress.withLock {
             $0.batches += 1
             $0.published += outcome.delivered.count
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
+            if !outcome.delivered.isEmpty || parkedNow > 0 { $0.advancedAt = ContinuousClock.now }
+            $0.waitingOn = waitingOn
+            $0.retrying = waitingOn != nil
         }
     }
 }
@@ -289,5 +318,28 @@ public struct RelayProgress: Sendable {
     public var heartbeat = ContinuousClock.now
     /// Why the last round failed, safe to show (`RelayProgress.safeSummary`); details are logged.
     public var lastError: String?
+    /// When the relay last showed it keeps up: a claim found nothing due, a batch recorded a row
+    /// delivered or parked, or it owns no shard to publish (a standby).
+    public var advancedAt = ContinuousClock.now
+    /// Rows were due at the latest claim, rows of the latest batch are to be sent again (backing
+    /// off, so not due), or the latest round failed before it could tell.
+    public var behind = false
+    /// The latest batch left rows to send again.
+    var retrying = false
+    /// The first row of the latest batch that was neither delivered nor parked, and why (a
+    /// classification or librdkafka's error name, never row text): what a stall waits on.
+    public var waitingOn: (id: Int64, reason: String)?
+
+    /// Seconds without progress while rows are due; 0 when the relay keeps up.
+    public func secondsBehind(now: ContinuousClock.Instant) -> Double {
+        behind ? max(0, (now - advancedAt).seconds) : 0
+    }
+
+    /// Rows are due and nothing was delivered or parked for `timeout`: a broker outage, a claim
+    /// that keeps failing, a row no retry gets through. A restart cannot fix that, so it is shown
+    /// (`/readyz`, `outboxd_relay_stalled_seconds`), not acted on by the watchdog.
+    public func stalled(now: ContinuousClock.Instant, after timeout: Duration) -> Bool {
+        behind && now - advancedAt > timeout
+    }
 }
 

@@ -2,13 +2,29 @@ import Foundation
 import OutboxdCore
 import OutboxdKafka
 
-/// What to record for one batch, from its rows and their delivery results. Pure (G3): once a row
-/// of a key fails, later rows of that key in the batch are left as they were, to be sent after it.
+/// What the relay does with a claimed row, decided before anything is produced (`plan`).
+enum RowDisposition: Equatable {
+    case produce
+    /// Left pending, no attempt counted: sent by a later claim, after the rows it waits for.
+    case hold
+    /// Parked at once with this reason (`OutboxRow.Problem`).
+    case park(reason: String, code: String)
+}
+
+/// What to record for one batch, from its rows and their delivery results. Pure (G3).
+///
+/// Per-key order: a row is produced in a batch only while every earlier row of its key in the
+/// batch is produced to the same destination (topic and partition choice), so that the idempotent
+/// producer keeps them in order in one partition queue, and a produce-time failure of one stops
+/// the later ones of its key (`RDKafkaProducer.produce(_:chains:)`). Every other later row of a
+/// key that cannot go now is held for the next claim. No duplicate without a fault: a row whose
+/// report says delivered is recorded delivered, whatever happened to the rows before it.
 struct RelayBatchOutcome {
     var delivered: [DeliveredRow] = []
-    /// `reason`: librdkafka's error name (`NO_OFFSET`: a success without an offset).
-    /// `park`: the error is permanent (too large, no such topic, not authorized): no retry can
-    /// deliver it, so it is parked at once instead of burning its attempts (G6).
+    /// `reason`: librdkafka's error name (`NO_OFFSET`: a success without an offset), or the
+    /// problem of a row that was not produced (`OutboxRow.Problem.code`).
+    /// `park`: the error is permanent (too large, no such topic, not authorized, unreadable): no
+    /// retry can deliver it, so it is parked at once instead of burning its attempts (G6).
     var failed: [(id: Int64, error: String, reason: String, attempts: Int, park: Bool)] = []
     /// Seconds from each delivered row's `created_at` to its delivery report.
     var latencies: [Double] = []
@@ -17,9 +33,13 @@ struct RelayBatchOutcome {
     /// Keys of this batch's failed and held rows: a batch claimed before this one was recorded
     /// must hold its rows of these keys too.
     var blockedKeys: Set<String> = []
+    /// Rows delivered after an earlier row of their key in the same partition queue failed with an
+    /// error that is retried (a timeout): the idempotent producer left a gap, so the later event
+    /// is in Kafka before the earlier one. Recorded as delivered (sending it again would only add
+    /// a duplicate), counted and logged.
+    var orderGaps: [Int64] = []
 
-    /// `heldKeys`: keys blocked by the batch before, which was still in flight when this one was
-    /// claimed; their rows here are held as well, and were not produced (`toProduce`).
+    /// `dispositions`: `plan(rows, heldKeys:)`, made when the rows were produced.
     /// `results`: the delivery results of the rows produced, in order.
     /// A row without a report is left as it was, not counted as a failed attempt: its message may
     /// still be delivered (librdkafka reports every message by `message.timeout.ms`, but the
@@ -27,46 +47,87 @@ struct RelayBatchOutcome {
     /// `producerFailed`: the producer hit a fatal error; its failures (librdkafka fails the
     /// messages in flight with the underlying code, e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, or purges
     /// them) say nothing about the messages, so those rows are held too, no attempt counted.
-    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], producerFailed: Bool = false) {
+    init(rows: [OutboxRow], dispositions: [RowDisposition], results: [DeliveryResult], producerFailed: Bool = false) {
+        precondition(rows.count == dispositions.count, "one disposition per claimed row")
         var reports = results.makeIterator()
-        for row in rows {
-            let result = heldKeys.contains(row.aggregateID) ? nil : reports.next() ?? .unknown
-            guard let result, !blockedKeys.contains(row.aggregateID) else {
+        /// Keys with an earlier row of this batch that will be sent again.
+        var retried: Set<String> = []
+        for (row, disposition) in zip(rows, dispositions) {
+            let key = row.aggregateID
+            switch disposition {
+            case .hold:
                 held.append(row.id)
-                blockedKeys.insert(row.aggregateID)
+                blockedKeys.insert(key)
                 continue
+            case .park(let reason, let code):
+                failed.append((row.id, reason, code, row.attempts + 1, true))
+                blockedKeys.insert(key)
+                continue
+            case .produce:
+                break
             }
-            switch result {
+            switch reports.next() ?? .unknown {
             case .delivered(_, let offset, _) where offset < 0:
                 // A success without an offset is librdkafka's reading of DUPLICATE_SEQUENCE_NUMBER
                 // ("the broker had it already"). The mock cluster says so for a retried batch it
                 // never wrote (seen: 1 event in 5 runs under injected produce errors), so the row is
                 // sent again: a possible duplicate (same ce_id, G5) instead of a possible loss (G2).
-                blockedKeys.insert(row.aggregateID)
+                blockedKeys.insert(key)
+                retried.insert(key)
                 failed.append((row.id, "delivery report without an offset (a duplicate the broker may not hold); sent again",
                                "NO_OFFSET", row.attempts + 1, false))
             case .delivered(let partition, let offset, let reportedAt):
+                if retried.contains(key) { orderGaps.append(row.id) }
                 delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt,
                                                routedTopic: row.isRouted ? row.topic : nil))
                 deliveredPerTopic[row.topic, default: 0] += 1
                 latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error) where producerFailed || error.isFatal || error.isPurged:
                 // The producer broke, not the message: left as it was, for the next producer.
-                blockedKeys.insert(row.aggregateID)
+                blockedKeys.insert(key)
+                retried.insert(key)
                 held.append(row.id)
             case .failed(let error):
-                blockedKeys.insert(row.aggregateID)
+                blockedKeys.insert(key)
+                if !error.isPermanent { retried.insert(key) }
                 failed.append((row.id, error.description, error.code.name, row.attempts + 1, error.isPermanent))
-            case .unknown:
-                blockedKeys.insert(row.aggregateID)
+            case .notProduced, .unknown:
+                blockedKeys.insert(key)
+                retried.insert(key)
                 held.append(row.id)
             }
         }
     }
 
-    /// The rows of a batch to produce: none of the keys the batch before blocked, so a later event
-    /// never reaches Kafka ahead of the retry of an earlier one of its key (G3).
-    static func toProduce(_ rows: [OutboxRow], heldKeys: Set<String>) -> [OutboxRow] {
-        heldKeys.isEmpty ? rows : rows.filter { !heldKeys.contains($0.aggregateID) }
+    /// Where a produced row goes, as far as order is concerned: rows of one key with the same
+    /// destination share a partition queue.
+    private struct Destination: Equatable {
+        let topic: String
+        let partition: Int32?
+    }
+
+    /// What to do with each claimed row (G3): rows of keys blocked by the batch before (`heldKeys`,
+    /// still in flight when this one was claimed) are held; a row with a `problem` is parked or
+    /// held; a row whose key has an earlier row here that was not produced, or was produced to
+    /// another destination, is held. The rest are produced.
+    static func plan(_ rows: [OutboxRow], heldKeys: Set<String>) -> [RowDisposition] {
+        var blocked = heldKeys
+        var destinations: [String: Destination] = [:]
+        return rows.map { row in
+            let key = row.aggregateID
+            if blocked.contains(key) { return .hold }
+            if let problem = row.problem {
+                blocked.insert(key)
+                guard let reason = problem.reason else { return .hold }
+                return .park(reason: reason, code: problem.code)
+            }
+            let destination = Destination(topic: row.topic, partition: row.partition)
+            if let first = destinations[key], first != destination {
+                blocked.insert(key)
+                return .hold
+            }
+            destinations[key] = destination
+            return .produce
+        }
     }
 }

@@ -2,6 +2,10 @@
 public struct RelayConfiguration: Sendable {
     /// Rows claimed per batch. Config key `RELAY_BATCH_SIZE`; default 500.
     public var batchSize = 500
+    /// Payload bytes a claim may hold (the jsonb as text, or the bytea): rows past it wait for the
+    /// next claim, and a row larger than this alone is parked unread. Bounds the relay's memory
+    /// per batch (two batches may be in flight). Config key `RELAY_BATCH_BYTES`; default 16 MiB.
+    public var batchBytes = 16 << 20
     /// Wait between polls when nothing wakes the relay. Config key `RELAY_POLL_INTERVAL`; default 1 s.
     public var pollInterval: Duration = .seconds(1)
     /// Failed attempts before a row is parked. Config key `RELAY_MAX_ATTEMPTS`; default 10.
@@ -12,6 +16,9 @@ public struct RelayConfiguration: Sendable {
     public var backoffMaximum: Duration = .seconds(300)
     /// How long a batch waits for its delivery reports. Config key `RELAY_DELIVERY_TIMEOUT`; default 30 s.
     public var deliveryTimeout: Duration = .seconds(30)
+    /// How long rows may be due with none delivered or parked before `/readyz` shows the relay
+    /// stalled. Config key `RELAY_STALL_TIMEOUT`; default 30 s.
+    public var stallTimeout: Duration = .seconds(30)
     /// Shards the outbox is split into; one relay owns each (advisory lock). Config key
     /// `RELAY_SHARDS`; default 1.
     public var shards = 1

@@ -15,7 +15,7 @@ import OutboxdKafka
 /// - **G3, per-key order.** A claim sent while the other lane's batch is not known committed may
 ///   see that batch's rows as not backing off, so it may claim later rows of a key that batch
 ///   failed. Its rows are produced only once that batch's outcome is known, without its blocked
-///   keys (`RelayBatchOutcome.toProduce`).
+///   keys (`RelayBatchOutcome.plan`).
 struct RelayPipeline {
     typealias Instant = ContinuousClock.Instant
 
@@ -45,8 +45,8 @@ struct RelayPipeline {
     /// A produced batch, from its claimed rows.
     struct Batch {
         let rows: [OutboxRow]
-        /// Keys blocked by the other lane's batch: their rows here were not produced.
-        let heldKeys: Set<String>
+        /// What was done with each row (`RelayBatchOutcome.plan`): only those to `.produce` were.
+        let dispositions: [RowDisposition]
         var reportsDue: Instant
     }
 
@@ -163,9 +163,9 @@ struct RelayPipeline {
         }
         failures = 0
         due = rows.count >= settings.batchSize || drainDeadline != nil
-        let batch = Batch(rows: rows, heldKeys: held, reportsDue: now)
-        lanes[lane] = .producing(batch)
-        return .produce(lane: lane, rows: RelayBatchOutcome.toProduce(rows, heldKeys: held))
+        let dispositions = RelayBatchOutcome.plan(rows, heldKeys: held)
+        lanes[lane] = .producing(Batch(rows: rows, dispositions: dispositions, reportsDue: now))
+        return .produce(lane: lane, rows: zip(rows, dispositions).compactMap { $1 == .produce ? $0 : nil })
     }
 
     /// After `.endClaim`: nothing was produced.
@@ -271,7 +271,7 @@ struct RelayPipeline {
     }
 
     private mutating func record(lane: Int, batch: Batch, results: [DeliveryResult], producerFailed: Bool) -> Action {
-        let outcome = RelayBatchOutcome(rows: batch.rows, results: results, heldKeys: batch.heldKeys, producerFailed: producerFailed)
+        let outcome = RelayBatchOutcome(rows: batch.rows, dispositions: batch.dispositions, results: results, producerFailed: producerFailed)
         lanes[lane] = .recording(outcome, readable: false)
         if let other = claimingLane, case .claiming(nil) = lanes[other] {
             lanes[other] = .claiming(heldKeys: outcome.blockedKeys)

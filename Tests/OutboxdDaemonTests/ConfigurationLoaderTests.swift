@@ -47,7 +47,7 @@ import Testing
         ("SHUTDOWN_TIMEOUT", "5", "SHUTDOWN_TIMEOUT: \"5\" is not a duration like 500ms, 5s, 2m or 1h"),
         ("SHUTDOWN_TIMEOUT", "2h", "SHUTDOWN_TIMEOUT: 2h is outside 100ms…10m"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL: \"loud\" is not one of debug, info, notice, warning, error"),
-        ("OUTBOX_TOPIC", "bad topic", "OUTBOX_TOPIC: \"bad topic\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -)"),
+        ("OUTBOX_TOPIC", "bad topic", "OUTBOX_TOPIC: \"bad topic\" is not a Kafka topic name (1–249 of a-z A-Z 0-9 . _ -, not . or .. or an internal topic)"),
         ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE: \"0\" is not a whole number from 1 to 1000"),
         ("GROUP_COMMIT", "maybe", "GROUP_COMMIT: \"maybe\" is not on or off"),
         ("NOTIFICATION_WEBHOOK_URL", "https://hooks.example/x", "NOTIFICATION_WEBHOOK_URL: must start with http:// (https is not supported; use a local forwarder)"),

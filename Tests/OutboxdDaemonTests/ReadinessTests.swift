@@ -85,3 +85,48 @@ struct PostgresErrorCase {
         error = PostgresError(kind: kind, code: PostgresError.Code(code), message: message)
     }
 }
+
+/// A relay with rows due that delivers and parks nothing (issue #28): `/readyz` shows it down
+/// with the row it waits on and why, `/readyz/api` stays ready (the API takes writes, G4), and
+/// the process goes on; once the brokers are back it is ready again.
+@Suite struct RelayStallReadinessTests {
+    @Test func aStalledRelayIsNotReadyTheAPIIs() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        var configuration = DaemonLifecycleTests.configuration(database)
+        configuration.relay.deliveryTimeout = .milliseconds(500)
+        configuration.relay.backoffBase = .milliseconds(50)
+        configuration.relay.backoffMaximum = .milliseconds(200)
+        configuration.relay.stallTimeout = .seconds(2)
+        let daemon = Daemon(configuration: configuration, parts: [.api, .relay])
+        try daemon.start(migrate: false)
+        defer { daemon.stop() }
+        let client = try HTTPTestClient(port: daemon.httpPort)
+        #expect(try client.request("GET", "/readyz").status == 200)
+        let cluster = try #require(daemon.running.withLock { $0.embedded })
+        cluster.setAllBrokers(up: false)
+        let created = try client.request("POST", "/tasks", headers: [("Content-Type", "application/json")], body: Array(#"{"title":"stalled"}"#.utf8))
+        #expect(created.status == 201)
+        var relay = JSONObject()
+        try waitUntil("/readyz shows the relay stalled", timeout: .seconds(30)) {
+            let ready = try client.request("GET", "/readyz")
+            relay = try ready.json().objectValue?["components"]?.objectValue?["relay"]?.objectValue ?? JSONObject()
+            return ready.status == 503 && relay["status"]?.stringValue == "down"
+        }
+        let waiting = try #require(relay["waiting_on"]?.objectValue)
+        let id = try #require(try database.scalar("SELECT id FROM outbox", as: Int64.self))
+        #expect(waiting["outbox_id"]?.stringValue == String(id))
+        #expect(waiting["reason"]?.stringValue == "_MSG_TIMED_OUT", "\(waiting)")
+        #expect(relay["stalled_seconds"]?.numberText.flatMap { Int($0) }.map { $0 >= 2 } == true)
+        let api = try client.request("GET", "/readyz/api")
+        #expect(api.status == 200)
+        #expect(try api.json().objectValue?["components"]?.objectValue?["relay"] == nil)
+        let metrics = String(decoding: try client.request("GET", "/metrics").body, as: UTF8.self)
+        let stalled = metrics.split(separator: "\n").first { $0.hasPrefix("outboxd_relay_stalled_seconds ") }
+        #expect(stalled.flatMap { Double($0.split(separator: " ")[1]) }.map { $0 >= 2 } == true, "\(stalled ?? "")")
+
+        cluster.setAllBrokers(up: true)
+        try waitUntil("/readyz is ready again", timeout: .seconds(60)) { try client.request("GET", "/readyz").status == 200 }
+        #expect(try database.count("outbox", where: "published_at IS NOT NULL") == 1)
+    }
+}

@@ -25,10 +25,10 @@ import Testing
             RESET session_replication_role
             """)
         try connection.query("SELECT set_config('plan_cache_mode', $1, false)", [planCacheMode])
-        try connection.executeScript("PREPARE claim_plan(int, int, int[]) AS " + OutboxStore.claim.sql)
+        try connection.executeScript("PREPARE claim_plan(int, int, int[], bigint) AS " + OutboxStore.claim.sql)
         try connection.begin()
         defer { connection.rollbackIfPossible() }
-        let plan = try connection.query("EXPLAIN EXECUTE claim_plan(500, 1, '{0}')").map { try $0.require(String.self, "QUERY PLAN") }
+        let plan = try connection.query("EXPLAIN EXECUTE claim_plan(500, 1, '{0}', 16777216)").map { try $0.require(String.self, "QUERY PLAN") }
         let text = plan.joined(separator: "\n")
         #expect(!text.contains("Seq Scan"), "\(text)")
         #expect(plan.contains { $0.contains("using outbox_unpublished_idx on outbox o") }, "\(text)")

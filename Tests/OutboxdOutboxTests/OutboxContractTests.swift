@@ -126,6 +126,16 @@ import Testing
              .checkViolation, "outbox_content_type"),
             ("SELECT outbox_emit(topic => 't', key => 'k', event_type => '', payload => '{}')", .checkViolation, "outbox_event_type"),
             ("SELECT outbox_emit(topic => 't', key => NULL, event_type => 'e', payload => '{}')", .notNullViolation, "aggregate_id"),
+            // Migration 0012: created_at is the relay's, and names Kafka refuses to produce to.
+            ("INSERT INTO outbox (topic, aggregate_id, event_type, payload, created_at) VALUES ('t', 'k', 'x', '{}', 'infinity')",
+             "42501", "created_at set by the relay"),
+            ("INSERT INTO outbox (topic, aggregate_id, event_type, payload, created_at) VALUES ('t', 'k', 'x', '{}', now() - interval '1 day')",
+             "42501", "created_at"),
+            ("INSERT INTO outbox (id, topic, aggregate_id, event_type, payload) VALUES (5, 't', 'k', 'x', '{}')", "428C9", "column \"id\""),
+            ("INSERT INTO outbox (shard, topic, aggregate_id, event_type, payload) VALUES (5, 't', 'k', 'x', '{}')", "428C9", "column \"shard\""),
+            ("SELECT outbox_emit(topic => '.', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
+            ("SELECT outbox_emit(topic => '..', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
+            ("SELECT outbox_emit(topic => '__consumer_offsets', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
         ]
         for (sql, code, names) in refused {
             do {
@@ -137,6 +147,10 @@ import Testing
             }
         }
         #expect(try database.count("outbox") == 0)
+        // The default time, and one a writer happens to give close to it, are taken; the size is measured.
+        try connection.query("INSERT INTO outbox (topic, aggregate_id, event_type, payload, created_at, payload_size) VALUES ('t', 'k', 'x', '{\"a\": 1}', now(), 1)")
+        try connection.query("SELECT outbox_emit(topic => 't', key => 'k', event_type => 'e', payload_bytes => '\\x000102')")
+        #expect(try connection.query("SELECT payload_size FROM outbox ORDER BY id").map { try $0.require(Int.self, "payload_size") } == [8, 3])
     }
 
     /// `GRANT outboxd_writer TO app` gives the rights to emit (function, plain INSERT, the

@@ -26,23 +26,83 @@ import Testing
         OutboxRow(id: id, eventID: UUID(), aggregateID: key, attempts: attempts)
     }
 
-    @Test func laterRowsOfAFailedKeyAreHeldOthersMarked() {
+    /// No duplicate without a fault: a row whose report says delivered is recorded delivered,
+    /// also after an earlier row of its key failed (issue #28: it used to be held and sent again).
+    @Test func aDeliveredRowIsRecordedDeliveredWhateverFailedBeforeIt() {
         let rows = [row(1, "a"), row(2, "b", attempts: 2), row(3, "a"), row(4, "c"), row(5, "b")]
         let outcome = RelayBatchOutcome(rows: rows, results: [
             delivered(0, 10), .failed(error), delivered(0, 11),
             .unknown, delivered(1, 7),
         ])
-        #expect(outcome.delivered.map(\.id) == [1, 3])
-        #expect(outcome.delivered.map(\.offset) == [10, 11])
+        #expect(outcome.delivered.map(\.id) == [1, 3, 5])
+        #expect(outcome.delivered.map(\.offset) == [10, 11, 7])
         #expect(outcome.failed.map(\.id) == [2])
         #expect(outcome.failed.map(\.attempts) == [3])
         #expect(outcome.failed[0].error.contains("MSG_SIZE_TOO_LARGE"))
         #expect(outcome.failed.map(\.reason) == ["MSG_SIZE_TOO_LARGE"])
         #expect(outcome.failed.map(\.park) == [true], "too large is permanent")
-        #expect(outcome.deliveredPerTopic == ["task-events": 2])
+        #expect(outcome.deliveredPerTopic == ["task-events": 3])
         // No report yet (4): its message may still arrive, so it is not a failed attempt.
-        #expect(outcome.held == [4, 5])
+        #expect(outcome.held == [4])
         #expect(outcome.blockedKeys == ["b", "c"])
+        #expect(outcome.orderGaps.isEmpty, "a parked row leaves no gap: it is never sent")
+    }
+
+    /// A row delivered after an earlier row of its key failed with an error that is retried is in
+    /// Kafka ahead of that row's retry: recorded delivered all the same, and counted as a gap.
+    @Test func aDeliveryAfterARetriedFailureOfItsKeyIsAGap() {
+        let timeout = KafkaError(code: .init(rawValue: -192, name: "_MSG_TIMED_OUT"), message: "timed out", context: "delivery")
+        let rows = [row(1, "a"), row(2, "a"), row(3, "b")]
+        let outcome = RelayBatchOutcome(rows: rows, results: [.failed(timeout), delivered(0, 4), delivered(0, 5)])
+        #expect(outcome.failed.map(\.id) == [1])
+        #expect(outcome.failed.map(\.park) == [false])
+        #expect(outcome.delivered.map(\.id) == [2, 3])
+        #expect(outcome.orderGaps == [2])
+    }
+
+    /// Rows the producer never took (an earlier row of their chain failed at once) are held with
+    /// no attempt counted, and block their key.
+    @Test func rowsNotProducedAreHeld() {
+        let rows = [row(1, "a"), row(2, "a"), row(3, "b")]
+        let outcome = RelayBatchOutcome(rows: rows, results: [.failed(error), .notProduced, delivered(0, 1)])
+        #expect(outcome.failed.map(\.id) == [1])
+        #expect(outcome.held == [2])
+        #expect(outcome.delivered.map(\.id) == [3])
+        #expect(outcome.blockedKeys == ["a"])
+        #expect(outcome.orderGaps.isEmpty)
+    }
+
+    /// The plan: an unreadable or oversized row is parked without being produced, a row past the
+    /// claim's bytes is held, and each blocks the later rows of its key; a later row of a key bound
+    /// elsewhere (another topic or partition) waits for the next claim; keys the batch before
+    /// blocked are held.
+    @Test func planParksProblemRowsAndHoldsWhatCouldOvertake() {
+        let rows = [
+            OutboxRow(id: 1, eventID: UUID(), aggregateID: "a", problem: .unreadable("column \"created_at\" is not a valid Timestamp")),
+            row(2, "a"),
+            OutboxRow(id: 3, eventID: UUID(), aggregateID: "b", problem: .tooLarge(size: 30_000_000, limit: 16 << 20)),
+            row(4, "c"),
+            OutboxRow(id: 5, eventID: UUID(), aggregateID: "c", partition: 3),
+            row(6, "c"),
+            OutboxRow(id: 7, eventID: UUID(), aggregateID: "d", problem: .deferred),
+            row(8, "d"),
+            row(9, "e"),
+            row(10, "f"),
+            row(11, "f"),
+        ]
+        let plan = RelayBatchOutcome.plan(rows, heldKeys: ["e"])
+        #expect(plan.map { $0 == .produce } == [false, false, false, true, false, false, false, false, false, true, true])
+        guard case .park(let reason, let code) = plan[0] else { Issue.record("row 1 is parked"); return }
+        #expect(reason.contains("created_at") && code == "UNREADABLE_ROW")
+        guard case .park(let tooLarge, "PAYLOAD_OVER_BATCH_BYTES") = plan[2] else { Issue.record("row 3 is parked"); return }
+        #expect(tooLarge.contains("30000000 bytes") && tooLarge.contains("RELAY_BATCH_BYTES"))
+        #expect(plan[6] == .hold && plan[7] == .hold && plan[8] == .hold)
+        let outcome = RelayBatchOutcome(rows: rows, dispositions: plan, results: [delivered(0, 1), delivered(0, 2), delivered(0, 3)])
+        #expect(outcome.failed.map(\.id) == [1, 3])
+        #expect(outcome.failed.allSatisfy { $0.park })
+        #expect(outcome.held == [2, 5, 6, 7, 8, 9])
+        #expect(outcome.delivered.map(\.id) == [4, 10, 11])
+        #expect(outcome.blockedKeys == ["a", "b", "c", "d", "e"])
     }
 
     /// A permanent error (too large, no such topic, not authorized) parks its row at once; a
@@ -57,11 +117,12 @@ import Testing
             failure(-150, "_FATAL"), failure(3, "UNKNOWN_TOPIC_OR_PART"), failure(29, "TOPIC_AUTHORIZATION_FAILED"),
             failure(-192, "_MSG_TIMED_OUT"), failure(6, "NOT_LEADER_FOR_PARTITION"), delivered(0, 1),
         ])
-        #expect(outcome.held == [1, 6], "the fatal row and the later row of its key are held")
+        #expect(outcome.held == [1], "the fatal row is held")
         #expect(outcome.failed.map(\.id) == [2, 3, 4, 5])
         #expect(outcome.failed.map(\.park) == [true, true, false, false])
         #expect(outcome.failed.map(\.attempts) == [1, 1, 1, 1])
-        #expect(outcome.delivered.isEmpty)
+        #expect(outcome.delivered.map(\.id) == [6], "a delivered row is recorded delivered")
+        #expect(outcome.orderGaps == [6])
     }
 
     /// A report of success without an offset (librdkafka's reading of DUPLICATE_SEQUENCE_NUMBER)
@@ -89,8 +150,9 @@ import Testing
         #expect(outcome.failed.map(\.id) == [1])
         #expect(outcome.failed.map(\.reason) == ["NO_OFFSET"])
         #expect(outcome.failed.map(\.park) == [false])
-        #expect(outcome.held == [2])
-        #expect(outcome.delivered.map(\.id) == [3])
+        #expect(outcome.held.isEmpty)
+        #expect(outcome.delivered.map(\.id) == [2, 3])
+        #expect(outcome.orderGaps == [2])
     }
 
     @Test func latencyRunsFromEachRowsCreationToItsReport() {
@@ -109,8 +171,11 @@ import Testing
     /// the rows produced.
     @Test func keysBlockedByThePreviousBatchAreHeldAndNotProduced() {
         let rows = [row(7, "a"), row(8, "x"), row(9, "a"), row(10, "y")]
-        #expect(RelayBatchOutcome.toProduce(rows, heldKeys: ["a"]).map(\.id) == [8, 10])
-        #expect(RelayBatchOutcome.toProduce(rows, heldKeys: []).map(\.id) == [7, 8, 9, 10])
+        func produced(_ held: Set<String>) -> [Int64] {
+            zip(rows, RelayBatchOutcome.plan(rows, heldKeys: held)).compactMap { $1 == .produce ? $0.id : nil }
+        }
+        #expect(produced(["a"]) == [8, 10])
+        #expect(produced([]) == [7, 8, 9, 10])
         let outcome = RelayBatchOutcome(rows: rows, results: [delivered(0, 2), delivered(1, 5)], heldKeys: ["a"])
         #expect(outcome.delivered.map(\.id) == [8, 10])
         #expect(outcome.delivered.map(\.offset) == [2, 5])
@@ -120,5 +185,12 @@ import Testing
         let unheld = RelayBatchOutcome(rows: rows, results: [delivered(0, 1), delivered(0, 2), delivered(0, 3), delivered(1, 4)])
         #expect(unheld.held.isEmpty)
         #expect(unheld.delivered.map(\.offset) == [1, 2, 3, 4])
+    }
+}
+
+extension RelayBatchOutcome {
+    /// The outcome of rows planned with `heldKeys` (`plan`), as the pipeline records it.
+    init(rows: [OutboxRow], results: [DeliveryResult], heldKeys: Set<String> = [], producerFailed: Bool = false) {
+        self.init(rows: rows, dispositions: Self.plan(rows, heldKeys: heldKeys), results: results, producerFailed: producerFailed)
     }
 }
