@@ -551,6 +551,62 @@ public enum OpenAPIDocument {
             }
           }
         },
+        "/readyz/api": {
+          "get": {
+            "operationId": "apiReadiness",
+            "summary": "The API's own readiness: the database, parts and http listeners (a relay stalled on Kafka is left out, G4). For load balancers",
+            "responses": {
+              "200": {
+                "description": "Ready",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Readiness"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "413": {
+                "$ref": "#/components/responses/ContentTooLarge"
+              },
+              "414": {
+                "$ref": "#/components/responses/URITooLong"
+              },
+              "431": {
+                "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "503": {
+                "description": "A component is down (the body names it), or the server is shutting down (problem+json)",
+                "headers": {
+                  "Retry-After": {
+                    "description": "Seconds to wait before asking again (absent when shutting down)",
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                },
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Readiness"
+                    }
+                  },
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
         "/metrics": {
           "get": {
             "operationId": "metrics",

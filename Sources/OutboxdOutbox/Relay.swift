@@ -184,6 +184,7 @@ public final class Relay: Worker {
                         } else if !$0.behind {
                             ($0.advancedAt, $0.behind) = (now, true)
                         }
+                        if $0.waitingOn == nil, let first = rows.first { $0.waitingOn = (first.id, "claimed; its delivery report has not come") }
                     }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):

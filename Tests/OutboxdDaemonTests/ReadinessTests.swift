@@ -111,7 +111,7 @@ struct PostgresErrorCase {
         try waitUntil("/readyz shows the relay stalled", timeout: .seconds(30)) {
             let ready = try client.request("GET", "/readyz")
             relay = try ready.json().objectValue?["components"]?.objectValue?["relay"]?.objectValue ?? JSONObject()
-            return ready.status == 503 && relay["status"]?.stringValue == "down"
+            return ready.status == 503 && relay["status"]?.stringValue == "down" && relay["waiting_on"]?.objectValue?["reason"]?.stringValue == "_MSG_TIMED_OUT"
         }
         let waiting = try #require(relay["waiting_on"]?.objectValue)
         let id = try #require(try database.scalar("SELECT id FROM outbox", as: Int64.self))
