@@ -31,18 +31,19 @@ struct FaultCounts {
     var duplicates: Int { kafkaRecords - events }
 
     /// Waits until the relay has published every row and the audit consumer has applied every
-    /// event, then counts.
+    /// event, then counts the rows of the rig's topic (rows of other topics, a neighbour's, are
+    /// the scenario's to count).
     static func collect(_ rig: FaultRig, samples: [LoadSample], timeout: Duration) throws -> FaultCounts {
         try waitUntil("the relay has published the outbox", timeout: timeout) { try rig.pending() == 0 }
         let connection = try rig.connect()
         defer { connection.close() }
         var counts = FaultCounts()
-        let rows = try connection.query("SELECT event_id::text AS event_id, aggregate_id FROM outbox ORDER BY id").map {
+        let rows = try connection.query("SELECT event_id::text AS event_id, aggregate_id FROM outbox WHERE topic = $1 ORDER BY id", [rig.topic]).map {
             (eventID: try $0.require(String.self, "event_id"), key: try $0.require(String.self, "aggregate_id"))
         }
         counts.outbox = rows.count
         counts.tasks = try rig.count("SELECT count(*) FROM tasks")
-        counts.parked = try rig.count("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
+        counts.parked = try rig.count("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND topic = $1", [rig.topic])
         counts.acknowledged = samples.count(where: \.isSuccess)
         counts.missingAcknowledged = missingAcknowledged(samples, outboxKeys: rows.map(\.key),
                                                          taskIDs: Set(try connection.query("SELECT id::text AS id FROM tasks").map { try $0.require(String.self, "id") }))
@@ -65,8 +66,10 @@ struct FaultCounts {
         counts.effects = try rig.count("SELECT count(*) FROM audit_log")
         // audit_log.event_id is unique, so a second effect would fail its transaction; counted all the same.
         counts.effectDuplicates = try rig.count("SELECT count(*) - count(DISTINCT event_id) FROM audit_log")
-        counts.missingEffects = try rig.count("SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)")
-            + rig.count("SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.consumer = 'audit' AND i.event_id = o.event_id)")
+        counts.missingEffects = try rig.count("SELECT count(*) FROM outbox o WHERE o.topic = $1 AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)",
+                                              [rig.topic])
+            + rig.count("SELECT count(*) FROM outbox o WHERE o.topic = $1 AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.consumer = 'audit' AND i.event_id = o.event_id)",
+                        [rig.topic])
         return counts
     }
 
