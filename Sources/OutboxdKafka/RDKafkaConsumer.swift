@@ -109,14 +109,6 @@ public final class RDKafkaConsumer {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "offset store") }
     }
 
-    /// How many partitions the group currently assigns to this consumer.
-    public func assignedPartitionCount() -> Int {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle.raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return 0 }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return Int(list.pointee.cnt)
-    }
-
     /// The partitions of `topic` the group currently assigns to this consumer.
     public func assignedPartitions(of topic: String) -> Set<Int32> {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
