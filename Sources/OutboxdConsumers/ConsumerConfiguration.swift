@@ -9,6 +9,10 @@ public struct ConsumerConfiguration: Sendable {
     /// First wait before a handler retries (doubling, at most 5 s). Config key
     /// `CONSUMER_RETRY_BACKOFF`; default 200 ms.
     public var retryBackoff: Duration = .milliseconds(200)
+    /// How long a partition with records to process may go without one processed before the
+    /// consumer shows as stalled (`/readyz` 503, `outboxd_consumer_stalled_partitions`). Config key
+    /// `CONSUMER_STALL_TIMEOUT`; default 30 s.
+    public var stallTimeout: Duration = .seconds(30)
     /// Prefix of the Kafka consumer groups (`<prefix><consumer>`). Config key
     /// `CONSUMER_GROUP_PREFIX`; default `outboxd-`.
     public var groupPrefix = "outboxd-"

@@ -10,22 +10,26 @@ import Synchronization
 /// and only then stores their offsets (committed in the background, on revoke and on close).
 /// A batch that fails is applied again one event at a time, so a failure stays with its event.
 /// A redelivered event finds its inbox row and changes nothing (G5). A handler that keeps failing
-/// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event;
-/// either way the consumer moves on. Database outages are waited out, never dead-lettered.
+/// sends the event to `<topic>.dlq` after `maxAttempts`, as does a record that is not a task event
+/// (a dead letter Kafka refuses for good is kept in `consumer_dead_letters` instead); a tombstone
+/// is skipped; either way the consumer moves on. Database outages are waited out, never
+/// dead-lettered. `stalls` names the partitions that have records to process but processed none
+/// for `stallTimeout`.
 public final class ConsumerRunner: Worker {
     public let handler: any EventHandler
     private let configuration: ConsumerConfiguration
-    private let database: PostgresPoolConfiguration
+    let database: PostgresPoolConfiguration
     private let kafka: KafkaClientConfiguration
     private let topic: String
-    private let deadLetters: RDKafkaProducer
-    private let logger: Logger
+    let deadLetters: RDKafkaProducer
+    let logger: Logger
     /// Woken by `stop`, so a backoff or a pause ends at once.
-    private let wakeup: Wakeup
+    let wakeup: Wakeup
     /// Its thread fails when its Kafka consumer cannot be made, so the process does not go on as
     /// if the consumer ran (the daemon's `WorkerGroup` stops it, exit 75).
     private let thread: WorkerThread
-    private let counters = Mutex(ConsumerProgress())
+    let counters = Mutex(ConsumerProgress())
+    private let stallWatch: Mutex<StallWatch>
     /// Where the effect latency is observed (shared by the consumers of a process).
     public let metrics: ConsumerMetrics
 
@@ -41,12 +45,15 @@ public final class ConsumerRunner: Worker {
         self.topic = topic
         self.deadLetters = deadLetters
         self.metrics = metrics
+        stallWatch = Mutex(StallWatch(timeout: configuration.stallTimeout))
         logger = Logger(label: "consumer.\(handler.name)")
     }
 
     public var groupID: String { configuration.groupPrefix + handler.name }
     public var deadLetterTopic: String { topic + ".dlq" }
     public var progress: ConsumerProgress { counters.withLock { $0 } }
+    /// The partitions that have had records to process for `stallTimeout` or longer and processed none.
+    public var stalls: [StallWatch.Stall] { stallWatch.withLock { $0.stalls(at: .now) } }
 
     public var name: String { thread.name }
     public var phase: WorkerState.Phase { thread.phase }
@@ -64,7 +71,7 @@ public final class ConsumerRunner: Worker {
         thread.stop(deadline: deadline)
     }
 
-    private var isRunning: Bool { !thread.signal.isStopping }
+    var isRunning: Bool { !thread.signal.isStopping }
 
     private func loop() throws {
         var connection: PQConnection?
@@ -149,6 +156,15 @@ public final class ConsumerRunner: Worker {
     /// record only when `waiting` and none is in hand.
     private func poll(_ consumer: RDKafkaConsumer, into records: inout [KafkaRecord], waiting: Bool,
                       lastError: inout (code: String, at: ContinuousClock.Instant)?) {
+        let first = records.count
+        defer {
+            if records.count > first {
+                let now = ContinuousClock.now
+                stallWatch.withLock { watch in
+                    for record in records[first...] { watch.polled(partition: record.partition, offset: record.offset, at: now) }
+                }
+            }
+        }
         do {
             while records.count < Self.batch,
                   let record = try consumer.poll(timeout: records.isEmpty && waiting ? .milliseconds(100) : .zero) {
@@ -174,7 +190,7 @@ public final class ConsumerRunner: Worker {
 
     /// What became of one record.
     enum Outcome {
-        /// Applied (or seen before, or dead-lettered): its offset may be stored.
+        /// Applied, seen before, dead-lettered (to the topic or the table) or skipped: its offset may be stored.
         case done
         /// The consumer is stopping; the record is delivered again next time.
         case stopped
@@ -196,6 +212,7 @@ public final class ConsumerRunner: Worker {
 
     private func store(_ record: KafkaRecord, in consumer: RDKafkaConsumer) {
         counters.withLock { $0.positions[record.partition] = record.offset + 1 }
+        stallWatch.withLock { $0.processed(partition: record.partition, offset: record.offset, at: .now) }
         do {
             try consumer.storeOffset(of: record)
         } catch {
@@ -212,11 +229,21 @@ public final class ConsumerRunner: Worker {
         for (partition, next) in positions {
             if let high = consumer.highWatermark(topic: topic, partition: partition) { lag[partition] = max(0, high - next) }
         }
-        let assigned = consumer.assignedPartitionCount()
+        let assigned = consumer.assignedPartitions(of: topic)
         counters.withLock {
             $0.lag = lag
-            $0.assignedPartitions = assigned
+            $0.assignedPartitions = assigned.count
         }
+        let now = ContinuousClock.now
+        stallWatch.withLock { watch in
+            watch.keep(only: assigned)
+            for (partition, behind) in lag where assigned.contains(partition) { watch.lag(partition: partition, behind: behind, at: now) }
+        }
+    }
+
+    /// What keeps `record` from being processed, for `stalls`.
+    func problem(_ record: KafkaRecord, _ reason: String) {
+        stallWatch.withLock { $0.problem(partition: record.partition, reason) }
     }
 
     /// Applies every record in one transaction (each with its inbox row), running `meanwhile`
@@ -239,13 +266,19 @@ public final class ConsumerRunner: Worker {
         }
     }
 
-    /// Applies `record` once, or dead-letters it.
+    /// Applies `record` once, or dead-letters it; skips a tombstone.
     private func process(_ record: KafkaRecord, connection: inout PQConnection?) -> Outcome {
+        if record.isTombstone {
+            // A deletion marker for log compaction (a Debezium-shape deployment may write them): no event.
+            counters.withLock { $0.tombstones += 1 }
+            logger.info("tombstone (null value) skipped: not a task event", ["source": "\(record.topic)/\(record.partition)/\(record.offset)"])
+            return .done
+        }
         let event: TaskEvent
         do {
             event = try TaskEvent(record: record)
         } catch {
-            return deadLetter(record, error: error.description, attempts: 0)
+            return deadLetter(record, reason: error.description, attempts: 0, connection: &connection)
         }
         var attempts = 0
         var outages = 0
@@ -258,14 +291,16 @@ public final class ConsumerRunner: Worker {
                 connection?.close()
                 connection = nil
                 outages += 1
+                problem(record, "database unavailable")
                 logger.warning("database unavailable; waiting", ["error": "\(error)"])
                 wakeup.wait(timeout: backoff(outages))
             } catch {
                 attempts += 1
                 counters.withLock { $0.failures += 1 }
                 if attempts >= configuration.maxAttempts {
-                    return deadLetter(record, error: "\(error)", attempts: attempts)
+                    return deadLetter(record, reason: "\(error)", attempts: attempts, connection: &connection)
                 }
+                problem(record, "handler failed (attempt \(attempts) of \(configuration.maxAttempts))")
                 logger.warning("handler failed; retrying", ["event_id": event.eventID.lowercaseString, "attempt": "\(attempts)", "error": "\(error)"])
                 wakeup.wait(timeout: backoff(attempts))
             }
@@ -321,7 +356,12 @@ public final class ConsumerRunner: Worker {
                 logger.debug("event already applied", ["event_id": event.eventID.lowercaseString])
                 continue
             }
-            latencies.append(Double(committed.microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch) / 1_000_000)
+            // An occurred_at after the commit (a clock ahead, another producer's time) counts as 0.
+            latencies.append(max(0, Double(committed.microsecondsSinceEpoch - event.occurredAt.microsecondsSinceEpoch) / 1_000_000))
+            if event.replacedNUL {
+                logger.notice("event held NUL characters (U+0000), which PostgreSQL cannot store; applied with U+FFFD instead",
+                              ["event_id": event.eventID.lowercaseString])
+            }
             var fields = [(key: "event_id", value: event.eventID.lowercaseString), (key: "type", value: event.type)]
             if let traceID = event.traceID { fields.append((key: "trace_id", value: traceID)) }
             logger.log(.debug, "event applied", fields: fields)
@@ -357,39 +397,8 @@ public final class ConsumerRunner: Worker {
         }
     }
 
-    private func backoff(_ failures: Int) -> Duration {
+    func backoff(_ failures: Int) -> Duration {
         min(configuration.retryBackoff * (1 << min(failures - 1, 10)), .seconds(5))
-    }
-
-    /// Produces the record to `<topic>.dlq` with its headers and why, in up to
-    /// `deadLetterAttempts` tries; `.retryLater` when none is delivered (the topic is missing or
-    /// refuses writes), counted in `deadLetterFailures`.
-    private func deadLetter(_ record: KafkaRecord, error: String, attempts: Int) -> Outcome {
-        var headers = record.headers
-        headers += [
-            ("dlq_consumer", Array(handler.name.utf8)), ("dlq_error", Array(error.prefix(1000).utf8)),
-            ("dlq_attempts", Array("\(attempts)".utf8)),
-            ("dlq_source", Array("\(record.topic)/\(record.partition)/\(record.offset)".utf8)),
-        ]
-        let message = KafkaMessage(topic: deadLetterTopic, key: record.key, value: record.value, headers: headers)
-        let source = "\(record.topic)/\(record.partition)/\(record.offset)"
-        for failures in 1...Self.deadLetterAttempts {
-            guard isRunning else { return .stopped }
-            let result = deadLetters.send([message], timeout: .seconds(30))[0]
-            if case .delivered = result {
-                counters.withLock { $0.deadLettered += 1 }
-                logger.error("event sent to the dead-letter topic", ["topic": deadLetterTopic, "source": source, "attempts": "\(attempts)", "error": error])
-                return .done
-            }
-            let why: String
-            if case .failed(let failure) = result { why = failure.description } else { why = "no delivery report" }
-            logger.warning("cannot produce to the dead-letter topic", ["topic": deadLetterTopic, "source": source, "try": "\(failures)", "error": why])
-            if failures < Self.deadLetterAttempts { wakeup.wait(timeout: backoff(failures)) }
-        }
-        counters.withLock { $0.deadLetterFailures += 1 }
-        logger.error("dead letter not written; the event stays unprocessed and is tried again later",
-                     ["topic": deadLetterTopic, "source": source])
-        return isRunning ? .retryLater : .stopped
     }
 
     /// Fails (`inbox_pkey`) when an event was recorded before.
@@ -412,6 +421,10 @@ public struct ConsumerProgress: Sendable {
     public var deadLettered = 0
     /// Records whose dead letter could not be written (each is tried again later).
     public var deadLetterFailures = 0
+    /// Records whose dead letter Kafka refused for good, kept in `consumer_dead_letters` instead.
+    public var deadLettersKept = 0
+    /// Tombstones (null values) skipped.
+    public var tombstones = 0
     public var errors = 0
     /// The next offset to process, per partition processed so far.
     public var positions: [Int32: Int64] = [:]

@@ -130,6 +130,9 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("CONSUMER_RETRY_BACKOFF", default: "200ms", "first wait before a failed handler retries (doubling, at most 5s)") { config, value in
             config.consumers.retryBackoff = try ValueParser.duration(value, key: "CONSUMER_RETRY_BACKOFF", in: .milliseconds(1)...(.seconds(60)))
         },
+        ConfigurationKey("CONSUMER_STALL_TIMEOUT", default: "30s", "a partition with records to process and none processed this long makes /readyz 503 (never a restart)") { config, value in
+            config.consumers.stallTimeout = try ValueParser.duration(value, key: "CONSUMER_STALL_TIMEOUT", in: .seconds(1)...(.seconds(3600)))
+        },
         ConfigurationKey("CONSUMER_GROUP_PREFIX", default: "outboxd-", "Kafka consumer groups are <prefix><consumer>") { config, value in
             guard !value.isEmpty, value.count <= 200, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
                 throw ConfigurationError(key: "CONSUMER_GROUP_PREFIX", "\"\(value.prefix(32))\" must be 1–200 of a-z A-Z 0-9 . _ -")

@@ -29,14 +29,20 @@ extension Daemon {
         if let consumer = consumers.first {
             families += consumer.metrics.families // one instance, shared by the consumers
             families.append(CollectedMetric("outboxd_consumer_events_total",
-                                            "Events by consumer and result: applied, duplicate (seen before), failed_attempt, dead_lettered.",
+                                            "Records by consumer and result: applied, duplicate (seen before), failed_attempt, dead_lettered (to <topic>.dlq), dead_letter_kept (in consumer_dead_letters: Kafka refused the letter for good), tombstone_skipped.",
                                             type: .counter, labels: ["consumer", "result"]) {
                 consumers.flatMap { runner -> [(labels: [String], value: Double)] in
                     let progress = runner.progress
                     let name = runner.handler.name
                     return [([name, "applied"], Double(progress.applied)), ([name, "duplicate"], Double(progress.duplicates)),
-                            ([name, "failed_attempt"], Double(progress.failures)), ([name, "dead_lettered"], Double(progress.deadLettered))]
+                            ([name, "failed_attempt"], Double(progress.failures)), ([name, "dead_lettered"], Double(progress.deadLettered)),
+                            ([name, "dead_letter_kept"], Double(progress.deadLettersKept)), ([name, "tombstone_skipped"], Double(progress.tombstones))]
                 }
+            })
+            families.append(CollectedMetric("outboxd_consumer_stalled_partitions",
+                                            "Partitions that have had records to process for CONSUMER_STALL_TIMEOUT or longer and processed none (/readyz is 503 meanwhile).",
+                                            labels: ["consumer"]) {
+                consumers.map { ([$0.handler.name], Double($0.stalls.count)) }
             })
             families.append(CollectedMetric("outboxd_consumer_dead_letter_failures_total",
                                             "Records whose dead letter could not be written to <topic>.dlq; each stays unprocessed and is tried again.",

@@ -87,21 +87,8 @@ extension Daemon {
             return (true, details)
         }, api: true))
         let consumers = running.withLock { $0.consumers }
-        if !consumers.isEmpty {
-            // Informational: a consumer that lags or dead-letters does not make the API unready.
-            checks.append(("consumers", {
-                var details = JSONObject()
-                for runner in consumers {
-                    let progress = runner.progress
-                    details.append(runner.handler.name, .object(JSONObject([
-                        "group": .string(runner.groupID), "applied": .int(progress.applied), "duplicates": .int(progress.duplicates),
-                        "failures": .int(progress.failures), "dead_lettered": .int(progress.deadLettered), "errors": .int(progress.errors),
-                        "dead_letter_failures": .int(progress.deadLetterFailures), "assigned_partitions": .int(progress.assignedPartitions),
-                    ])))
-                }
-                return (true, details)
-            }, api: false))
-        }
+        // Not part of the API's readiness (/readyz/api): a stalled consumer leaves the API taking writes.
+        if !consumers.isEmpty { checks.append(("consumers", HealthRoutes.consumers(consumers), api: false)) }
         return checks
     }
 }

@@ -8,6 +8,8 @@ public struct KafkaMessage: Sendable {
     public var headers: [(name: String, value: [UInt8])]
     /// nil: the partitioner picks it from the key.
     public var partition: Int32?
+    /// Produce a null value (a tombstone) instead of `value`.
+    public var isTombstone = false
 
     public init(topic: String, key: [UInt8], value: [UInt8], headers: [(name: String, value: [UInt8])] = [], partition: Int32? = nil) {
         self.topic = topic

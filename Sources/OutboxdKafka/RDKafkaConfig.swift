@@ -30,6 +30,14 @@ enum RDKafkaConfig {
         return rk
     }
 
+    /// The integer value of the property `name` of the client `rk`, as librdkafka holds it.
+    static func integer(_ name: String, of rk: OpaquePointer) -> Int? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        var size = buffer.count
+        guard rd_kafka_conf_get(rd_kafka_conf(rk), name, &buffer, &size) == RD_KAFKA_CONF_OK else { return nil }
+        return Int(text(buffer))
+    }
+
     /// The NUL-terminated text librdkafka wrote into `buffer`.
     static func text(_ buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -9,6 +9,9 @@ public struct KafkaRecord: Sendable {
     public let key: [UInt8]
     public let value: [UInt8]
     public let headers: [(name: String, value: [UInt8])]
+    /// The value is null (a tombstone, which marks the key deleted for log compaction), not
+    /// merely empty; `value` is then empty.
+    public var isTombstone = false
 
     public func header(_ name: String) -> String? {
         headers.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
@@ -73,7 +76,8 @@ public final class RDKafkaConsumer {
             offset: m.offset,
             key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } ?? [],
             value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
-            headers: headers)
+            headers: headers,
+            isTombstone: m.payload == nil)
     }
 
     /// Polls until `count` messages arrived or `timeout` passed.
@@ -105,12 +109,16 @@ public final class RDKafkaConsumer {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(code, context: "offset store") }
     }
 
-    /// How many partitions the group currently assigns to this consumer.
-    public func assignedPartitionCount() -> Int {
+    /// The partitions of `topic` the group currently assigns to this consumer.
+    public func assignedPartitions(of topic: String) -> Set<Int32> {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle.raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return 0 }
+        guard rd_kafka_assignment(handle.raw, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        return Int(list.pointee.cnt)
+        var partitions: Set<Int32> = []
+        for entry in UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt)) where String(cString: entry.topic) == topic {
+            partitions.insert(entry.partition)
+        }
+        return partitions
     }
 
     /// Makes `record` the next message of its partition again (what was fetched after it is

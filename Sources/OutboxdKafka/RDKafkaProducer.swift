@@ -16,6 +16,9 @@ public final class RDKafkaProducer: Sendable {
     private let brokers = BrokerStates()
     public let bootstrapServers: String
     public let topicPolicy: KafkaTopicPolicy
+    /// librdkafka's `message.max.bytes`: a message whose key, value and headers (with their
+    /// framing) exceed it is refused at once with `MSG_SIZE_TOO_LARGE`.
+    public let maxMessageBytes: Int
     /// How long a topic lookup or creation while producing may take.
     let adminTimeout: Duration
     /// Topics seen to exist (or created), so `ensureTopics` asks the cluster once per topic.
@@ -38,6 +41,7 @@ public final class RDKafkaProducer: Sendable {
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")
         let handle = RDKafkaHandle(raw: rk)
         self.handle = handle
+        maxMessageBytes = RDKafkaConfig.integer("message.max.bytes", of: rk) ?? 1_000_000
         bootstrapServers = configuration.bootstrapServers
         self.topicPolicy = topicPolicy
         adminTimeout = min(messageTimeout, .seconds(10))
@@ -160,7 +164,7 @@ public final class RDKafkaProducer: Sendable {
             let code = message.key.withUnsafeBytes { key in
                 message.value.withUnsafeBytes { value in
                     outboxd_rdkafka_produce(handle.raw, message.topic, message.partition ?? -1 /* RD_KAFKA_PARTITION_UA */, key.baseAddress, key.count,
-                                            value.baseAddress, value.count, headers, opaque)
+                                            message.isTombstone ? nil : value.baseAddress, message.isTombstone ? 0 : value.count, headers, opaque)
                 }
             }
             if code == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }

@@ -1,5 +1,5 @@
-/// A `bytea` value, decoded from the text result format (`\x` then two hex digits per byte).
-public struct PostgresBytes: PostgresDecodable, Sendable, Equatable {
+/// A `bytea` value, in the text format both ways (`\x` then two hex digits per byte).
+public struct PostgresBytes: PostgresDecodable, PostgresParameter, Sendable, Equatable {
     public let bytes: [UInt8]
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
@@ -8,6 +8,18 @@ public struct PostgresBytes: PostgresDecodable, Sendable, Equatable {
         var text = postgresText
         guard let bytes = text.withUTF8({ Self.decodeHex($0) }) else { return nil }
         self.bytes = bytes
+    }
+
+    public var postgresText: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: 0, count: 2 + 2 * bytes.count)
+        text[0] = UInt8(ascii: "\\")
+        text[1] = UInt8(ascii: "x")
+        for (j, byte) in bytes.enumerated() {
+            text[2 + 2 * j] = digits[Int(byte >> 4)]
+            text[3 + 2 * j] = digits[Int(byte & 0xF)]
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Hex digit → value; 0xFF for any other byte.

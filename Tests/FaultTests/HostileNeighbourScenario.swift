@@ -22,7 +22,8 @@ extension FaultScenarios {
 
         let neighbour = try rig.connect()
         defer { neighbour.close() }
-        let stranger = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: rig.bootstrapServers))
+        let stranger = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: rig.bootstrapServers,
+                                                                                   properties: [("message.max.bytes", "2000000", "test")]))
         defer { stranger.close() }
         let kinds = ["partition", "too-large-for-kafka", "too-large-for-a-claim", "unreadable"]
         var good: [(key: String, id: UUID)] = []
@@ -44,9 +45,14 @@ extension FaultScenarios {
                 good.append((key, try emit(neighbour, neighbourTopic, key)))
                 try neighbour.commit()
             }
-            // Records on the events topic that are not events: garbage, a tombstone.
-            _ = stranger.send([KafkaMessage(topic: rig.topic, key: Array("stranger-\(round)".utf8), value: Array("not an event \(round)".utf8)),
-                               KafkaMessage(topic: rig.topic, key: Array("stranger-\(round)".utf8), value: [])], timeout: .seconds(10))
+            // Records on the events topic that are not events: garbage, a tombstone, and 1 MiB whose
+            // dead letter Kafka refuses (kept in consumer_dead_letters).
+            let strangerKey = Array("stranger-\(round)".utf8)
+            let sent = stranger.send([KafkaMessage(topic: rig.topic, key: strangerKey, value: Array("not an event \(round)".utf8)),
+                                      KafkaMessage(topic: rig.topic, key: strangerKey, value: []),
+                                      KafkaMessage(topic: rig.topic, key: strangerKey, value: Array(repeating: UInt8(ascii: "x"), count: 1 << 20))],
+                                     timeout: .seconds(10))
+            #expect(sent.allSatisfy { if case .delivered = $0 { true } else { false } }, "\(sent)")
             run(for: scale.phase)
         }
         let samples = load.stop()
@@ -85,6 +91,7 @@ extension FaultScenarios {
         #expect(samples.allSatisfy { $0.isSuccess })
         counts.expectCompleteAndOrdered()
         #expect(counts.duplicates == 0, "nothing failed, so nothing is sent twice")
+        #expect(try rig.count("SELECT count(*) FROM consumer_dead_letters WHERE octet_length(value) = $1", [1 << 20]) == rounds)
         #expect(try rig.terminate([serve]) == [0])
     }
 

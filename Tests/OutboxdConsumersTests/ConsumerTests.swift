@@ -114,27 +114,39 @@ final class Switch: Sendable {
         #expect(String(decoding: letter.key, as: UTF8.self) == poison.id.lowercaseString)
     }
 
-    /// A dead-letter topic that refuses the letter (here: the producer's 1000-byte limit) does not
-    /// stall the consumer forever, lose the event or skip it: a few tries, a logged error and
-    /// `deadLetterFailures`, then the record is rewound and tried again after a pause, while the
-    /// consumer stays in its group; once the handler accepts it, it is applied exactly once.
+    /// A dead letter that cannot be written for now (here: the dead-letter producer's brokers do
+    /// not answer, so each try times out, a retryable error) does not stall the consumer forever,
+    /// lose the event or skip it: a few tries, a logged error and `deadLetterFailures`, then the
+    /// record is rewound and tried again after a pause, while the consumer stays in its group and
+    /// shows the partition stalled with the reason; once the handler accepts it, it is applied
+    /// exactly once and the stall ends.
     @Test func aDeadLetterThatCannotBeWrittenIsRetriedNotSkipped() throws {
         let fixture = try ConsumerFixture()
+        fixture.configuration.stallTimeout = .seconds(1)
         let before = try (0..<5).map { try fixture.create("before \($0)") }
         let poison = try fixture.create("poison", description: String(repeating: "p", count: 2000))
         let refusing = Switch(on: true)
-        let narrow = try RDKafkaProducer(configuration: KafkaClientConfiguration(
-            bootstrapServers: fixture.kafka.bootstrapServers, properties: [("message.max.bytes", "1000", "test")]))
-        defer { narrow.close(flushTimeout: .milliseconds(100)) }
-        let runner = fixture.start(FailingHandler(poisonTask: poison.id, refusing: refusing), deadLetters: narrow)
+        let unanswered = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: "127.0.0.1:\(try TestCluster.freePort())"),
+                                             messageTimeout: .seconds(1))
+        defer { unanswered.close(flushTimeout: .milliseconds(100)) }
+        let runner = fixture.start(FailingHandler(poisonTask: poison.id, refusing: refusing), deadLetters: unanswered)
         // The events before the poison may sit on other partitions, consumed at their own pace.
         try waitUntil("the letter failed in two rounds and the events before it are applied") {
             try runner.progress.deadLetterFailures >= 2 && fixture.count("audit_log", where: "task_id = ANY($1)", [before.map(\.id)]) == 5
         }
         #expect(try fixture.count("audit_log", where: "task_id = ANY($1)", [before.map(\.id)]) == 5)
         #expect(runner.progress.deadLettered == 0)
+        #expect(runner.progress.deadLettersKept == 0, "a retryable failure is retried, not kept in the table")
+        #expect(try fixture.count("consumer_dead_letters") == 0)
         #expect(try fixture.count("audit_log", where: "task_id = $1", [poison.id]) == 0)
         #expect(runner.progress.failures >= 2 * fixture.configuration.maxAttempts, "the handler was tried again after the rewind")
+        let outbox = try #require(try fixture.database.connect().query("SELECT kafka_partition, kafka_offset FROM outbox WHERE aggregate_id = $1",
+                                                                       [poison.id.lowercaseString]).first)
+        let stall = try #require(runner.stalls.first)
+        #expect(runner.stalls.count == 1)
+        #expect(stall.partition == (try outbox.require(Int32.self, "kafka_partition")))
+        #expect(stall.offset == (try outbox.require(Int64.self, "kafka_offset")))
+        #expect(stall.reason.map { $0.hasPrefix("dead letter not written") || $0.hasPrefix("handler failed") } == true, "\(stall)")
 
         refusing.set(false)
         try waitUntil("the poison event is applied once the handler accepts it") {
@@ -144,6 +156,7 @@ final class Switch: Sendable {
         try waitUntil("a later event flows") { try fixture.count("audit_log", where: "task_id = $1", [after.id]) == 1 }
         #expect(try fixture.count("audit_log", where: "task_id = $1", [poison.id]) == 1)
         #expect(try fixture.count("inbox", where: "consumer = 'failing'") == 7)
+        try waitUntil("the stall is over") { runner.stalls.isEmpty }
     }
 
     /// A record that is not a task event (not JSON, no ce_id) goes to the DLQ at once.
