@@ -64,11 +64,12 @@ public enum OutboxInspection {
 
     /// Each half filters exactly on a partial index's predicate (pending rows:
     /// `outbox_unpublished_idx`, parked rows: `outbox_parked_idx`), so a scrape reads the rows
-    /// waiting, never the published history.
+    /// waiting, never the published history. A `created_at` no interval reaches (infinity,
+    /// written around the checks) has no age instead of failing the scrape.
     static let backlogByTopic = PostgresStatement(name: "outbox_backlog_by_topic", sql: """
         SELECT topic, sum(pending)::int AS pending, coalesce(max(oldest_age), 0)::float8 AS oldest_age, sum(parked)::int AS parked
         FROM (
-            SELECT topic, count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_age, 0 AS parked
+            SELECT topic, count(*) AS pending, extract(epoch FROM now() - min(created_at) FILTER (WHERE isfinite(created_at))) AS oldest_age, 0 AS parked
             FROM outbox WHERE \(OutboxPredicate.pending) GROUP BY topic
             UNION ALL
             SELECT topic, 0, NULL, count(*)

@@ -134,6 +134,11 @@ import Testing
         try connection.executeScript("SET session_replication_role = origin")
         let later = try emit(connection, key: "k", n: 2)
         let other = try emit(connection, key: "other", n: 3)
+        // While it is pending, /metrics' backlog and the CLI's views answer (they failed with 22008).
+        let backlog = try OutboxInspection.backlogByTopic(on: connection)
+        #expect(backlog.map(\.pending) == [3])
+        #expect(try OutboxInspection.status(on: connection).count == 1)
+        #expect(try OutboxInspection.pending(limit: 10, on: connection).count == 3)
         fixture.relay.run()
         fixture.relay.wakeup.wake()
         try waitUntil("the later rows are published") { try state(fixture, later).published && state(fixture, other).published }
