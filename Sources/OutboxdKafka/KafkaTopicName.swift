@@ -1,9 +1,10 @@
 /// Kafka's rule for topic names: 1–249 of a-z A-Z 0-9 . _ -, and neither "." nor "..".
 public enum KafkaTopicName {
     public static let rule = "1–249 of a-z A-Z 0-9 . _ -"
+    public static let maxLength = 249
 
     public static func isValid(_ name: String) -> Bool {
-        (1...249).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".."
+        (1...maxLength).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".."
     }
 
     public static func hasOnlyAllowedCharacters(_ text: String) -> Bool {
