@@ -1,6 +1,7 @@
 import OutboxdConsumers
 import OutboxdCore
 import OutboxdHTTP
+import OutboxdKafka
 import OutboxdOutbox
 
 /// One documented config key: its default, whether it is secret, and how a value is applied.
@@ -25,7 +26,7 @@ public struct ConfigurationKey: Sendable {
     public static let all: [ConfigurationKey] = [
         ConfigurationKey("DATABASE_URL", default: "", secret: true,
                          "libpq conninfo or URI; empty uses libpq's PG* variables") { config, value in
-            config.database.conninfo = value
+            config.database.conninfo = try ValueParser.conninfo(value, key: "DATABASE_URL")
         },
         ConfigurationKey("DATABASE_URL_FILE", default: "", "file holding DATABASE_URL (mode 600; relative: a systemd credential in $CREDENTIALS_DIRECTORY); excludes DATABASE_URL") { _, _ in },
         ConfigurationKey("DATABASE_POOL_SIZE", default: "16", "most API connections to PostgreSQL") { config, value in
@@ -157,7 +158,7 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("NOTIFICATION_WEBHOOK_URL_FILE", default: "", "file holding NOTIFICATION_WEBHOOK_URL (mode 600; relative: a systemd credential in $CREDENTIALS_DIRECTORY); excludes NOTIFICATION_WEBHOOK_URL") { _, _ in },
         ConfigurationKey("KAFKA_BOOTSTRAP_SERVERS", default: "embedded", "host:port,… of Kafka, or embedded for the in-process mock cluster") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "KAFKA_BOOTSTRAP_SERVERS", "must not be empty; use embedded or host:port,…") }
-            config.kafka.bootstrapServers = value
+            config.kafka.bootstrapServers = value == "embedded" ? value : try ValueParser.brokers(value, key: "KAFKA_BOOTSTRAP_SERVERS")
         },
         ConfigurationKey("KAFKA_STARTUP_TIMEOUT", default: "10s", "start-up fails when no broker answers within this") { config, value in
             config.kafka.startupTimeout = try ValueParser.duration(value, key: "KAFKA_STARTUP_TIMEOUT", in: .milliseconds(100)...(.seconds(600)))
@@ -220,6 +221,9 @@ public struct ConfigurationKey: Sendable {
         },
         ConfigurationKey("EVENT_SOURCE", default: "outboxd", "ce_source header of every event") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "EVENT_SOURCE", "must not be empty") }
+            guard value.utf8.count <= maxEventSourceBytes else {
+                throw ConfigurationError(key: "EVENT_SOURCE", "is \(value.utf8.count) bytes; at most \(maxEventSourceBytes) (the ce_source header of every record, which must fit librdkafka's message.max.bytes)")
+            }
             config.relay.format.source = value
         },
         ConfigurationKey("OUTBOX_TOPIC_ROUTE", default: "outbox.event.{aggregate_type}", "topic of a row whose topic is empty; placeholders {aggregate_type} and {event_type}") { config, value in
@@ -227,6 +231,11 @@ public struct ConfigurationKey: Sendable {
                 config.relay.format.route = try TopicRoute(value)
             } catch {
                 throw ConfigurationError(key: "OUTBOX_TOPIC_ROUTE", error.description)
+            }
+            // Each placeholder takes at least one character of a row's value.
+            let shortest = value.replacingOccurrences(of: "{aggregate_type}", with: "a").replacingOccurrences(of: "{event_type}", with: "e").utf8.count
+            guard shortest <= KafkaTopicName.maxLength else {
+                throw ConfigurationError(key: "OUTBOX_TOPIC_ROUTE", "its topics would be at least \(shortest) characters, longer than a Kafka topic name's \(KafkaTopicName.maxLength); every row it routes would be parked")
             }
         },
         ConfigurationKey("OUTBOX_RECORD_SHAPE", default: "cloudevents", "Kafka record shape: cloudevents (ce_* headers) or debezium (Debezium's outbox event router: header id)") { config, value in
@@ -237,12 +246,16 @@ public struct ConfigurationKey: Sendable {
         },
         ConfigurationKey("OUTBOX_TOPIC", default: "task-events", "Kafka topic of task events") { config, value in
             config.outboxTopic = try ValueParser.topic(value, key: "OUTBOX_TOPIC")
+            guard value.utf8.count + ".dlq".utf8.count <= KafkaTopicName.maxLength else {
+                throw ConfigurationError(key: "OUTBOX_TOPIC", "is \(value.utf8.count) characters; at most \(KafkaTopicName.maxLength - 4), so that its dead-letter topic <topic>.dlq is a Kafka topic name too")
+            }
         },
         ConfigurationKey("SHUTDOWN_TIMEOUT", default: "20s", "deadline for a graceful stop on SIGTERM") { config, value in
             config.shutdownTimeout = try ValueParser.duration(value, key: "SHUTDOWN_TIMEOUT", in: .milliseconds(100)...(.seconds(600)))
         },
         ConfigurationKey("MIGRATIONS_DIR", default: "migrations", "folder of the numbered SQL migrations") { config, value in
             guard !value.isEmpty else { throw ConfigurationError(key: "MIGRATIONS_DIR", "must not be empty") }
+            guard value.utf8.count <= 4096 else { throw ConfigurationError(key: "MIGRATIONS_DIR", "is \(value.utf8.count) bytes; a path has at most 4096") }
             config.migrationsDirectory = value
         },
         ConfigurationKey("LOG_LEVEL", default: "info", "debug, info, notice, warning or error") { config, value in
@@ -262,6 +275,9 @@ public struct ConfigurationKey: Sendable {
             config.logging.format = format
         },
     ]
+
+    /// Longest `EVENT_SOURCE`, in bytes.
+    static let maxEventSourceBytes = 4096
 
     public static func named(_ name: String) -> ConfigurationKey? {
         all.first { $0.name == name }

@@ -64,6 +64,11 @@ public struct ConfigurationLoader: Sendable {
             values[flag.key] = (flag.value, .flag)
         }
 
+        // C libraries (libpq, librdkafka) would end the value at a NUL, silently.
+        for (name, entry) in values.sorted(by: { $0.key < $1.key }) where entry.value.utf8.contains(0) {
+            throw ConfigurationError(key: name, "holds a NUL character (\(entry.source)); values are text without NULs")
+        }
+
         var settings: [Setting] = []
         // Secrets from files: `<KEY>_FILE` replaces `<KEY>`, which must not be set as well.
         for name in values.keys.sorted() {
@@ -110,7 +115,9 @@ public struct ConfigurationLoader: Sendable {
         self.settings = settings
     }
 
-    /// Reads the file at `path` (if any) and the process environment.
+    /// Reads the file at `path` (if any) and the process environment, then checks the result
+    /// against the libraries and this machine (`Configuration.checkWithLibrariesAndHost`): every
+    /// command loads its settings here, so all refuse the same ones.
     public static func load(path: String?, flags: [(key: String, value: String)],
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ConfigurationLoader {
         var text: String?
@@ -121,7 +128,9 @@ public struct ConfigurationLoader: Sendable {
                 throw ConfigurationError(key: nil, "cannot read config file \(path): \(error.localizedDescription)")
             }
         }
-        return try ConfigurationLoader(fileText: text, fileName: path ?? "config", environment: environment, flags: flags)
+        let loader = try ConfigurationLoader(fileText: text, fileName: path ?? "config", environment: environment, flags: flags)
+        try loader.configuration.checkWithLibrariesAndHost()
+        return loader
     }
 
     static func isKnown(_ key: String) -> Bool {
@@ -141,10 +150,17 @@ public struct ConfigurationLoader: Sendable {
         key.dropFirst("KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
     }
 
-    private static func suggestion(for key: String) -> String {
-        let close = ConfigurationKey.all.map(\.name).min { editDistance($0, key) < editDistance($1, key) }
-        guard let close, editDistance(close, key) <= 3 else { return "" }
-        return " (did you mean \(close)?)"
+    /// The known key at most 3 edits from `key`, if any. Only keys whose lengths differ by 3 or
+    /// less are compared (more differ by more edits), so a long key costs one pass, not a
+    /// distance table per known key.
+    static func suggestion(for key: String) -> String {
+        let length = key.utf8.count
+        let close = ConfigurationKey.all.map(\.name)
+            .filter { abs($0.utf8.count - length) <= 3 }
+            .map { ($0, editDistance($0, key)) }
+            .filter { $0.1 <= 3 }
+            .min { $0.1 < $1.1 }
+        return close.map { " (did you mean \($0.0)?)" } ?? ""
     }
 
     private static func editDistance(_ a: String, _ b: String) -> Int {

@@ -253,9 +253,15 @@ public final class Daemon: Sendable {
             bootstrap = cluster.bootstrapServers
             logger.notice("embedded Kafka started", ["bootstrap": bootstrap, "topic": configuration.outboxTopic])
         }
-        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
+        let producer: RDKafkaProducer
+        do {
+            producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
                                                                                   properties: configuration.kafka.properties),
                                            messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
+        } catch let error as KafkaError {
+            // librdkafka refused the properties (checked when they loaded; this is the backstop): no restart mends that.
+            throw DaemonError(.configuration, "KAFKA_*: the producer cannot be made: \(Redaction.excerpt(error.message, limit: 200))")
+        }
         running.withLock { $0.producer = producer }
         try group.start(ProducerWorker(producer: producer, othersLeftRunning: { [group] in !group.overran.isEmpty }))
         do {

@@ -26,25 +26,26 @@ enum SecretFile {
             resolved = path
         } else {
             guard let directory = credentialsDirectory, !directory.isEmpty else {
-                throw ConfigurationError(key: key, "\(path) is a relative path, which names a systemd credential, but CREDENTIALS_DIRECTORY is not set "
+                throw ConfigurationError(key: key, "\(Redaction.excerpt(path, limit: 100)) is a relative path, which names a systemd credential, but CREDENTIALS_DIRECTORY is not set "
                                          + "(add LoadCredential= to the unit, or give an absolute path)")
             }
             guard !path.split(separator: "/", omittingEmptySubsequences: false).contains("..") else {
-                throw ConfigurationError(key: key, "\(path) must not leave CREDENTIALS_DIRECTORY (no .. components)")
+                throw ConfigurationError(key: key, "\(Redaction.excerpt(path, limit: 100)) must not leave CREDENTIALS_DIRECTORY (no .. components)")
             }
             resolved = directory + "/" + path
         }
+        let shown = Redaction.excerpt(resolved, limit: 100)
         let descriptor = open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY)
         guard descriptor >= 0 else {
-            throw ConfigurationError(key: key, "cannot read \(resolved): \(String(cString: strerror(errno)))")
+            throw ConfigurationError(key: key, "cannot read \(shown): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw ConfigurationError(key: key, "\(resolved) is not a regular file")
+            throw ConfigurationError(key: key, "\(shown) is not a regular file")
         }
         guard info.st_mode & (S_IRGRP | S_IROTH) == 0 else {
-            throw ConfigurationError(key: key, "\(resolved) holds a secret and is readable by its group or other users (mode "
+            throw ConfigurationError(key: key, "\(shown) holds a secret and is readable by its group or other users (mode "
                                      + String(info.st_mode & 0o777, radix: 8) + "); chmod 600 it (or 400), or use LoadCredential=")
         }
         var bytes: [UInt8] = []
@@ -53,17 +54,17 @@ enum SecretFile {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ConfigurationError(key: key, "cannot read \(resolved): \(String(cString: strerror(errno)))")
+                throw ConfigurationError(key: key, "cannot read \(shown): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             bytes += buffer[..<count]
         }
-        guard bytes.count <= maxBytes else { throw ConfigurationError(key: key, "\(resolved) is larger than \(maxBytes) bytes") }
+        guard bytes.count <= maxBytes else { throw ConfigurationError(key: key, "\(shown) is larger than \(maxBytes) bytes") }
         if bytes.last == 0x0A { bytes.removeLast() }
         if bytes.last == 0x0D { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw ConfigurationError(key: key, "\(resolved) is empty") }
+        guard !bytes.isEmpty else { throw ConfigurationError(key: key, "\(shown) is empty") }
         guard !bytes.contains(0), let value = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError(key: key, "\(resolved) must hold UTF-8 text without NUL bytes")
+            throw ConfigurationError(key: key, "\(shown) must hold UTF-8 text without NUL bytes")
         }
         return (value, resolved)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OutboxdConsumers
 import OutboxdKafka
+import OutboxdPostgres
 
 /// Parsers for config values; each error names the key and what is allowed.
 enum ValueParser {
@@ -82,10 +83,80 @@ enum ValueParser {
         guard !host.isEmpty else {
             throw ConfigurationError(key: key, "\"\(value.prefix(64))\" has no host (use 0.0.0.0 to listen everywhere)")
         }
+        guard host.utf8.count <= 253 else {
+            throw ConfigurationError(key: key, "its host is \(host.utf8.count) bytes; a host name has at most 253")
+        }
         guard !portText.isEmpty, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText), port <= 65535 else {
             throw ConfigurationError(key: key, "\"\(portText.prefix(16))\" is not a port from 0 to 65535")
         }
         return (String(host), port)
+    }
+
+    /// Kafka brokers, `host:port,…` (`host` alone takes librdkafka's port 9092; `[v6]:port`; a
+    /// `proto://` prefix is allowed), as librdkafka would otherwise read `k1:abc` as `k1:0`.
+    static func brokers(_ value: String, key: String) throws(ConfigurationError) -> String {
+        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+            var rest = Substring(item.trimmingCharacters(in: .whitespaces))
+            if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+            let host: Substring
+            var port: Substring?
+            if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                host = rest[rest.index(after: rest.startIndex)..<close]
+                let after = rest[rest.index(after: close)...]
+                if !after.isEmpty { port = after.hasPrefix(":") ? after.dropFirst() : "" }
+            } else if let colon = rest.firstIndex(of: ":") {
+                host = rest[..<colon]
+                port = rest[rest.index(after: colon)...]
+            } else {
+                host = rest
+            }
+            let portIsValid = port.map { $0.allSatisfy(\.isASCIIDigit) && Int($0).map { (1...65535).contains($0) } == true } ?? true
+            guard !host.isEmpty, host.utf8.count <= 253, !host.contains(where: { $0.isWhitespace || "[]/".contains($0) }), portIsValid else {
+                throw ConfigurationError(key: key, "\"\(Redaction.excerpt(item))\" is not host:port with a port from 1 to 65535 (e.g. kafka1:9092,kafka2:9092, or embedded)")
+            }
+        }
+        return value
+    }
+
+    /// A libpq conninfo or URI that libpq can read (`PQconninfoParse`, without connecting), whose
+    /// port is a number and, in a URI, whose host and database name hold no `@`: a user or
+    /// password with an unencoded `/` or `@` splits there, and libpq would then quote its pieces
+    /// in its errors. Errors quote neither the value nor the parts of libpq's text in quotes.
+    static func conninfo(_ value: String, key: String) throws(ConfigurationError) -> String {
+        let hint = "a user or password with @ / : ? % or spaces must be percent-encoded in a URI (%40 %2F %3A %3F %25 %20)"
+        guard value.utf8.count <= SecretFile.maxBytes else {
+            throw ConfigurationError(key: key, "is \(value.utf8.count) bytes; at most \(SecretFile.maxBytes)")
+        }
+        let isURI = value.hasPrefix("postgresql://") || value.hasPrefix("postgres://")
+        if !isURI, let scheme = value.range(of: "://"), ["postgresql", "postgres"].contains(value[..<scheme.lowerBound].lowercased()) {
+            throw ConfigurationError(key: key, "libpq reads a URI only with its scheme in lower case (postgresql:// or postgres://)")
+        }
+        let options: [String: String]
+        switch PQConnection.parseConninfo(value) {
+        case .failure(let error):
+            throw ConfigurationError(key: key, "libpq cannot read it: \(Redaction.excerpt(unquoted(error.libpqMessage), limit: 160)); \(hint)")
+        case .success(let parsed):
+            options = parsed
+        }
+        if let ports = options["port"] {
+            let valid = ports.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { port in
+                port.isEmpty || (port.utf8.count <= 5 && port.allSatisfy(\.isASCIIDigit) && (1...65535).contains(Int(port) ?? 0))
+            }
+            guard valid else { throw ConfigurationError(key: key, "its port is not a number from 1 to 65535; \(hint)") }
+        }
+        if isURI, let name = ["host", "dbname"].first(where: { options[$0]?.contains("@") == true }) {
+            throw ConfigurationError(key: key, "its \(name) holds an @; \(hint)")
+        }
+        return value
+    }
+
+    /// libpq's message with each quoted part (its copy of the input) replaced by `"…"`, but for
+    /// the single separators its messages name (`"="`).
+    static func unquoted(_ message: String) -> String {
+        let parts = message.split(separator: "\"", omittingEmptySubsequences: false)
+        return parts.enumerated().map { index, part in
+            index % 2 == 1 && !["=", ":", "/", "]"].contains(part) ? "…" : String(part)
+        }.joined(separator: "\"")
     }
 
     /// A Kafka topic name: 1–249 of `[a-zA-Z0-9._-]`, not `.` or `..`.

@@ -26,4 +26,19 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxHeaderBytes: Int = 16 * 1024
 
     public init() {}
+
+    /// Throws unless `host` resolves (as `MHDServer.start` resolves it) to an address of this
+    /// machine: binds a socket to it on a port the system picks, and closes it. `port` is not
+    /// tried, so a daemon already listening there does not make this fail.
+    public func checkHostIsLocal() throws(HTTPServerError) {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.resolve(host: host, port: 0)
+        } catch {
+            throw error as? HTTPServerError ?? HTTPServerError("\(error)")
+        }
+        if let failure = address.bindFailure() {
+            throw HTTPServerError("\(host.prefix(64)) is not an address of this machine (bind: \(failure))")
+        }
+    }
 }

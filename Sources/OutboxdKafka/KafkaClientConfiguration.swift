@@ -1,3 +1,5 @@
+import OutboxdCore
+
 /// What a librdkafka client is given: the brokers and any librdkafka properties.
 public struct KafkaClientConfiguration: Sendable {
     /// `bootstrap.servers` (`host:port,…`).
@@ -33,4 +35,25 @@ public struct KafkaClientConfiguration: Sendable {
         // What is fetched ahead per consumer; librdkafka's default allows 64 MB.
         ("queued.max.messages.kbytes", "8192", "default"),
     ]
+
+    /// Every property a producer is made with, in the order they are set (later ones win): the
+    /// defaults, the brokers, what the daemon derives from its own keys, then the user's.
+    public func producerProperties(messageTimeout: Duration, topicPolicy: KafkaTopicPolicy) -> [(name: String, value: String, key: String)] {
+        Self.producerDefaults
+            + [("bootstrap.servers", bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
+               ("message.timeout.ms", "\(max(1, messageTimeout.milliseconds))", "RELAY_DELIVERY_TIMEOUT"),
+               ("allow.auto.create.topics", topicPolicy.create ? "true" : "false", "KAFKA_TOPIC_CREATE")]
+            + properties
+    }
+
+    /// Every property a consumer of `groupID` is made with, in the order they are set.
+    public func consumerProperties(groupID: String, fromBeginning: Bool, storeOffsetsAfterProcessing: Bool) -> [(name: String, value: String, key: String)] {
+        [
+            ("bootstrap.servers", bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
+            ("group.id", groupID, "group.id"),
+            ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
+            ("enable.auto.commit", storeOffsetsAfterProcessing ? "true" : "false", "enable.auto.commit"),
+            ("enable.auto.offset.store", "false", "enable.auto.offset.store"),
+        ] + Self.consumerDefaults + properties
+    }
 }

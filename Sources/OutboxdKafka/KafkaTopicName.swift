@@ -2,12 +2,13 @@
 /// Kafka's internal topics, which refuse producers (the outbox's CHECK of migration 0012 says the same).
 public enum KafkaTopicName {
     public static let rule = "1–249 of a-z A-Z 0-9 . _ -, not . or .. or an internal topic"
+    public static let maxLength = 249
 
     /// The topics Kafka keeps for itself.
     public static let internalTopics: Set<String> = ["__consumer_offsets", "__transaction_state", "__cluster_metadata"]
 
     public static func isValid(_ name: String) -> Bool {
-        (1...249).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".." && !internalTopics.contains(name)
+        (1...maxLength).contains(name.utf8.count) && hasOnlyAllowedCharacters(name) && name != "." && name != ".." && !internalTopics.contains(name)
     }
 
     public static func hasOnlyAllowedCharacters(_ text: String) -> Bool {

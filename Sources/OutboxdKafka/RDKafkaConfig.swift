@@ -7,16 +7,19 @@ enum RDKafkaConfig {
             throw KafkaError(code: .init(rawValue: -1, name: "_FAIL"), message: "out of memory", context: "rd_kafka_conf_new")
         }
         for property in properties {
-            var buffer = [CChar](repeating: 0, count: 512)
-            let result = rd_kafka_conf_set(conf, property.name, property.value, &buffer, buffer.count)
-            if result != RD_KAFKA_CONF_OK {
+            if let message = set(conf, property.name, property.value) {
                 rd_kafka_conf_destroy(conf)
-                let message = text(buffer)
                 throw KafkaError(code: .init(rawValue: -186, name: "_INVALID_ARG"),
                                  message: "\(property.key) (librdkafka \(property.name)): \(message)", context: property.key)
             }
         }
         return conf
+    }
+
+    /// Sets one property on `conf`; librdkafka's complaint when it refuses it.
+    static func set(_ conf: OpaquePointer, _ name: String, _ value: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        return rd_kafka_conf_set(conf, name, value, &buffer, buffer.count) == RD_KAFKA_CONF_OK ? nil : text(buffer)
     }
 
     /// Creates a client from `conf` (which it then owns, or destroys on failure), with our log callback.

@@ -29,13 +29,8 @@ public final class RDKafkaConsumer {
 
     public init(configuration: KafkaClientConfiguration, groupID: String, topics: [String], fromBeginning: Bool = true,
                 storeOffsetsAfterProcessing: Bool = false) throws {
-        let conf = try RDKafkaConfig.make([
-            ("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
-            ("group.id", groupID, "group.id"),
-            ("auto.offset.reset", fromBeginning ? "earliest" : "latest", "auto.offset.reset"),
-            ("enable.auto.commit", storeOffsetsAfterProcessing ? "true" : "false", "enable.auto.commit"),
-            ("enable.auto.offset.store", "false", "enable.auto.offset.store"),
-        ] + KafkaClientConfiguration.consumerDefaults + configuration.properties)
+        let conf = try RDKafkaConfig.make(configuration.consumerProperties(groupID: groupID, fromBeginning: fromBeginning,
+                                                                           storeOffsetsAfterProcessing: storeOffsetsAfterProcessing))
         if storeOffsetsAfterProcessing { rd_kafka_conf_set_rebalance_cb(conf, rdKafkaRebalance) }
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_CONSUMER, conf, context: "consumer")
         handle = RDKafkaHandle(raw: rk)

@@ -31,11 +31,7 @@ public final class RDKafkaProducer: Sendable {
     /// client may ask brokers to auto-create them).
     public init(configuration: KafkaClientConfiguration, messageTimeout: Duration = .seconds(300),
                 topicPolicy: KafkaTopicPolicy = KafkaTopicPolicy()) throws {
-        let conf = try RDKafkaConfig.make(KafkaClientConfiguration.producerDefaults
-            + [("bootstrap.servers", configuration.bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
-               ("message.timeout.ms", "\(max(1, messageTimeout.milliseconds))", "RELAY_DELIVERY_TIMEOUT"),
-               ("allow.auto.create.topics", topicPolicy.create ? "true" : "false", "KAFKA_TOPIC_CREATE")]
-            + configuration.properties)
+        let conf = try RDKafkaConfig.make(configuration.producerProperties(messageTimeout: messageTimeout, topicPolicy: topicPolicy))
         rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryReport)
         brokers.install(on: conf)
         let rk = try RDKafkaConfig.newHandle(RD_KAFKA_PRODUCER, conf, context: "producer")

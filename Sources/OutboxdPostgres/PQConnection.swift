@@ -57,6 +57,35 @@ public final class PQConnection: @unchecked Sendable {
 
     deinit { close() }
 
+    /// What libpq reads from `conninfo` (a `key=value` string or a URI, percent-decoded) without
+    /// connecting: the options it sets, or libpq's complaint, which may quote the text (a
+    /// password too) and so is not for logs. Text that is neither (no `=`, no URI scheme) is a
+    /// database name to libpq, and is not parsed.
+    public static func parseConninfo(_ conninfo: String) -> Result<[String: String], ConninfoError> {
+        guard conninfo.contains("=") || conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") else {
+            return .success(conninfo.isEmpty ? [:] : ["dbname": conninfo])
+        }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            defer { if let error { PQfreemem(error) } }
+            let message = error.map { String(cString: $0) } ?? "out of memory"
+            return .failure(ConninfoError(libpqMessage: message.trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        return .success(values)
+    }
+
+    /// libpq's complaint about a conninfo; it may quote the text, a password too.
+    public struct ConninfoError: Error, Sendable {
+        public let libpqMessage: String
+    }
+
     /// Closes the connection; later calls fail with `connectionUnavailable`.
     public func close() {
         if let handle { PQfinish(handle) }

@@ -101,6 +101,58 @@ import Testing
         #expect(process.output.contains("is not a whole number"))
     }
 
+    /// Issue #28 item 6: `check-config` runs the check every command runs, so each of these
+    /// settings makes it and every command exit 78 (no restart mends them: the units'
+    /// RestartPreventExitStatus=78) naming the key, before anything connects (the database
+    /// address is closed: getting that far would exit 69), echoing no secret and little of a
+    /// huge value or key.
+    @Test(arguments: ["linger", "unknownProperty", "foreignAddress", "hugeSource", "hugeKey", "nul"])
+    func everyCommandRefusesWhatCheckConfigRefusesWith78(setting: String) throws {
+        let huge = String(repeating: "X", count: 1 << 20)
+        let (line, message): (String, String) = switch setting {
+        case "linger": ("KAFKA_LINGER_MS=abc", "KAFKA_LINGER_MS: librdkafka's producer refuses linger.ms")
+        case "unknownProperty": ("KAFKA_NO_SUCH_PROPERTY=1", "KAFKA_NO_SUCH_PROPERTY: librdkafka's producer refuses no.such.property")
+        case "foreignAddress": ("HTTP_LISTEN=192.0.2.1:0", "HTTP_LISTEN: 192.0.2.1 is not an address of this machine")
+        case "hugeSource": ("EVENT_SOURCE=" + huge, "EVENT_SOURCE: is 1048576 bytes; at most 4096")
+        case "hugeKey": ("HTTP_" + huge + "=1", "HTTP_XXXXXXXX")
+        default: ("OUTBOX_TOPIC=events\u{0}more", "OUTBOX_TOPIC: holds a NUL character (")
+        }
+        let file = TestEnvironment.scratchDirectory.appendingPathComponent("bad-\(setting)-\(UUID().uuidString.prefix(8)).conf")
+        try "DATABASE_URL=postgresql://app:s3cret-pw@127.0.0.1:1/x\n\(line)\n".write(to: file, atomically: true, encoding: .utf8)
+        chmod(file.path, 0o600)
+        defer { try? FileManager.default.removeItem(at: file) }
+        for command in ["check-config", "serve", "api", "relay", "consume", "migrate"] {
+            let process = try DaemonProcess(arguments: [command, "--config", file.path], environment: Self.libraryPath)
+            let start = ContinuousClock.now
+            #expect(try process.waitForExit(timeout: .seconds(30)) == 78, "\(command): \(process.output.prefix(2000))")
+            #expect(ContinuousClock.now - start < .seconds(10), "\(command) took \(ContinuousClock.now - start)")
+            let output = process.output
+            #expect(output.contains(message), "\(command): \(output.prefix(2000))")
+            #expect(!output.contains("s3cret-pw"))
+            #expect(output.utf8.count < 2000, "\(command) printed \(output.utf8.count) bytes")
+        }
+    }
+
+    /// Issue #28 item 5: a password with a malformed % escape, a "/" or an "@", or a `PASSWORD`
+    /// parameter libpq does not take, is refused (78) by check-config and migrate without the
+    /// password or a piece of it; one libpq takes (`pass%77ord=`) is masked by check-config.
+    @Test(arguments: [
+        "postgresql://app:pw%zzs3cret@127.0.0.1:1/x", "postgresql://app:pw/s3cret@127.0.0.1:1/x",
+        "postgresql://app:pw@s3cret@127.0.0.1:1/x", "postgresql://127.0.0.1:1/x?PASSWORD=pws3cret",
+    ])
+    func aMalformedDatabaseURLIsRefusedWithoutItsPassword(url: String) throws {
+        for command in ["check-config", "migrate"] {
+            let process = try DaemonProcess(arguments: [command], environment: ["DATABASE_URL": url].merging(Self.libraryPath) { $1 })
+            #expect(try process.waitForExit(timeout: .seconds(30)) == 78, "\(command): \(process.output)")
+            #expect(process.output.contains("DATABASE_URL: "), "\(command): \(process.output)")
+            #expect(!process.output.contains("s3cret") && !process.output.contains("zz"), "\(command): \(process.output)")
+        }
+        let masked = try DaemonProcess(arguments: ["check-config"], environment: ["DATABASE_URL": "postgresql://127.0.0.1:1/x?pass%77ord=s3cret"])
+        #expect(try masked.waitForExit() == 0, "\(masked.output)")
+        #expect(masked.output.contains("DATABASE_URL=postgresql://127.0.0.1:1/x?pass%77ord=***  # environment"), "\(masked.output)")
+        #expect(!masked.output.contains("s3cret"))
+    }
+
     @Test func unknownCommandIsAUsageError() throws {
         let process = try DaemonProcess(arguments: ["launch"])
         #expect(try process.waitForExit() == 64)

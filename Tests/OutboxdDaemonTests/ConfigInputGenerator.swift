@@ -132,7 +132,7 @@ struct ConfigInputGenerator {
         "KAFKA_BOOTSTRAP_SERVERS": ["embedded", "k1:9092,k2:9092"],
         "RELAY_BATCH_SIZE": ["1", "100000"],
         "OUTBOX_RETENTION": ["0s", "365h"],
-        "OUTBOX_TOPIC": ["a", "x.y-z_1", String(repeating: "t", count: 249)],
+        "OUTBOX_TOPIC": ["a", "x.y-z_1", String(repeating: "t", count: 245)],
         "EVENT_SOURCE": ["/outboxd", "a b = c # d"],
         "LOG_LEVEL": ["debug", "error"],
         "LOG_FORMAT": ["text", "json", "journald"],

@@ -219,9 +219,35 @@ import Testing
         ("host=h password=pw user=u", "host=h password=*** user=u"),
         ("host=h password = 'a b\\' c' user=u", "host=h password = *** user=u"),
         ("", ""),
+        ("tasks", "tasks"),
+        // Issue #28 item 5: however the password is spelled, and however libpq would split it.
+        ("postgresql://u:pa/ss@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:p%zz@h/db?sslmode=require", "postgresql://u:***@h/db?sslmode=require"),
+        ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:pa?ss@h:5432/db?sslmode=require&application_name=a@b", "postgresql://u:***@h:5432/db?sslmode=require&application_name=a@b"),
+        ("POSTGRESQL://u:pw@h/db", "POSTGRESQL://u:***@h/db"),
+        ("postgresql://h/db?PASSWORD=pw&sslmode=require", "postgresql://h/db?PASSWORD=***&sslmode=require"),
+        ("postgresql://h/db?pass%77ord=pw", "postgresql://h/db?pass%77ord=***"),
+        ("postgresql://h/db?pass%57ORD=pw&password=pw2", "postgresql://h/db?pass%57ORD=***&password=***"),
+        ("host=h PASSWORD=pw user=u", "host=h PASSWORD=*** user=u"),
+        ("host=h pass%77ord=pw", "host=h pass%77ord=***"),
+        ("host=h password=two words user=u", "host=h password=*** ***"),
+        ("host=h password='unterminated user=u", "host=h password=***"),
+        ("host=h\tpassword=pw\nuser=u", "host=h\tpassword=***\nuser=u"),
     ])
     func conninfoPasswordsAreMasked(input: String, expected: String) {
         #expect(Redaction.conninfo(input) == expected)
+    }
+
+    @Test func secretKeysScrubAndExcerpts() {
+        for key in ["KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PEM", "KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET", "KAFKA_SASL_OAUTHBEARER_CONFIG",
+                    "KAFKA_SSL_KEYSTORE_PASSWORD", "KAFKA_SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_PASSPHRASE", "API_TOKENS"] {
+            #expect(Redaction.isSecretKey(key), "\(key)")
+        }
+        #expect(!Redaction.isSecretKey("KAFKA_SASL_USERNAME"))
+        #expect(Redaction.scrub("bad value pw123 in pw123x", secrets: ["pw123", "", "ab"]) == "bad value *** in ***x")
+        #expect(Redaction.excerpt("short") == "short")
+        #expect(Redaction.excerpt(String(repeating: "é", count: 100), limit: 4) == "éééé… (200 bytes)")
     }
 }
 

@@ -83,4 +83,32 @@ import Testing
         daemon.stop()
         #expect(reasons.withLock { $0.count } == 1)
     }
+
+    /// Issue #15: a consumer whose Kafka client cannot be made while serving (here settings the
+    /// check on loading would refuse, max.poll.interval.ms below session.timeout.ms, given to the
+    /// daemon directly) ends by itself: the daemon is not ready and asks the process to stop
+    /// (exit 75), instead of running on without it.
+    @Test func aConsumerThatCannotStartStopsTheProcess() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        var configuration = Self.configuration(database)
+        configuration.consumers.enabled = ["audit"]
+        configuration.kafka.passthrough = ["session.timeout.ms": "60000", "max.poll.interval.ms": "10000"]
+        let reasons = Mutex<[String]>([])
+        let reported = DispatchSemaphore(value: 0)
+        let daemon = Daemon(configuration: configuration, parts: [.consumers], onFailure: { reason in
+            reasons.withLock { $0.append(reason) }
+            reported.signal()
+        })
+        do {
+            try daemon.start(migrate: false)
+        } catch {
+            // The consumer may end before start returns: then start says so.
+            #expect("\(error)".contains("consumer-audit ended while starting"), "\(error)")
+        }
+        defer { daemon.stop() }
+        #expect(reported.wait(timeout: .now() + 60) == .success, "the policy was not set off")
+        #expect(reasons.withLock { $0 }.first?.contains("the audit consumer cannot start") == true, "\(reasons.withLock { $0 })")
+        #expect(daemon.failedPart == "consumer-audit")
+    }
 }
