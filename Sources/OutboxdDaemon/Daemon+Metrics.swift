@@ -20,7 +20,7 @@ extension Daemon {
             })
             families.append(CollectedMetric("outboxd_relay_stalled_seconds",
                                             "Seconds rows have been due with none delivered or parked; 0 while the relay keeps up (RELAY_STALL_TIMEOUT: /readyz).") {
-                [([], relay.status.secondsBehind(now: .now))]
+                [([], relay.status.stall.secondsBehind(now: .now))]
             })
             families.append(CollectedMetric("outboxd_relay_owned_shards", "Outbox shards this relay holds the advisory lock of.") {
                 [([], Double(relay.status.ownedShards.count))]

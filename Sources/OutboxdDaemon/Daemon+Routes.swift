@@ -60,10 +60,10 @@ extension Daemon {
                                           "owned_shards": .array(status.ownedShards.map { .int($0) })])
                 if let last = status.lastBatchAt { details.append("last_batch_at", .string(last.rfc3339)) }
                 if let error = status.lastError { details.append("last_error", .string(error)) }
-                let stalled = status.stalled(now: now, after: stallTimeout)
+                let stalled = status.stall.stalled(now: now, after: stallTimeout)
                 if stalled {
-                    details.append("stalled_seconds", .int(Int(status.secondsBehind(now: now))))
-                    if let waiting = status.waitingOn {
+                    details.append("stalled_seconds", .int(Int(status.stall.secondsBehind(now: now))))
+                    if let waiting = status.stall.waitingOn {
                         details.append("waiting_on", .object(JSONObject(["outbox_id": .string(String(waiting.id)), "reason": .string(waiting.reason)])))
                     }
                 }

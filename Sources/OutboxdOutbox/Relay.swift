@@ -166,7 +166,7 @@ public final class Relay: Worker {
                     if held != owned { logger.notice("owning shards", ["shards": held.map(String.init).joined(separator: ","), "of": "\(configuration.shards)"]) }
                     progress.withLock {
                         $0.ownedShards = held
-                        if held.isEmpty { ($0.advancedAt, $0.behind) = (now, false) }
+                        if held.isEmpty { $0.stall.standby(now: now) }
                     }
                     action = pipeline.acquired(held, now: now)
                 case .sendClaim(let lane, let owned):
@@ -178,14 +178,7 @@ public final class Relay: Worker {
                     let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format, bytes: configuration.batchBytes)
                     lanes[lane].claim = nil
                     lanes[lane].rowsClaimed = rows.count
-                    progress.withLock {
-                        if rows.isEmpty && !$0.retrying {
-                            ($0.advancedAt, $0.behind, $0.waitingOn) = (now, false, nil)
-                        } else if !$0.behind {
-                            ($0.advancedAt, $0.behind) = (now, true)
-                        }
-                        if $0.waitingOn == nil, let first = rows.first { $0.waitingOn = (first.id, "claimed; its delivery report has not come") }
-                    }
+                    progress.withLock { $0.stall.claimed(rows.map(\.id), now: now) }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):
                     try lanes[lane].connection.commit()
@@ -240,7 +233,7 @@ public final class Relay: Worker {
                 progress.withLock {
                     $0.lastError = RelayProgress.safeSummary(of: error)
                     $0.ownedShards = []
-                    if !$0.behind { ($0.advancedAt, $0.behind) = (ContinuousClock.now, true) }
+                    $0.stall.roundFailed(now: .now)
                 }
                 action = pipeline.failed(now: ContinuousClock.now, jitter: Double.random(in: 0...1))
                 if stopping {
@@ -300,9 +293,7 @@ public final class Relay: Worker {
             $0.published += outcome.delivered.count
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
-            if !outcome.delivered.isEmpty || parkedNow > 0 { $0.advancedAt = ContinuousClock.now }
-            $0.waitingOn = waitingOn
-            $0.retrying = waitingOn != nil
+            $0.stall.recorded(advanced: !outcome.delivered.isEmpty || parkedNow > 0, waitingOn: waitingOn, now: .now)
         }
     }
 }
@@ -319,28 +310,7 @@ public struct RelayProgress: Sendable {
     public var heartbeat = ContinuousClock.now
     /// Why the last round failed, safe to show (`RelayProgress.safeSummary`); details are logged.
     public var lastError: String?
-    /// When the relay last showed it keeps up: a claim found nothing due, a batch recorded a row
-    /// delivered or parked, or it owns no shard to publish (a standby).
-    public var advancedAt = ContinuousClock.now
-    /// Rows were due at the latest claim, rows of the latest batch are to be sent again (backing
-    /// off, so not due), or the latest round failed before it could tell.
-    public var behind = false
-    /// The latest batch left rows to send again.
-    var retrying = false
-    /// The first row of the latest batch that was neither delivered nor parked, and why (a
-    /// classification or librdkafka's error name, never row text): what a stall waits on.
-    public var waitingOn: (id: Int64, reason: String)?
-
-    /// Seconds without progress while rows are due; 0 when the relay keeps up.
-    public func secondsBehind(now: ContinuousClock.Instant) -> Double {
-        behind ? max(0, (now - advancedAt).seconds) : 0
-    }
-
-    /// Rows are due and nothing was delivered or parked for `timeout`: a broker outage, a claim
-    /// that keeps failing, a row no retry gets through. A restart cannot fix that, so it is shown
-    /// (`/readyz`, `outboxd_relay_stalled_seconds`), not acted on by the watchdog.
-    public func stalled(now: ContinuousClock.Instant, after timeout: Duration) -> Bool {
-        behind && now - advancedAt > timeout
-    }
+    /// Whether rows are due and nothing gets through (`/readyz`, `outboxd_relay_stalled_seconds`).
+    public var stall = RelayStall()
 }
 
