@@ -11,8 +11,9 @@ CONFIG ?= config/outboxd.conf
 deps:
 	@scripts/install-deps.sh
 
+# The Swift runtime and Foundation linked statically: the binary runs without the toolchain.
 build: deps
-	swift build -c release
+	scripts/build-release.sh
 
 run: build
 	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && \

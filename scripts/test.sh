@@ -14,5 +14,5 @@ if (($#)); then
   exit
 fi
 swift test --skip-build --skip RealBroker
-swift build -c release # what the staged-install test installs (scripts/install.sh)
+scripts/build-release.sh # the static release build, what the staged-install test installs (scripts/install.sh)
 scripts/test-real-broker.sh --no-env
