@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make install: the release binary, migrations, systemd units and an example config.
+# make install (for development; operators install the package, make deb): the release binary,
+# migrations, systemd units and an example config.
 #   scripts/install.sh                 (as root, after `make build`: the static release build)
 #   DESTDIR=/tmp/stage scripts/install.sh   (stage the files only: no user, no systemctl)
 # Installs /usr/local/bin/outboxd, /usr/local/share/outboxd/migrations/, /usr/local/share/doc/outboxd/ (README, alert rules, Grafana dashboard),
