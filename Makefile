@@ -6,13 +6,14 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults psql migrate install bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
+.PHONY: deps build run test test-faults psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
 
 deps:
 	@scripts/install-deps.sh
 
+# The Swift runtime and Foundation linked statically: the binary runs without the toolchain.
 build: deps
-	swift build -c release
+	scripts/build-release.sh
 
 run: build
 	@url=$$(scripts/pg.sh start $(DATA_DIR) $(PG_PORT)) && \
@@ -26,8 +27,13 @@ test: deps
 test-faults: deps
 	scripts/test-faults.sh
 
+# For development: /usr/local and /etc/systemd/system. Operators install the package (make deb).
 install: build
 	scripts/install.sh
+
+# dist/outboxd_<version>_amd64.deb (dpkg-deb, dpkg-shlibdeps, lintian): apt install ./dist/outboxd_…deb
+deb: build
+	scripts/deb.sh
 
 psql:
 	@psql "$$(scripts/pg.sh url $(DATA_DIR))"

@@ -3,7 +3,7 @@
 # group commit on and off, and the same INSERT … outbox statement driven straight by pgbench as the
 # baseline, on one throwaway durable PostgreSQL cluster, in one run.
 #
-#   bench/api.sh                      (after `swift build -c release`; `make bench-api` does both)
+#   bench/api.sh                      (after `make build`; `make bench-api` does both)
 #   DURATION=60s CONNECTIONS=128 bench/api.sh
 #
 # Steps: cluster (scripts/pg.sh, fsync on) → outboxd migrate → for GROUP_COMMIT in on, off: outboxd

@@ -6,7 +6,7 @@
 # throughout (from another address); systemd's watchdog pings timed on a notify socket
 # (WATCHDOG_USEC=2 s).
 #
-#   bench/connections.sh              (after `swift build -c release`; `make bench-connections` does both)
+#   bench/connections.sh              (after `make build`; `make bench-connections` does both)
 #   DURATION=30s IDLE=10000 TRICKLE=1000 bench/connections.sh
 #
 # Targets (issue #14): req/s with the connections held >= 0.9x the same run without them; /healthz

@@ -3,7 +3,7 @@
 # reminders, one after the other, each its own group), against the raw consume rate of the same
 # topic in the same run (outboxd-bench consume: COUNT events, each a new task with a due time).
 #
-#   bench/consumers.sh                (after `swift build -c release`; `make bench-consumers` does both)
+#   bench/consumers.sh                (after `make build`; `make bench-consumers` does both)
 #   COUNT=20000 bench/consumers.sh
 #   KAFKA=tansu COUNT=20000 bench/consumers.sh     (the real-broker tier: Tansu, librdkafka 2.16.1)
 #
@@ -21,7 +21,7 @@ COUNT=${COUNT:-50000}
 KAFKA=${KAFKA:-mock}
 case $KAFKA in mock|tansu) ;; *) die "KAFKA must be mock or tansu (got '$KAFKA')" ;; esac
 bench_bin=$root/.build/release/outboxd-bench
-[ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
+[ -x "$bench_bin" ] || die "$bench_bin not found: run 'make build' first"
 
 bench_start_cluster
 args=(consume --count "$COUNT")

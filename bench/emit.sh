@@ -5,7 +5,7 @@
 # Commits are asynchronous (synchronous_commit=off), so the statements' CPU, not the WAL flush, sets the
 # pace: the difference the function makes is not hidden behind fsync.
 #
-#   bench/emit.sh                     (after `swift build -c release`; `make bench-emit` does both)
+#   bench/emit.sh                     (after `make build`; `make bench-emit` does both)
 #   DURATION=30s ROUNDS=5 CONNECTIONS=8 bench/emit.sh
 #
 # Summary appended to bench/results/emit.txt. Environment: DURATION (per round, default 15s),

@@ -7,7 +7,7 @@
 #   - the consumer's effect: the commit of the audit consumer's transaction that wrote the event's
 #     audit_log row (pg_xact_commit_timestamp of that row).
 #
-#   bench/latency.sh                      (after `swift build -c release`; `make bench-latency` does both)
+#   bench/latency.sh                      (after `make build`; `make bench-latency` does both)
 #   RATES="1000 2000 5000" DURATION=10s bench/latency.sh
 #   CONSUMERS=all KAFKA=tansu RATES=2000 DURATION=10s bench/latency.sh   (issue #17: all three consumers, real broker)
 #

@@ -13,7 +13,7 @@ export PGBIN
 die() { echo "bench/$name: $*" >&2; exit 1; }
 
 bin=$root/.build/release/outboxd
-[ -x "$bin" ] || die "$bin not found: run 'swift build -c release' first (or 'make bench')"
+[ -x "$bin" ] || die "$bin not found: run 'make build' first (or 'make bench')"
 psql=$PGBIN/psql
 [ -x "$psql" ] || psql=$(command -v psql) || die "psql is not installed"
 pgbench=$PGBIN/pgbench
@@ -81,7 +81,7 @@ stop_daemon() {
 # broker_bootstrap. A fresh cluster each time: its offsets start at 0.
 bench_start_broker() {
   local partitions=${1:-6} bench_bin=$root/.build/release/outboxd-bench
-  [ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
+  [ -x "$bench_bin" ] || die "$bench_bin not found: run 'make build' first"
   stop_broker
   "$bench_bin" mock-cluster --brokers 3 --partitions "$partitions" >"$dir/broker.out" 2>"$dir/broker.log" &
   broker_pid=$!

@@ -6,7 +6,7 @@
 # CPU per row (its /proc/self/stat, steadier than rows/s on a shared machine) and rows/s. Candidates
 # run interleaved, ROUNDS times, each in its own database of one throwaway cluster.
 #
-#   bench/outbox_candidates.sh            (after `swift build -c release`: it migrates with outboxd)
+#   bench/outbox_candidates.sh            (after `make build`: it migrates with outboxd)
 #   ROWS=100000 ROUNDS=3 CANDIDATES="today queue" bench/outbox_candidates.sh
 #
 # Candidates (bench/candidates/*.sql on top of the migrations; none is a migration):

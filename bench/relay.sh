@@ -5,7 +5,7 @@
 # producing to the same kind of cluster (outboxd-bench produce); then the commit → delivery report latency
 # of `outboxd serve` with the relay alone (bench/latency.sh, CONSUMERS=none), three runs at LATENCY_RATE.
 #
-#   bench/relay.sh                    (after `swift build -c release`; `make bench-relay` does both)
+#   bench/relay.sh                    (after `make build`; `make bench-relay` does both)
 #   ROWS=200000 BATCH=1000 bench/relay.sh
 #
 # For each mode (retention 0: rows deleted on publish; kept: rows marked with partition and offset):
@@ -39,7 +39,7 @@ LATENCY_DURATION=${LATENCY_DURATION:-10s}
 [[ $LATENCY_RATE =~ ^[0-9]+$ ]] || die "LATENCY_RATE must be a non-negative integer (got '$LATENCY_RATE')"
 seconds_of LATENCY_DURATION "$LATENCY_DURATION" >/dev/null
 bench_bin=$root/.build/release/outboxd-bench
-[ -x "$bench_bin" ] || die "$bench_bin not found: run 'swift build -c release' first"
+[ -x "$bench_bin" ] || die "$bench_bin not found: run 'make build' first"
 partitions=6
 
 bench_start_cluster

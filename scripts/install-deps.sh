@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages outboxd needs, only those missing. Safe to run again.
-#   scripts/install-deps.sh           (make run, make test)
+#   scripts/install-deps.sh           (make run, make test, make deb)
 #   scripts/install-deps.sh --bench   (make bench: also gnuplot, for the plots in BENCHMARKS.md)
 set -euo pipefail
 
@@ -14,6 +14,9 @@ packages=(
   kcat                 # read the embedded Kafka from the shell
   python3-venv         # scripts/kafka-tier.sh: the real-broker tier's pinned PyPI packages in .venv
   wrk                  # HTTP load for bench/
+  binutils             # scripts/deb.sh: strip and readelf the release binary
+  dpkg-dev             # scripts/deb.sh: dpkg-shlibdeps computes the package's Depends from the binary
+  lintian              # scripts/deb.sh: checks the built .deb against Debian policy
 )
 [ "${1:-}" = --bench ] && packages+=(gnuplot-nox) # bench/report.sh draws the PNG plots
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make install: the release binary, migrations, systemd units and an example config.
-#   scripts/install.sh                 (as root, after `swift build -c release`)
+# make install (for development; operators install the package, make deb): the release binary,
+# migrations, systemd units and an example config.
+#   scripts/install.sh                 (as root, after `make build`: the static release build)
 #   DESTDIR=/tmp/stage scripts/install.sh   (stage the files only: no user, no systemctl)
 # Installs /usr/local/bin/outboxd, /usr/local/share/outboxd/migrations/, /usr/local/share/doc/outboxd/ (README, alert rules, Grafana dashboard),
 # /etc/systemd/system/outboxd{,-api,-relay,-consume}.service and, when absent, /etc/outboxd/outboxd.conf
@@ -8,8 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DESTDIR=${DESTDIR:-}
-bin=.build/release/outboxd
-[ -x "$bin" ] || { echo "scripts/install.sh: $bin not found: run 'swift build -c release' first (or 'make install')" >&2; exit 1; }
+bin=$(scripts/release-binary.sh) # exits 1 unless the static release build is there
 
 install -d "$DESTDIR/usr/local/bin" "$DESTDIR/usr/local/share/outboxd/migrations" "$DESTDIR/usr/local/share/doc/outboxd" \
   "$DESTDIR/etc/systemd/system" "$DESTDIR/etc/outboxd"

@@ -3,6 +3,9 @@
 # project's .venv on LD_LIBRARY_PATH for the test process and every outboxd it starts, then the
 # RealBroker* suites (FaultTests). Extra arguments narrow it (--filter …).
 #   scripts/test-real-broker.sh [--filter Name]
+# RealBrokerInstalledUnitsTests runs the units from the package named by OUTBOXD_TEST_DEB, which
+# scripts/test.sh builds; alone it is skipped unless given, e.g.
+#   make deb && OUTBOXD_TEST_DEB=$PWD/dist/outboxd_0.13.0_amd64.deb scripts/test-real-broker.sh --filter RealBrokerInstalledUnits
 set -euo pipefail
 cd "$(dirname "$0")/.."
 own_env=1

@@ -3,18 +3,24 @@ import OutboxdKafka
 import OutboxdTestSupport
 import Testing
 
-/// The installed system as systemd runs it (README "Operating it under systemd"), without
-/// booting systemd: `scripts/install.sh` stages the release build into a DESTDIR, and each unit's
-/// `ExecStart` runs verbatim (paths moved into the stage) the way systemd.exec(5) composes it:
-/// working directory `/`, user `outboxd`, the unit's `Environment=` overridden by its
-/// `EnvironmentFile=`, `INVOCATION_ID` and a `NOTIFY_SOCKET`. Against the real-broker tier's
-/// Tansu, since the split units must share one cluster.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["OUTBOXD_TEST_KAFKA"] != nil && getuid() == 0,
-                             "needs the real-broker tier (scripts/test-real-broker.sh) and root (to run as user outboxd)"))
+/// The installed system as systemd runs it (README "Installing it"), on a host without the Swift
+/// toolchain, without booting systemd: the package (`make deb`, named by `OUTBOXD_TEST_DEB`) is
+/// unpacked into a scratch root with `dpkg-deb -x`, the user and the config's group are set as its
+/// postinst sets them, and each unit's `ExecStart` runs verbatim (paths moved into the root) the way
+/// systemd.exec(5) composes it: working directory `/`, user `outboxd`, the unit's `Environment=`
+/// overridden by its `EnvironmentFile=`, `INVOCATION_ID` and a `NOTIFY_SOCKET`; each in a mount
+/// namespace of its own where the toolchain's folder is an empty tmpfs. Against the real-broker
+/// tier's Tansu, since the split units must share one cluster. scripts/test-deb.sh installs the
+/// same package with dpkg.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["OUTBOXD_TEST_KAFKA"] != nil
+                                 && ProcessInfo.processInfo.environment["OUTBOXD_TEST_DEB"] != nil && getuid() == 0,
+                             "needs the real-broker tier (scripts/test-real-broker.sh), the package (OUTBOXD_TEST_DEB=$(scripts/deb.sh), which scripts/test.sh sets) and root (to run as user outboxd and to mount)"))
 struct RealBrokerInstalledUnitsTests {
-    /// A staged install, its config as the operator edits it, and units run from it.
+    /// The package's files in a scratch root, its config as the operator edits it, and units run from it.
     final class Stage {
         let root: String
+        /// The package's version (`dpkg-deb -f … Version`).
+        let version: String
         let topic = "installed-\(UUID().uuidString.prefix(8).lowercased())"
         let database: TestDatabase
         let httpPort: Int
@@ -22,12 +28,15 @@ struct RealBrokerInstalledUnitsTests {
         let dropIn: [String: String]
 
         init() throws {
+            let deb = try #require(ProcessInfo.processInfo.environment["OUTBOXD_TEST_DEB"])
             root = TestEnvironment.scratchDirectory.appendingPathComponent("installed-\(UUID().uuidString.prefix(8))").path
-            let install = try ChildProcess(executable: TestEnvironment.repositoryRoot.appendingPathComponent("scripts/install.sh").path,
-                                           arguments: [], environment: ProcessInfo.processInfo.environment.merging(["DESTDIR": root]) { $1 })
-            guard install.waitForExit() == 0 else { throw HTTPTestError("scripts/install.sh failed: \(install.output)") }
+            let unpack = try ChildProcess(executable: "/usr/bin/dpkg-deb", arguments: ["-x", deb, root], environment: ["PATH": "/usr/bin:/bin"])
+            guard unpack.waitForExit() == 0 else { throw HTTPTestError("dpkg-deb -x \(deb) failed: \(unpack.output)") }
+            let field = try ChildProcess(executable: "/usr/bin/dpkg-deb", arguments: ["-f", deb, "Version"], environment: ["PATH": "/usr/bin:/bin"])
+            guard field.waitForExit() == 0 else { throw HTTPTestError("dpkg-deb -f \(deb) failed: \(field.output)") }
+            version = field.output.trimmingCharacters(in: .whitespacesAndNewlines)
             if try Self.run("/usr/bin/id", ["outboxd"]) != 0 {
-                // What scripts/install.sh does when it installs for real (no DESTDIR).
+                // What the package's postinst does (adduser --system), with the tool the host surely has.
                 guard try Self.run("/usr/sbin/useradd", ["--system", "--no-create-home", "--home-dir", "/nonexistent",
                                                          "--shell", "/usr/sbin/nologin", "outboxd"]) == 0 else {
                     throw HTTPTestError("cannot create the user outboxd")
@@ -53,7 +62,7 @@ struct RealBrokerInstalledUnitsTests {
 
         /// The unit file's `Key=` values, in order.
         func unitValues(_ unit: String, _ key: String) throws -> [String] {
-            let text = try String(contentsOfFile: root + "/etc/systemd/system/" + unit, encoding: .utf8)
+            let text = try String(contentsOfFile: root + "/lib/systemd/system/" + unit, encoding: .utf8)
             return text.split(separator: "\n").compactMap { line in
                 line.hasPrefix(key + "=") ? String(line.dropFirst(key.count + 1)) : nil
             }
@@ -61,8 +70,8 @@ struct RealBrokerInstalledUnitsTests {
 
         /// Installed paths moved into the stage.
         func staged(_ text: String) -> String {
-            text.replacingOccurrences(of: "/usr/local/bin/outboxd", with: root + "/usr/local/bin/outboxd")
-                .replacingOccurrences(of: "/usr/local/share/outboxd", with: root + "/usr/local/share/outboxd")
+            text.replacingOccurrences(of: "/usr/bin/outboxd", with: root + "/usr/bin/outboxd")
+                .replacingOccurrences(of: "/usr/share/outboxd", with: root + "/usr/share/outboxd")
                 .replacingOccurrences(of: "/etc/outboxd/", with: root + "/etc/outboxd/")
         }
 
@@ -94,15 +103,26 @@ struct RealBrokerInstalledUnitsTests {
             chmod(notify.path, 0o666)
             let command = try #require(try unitValues(unit, "ExecStart").first).split(separator: " ").map { staged(String($0)) }
             #expect(try unitValues(unit, "User") == ["outboxd"])
-            let process = try ChildProcess(executable: "/usr/bin/env", arguments: Self.asOutboxdFromRoot + command,
+            let process = try ChildProcess(executable: "/usr/bin/unshare", arguments: try Self.withoutToolchain + Self.asOutboxdFromRoot + command,
                                            environment: try environment(of: unit, notifySocket: notify.path))
             return (process, notify)
         }
 
         /// `outboxd <arguments>` as the operator runs it by hand: as outboxd, from `/`.
-        func command(_ arguments: [String]) throws -> ChildProcess {
-            try ChildProcess(executable: "/usr/bin/env", arguments: Self.asOutboxdFromRoot + [root + "/usr/local/bin/outboxd"] + arguments,
+        func command(_ arguments: [String], binary: String? = nil) throws -> ChildProcess {
+            try ChildProcess(executable: "/usr/bin/unshare",
+                             arguments: try Self.withoutToolchain + Self.asOutboxdFromRoot + [binary ?? root + "/usr/bin/outboxd"] + arguments,
                              environment: ["PATH": "/usr/bin:/bin"].merging(dropIn) { $1 })
+        }
+
+        /// `unshare --mount … sh -c 'mount -t tmpfs … "$0" && exec "$@"' <toolchain> /usr/bin/env`: the
+        /// rest runs in a mount namespace of its own where the Swift toolchain's folder is empty.
+        static var withoutToolchain: [String] {
+            get throws {
+                let toolchain = try #require(TestEnvironment.swiftToolchainDirectory, "no libswiftCore.so mapped into the test process")
+                return ["--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                        #"mount -t tmpfs -o mode=0755,size=64k no-swift-toolchain "$0" && exec "$@""#, toolchain, "/usr/bin/env"]
+            }
         }
 
         /// `env -C / setpriv …`: working directory `/`, the user and group outboxd, no other groups.
@@ -139,6 +159,15 @@ struct RealBrokerInstalledUnitsTests {
     @Test func theFourUnitsRunAsInstalled() throws {
         let stage = try Stage()
         try stage.configure([("DATABASE_URL", stage.database.url)])
+
+        // Where the toolchain is hidden, a binary linked to it does not start (the debug build), and
+        // the package's does, with the package's version.
+        let linked = try stage.command(["--version"], binary: TestEnvironment.binaryPath)
+        #expect(linked.waitForExit() == 127)
+        #expect(linked.output.contains("error while loading shared libraries: libswift"), "\(linked.output)")
+        let version = try stage.command(["--version"])
+        #expect(version.waitForExit() == 0)
+        #expect(version.output.split(separator: "\n").first.map(String.init) == "outboxd \(stage.version)", "\(version.output)")
 
         // The shipped config sets no broker: the installed daemon refuses the in-process cluster.
         let refused = try stage.start("outboxd.service")

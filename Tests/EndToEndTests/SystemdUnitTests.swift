@@ -72,7 +72,7 @@ import Testing
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             let result = try run(script, [], environment: ["DESTDIR": stage])
             #expect(result.status == 1)
-            #expect(result.output.contains("swift build -c release"))
+            #expect(result.output.contains("make build"), "\(result.output)")
             return
         }
         #expect(try run(script, [], environment: ["DESTDIR": stage]).status == 0)
@@ -89,5 +89,37 @@ import Testing
         try "DATABASE_URL=postgresql://kept\n".write(toFile: config, atomically: true, encoding: .utf8)
         #expect(try run(script, [], environment: ["DESTDIR": stage]).status == 0)
         #expect(try String(contentsOfFile: config, encoding: .utf8) == "DATABASE_URL=postgresql://kept\n")
+    }
+
+    /// The package (`OUTBOXD_TEST_DEB`, built by scripts/test.sh; skipped without it) holds the units
+    /// and the config of `config/` with its own paths (/usr instead of /usr/local), each unit
+    /// accepted by `systemd-analyze verify`, and the stripped binary with the package's version.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["OUTBOXD_TEST_DEB"] != nil, "needs OUTBOXD_TEST_DEB=$(scripts/deb.sh)"))
+    func packageHoldsTheUnitsWithItsPaths() throws {
+        let deb = try #require(ProcessInfo.processInfo.environment["OUTBOXD_TEST_DEB"])
+        let root = TestEnvironment.scratchDirectory.appendingPathComponent("deb-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try run("/usr/bin/dpkg-deb", ["-x", deb, root]).status == 0)
+        let packaged = { (path: String) in try String(contentsOfFile: root + path, encoding: .utf8) }
+        let shipped = { (path: String) in
+            try String(contentsOfFile: TestEnvironment.repositoryRoot.appendingPathComponent(path).path, encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/", with: "/usr/")
+        }
+        #expect(try packaged("/etc/outboxd/outboxd.conf") == (try shipped("config/outboxd.conf")))
+        for unit in Self.units {
+            let text = try packaged("/lib/systemd/system/" + unit)
+            #expect(text == (try shipped("config/" + unit)))
+            #expect(text.contains("\nExecStart=/usr/bin/outboxd ") && text.contains("\nEnvironment=MIGRATIONS_DIR=/usr/share/outboxd/migrations\n"))
+            let analyzer = "/usr/bin/systemd-analyze"
+            guard FileManager.default.isExecutableFile(atPath: analyzer) else { continue }
+            let copy = root + "/" + unit
+            try text.replacingOccurrences(of: "/usr/bin/outboxd", with: root + "/usr/bin/outboxd").write(toFile: copy, atomically: true, encoding: .utf8)
+            let result = try run(analyzer, ["verify", copy])
+            #expect(result.status == 0 && result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(unit): \(result.output)")
+        }
+        let version = try run("/usr/bin/dpkg-deb", ["-f", deb, "Version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let printed = try run(root + "/usr/bin/outboxd", ["--version"])
+        #expect(printed.output.hasPrefix("outboxd \(version)\n"), "\(printed.output)")
+        #expect(try run("/usr/bin/readelf", ["--sections", root + "/usr/bin/outboxd"]).output.contains(".symtab") == false, "stripped")
     }
 }

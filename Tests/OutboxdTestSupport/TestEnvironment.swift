@@ -27,6 +27,19 @@ public enum TestEnvironment {
             ?? repositoryRoot.appendingPathComponent(".build/debug/outboxd").path
     }
 
+    /// The Swift toolchain the tests run with (the folder above `usr/lib/swift/linux`, whose
+    /// `libswiftCore.so` is mapped into this process), or nil when the runtime is linked statically.
+    public static var swiftToolchainDirectory: String? {
+        let library = "/usr/lib/swift/linux/libswiftCore.so"
+        // Read to the end: procfs reports a size of 0, which String(contentsOfFile:) trusts.
+        guard let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return nil }
+        let maps = String(decoding: data, as: UTF8.self)
+        return maps.split(separator: "\n").lazy.compactMap { line -> String? in
+            guard let slash = line.firstIndex(of: "/"), line.hasSuffix(library) else { return nil }
+            return String(line[slash...].dropLast(library.count))
+        }.first
+    }
+
     /// A scratch folder removed after the run.
     public static var scratchDirectory: URL {
         let path = ProcessInfo.processInfo.environment["OUTBOXD_TEST_SCRATCH"] ?? NSTemporaryDirectory()
