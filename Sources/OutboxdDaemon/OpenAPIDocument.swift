@@ -118,6 +118,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               },
@@ -175,6 +178,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               },
@@ -226,6 +232,9 @@ public enum OpenAPIDocument {
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -322,6 +331,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               },
@@ -368,6 +380,9 @@ public enum OpenAPIDocument {
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -429,6 +444,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               },
@@ -489,6 +507,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -524,6 +545,9 @@ public enum OpenAPIDocument {
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
               },
               "503": {
                 "description": "A component is down (the body names it), or the server is shutting down (problem+json)",
@@ -581,6 +605,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "description": "A component is down (the body names it), or the server is shutting down (problem+json)",
                 "headers": {
@@ -637,6 +664,9 @@ public enum OpenAPIDocument {
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
               },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -677,6 +707,9 @@ public enum OpenAPIDocument {
               },
               "431": {
                 "$ref": "#/components/responses/HeadersTooLarge"
+              },
+              "501": {
+                "$ref": "#/components/responses/NotImplemented"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -737,7 +770,7 @@ public enum OpenAPIDocument {
           "If-Match": {
             "name": "If-Match",
             "in": "header",
-            "description": "An ETag of the task (\"3\", W/\"3\", or *): the change applies only at that version, else 412",
+            "description": "* (any version) or a list of the task's ETags (\"3\", or \"3\", \"4\"): the change applies only at one of those versions, else 412. If-Match uses the strong comparison (RFC 9110 §13.1.1), so a weak ETag (W/\"3\") never matches; an element that is not a version is a 400",
             "schema": {
               "type": "string"
             },
@@ -808,7 +841,7 @@ public enum OpenAPIDocument {
         },
         "responses": {
           "BadRequest": {
-            "description": "Malformed JSON (with the byte offset), a bad query parameter or header (If-Match, Idempotency-Key), or, on any route, a header that must come once sent twice (Content-Type, Authorization, Idempotency-Key, If-Match, Host) or ambiguous framing (two Content-Length, or one with Transfer-Encoding)",
+            "description": "Malformed JSON (with the byte offset), a bad query parameter or header (If-Match, Idempotency-Key), or, on any route, an HTTP/1.1 request without Host or any request with an invalid Host, a header that must come once sent twice (Content-Type, Authorization, Idempotency-Key, If-Match, Host), ambiguous framing (two Content-Length, or one with Transfer-Encoding), Transfer-Encoding whose final coding is not chunked, names chunked twice, or comes in an HTTP/1.0 request (those with a framing fault or an unread body close the connection)",
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -913,8 +946,13 @@ public enum OpenAPIDocument {
             }
           },
           "URITooLong": {
-            "description": "A request line over HTTP_MAX_HEADER_BYTES: libmicrohttpd's own answer (an HTML page sent without Content-Type), then the connection closes",
+            "description": "More query parameters than 100 (a problem naming the limit; the connection stays unless a body was sent), or a request line over HTTP_MAX_HEADER_BYTES: libmicrohttpd's own answer (an HTML page sent without Content-Type), then the connection closes",
             "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              },
               "*/*": {
                 "schema": {
                   "type": "string"
@@ -928,6 +966,16 @@ public enum OpenAPIDocument {
               "*/*": {
                 "schema": {
                   "type": "string"
+                }
+              }
+            }
+          },
+          "NotImplemented": {
+            "description": "Transfer-Encoding names a coding before chunked (gzip, chunked), or spells chunked alone other than exactly chunked on one line: not supported here (RFC 9112 §6.1); the connection closes",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
                 }
               }
             }

@@ -12,8 +12,9 @@ import Synchronization
 /// and handed to a bounded pool of worker threads (`HTTPWorkerPool`), since handlers block on
 /// PostgreSQL; its response resumes the connection. A deferred response (`.later`) holds the
 /// connection without a worker until it is resolved. Percent-escapes in the path and query are
-/// decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. Every
-/// libmicrohttpd call lives in this file.
+/// decoded by the shim's `outboxd_mhd_unescape`, which leaves `%00` as it is. The query is split
+/// here, not by libmicrohttpd (see `mhdURIReceived`), and the head is checked by
+/// `RequestHeadCheck` before any body is read. Every libmicrohttpd call lives in this file.
 public final class MHDServer: Sendable {
     public let configuration: HTTPServerConfiguration
     public let handler: any HTTPHandler
@@ -99,7 +100,7 @@ public final class MHDServer: Sendable {
         // count by reason) is the one that acts.
         let daemon = address.withSockaddr { sockaddr in
             outboxd_mhd_start(flags, sockaddr, mhdAcceptPolicy, context, mhdAccessHandler, context, mhdRequestCompleted, context,
-                              mhdConnectionNotify, context,
+                              mhdConnectionNotify, context, mhdURIReceived, context,
                               UInt32(configuration.maxConnections + 64),
                               UInt32(configuration.idleTimeout.components.seconds),
                               configuration.maxHeaderBytes, 1024)
@@ -335,11 +336,19 @@ public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
 /// under the server's lock before resuming the connection (the resume orders it before the
 /// loop thread's next read).
 private final class RequestState: @unchecked Sendable {
+    /// The target's query as sent (after `?`, escapes undecoded); nil without `?`.
+    var rawQuery: [UInt8]?
+    var query: [(name: String, value: String)] = []
+    /// The access handler had its first call (the headers are in).
+    var headersSeen = false
     var headers: [(String, String)] = []
+    /// `RequestHeadCheck`'s answer, sent once the (empty) body is read.
+    var refusal: HTTPResponse?
     var body: [UInt8] = []
     var tooLarge = false
-    /// Counted in `inFlight` (false for a request refused once `stop` closed the server).
-    var counted = true
+    /// Counted in `inFlight` (false before the first call, and for a request refused once `stop`
+    /// closed the server).
+    var counted = false
     var connectionID: Int?
     var connection: OpaquePointer?
     var response: HTTPResponse?
@@ -384,7 +393,45 @@ private func mhdConnectionNotify(_ cls: UnsafeMutableRawPointer?, _ connection: 
     }
 }
 
-/// Reads one kind of connection values (headers or query arguments) through the iterator below.
+/// The request line is in (loop thread, before libmicrohttpd splits the query): makes the
+/// request's state, which libmicrohttpd keeps as the access handler's `con_cls`, and takes the
+/// query over. libmicrohttpd 0.9.75 stores each query argument in the connection's memory pool
+/// and, when the pool runs out, queues a 431 but goes on reading with no buffer left, so a
+/// target with a few hundred arguments got no answer at all. `uri` is the request line in
+/// libmicrohttpd's own read buffer, which it cuts at `?` right after this call and then splits
+/// from the byte after `?`: ending the string there leaves it no argument to store. (Writing
+/// into `uri` relies on that order, which 1.0 keeps.)
+private func mhdURIReceived(_ cls: UnsafeMutableRawPointer?, _ uri: UnsafePointer<CChar>?, _ connection: OpaquePointer?) -> UnsafeMutableRawPointer? {
+    let state = RequestState()
+    if let uri, let mark = strchr(uri, Int32(UInt8(ascii: "?"))) {
+        let query = UnsafeRawPointer(mark + 1).assumingMemoryBound(to: UInt8.self)
+        state.rawQuery = Array(UnsafeBufferPointer(start: query, count: strlen(mark + 1)))
+        UnsafeMutablePointer(mutating: mark + 1).pointee = 0
+    }
+    return Unmanaged.passRetained(state).toOpaque()
+}
+
+/// The query's parameters as libmicrohttpd would have split them: at `&` (a trailing empty
+/// piece is none), name and value at the first `=` (a name alone has the value ""), `+` as a
+/// space, then percent-escapes decoded by the shim. Nil when there are more than `limit`.
+private func queryParameters(_ raw: [UInt8], limit: Int) -> (count: Int, parameters: [(name: String, value: String)]?) {
+    var pieces = raw.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false)
+    if pieces.last?.isEmpty == true { pieces.removeLast() }
+    guard pieces.count <= limit else { return (pieces.count, nil) }
+    func decoded(_ bytes: ArraySlice<UInt8>) -> String {
+        var text = bytes.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 } + [0]
+        let length = text.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { outboxd_mhd_unescape(nil, nil, $0) }
+        }
+        return String(decoding: text[..<length], as: UTF8.self)
+    }
+    return (pieces.count, pieces.map { piece in
+        guard let equals = piece.firstIndex(of: UInt8(ascii: "=")) else { return (decoded(piece), "") }
+        return (decoded(piece[..<equals]), decoded(piece[(equals + 1)...]))
+    })
+}
+
+/// Reads the request headers through the iterator below.
 private final class ValueCollector {
     var pairs: [(String, String)] = []
 }
@@ -417,21 +464,35 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
     let server = Unmanaged<MHDServer>.fromOpaque(cls).takeUnretainedValue()
     let limit = server.configuration.maxBodyBytes
 
-    guard let existing = conCls.pointee else {
+    if conCls.pointee == nil {
+        // mhdURIReceived makes it; libmicrohttpd calls that for every request it hands over.
+        conCls.pointee = Unmanaged.passRetained(RequestState()).toOpaque()
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(conCls.pointee!).takeUnretainedValue()
+    if !state.headersSeen {
         // First call: headers only.
-        let state = RequestState()
+        state.headersSeen = true
         state.connectionID = connectionID(connection)
-        conCls.pointee = Unmanaged.passRetained(state).toOpaque()
         guard server.begin() else {
             // A request that reached a kept-alive connection after stop's wait for requests in
             // flight: the connection is about to close, so it must change nothing.
-            state.counted = false
             return queue(.problem(503, title: "Service Unavailable", detail: "the server is shutting down", headers: [("Connection", "close")]),
                          on: connection, server: server)
         }
+        state.counted = true
         state.headers = mhdValues(connection, .HEADER_KIND)
-        if let refused = ambiguousFraming(state.headers) ?? repeatedSingleton(state.headers) {
-            return queue(refused, on: connection, server: server)
+        let (count, parameters) = queryParameters(state.rawQuery ?? [], limit: RequestHeadCheck.maxQueryParameters)
+        state.query = parameters ?? []
+        let expectsContinue = state.headers.contains { $0.0.lowercased() == "expect" }
+        if let refused = RequestHeadCheck.refusal(version: version.map { String(cString: $0) } ?? "", headers: state.headers, queryParameters: count) {
+            // libmicrohttpd closes the connection after any response to the first call; one that
+            // need not close is sent from the final call, which comes at once without a body, unless
+            // the request expects 100 (see below).
+            if refused.header("Connection") == nil && !expectsContinue {
+                state.refusal = refused
+                return .YES
+            }
+            return queue(refused.header("Connection") == nil ? refused.adding(header: "Connection", "close") : refused, on: connection, server: server)
         }
         if let declared = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
            let length = Int(String(cString: declared)), length > limit {
@@ -442,12 +503,11 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         // handler but closed the connection without sending its response. Such a request is
         // complete now, so it is run now (no 100; libmicrohttpd closes the connection after a
         // response to the first call, so every other request is answered from the final call).
-        if state.headers.contains(where: { $0.0.lowercased() == "expect" }), !declaresBody(state.headers) {
-            return server.dispatch(request(connection, url, method, state), state, on: connection)
+        if expectsContinue, !RequestHeadCheck.declaresBody(state.headers) {
+            return server.dispatch(request(url, method, state), state, on: connection)
         }
         return .YES
     }
-    let state = Unmanaged<RequestState>.fromOpaque(existing).takeUnretainedValue()
     if let response = state.response {
         // Resumed: the worker's (or the deferred) response.
         state.response = nil
@@ -468,54 +528,24 @@ private func mhdAccessHandler(_ cls: UnsafeMutableRawPointer?, _ connection: Opa
         uploadDataSize.pointee = 0
         return .YES
     }
+    if let refused = state.refusal {
+        return queue(refused, on: connection, server: server)
+    }
     if state.tooLarge {
         return queue(tooLarge(limit), on: connection, server: server)
     }
-    return server.dispatch(request(connection, url, method, state), state, on: connection)
+    return server.dispatch(request(url, method, state), state, on: connection)
 }
 
 /// The complete request; hands the body over from `state`.
-private func request(_ connection: OpaquePointer, _ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
-                     _ state: RequestState) -> HTTPRequest {
+private func request(_ url: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?, _ state: RequestState) -> HTTPRequest {
     defer { state.body = [] }
     return HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { String(cString: $0) } ?? "/",
-        query: mhdValues(connection, .GET_ARGUMENT_KIND).map { (name: $0.0, value: $0.1) },
+        query: state.query,
         headers: HTTPHeaders(state.headers),
         body: state.body)
-}
-
-/// Whether the headers announce a body (RFC 9112 §6.3: without them a request has none).
-private func declaresBody(_ headers: [(String, String)]) -> Bool {
-    headers.contains { name, value in
-        let name = name.lowercased()
-        return name == "transfer-encoding" || (name == "content-length" && value != "0")
-    }
-}
-
-/// 400 for a request whose body length is ambiguous: differing `Content-Length` values, or
-/// `Content-Length` with `Transfer-Encoding` (RFC 9112 §6.3). libmicrohttpd would pick one reading
-/// and go on, which is how requests are smuggled past a proxy that picks the other.
-private func ambiguousFraming(_ headers: [(String, String)]) -> HTTPResponse? {
-    let lengths = Set(headers.filter { $0.0.lowercased() == "content-length" }.map(\.1))
-    let hasTransferEncoding = headers.contains { $0.0.lowercased() == "transfer-encoding" }
-    guard lengths.count > 1 || (hasTransferEncoding && !lengths.isEmpty) else { return nil }
-    let detail = lengths.count > 1 ? "conflicting Content-Length headers" : "Content-Length and Transfer-Encoding must not be sent together"
-    return .problem(400, title: "Bad Request", detail: detail, headers: [("Connection", "close")])
-}
-
-/// Headers a request carries at most once; sent twice, the first would win silently (a body
-/// labelled `application/json` and then `text/plain` was taken as JSON).
-private let singletonHeaders = ["content-type", "authorization", "idempotency-key", "if-match", "host"]
-
-/// 400 for a request that repeats one of `singletonHeaders`, naming it.
-private func repeatedSingleton(_ headers: [(String, String)]) -> HTTPResponse? {
-    let names = headers.map { $0.0.lowercased() }
-    guard let repeated = singletonHeaders.first(where: { name in names.count { $0 == name } > 1 }),
-          let spelled = headers.first(where: { $0.0.lowercased() == repeated })?.0 else { return nil }
-    return .problem(400, title: "Bad Request", detail: "the \(spelled.prefix(64)) header appears more than once; send it once",
-                    headers: [("Connection", "close")])
 }
 
 private func tooLarge(_ limit: Int) -> HTTPResponse {

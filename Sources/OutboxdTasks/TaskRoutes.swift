@@ -132,11 +132,11 @@ public struct TaskRoutes: Sendable {
 
     func patch(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
         guard let id = UUID(text: idText) else { return Self.badID }
-        let version = try Self.ifMatchVersion(request)
+        let versions = try Self.ifMatchVersions(request)
         let patch = try TaskValidation.patch(from: JSONBody.parse(request, alsoAccepting: ["application/merge-patch+json"]))
         let result: TaskStore.WriteResult<TaskStore.Update>
         do {
-            result = try store.update(id, patch, ifVersion: version, trace: Self.trace(of: request))
+            result = try store.update(id, patch, ifVersionIn: versions, trace: Self.trace(of: request))
         } catch let error as PostgresError where error.code == .checkViolation {
             guard let field = Self.outOfRangeField(error) else { throw error }
             return try outOfRangeConflict(id, field: field)
@@ -168,8 +168,8 @@ public struct TaskRoutes: Sendable {
 
     func delete(_ request: HTTPRequest, _ idText: String) throws -> HTTPResponse {
         guard let id = UUID(text: idText) else { return Self.badID }
-        let version = try Self.ifMatchVersion(request)
-        switch try store.delete(id, ifVersion: version, trace: Self.trace(of: request)) {
+        let versions = try Self.ifMatchVersions(request)
+        switch try store.delete(id, ifVersionIn: versions, trace: Self.trace(of: request)) {
         case .done: return HTTPResponse(status: 204)
         case .notFound: return Self.taskNotFound
         case .versionMismatch(let current): return Self.preconditionFailed(current)
@@ -236,16 +236,24 @@ public struct TaskRoutes: Sendable {
         (1...maxIdempotencyKeyLength).contains(key.utf8.count) && key.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
-    /// `If-Match: "3"` (or `W/"3"`, or `*`) → 3 (nil for none or `*`).
-    static func ifMatchVersion(_ request: HTTPRequest) throws(ResponseError) -> Int? {
-        guard var value = request.headers["if-match"]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if value == "*" { return nil }
-        if value.hasPrefix("W/") { value.removeFirst(2) }
-        guard value.count >= 3, value.hasPrefix("\""), value.hasSuffix("\""),
-              let version = Int(value.dropFirst().dropLast()), version > 0 else {
-            throw ResponseError(.problem(400, title: "Bad Request", detail: "If-Match must be an ETag of this task, e.g. \"3\""))
+    /// The versions `If-Match` lets a change apply at: nil for none or `*` (any version), else
+    /// those of its strong ETags. If-Match uses the strong comparison (RFC 9110 §13.1.1), so a
+    /// weak ETag (`W/"3"`) never matches: `W/"3"` alone gives `[]`, a 412 for an existing task.
+    /// Every ETag in the list must name a version (`"3"`), else 400.
+    static func ifMatchVersions(_ request: HTTPRequest) throws(ResponseError) -> [Int]? {
+        guard let value = request.headers["if-match"] else { return nil }
+        if value.trimmingOWS() == "*" { return nil }
+        guard let tags = EntityTag.list(value), !tags.isEmpty else {
+            throw ResponseError(.problem(400, title: "Bad Request", detail: "If-Match must be * or a list of ETags of this task, e.g. \"3\" or \"3\", \"4\""))
         }
-        return version
+        var versions: [Int] = []
+        for tag in tags {
+            guard tag.opaque.first != "0", tag.opaque.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let version = Int(tag.opaque) else {
+                throw ResponseError(.problem(400, title: "Bad Request", detail: "If-Match must name ETags of this task, which are versions such as \"3\""))
+            }
+            if !tag.isWeak { versions.append(version) }
+        }
+        return versions
     }
 
     static let badID = HTTPResponse.notFound("no task with that id (ids are UUIDs)")

@@ -174,6 +174,12 @@ public struct TaskStore: Sendable {
     }
 
     public func update(_ id: UUID, _ patch: TaskPatch, ifVersion: Int?, trace: TraceContext? = nil) throws -> WriteResult<Update> {
+        try update(id, patch, ifVersionIn: ifVersion.map { [$0] }, trace: trace)
+    }
+
+    /// Applies `patch` if the task is at one of `versions` (any version for nil; none for `[]`,
+    /// which gives `.versionMismatch` for an existing task).
+    public func update(_ id: UUID, _ patch: TaskPatch, ifVersionIn versions: [Int]?, trace: TraceContext? = nil) throws -> WriteResult<Update> {
         try pool.withConnection { connection in
             let updatedID = UUID(), completedID = UUID()
             let rows = try connection.query(Self.update, [
@@ -182,7 +188,7 @@ public struct TaskStore: Sendable {
                 patch.description != nil, patch.description ?? nil,
                 patch.status != nil, patch.status?.rawValue,
                 patch.dueAt != nil, patch.dueAt ?? nil,
-                ifVersion, topic, updatedID, completedID, TraceContext.headersText(trace),
+                versions, topic, updatedID, completedID, TraceContext.headersText(trace),
             ])
             guard let row = rows.first else { return try missing(id, connection) }
             afterCommit()
@@ -193,9 +199,14 @@ public struct TaskStore: Sendable {
     }
 
     public func delete(_ id: UUID, ifVersion: Int?, trace: TraceContext? = nil) throws -> WriteResult<UUID> {
+        try delete(id, ifVersionIn: ifVersion.map { [$0] }, trace: trace)
+    }
+
+    /// Deletes the task if it is at one of `versions` (as `update`).
+    public func delete(_ id: UUID, ifVersionIn versions: [Int]?, trace: TraceContext? = nil) throws -> WriteResult<UUID> {
         try pool.withConnection { connection in
             let eventID = UUID()
-            let rows = try connection.query(Self.delete, [id, ifVersion, topic, eventID, TraceContext.headersText(trace)])
+            let rows = try connection.query(Self.delete, [id, versions, topic, eventID, TraceContext.headersText(trace)])
             guard rows.first != nil else { return try missing(id, connection) }
             afterCommit()
             return .done(eventID)
@@ -310,7 +321,7 @@ extension TaskStore {
                 updated_at = now(),
                 version = tasks.version + 1
             FROM old
-            WHERE tasks.id = old.id AND ($10::bigint IS NULL OR tasks.version = $10::bigint)
+            WHERE tasks.id = old.id AND ($10::bigint[] IS NULL OR tasks.version = ANY($10::bigint[]))
             RETURNING tasks AS task, (tasks.status = 'done' AND old.status <> 'done') AS completed
         ), new_events AS (
             SELECT e.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, e.event_type, $11::text AS topic,
@@ -328,7 +339,7 @@ extension TaskStore {
 
     static let delete = PostgresStatement(name: "task_delete", sql: """
         WITH t AS (
-            DELETE FROM tasks WHERE id = $1 AND ($2::bigint IS NULL OR version = $2::bigint)
+            DELETE FROM tasks WHERE id = $1 AND ($2::bigint[] IS NULL OR version = ANY($2::bigint[]))
             RETURNING tasks AS task
         ), new_events AS (
             SELECT $4::uuid AS event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id,

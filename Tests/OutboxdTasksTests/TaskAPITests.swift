@@ -163,6 +163,39 @@ import Testing
         #expect(try api.counts() == (0, 6))
     }
 
+    /// Issue #28: `If-Match: W/"1"` matched version 1. If-Match uses the strong comparison (RFC
+    /// 9110 §13.1.1): a weak ETag never matches, `*` matches any version, a list matches when one
+    /// of its strong ETags does.
+    @Test func ifMatchUsesTheStrongComparison() throws {
+        let api = try APIFixture(parts: [.api])
+        let client = try api.client()
+        let id = try #require(try client.json("POST", "/tasks", #"{"title":"v1"}"#).string("id"))
+        for weak in [#"W/"1""#, #"W/"1", W/"2""#, #"W/"2", "7""#] {
+            let patch = try client.json("PATCH", "/tasks/\(id)", #"{"title":"weak"}"#, headers: [("If-Match", weak)])
+            #expect(patch.status == 412, "If-Match: \(weak)")
+            #expect(patch.header("ETag") == "\"1\"")
+            #expect(try client.request("DELETE", "/tasks/\(id)", headers: [("If-Match", weak)]).status == 412, "If-Match: \(weak)")
+        }
+        #expect(try api.counts() == (1, 1), "no weak If-Match changed the task")
+        #expect(try client.request("GET", "/tasks/\(id)").string("title") == "v1")
+
+        let listed = try client.json("PATCH", "/tasks/\(id)", #"{"title":"v2"}"#, headers: [("If-Match", #"W/"1", "5", "1""#)])
+        #expect(listed.status == 200)
+        #expect(listed.header("ETag") == "\"2\"")
+        let star = try client.json("PATCH", "/tasks/\(id)", #"{"title":"v3"}"#, headers: [("If-Match", "*")])
+        #expect(star.status == 200)
+        #expect(star.header("ETag") == "\"3\"")
+        #expect(try client.json("PATCH", "/tasks/\(id)", #"{"title":"bad"}"#, headers: [("If-Match", #"*, "3""#)]).status == 400)
+        #expect(try client.request("DELETE", "/tasks/\(id)", headers: [("If-Match", #"W/"3""#)]).status == 412)
+        #expect(try client.request("DELETE", "/tasks/\(id)", headers: [("If-Match", #""2", "3""#)]).status == 204)
+        #expect(try api.counts() == (0, 4))
+
+        let unknown = UUID().lowercaseString
+        #expect(try client.request("DELETE", "/tasks/\(unknown)", headers: [("If-Match", #"W/"1""#)]).status == 404,
+                "a precondition is not evaluated for a task that does not exist (RFC 9110 §13.2.1)")
+        #expect(try client.request("DELETE", "/tasks/\(unknown)", headers: [("If-Match", "*")]).status == 404)
+    }
+
     @Test func listPagesThroughEveryTaskOnceInCreationOrder() throws {
         let api = try APIFixture()
         let client = try api.client()

@@ -112,15 +112,19 @@ import Testing
         #expect(TaskRoutes.isValidIdempotencyKey(key) == valid)
     }
 
-    @Test(arguments: [(nil, nil), ("\"3\"", 3), ("W/\"4\"", 4), ("*", nil)] as [(String?, Int?)])
-    func ifMatchParsing(header: String?, version: Int?) throws {
+    /// If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak ETag never matches, so it
+    /// contributes no version; `*` (nil) lets any version through.
+    @Test(arguments: [(nil, nil), ("\"3\"", [3]), ("W/\"4\"", []), ("*", nil), (" * ", nil), ("\"1\", W/\"1\"", [1]),
+                      ("W/\"2\", \"1\"", [1]), (" \"1\" ,\t\"2\" ", [1, 2]), (",\"5\",", [5]), ("\"2147483648\"", [2147483648])] as [(String?, [Int]?)])
+    func ifMatchParsing(header: String?, versions: [Int]?) throws {
         let request = HTTPRequest(method: "PATCH", path: "/tasks/x", headers: HTTPHeaders(header.map { [("If-Match", $0)] } ?? []))
-        #expect(try TaskRoutes.ifMatchVersion(request) == version)
+        #expect(try TaskRoutes.ifMatchVersions(request) == versions)
     }
 
-    @Test(arguments: ["3", "\"x\"", "\"0\""])
+    @Test(arguments: ["3", "\"x\"", "\"0\"", "\"03\"", "\"+3\"", "\"-1\"", "W/\"x\"", "\"1\", \"x\"", "*, \"1\"", "\"1\", *", "w/\"1\"", "", ",",
+                      "\"9223372036854775808\""])
     func ifMatchRejectsNonVersions(header: String) {
         let request = HTTPRequest(method: "PATCH", path: "/tasks/x", headers: HTTPHeaders([("If-Match", header)]))
-        #expect(throws: ResponseError.self) { try TaskRoutes.ifMatchVersion(request) }
+        #expect(throws: ResponseError.self) { try TaskRoutes.ifMatchVersions(request) }
     }
 }
