@@ -1,6 +1,7 @@
 import OutboxdConsumers
 import OutboxdHTTP
 import OutboxdKafka
+import OutboxdOutbox
 import OutboxdTasks
 
 extension Configuration {
@@ -21,7 +22,8 @@ extension Configuration {
     ///   a port the system picks and closed; their ports are not tried, so a running daemon
     ///   holding them does not make this fail).
     public func checkWithLibrariesAndHost() throws(ConfigurationError) {
-        let client = KafkaClientConfiguration(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers, properties: kafka.properties)
+        let client = KafkaClientConfiguration(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers, properties: kafka.properties,
+                                              producerDerived: relay.format.shape.producerProperties)
         let producer = try librdkafkaCheck(.producer, client.producerProperties(messageTimeout: relay.deliveryTimeout, topicPolicy: kafka.topics),
                                            read: ["message.max.bytes", "queue.buffering.max.messages"])
         let group = consumers.groupPrefix + (consumers.enabled.first ?? ConsumerConfiguration.all[0])

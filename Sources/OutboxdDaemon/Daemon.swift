@@ -256,7 +256,8 @@ public final class Daemon: Sendable {
         let producer: RDKafkaProducer
         do {
             producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
-                                                                                  properties: configuration.kafka.properties),
+                                                                                  properties: configuration.kafka.properties,
+                                                                                  producerDerived: configuration.relay.format.shape.producerProperties),
                                            messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
         } catch let error as KafkaError {
             // librdkafka refused the properties (checked when they loaded; this is the backstop): no restart mends that.

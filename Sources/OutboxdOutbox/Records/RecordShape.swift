@@ -8,6 +8,17 @@ public enum RecordShape: String, Sendable, CaseIterable {
     /// then the row's stored headers (a Debezium row's span context is its `traceparent`).
     case debezium
 
+    /// Producer properties this shape needs, before the user's `KAFKA_*` ones (which win). In the
+    /// Debezium shape the partitioner is Kafka's Java producer's (murmur2 of the key bytes), so a
+    /// key lands on the partition Kafka Connect would have sent it to; librdkafka's own default
+    /// (`consistent_random`, CRC32) picks another partition for most keys.
+    public var producerProperties: [(name: String, value: String, key: String)] {
+        switch self {
+        case .cloudEvents: []
+        case .debezium: [("partitioner", "murmur2_random", "OUTBOX_RECORD_SHAPE")]
+        }
+    }
+
     /// Headers the relay sets in this shape; a stored header of one of these names (compared
     /// without case) is not sent, so a consumer reading the event's id gets the event's id.
     var relayOwnedHeaders: Set<String> {
