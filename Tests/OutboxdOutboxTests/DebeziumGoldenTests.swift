@@ -43,20 +43,24 @@ struct DebeziumGolden: Decodable {
 
 /// Issue #26: the rows Debezium 3.6.3's EventRouter turned into records, written through
 /// `outboxd_debezium.outbox` and published in the Debezium shape, give the same records byte for
-/// byte (StringConverter: topic, key, value, partition among 6 by murmur2, the `id` header),
-/// except for the differences each test names.
+/// byte (StringConverter: topic, key, value, partition among 6 by murmur2, the headers in order:
+/// the four `__debezium.context.*` ones and `id`), except for the differences each test names.
 @Suite(.serialized) struct DebeziumGoldenTests {
-    /// Headers Debezium ≥ 3.2 adds before `id` (`extended.headers.enabled`, default true);
-    /// outboxd does not send them (README, "Moving from Debezium's outbox event router").
-    static let contextHeaderPrefix = "__debezium.context."
+    /// The header that differs by nature: Debezium's is new for each start of the connector,
+    /// outboxd's for each start of the relay.
+    static let runID = "__debezium.context.runId"
 
     /// The golden rows written through the view, published with the Debezium shape's producer
     /// properties; each row's record by event id, or the SQLSTATE with which the view refused it.
-    func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)])
+    func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)],
+                            context: (inout DebeziumContext) -> Void = { $0.logicalName = "golden" })
         throws -> (records: [String: KafkaRecord], refused: [String: String])
     {
         let fixture = try RelayFixture(producerProperties: producerProperties,
-                                       topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) { $0.format.shape = .debezium }
+                                       topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) {
+            $0.format.shape = .debezium
+            context(&$0.format.debeziumContext)
+        }
         let connection = try fixture.database.connect()
         try connection.query("SET search_path = outboxd_debezium, public")
         var refused: [String: String] = [:]
@@ -87,11 +91,10 @@ struct DebeziumGolden: Decodable {
         if ours.key != golden.key { fields.append("key") }
         if (ours.isTombstone ? nil : ours.value) != golden.value { fields.append("value") }
         if Int(ours.partition) != golden.partition { fields.append("partition") }
-        if ours.headers.first(where: { $0.name == "id" })?.value != golden.headers.first(where: { $0.name == "id" })?.value {
-            fields.append("header id")
+        if ours.headers.map(\.name) != golden.headers.map(\.name) { fields.append("header names") }
+        for header in golden.headers where header.name != runID {
+            if ours.headers.first(where: { $0.name == header.name })?.value != header.value { fields.append("header \(header.name)") }
         }
-        let theirs = golden.headers.map(\.name).filter { !$0.hasPrefix(contextHeaderPrefix) }
-        if ours.headers.map(\.name) != theirs { fields.append("header names") }
         return fields
     }
 
@@ -102,11 +105,13 @@ struct DebeziumGolden: Decodable {
         #expect(golden.records.count == 10)
         let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
 
-        // The one known difference in the records: Debezium's four context headers before `id`.
+        // Each header Debezium sends, in its order; runId is a UUID of each side's start.
         for record in golden.records {
-            #expect(record.headers.map(\.name) == ["__debezium.context.connectorLogicalName", "__debezium.context.taskId",
-                                                   "__debezium.context.connectorName", "__debezium.context.runId", "id"],
-                    "\(record.row.type)")
+            #expect(record.headers.map(\.name) == DebeziumContext.names + ["id"], "\(record.row.type)")
+            if let ours = records[record.row.id] {
+                #expect(UUID(uuidString: ours.header(Self.runID) ?? "") != nil)
+                #expect(ours.header(Self.runID) != record.headers.first { $0.name == Self.runID }?.value.map { String(decoding: $0, as: UTF8.self) })
+            }
         }
         // A NULL payload: Debezium sends a record with a null value (a tombstone for its key);
         // outboxd's contract refuses the row (outbox_one_payload, 23514), so nothing is sent.
@@ -125,6 +130,18 @@ struct DebeziumGolden: Decodable {
         }
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
         #expect(records.count == golden.records.count - 1)
+    }
+
+    /// OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: only `id`, as Debezium with extended.headers.enabled=false.
+    @Test func withoutContextHeadersOnlyIdIsSent() throws {
+        let golden = try DebeziumGolden.load("string")
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties) { $0.enabled = false }
+        #expect(refused.count == 1)
+        for record in golden.records where refused[record.row.id] == nil {
+            let ours = try #require(records[record.row.id])
+            #expect(ours.headers.map(\.name) == ["id"])
+            #expect(Self.differences(record, ours) == ["header names"] + DebeziumContext.names.filter { $0 != Self.runID }.map { "header " + $0 })
+        }
     }
 
     /// Under JsonConverter (schemas.enable=false) Debezium's key and value are JSON strings whose
@@ -166,5 +183,33 @@ struct DebeziumGolden: Decodable {
         let (records, _) = try publishThroughView(golden, producerProperties: [("partitioner", "consistent_random", "KAFKA_PARTITIONER")])
         let moved = golden.records.filter { record in records[record.row.id].map { Int($0.partition) != record.partition } ?? false }
         #expect(!moved.isEmpty, "librdkafka's consistent_random put every golden key where murmur2 does")
+    }
+
+    /// A stored header named like a context header (any case) is the relay's while it sends them,
+    /// and the row's when it does not.
+    @Test(arguments: [true, false])
+    func aStoredContextHeaderIsTheRelaysOnlyWhileItSendsThem(_ enabled: Bool) throws {
+        let fixture = try RelayFixture {
+            $0.format.shape = .debezium
+            $0.format.debeziumContext.enabled = enabled
+        }
+        let id = UUID()
+        try fixture.database.connect().query("""
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)
+            VALUES ($1, 'Order', 'k', 'T', '{}', '{"__Debezium.Context.RunId": "mine", "x": "y"}')
+            """, [id])
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        let record = try #require(try fixture.consume(1, topics: ["outbox.event.Order"]).first)
+        #expect(record.header("id") == id.lowercaseString)
+        if enabled {
+            #expect(record.headers.map(\.name) == DebeziumContext.names + ["id", "x"])
+            #expect(record.header("__debezium.context.connectorLogicalName") == "outboxd")
+            #expect(record.header("__debezium.context.runId") != "mine")
+        } else {
+            #expect(record.headers.map(\.name) == ["id", "x", "__Debezium.Context.RunId"]) // jsonb keeps shorter keys first
+            #expect(record.header("__Debezium.Context.RunId") == "mine")
+        }
     }
 }
