@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
+.PHONY: deps build run test test-faults debezium-golden psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
 
 deps:
 	@scripts/install-deps.sh
@@ -26,6 +26,11 @@ test: deps
 # The fault suite at the issue's scale (~10 min); writes RELIABILITY.md.
 test-faults: deps
 	scripts/test-faults.sh
+
+# Golden records from Debezium's outbox event router (needs Java; not part of `make test`):
+# writes Tests/Fixtures/debezium/*.json, which DebeziumGoldenTests compares outboxd's records with.
+debezium-golden:
+	scripts/debezium-golden.sh
 
 # For development: /usr/local and /etc/systemd/system. Operators install the package (make deb).
 install: build

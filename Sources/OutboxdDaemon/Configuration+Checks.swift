@@ -1,6 +1,7 @@
 import OutboxdConsumers
 import OutboxdHTTP
 import OutboxdKafka
+import OutboxdOutbox
 import OutboxdTasks
 
 extension Configuration {
@@ -21,7 +22,7 @@ extension Configuration {
     ///   a port the system picks and closed; their ports are not tried, so a running daemon
     ///   holding them does not make this fail).
     public func checkWithLibrariesAndHost() throws(ConfigurationError) {
-        let client = KafkaClientConfiguration(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers, properties: kafka.properties)
+        let client = kafkaClient(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers)
         let producer = try librdkafkaCheck(.producer, client.producerProperties(messageTimeout: relay.deliveryTimeout, topicPolicy: kafka.topics),
                                            read: ["message.max.bytes", "queue.buffering.max.messages"])
         let group = consumers.groupPrefix + (consumers.enabled.first ?? ConsumerConfiguration.all[0])
@@ -55,6 +56,13 @@ extension Configuration {
                 throw ConfigurationError(key: key, error.description)
             }
         }
+    }
+
+    /// What the producer and the consumers are made with (start-up) and checked with (here): the
+    /// `KAFKA_*` properties, after what the record shape derives for the producer.
+    func kafkaClient(bootstrapServers: String) -> KafkaClientConfiguration {
+        KafkaClientConfiguration(bootstrapServers: bootstrapServers, properties: kafka.properties,
+                                 producerDerived: relay.format.shape.producerProperties)
     }
 
     /// `RDKafkaConfigCheck.check`, its refusal as a `ConfigurationError` naming the key, with

@@ -238,11 +238,23 @@ public struct ConfigurationKey: Sendable {
                 throw ConfigurationError(key: "OUTBOX_TOPIC_ROUTE", "its topics would be at least \(shortest) characters, longer than a Kafka topic name's \(KafkaTopicName.maxLength); every row it routes would be parked")
             }
         },
-        ConfigurationKey("OUTBOX_RECORD_SHAPE", default: "cloudevents", "Kafka record shape: cloudevents (ce_* headers) or debezium (Debezium's outbox event router: header id)") { config, value in
+        ConfigurationKey("OUTBOX_RECORD_SHAPE", default: "cloudevents", "Kafka record shape: cloudevents (ce_* headers) or debezium (Debezium's outbox event router: headers __debezium.context.*, id; partitioner murmur2_random)") { config, value in
             guard let shape = RecordShape(rawValue: value) else {
                 throw ConfigurationError(key: "OUTBOX_RECORD_SHAPE", "\"\(value.prefix(32))\" is not one of cloudevents, debezium")
             }
             config.relay.format.shape = shape
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_CONTEXT_HEADERS", default: "yes", "in the debezium shape, send Debezium 3.2+'s __debezium.context.* headers before id (its extended.headers.enabled)") { config, value in
+            config.relay.format.debeziumContext.enabled = try ValueParser.flag(value, key: "OUTBOX_DEBEZIUM_CONTEXT_HEADERS")
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_LOGICAL_NAME", default: "outboxd", "the __debezium.context.connectorLogicalName header: the replaced connector's topic.prefix") { config, value in
+            // Debezium's topic.prefix: a Kafka topic name's characters.
+            guard !value.isEmpty, value.utf8.count <= 255,
+                  value.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || "._-".utf8.contains($0)) })
+            else {
+                throw ConfigurationError(key: "OUTBOX_DEBEZIUM_LOGICAL_NAME", "must be 1 to 255 of the characters a-z A-Z 0-9 . _ - (Debezium's topic.prefix)")
+            }
+            config.relay.format.debeziumContext.logicalName = value
         },
         ConfigurationKey("OUTBOX_TOPIC", default: "task-events", "Kafka topic of task events") { config, value in
             config.outboxTopic = try ValueParser.topic(value, key: "OUTBOX_TOPIC")

@@ -216,7 +216,7 @@ public final class Daemon: Sendable {
     /// One runner per enabled consumer, each followed by its notification sender or reminder scheduler.
     private func startConsumers(_ names: [String], producer: RDKafkaProducer, afterOutboxCommit: @escaping @Sendable () -> Void) throws {
         let settings = configuration.consumers
-        let kafka = KafkaClientConfiguration(bootstrapServers: producer.bootstrapServers, properties: configuration.kafka.properties)
+        let kafka = configuration.kafkaClient(bootstrapServers: producer.bootstrapServers)
         let metrics = ConsumerMetrics()
         for name in names {
             let handler: any EventHandler
@@ -255,8 +255,7 @@ public final class Daemon: Sendable {
         }
         let producer: RDKafkaProducer
         do {
-            producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap,
-                                                                                  properties: configuration.kafka.properties),
+            producer = try RDKafkaProducer(configuration: configuration.kafkaClient(bootstrapServers: bootstrap),
                                            messageTimeout: configuration.relay.deliveryTimeout, topicPolicy: configuration.kafka.topics)
         } catch let error as KafkaError {
             // librdkafka refused the properties (checked when they loaded; this is the backstop): no restart mends that.

@@ -7,10 +7,15 @@ public struct KafkaClientConfiguration: Sendable {
     /// librdkafka properties by their librdkafka name (`sasl.mechanisms`), each with the config
     /// key it came from (`KAFKA_SASL_MECHANISMS`) for error messages.
     public var properties: [(name: String, value: String, key: String)] = []
+    /// Producer properties the daemon derives from its other keys (e.g. `OUTBOX_RECORD_SHAPE`'s
+    /// partitioner), set before `properties`, so a `KAFKA_*` key of the same property wins.
+    public var producerDerived: [(name: String, value: String, key: String)] = []
 
-    public init(bootstrapServers: String, properties: [(name: String, value: String, key: String)] = []) {
+    public init(bootstrapServers: String, properties: [(name: String, value: String, key: String)] = [],
+                producerDerived: [(name: String, value: String, key: String)] = []) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
+        self.producerDerived = producerDerived
     }
 
     /// Producer settings the delivery guarantees need (G2, G3): idempotence keeps per-partition
@@ -43,6 +48,7 @@ public struct KafkaClientConfiguration: Sendable {
             + [("bootstrap.servers", bootstrapServers, "KAFKA_BOOTSTRAP_SERVERS"),
                ("message.timeout.ms", "\(max(1, messageTimeout.milliseconds))", "RELAY_DELIVERY_TIMEOUT"),
                ("allow.auto.create.topics", topicPolicy.create ? "true" : "false", "KAFKA_TOPIC_CREATE")]
+            + producerDerived
             + properties
     }
 

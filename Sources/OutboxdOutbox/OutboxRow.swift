@@ -110,7 +110,7 @@ public struct OutboxRow: Sendable {
     /// budget (`bytes`) left out, comes back with its `problem` instead of failing the claim.
     static func rows(of result: PostgresRows, format: RecordFormat, bytes: Int) throws -> [OutboxRow] {
         let columns = try Columns(result.columns)
-        let owned = format.shape.relayOwnedHeaders
+        let owned = format.relayOwnedHeaders
         return try result.map { row in
             let id = try row.require(Int64.self, at: columns.id)
             let aggregateID = try row.require(String.self, at: columns.aggregateID)
@@ -187,7 +187,7 @@ public struct OutboxRow: Sendable {
     }
 
     /// The Kafka record in `shape`: the row's key, value and partition; the shape's headers, then
-    /// the row's stored headers (none named like those: `RecordShape.relayOwnedHeaders`).
+    /// the row's stored headers (none named like those: `RecordFormat.relayOwnedHeaders`).
     func message(_ format: RecordFormat) -> KafkaMessage {
         var headers: [(name: String, value: [UInt8])]
         switch format.shape {
@@ -201,7 +201,7 @@ public struct OutboxRow: Sendable {
                 ("content-type", Array(contentType.utf8)),
             ]
         case .debezium:
-            headers = [("id", Array(eventID.lowercaseString.utf8))]
+            headers = format.debeziumContext.headers + [("id", Array(eventID.lowercaseString.utf8))]
         }
         headers += self.headers.map { ($0.name, Array($0.value.utf8)) }
         return KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)

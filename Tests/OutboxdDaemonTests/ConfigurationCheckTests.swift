@@ -49,6 +49,20 @@ import Testing
         #expect(loader.configuration.kafka.passthrough["linger.ms"] == "5")
     }
 
+    /// Issue #26: the Debezium shape's producer partitions as Kafka's Java producer does unless
+    /// KAFKA_PARTITIONER says otherwise; the check sees what start-up makes the producer with.
+    @Test func theDebeziumShapesPartitionerIsCheckedWithTheUsersOne() throws {
+        func partitioners(_ environment: [String: String]) throws -> [String] {
+            try Self.load(environment).configuration.kafkaClient(bootstrapServers: "kafka:9092")
+                .producerProperties(messageTimeout: .seconds(1), topicPolicy: .init()).filter { $0.name == "partitioner" }.map(\.value)
+        }
+        #expect(try partitioners([:]) == [])
+        #expect(try partitioners(["OUTBOX_RECORD_SHAPE": "debezium"]) == ["murmur2_random"])
+        #expect(try partitioners(["OUTBOX_RECORD_SHAPE": "debezium", "KAFKA_PARTITIONER": "consistent_random"]) == ["murmur2_random", "consistent_random"])
+        let bogus = try #require(Self.refusal(["OUTBOX_RECORD_SHAPE": "debezium", "KAFKA_PARTITIONER": "crc99"]))
+        #expect(bogus.key == "KAFKA_PARTITIONER", "\(bogus)")
+    }
+
     /// A secret librdkafka refuses (a key that is not PEM) is named, never shown.
     @Test func aRefusedSecretIsNamedNotShown() throws {
         let secret = "-----BEGIN PRIVATE KEY-----s3cret-key-material"

@@ -278,6 +278,23 @@ import Testing
         let defaults = try ConfigurationLoader(fileText: nil, environment: [:], flags: []).configuration.relay.format
         #expect(defaults.shape == .cloudEvents)
         #expect(defaults.route.topic(aggregateType: "Order", eventType: "e") == "outbox.event.Order")
+        #expect(defaults.debeziumContext.enabled && defaults.debeziumContext.logicalName == "outboxd")
+    }
+
+    /// Issue #26: the `__debezium.context.*` headers' switch and logical name (Debezium's topic.prefix).
+    @Test func debeziumContextSettings() throws {
+        let set = try ConfigurationLoader(fileText: "OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no\n", environment: ["OUTBOX_DEBEZIUM_LOGICAL_NAME": "shop.db-1_x"], flags: [])
+        #expect(!set.configuration.relay.format.debeziumContext.enabled)
+        #expect(set.configuration.relay.format.debeziumContext.logicalName == "shop.db-1_x")
+        for bad in ["", "has space", "ünï", String(repeating: "a", count: 256)] {
+            do {
+                _ = try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_LOGICAL_NAME": bad], flags: [])
+                Issue.record("\(bad.prefix(20)) accepted")
+            } catch {
+                #expect(error.key == "OUTBOX_DEBEZIUM_LOGICAL_NAME" && error.description.contains("Debezium's topic.prefix"), "\(error)")
+            }
+        }
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_CONTEXT_HEADERS": "maybe"], flags: []) }
     }
 
     @Test func settingsFlagsBecomeKeys() throws {

@@ -215,10 +215,10 @@ import Testing
         #expect(traced.topic == "outbox.event.Order")
         #expect(String(decoding: traced.key, as: UTF8.self) == "42")
         #expect(String(decoding: traced.value, as: UTF8.self) == #"{"id": 42, "lineItems": []}"#)
-        #expect(traced.headers.map(\.name) == ["id", "traceparent"])
+        #expect(traced.headers.map(\.name) == DebeziumContext.names + ["id", "traceparent"])
         #expect(traced.header("traceparent") == Self.traceparent)
         let plain = try #require(byID[untraced.lowercaseString])
-        #expect(plain.headers.map(\.name) == ["id"])
+        #expect(plain.headers.map(\.name) == DebeziumContext.names + ["id"])
         #expect(String(decoding: plain.key, as: UTF8.self) == "43")
     }
 

@@ -7,6 +7,15 @@ public struct RecordFormat: Sendable {
     public var route: TopicRoute = .default
     /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
     public var source = "outboxd"
+    /// The `__debezium.context.*` headers of the Debezium shape.
+    public var debeziumContext = DebeziumContext()
 
     public init() {}
+
+    /// Headers the relay sets; a stored header of one of these names (compared without case) is
+    /// not sent, so a consumer reading the event's id gets the event's id.
+    var relayOwnedHeaders: Set<String> {
+        shape == .debezium && debeziumContext.enabled ? shape.relayOwnedHeaders.union(DebeziumContext.names.map { $0.lowercased() })
+            : shape.relayOwnedHeaders
+    }
 }

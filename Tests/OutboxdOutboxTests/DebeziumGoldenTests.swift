@@ -1,0 +1,215 @@
+import Foundation
+import OutboxdKafka
+@testable import OutboxdOutbox
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+/// One record of Debezium's outbox event router as a Kafka Connect worker serialized it
+/// (`Tests/Fixtures/debezium/*.json`, written by `scripts/debezium-golden.sh`).
+struct DebeziumGolden: Decodable {
+    struct Row: Decodable {
+        let id: String, aggregatetype: String, aggregateid: String, type: String
+        let payload: String?
+    }
+
+    struct Header: Decodable {
+        let name: String
+        let value_base64: String?
+        var value: [UInt8]? { value_base64.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+    }
+
+    struct Record: Decodable {
+        let row: Row
+        let topic: String
+        let key_base64: String?
+        let value_base64: String?
+        let headers: [Header]
+        let partition: Int?
+        var key: [UInt8]? { key_base64.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+        var value: [UInt8]? { value_base64.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+    }
+
+    let debezium: String
+    let converter: String
+    let partitions: Int
+    let records: [Record]
+
+    static func load(_ name: String) throws -> DebeziumGolden {
+        let url = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/Fixtures/debezium/\(name).json")
+        return try JSONDecoder().decode(DebeziumGolden.self, from: Data(contentsOf: url))
+    }
+}
+
+/// Issue #26: the rows Debezium 3.6.3's EventRouter turned into records, written through
+/// `outboxd_debezium.outbox` and published in the Debezium shape, give the same records byte for
+/// byte (StringConverter: topic, key, value, partition among 6 by murmur2, the headers in order:
+/// the four `__debezium.context.*` ones and `id`), except for the differences each test names.
+@Suite(.serialized) struct DebeziumGoldenTests {
+    /// The header that differs by nature: Debezium's is new for each start of the connector,
+    /// outboxd's for each start of the relay.
+    static let runID = "__debezium.context.runId"
+
+    /// The golden rows written through the view, published with the Debezium shape's producer
+    /// properties; each row's record by event id, or the SQLSTATE with which the view refused it.
+    func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)],
+                            context: (inout DebeziumContext) -> Void = { $0.logicalName = "golden" })
+        throws -> (records: [String: KafkaRecord], refused: [String: String])
+    {
+        let fixture = try RelayFixture(producerProperties: producerProperties,
+                                       topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) {
+            $0.format.shape = .debezium
+            context(&$0.format.debeziumContext)
+        }
+        let connection = try fixture.database.connect()
+        try connection.query("SET search_path = outboxd_debezium, public")
+        var refused: [String: String] = [:]
+        for record in golden.records {
+            let row = record.row
+            do {
+                try connection.query("""
+                    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)
+                    """, [row.id, row.aggregatetype, row.aggregateid, row.type, row.payload])
+            } catch let error as PostgresError {
+                refused[row.id] = error.code.raw
+            }
+        }
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        #expect(try fixture.database.count("outbox", where: "parked_at IS NOT NULL") == 0)
+        let topics = Array(Set(golden.records.map(\.topic))).sorted()
+        let read = try fixture.consume(golden.records.count - refused.count, topics: topics)
+        let records = Dictionary(read.map { ($0.header("id") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        return (records, refused)
+    }
+
+    /// The fields of `ours` that differ from Debezium's `golden` record under StringConverter.
+    static func differences(_ golden: DebeziumGolden.Record, _ ours: KafkaRecord) -> [String] {
+        var fields: [String] = []
+        if ours.topic != golden.topic { fields.append("topic") }
+        if ours.key != golden.key { fields.append("key") }
+        if (ours.isTombstone ? nil : ours.value) != golden.value { fields.append("value") }
+        if Int(ours.partition) != golden.partition { fields.append("partition") }
+        if ours.headers.map(\.name) != golden.headers.map(\.name) { fields.append("header names") }
+        for header in golden.headers where header.name != runID {
+            if ours.headers.first(where: { $0.name == header.name })?.value != header.value { fields.append("header \(header.name)") }
+        }
+        return fields
+    }
+
+    @Test func stringConverterRecordsAreDebeziumsByteForByte() throws {
+        let golden = try DebeziumGolden.load("string")
+        #expect(golden.debezium == "3.6.3.Final")
+        #expect(golden.converter == "org.apache.kafka.connect.storage.StringConverter")
+        #expect(golden.records.count == 10)
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
+
+        // Each header Debezium sends, in its order; runId is a UUID of each side's start.
+        for record in golden.records {
+            #expect(record.headers.map(\.name) == DebeziumContext.names + ["id"], "\(record.row.type)")
+            if let ours = records[record.row.id] {
+                #expect(UUID(uuidString: ours.header(Self.runID) ?? "") != nil)
+                #expect(ours.header(Self.runID) != record.headers.first { $0.name == Self.runID }?.value.map { String(decoding: $0, as: UTF8.self) })
+            }
+        }
+        // A NULL payload: Debezium sends a record with a null value (a tombstone for its key);
+        // outboxd's contract refuses the row (outbox_one_payload, 23514), so nothing is sent.
+        let nullPayload = try #require(golden.records.first { $0.row.payload == nil })
+        #expect(nullPayload.value == nil)
+        #expect(refused == [nullPayload.row.id: "23514"])
+
+        var differing: [String: [String]] = [:]
+        for record in golden.records where refused[record.row.id] == nil {
+            guard let ours = records[record.row.id] else {
+                Issue.record("no record of \(record.row.type) read back")
+                continue
+            }
+            let fields = Self.differences(record, ours)
+            if !fields.isEmpty { differing[record.row.type] = fields }
+        }
+        #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
+        #expect(records.count == golden.records.count - 1)
+    }
+
+    /// OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: only `id`, as Debezium with extended.headers.enabled=false.
+    @Test func withoutContextHeadersOnlyIdIsSent() throws {
+        let golden = try DebeziumGolden.load("string")
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties) { $0.enabled = false }
+        #expect(refused.count == 1)
+        for record in golden.records where refused[record.row.id] == nil {
+            let ours = try #require(records[record.row.id])
+            #expect(ours.headers.map(\.name) == ["id"])
+            #expect(Self.differences(record, ours) == ["header names"] + DebeziumContext.names.filter { $0 != Self.runID }.map { "header " + $0 })
+        }
+    }
+
+    /// Under JsonConverter (schemas.enable=false) Debezium's key and value are JSON strings whose
+    /// text is outboxd's key and value; the partition is murmur2 of those quoted bytes, so it
+    /// differs wherever the hashes of the two byte strings fall on different partitions.
+    /// With schemas.enable=true both are an envelope {"schema":…,"payload":<that string>}.
+    @Test(arguments: ["json-schemaless", "json-schemas"])
+    func jsonConverterRecordsDifferInKeyAndValueEncodingOnly(_ name: String) throws {
+        let golden = try DebeziumGolden.load(name)
+        #expect(golden.converter == "org.apache.kafka.connect.json.JsonConverter")
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
+        #expect(refused.count == 1)
+        let plain = try DebeziumGolden.load("string")
+        for (record, stringRecord) in zip(golden.records, plain.records) where refused[record.row.id] == nil {
+            let ours = try #require(records[record.row.id], "\(record.row.type)")
+            let fields = Self.differences(record, ours)
+            #expect(fields.starts(with: ["key", "value"]) && Set(fields).isSubset(of: ["key", "value", "partition"]),
+                    "\(name) \(record.row.type): \(fields)")
+            // What differs is the encoding: the converter's JSON string (or the envelope's payload) is our bytes.
+            for (theirs, mine) in [(record.key, ours.key), (record.value, ours.value)] {
+                let json = try JSONSerialization.jsonObject(with: Data(try #require(theirs)), options: .fragmentsAllowed)
+                let text = name == "json-schemas" ? (json as? [String: Any])?["payload"] as? String : json as? String
+                #expect(text.map { Array($0.utf8) } == mine, "\(name) \(record.row.type)")
+            }
+            #expect(Int(ours.partition) == stringRecord.partition)
+        }
+    }
+
+    /// The Debezium shape's partitioner is the Java producer's; a user's KAFKA_PARTITIONER comes
+    /// later and wins. librdkafka's default (consistent_random) puts some golden keys elsewhere.
+    @Test func debeziumShapeDefaultsToMurmur2AndKafkaPartitionerWins() throws {
+        let client = KafkaClientConfiguration(bootstrapServers: "x:9092", properties: [("partitioner", "consistent_random", "KAFKA_PARTITIONER")],
+                                              producerDerived: RecordShape.debezium.producerProperties)
+        let properties = client.producerProperties(messageTimeout: .seconds(1), topicPolicy: KafkaTopicPolicy())
+        #expect(properties.filter { $0.name == "partitioner" }.map(\.value) == ["murmur2_random", "consistent_random"])
+        #expect(RecordShape.cloudEvents.producerProperties.isEmpty)
+
+        let golden = try DebeziumGolden.load("string")
+        let (records, _) = try publishThroughView(golden, producerProperties: [("partitioner", "consistent_random", "KAFKA_PARTITIONER")])
+        let moved = golden.records.filter { record in records[record.row.id].map { Int($0.partition) != record.partition } ?? false }
+        #expect(!moved.isEmpty, "librdkafka's consistent_random put every golden key where murmur2 does")
+    }
+
+    /// A stored header named like a context header (any case) is the relay's while it sends them,
+    /// and the row's when it does not.
+    @Test(arguments: [true, false])
+    func aStoredContextHeaderIsTheRelaysOnlyWhileItSendsThem(_ enabled: Bool) throws {
+        let fixture = try RelayFixture {
+            $0.format.shape = .debezium
+            $0.format.debeziumContext.enabled = enabled
+        }
+        let id = UUID()
+        try fixture.database.connect().query("""
+            INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, payload, headers)
+            VALUES ($1, 'Order', 'k', 'T', '{}', '{"__Debezium.Context.RunId": "mine", "x": "y"}')
+            """, [id])
+        fixture.relay.run()
+        fixture.relay.wakeup.wake()
+        try fixture.waitUntilNothingPending()
+        let record = try #require(try fixture.consume(1, topics: ["outbox.event.Order"]).first)
+        #expect(record.header("id") == id.lowercaseString)
+        if enabled {
+            #expect(record.headers.map(\.name) == DebeziumContext.names + ["id", "x"])
+            #expect(record.header("__debezium.context.connectorLogicalName") == "outboxd")
+            #expect(record.header("__debezium.context.runId") != "mine")
+        } else {
+            #expect(record.headers.map(\.name) == ["id", "x", "__Debezium.Context.RunId"]) // jsonb keeps shorter keys first
+            #expect(record.header("__Debezium.Context.RunId") == "mine")
+        }
+    }
+}

@@ -1,0 +1,178 @@
+"""Golden records from Debezium's own outbox event router (scripts/debezium-golden.sh runs this).
+
+Streams the rows below from a PostgreSQL table with Debezium's default outbox columns through
+Debezium's embedded engine (PostgreSQL connector, pgoutput, io.debezium.transforms.outbox.EventRouter
+at its defaults, extended headers on), takes the records in Kafka Connect's form (SourceRecord) and
+serializes them the way a Kafka Connect worker does: key and value with each converter below, each
+header with the worker's default header converter (SimpleHeaderConverter), and the partition that
+Kafka's Java producer picks for the key bytes (BuiltInPartitioner.partitionForKey, murmur2) among 6.
+
+usage: debezium-golden.py DATABASE_PORT OUT_DIR
+"""
+
+import base64
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PARTITIONS = 6
+SLOT = "debezium"
+PUBLICATION = "dbz_publication"
+
+# (id, aggregatetype, aggregateid, type, payload as jsonb text or None)
+ROWS = [
+    ("00000000-0000-4000-8000-000000000001", "Order", "order-1", "OrderCreated",
+     '{"id": 1, "items": ["a", "b"], "total": 9.5}'),
+    ("00000000-0000-4000-8000-000000000002", "Order", "order-1", "OrderPaid",
+     '{"id": 1, "paid": true}'),
+    ("00000000-0000-4000-8000-000000000003", "Order", 'say "hi" \\ back\\slash', "Quoted",
+     '"just a JSON string"'),
+    ("00000000-0000-4000-8000-000000000004", "Order", "ключ-😀", "Unicode",
+     '{"cjk": "漢字", "emoji": "😀 𝄞", "quote": "\\" \\\\"}'),
+    ("00000000-0000-4000-8000-000000000005", "Order", "line1\nline2\ttab\x01end", "Control",
+     '{"ctl": "tab\\there\\nnewline\\u0001\\u001f"}'),
+    ("00000000-0000-4000-8000-000000000006", "Order", "", "EmptyKey", '{"empty": ""}'),
+    ("00000000-0000-4000-8000-000000000007", "Order", "k" * 255, "LongKey", "[1, 2.50, -3e2, null]"),
+    ("00000000-0000-4000-8000-000000000008", "Order", "order-null", "NoPayload", None),
+    ("00000000-0000-4000-8000-000000000009", "CustomerAccount", "customer-7", "AccountOpened",
+     '{"name": "Zoë"}'),
+    ("00000000-0000-4000-8000-00000000000a", "Order", "order-2", "Number", "42"),
+]
+
+CONVERTERS = {
+    "string": ("org.apache.kafka.connect.storage.StringConverter", {}),
+    "json-schemaless": ("org.apache.kafka.connect.json.JsonConverter", {"schemas.enable": "false"}),
+    "json-schemas": ("org.apache.kafka.connect.json.JsonConverter", {"schemas.enable": "true"}),
+}
+
+
+def literal(text):
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def psql(port, sql):
+    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "outboxd",
+                    "-v", "ON_ERROR_STOP=1", "-q"], input=sql.encode(), check=True)
+
+
+def prepare(port):
+    """The table, publication and slot first, then the rows: Debezium streams them as inserts."""
+    inserts = "".join(
+        f"INSERT INTO outbox VALUES ({literal(i)}, {literal(t)}, {literal(k)}, {literal(ty)}, {literal(p)});\n"
+        for (i, t, k, ty, p) in ROWS)
+    psql(port, f"""
+SET client_encoding = 'UTF8';
+CREATE TABLE outbox (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
+                     aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb);
+CREATE PUBLICATION {PUBLICATION} FOR ALL TABLES;
+SELECT pg_create_logical_replication_slot('{SLOT}', 'pgoutput');
+{inserts}""")
+
+
+def b64(data):
+    return None if data is None else base64.b64encode(bytes(data)).decode()
+
+
+def main():
+    port, out_dir = int(sys.argv[1]), Path(sys.argv[2])
+    prepare(port)
+
+    import jpype
+    from pydbzengine import BasePythonChangeHandler, DebeziumEngine
+
+    collected, done = [], threading.Event()
+
+    class Collect(BasePythonChangeHandler):
+        def handleJsonBatch(self, records):  # the name pydbzengine passes it by
+            for event in records:
+                collected.append(event.record())
+            if len(collected) >= len(ROWS):
+                done.set()
+
+    props = {
+        "name": "outbox-golden",
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "offset.storage": "org.apache.kafka.connect.storage.MemoryOffsetBackingStore",
+        "offset.flush.interval.ms": "0",
+        "database.hostname": "127.0.0.1",
+        "database.port": str(port),
+        "database.user": "postgres",
+        "database.password": "",
+        "database.dbname": "outboxd",
+        "topic.prefix": "golden",
+        "plugin.name": "pgoutput",
+        "slot.name": SLOT,
+        "publication.name": PUBLICATION,
+        "snapshot.mode": "no_data",
+        "table.include.list": "public.outbox",
+        "transforms": "outbox",
+        "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
+    }
+    engine = DebeziumEngine(properties=props, handler=Collect(), format="connect")
+    runner = threading.Thread(target=engine.run, daemon=True)
+    runner.start()
+    if not done.wait(180):
+        engine.close()
+        sys.exit(f"Debezium sent {len(collected)} of {len(ROWS)} records in 180 s")
+    engine.close()
+    runner.join(60)
+
+    JString = jpype.JClass("java.lang.String")
+    HashMap = jpype.JClass("java.util.HashMap")
+    Partitioner = jpype.JClass("org.apache.kafka.clients.producer.internals.BuiltInPartitioner")
+    SimpleHeaderConverter = jpype.JClass("org.apache.kafka.connect.storage.SimpleHeaderConverter")
+    headers_converter = SimpleHeaderConverter()
+    headers_converter.configure(HashMap())
+    version = str(jpype.JClass("io.debezium.connector.postgresql.Module").version())
+
+    rows = {r[0]: r for r in ROWS}
+    for name, (cls, options) in CONVERTERS.items():
+        key_converter, value_converter = jpype.JClass(cls)(), jpype.JClass(cls)()
+        config = HashMap()
+        for k, v in options.items():
+            config.put(JString(k), JString(v))
+        key_converter.configure(config, True)
+        value_converter.configure(config, False)
+        out = []
+        for record in collected:
+            topic = str(record.topic())
+            key = key_converter.fromConnectData(topic, record.keySchema(), record.key())
+            value = value_converter.fromConnectData(topic, record.valueSchema(), record.value())
+            headers = []
+            for header in record.headers():
+                data = headers_converter.fromConnectHeader(topic, header.key(), header.schema(), header.value())
+                headers.append({"name": str(header.key()), "value_base64": b64(data)})
+            id_header = next((h for h in headers if h["name"] == "id"), None)
+            event_id = base64.b64decode(id_header["value_base64"]).decode() if id_header else None
+            row = rows.get(event_id)
+            out.append({
+                "row": None if row is None else {
+                    "id": row[0], "aggregatetype": row[1], "aggregateid": row[2], "type": row[3],
+                    "payload": row[4]},
+                "topic": topic,
+                "key_base64": b64(key),
+                "value_base64": b64(value),
+                "headers": headers,
+                "partition": None if key is None else int(Partitioner.partitionForKey(key, PARTITIONS)),
+            })
+        fixture = {
+            "generator": "scripts/debezium-golden.sh",
+            "debezium": version,
+            "connector": "PostgresConnector, plugin.name=pgoutput, streaming",
+            "transform": "io.debezium.transforms.outbox.EventRouter (defaults)",
+            "converter": cls, "converter_options": options,
+            "header_converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            "partitioner": f"Kafka Java producer, BuiltInPartitioner.partitionForKey(key, {PARTITIONS})",
+            "partitions": PARTITIONS,
+            "records": out,
+        }
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"{path}: {len(out)} records")
+
+
+if __name__ == "__main__":
+    main()
