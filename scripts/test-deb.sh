@@ -98,7 +98,9 @@ started_pids() { cat "$root"/run/systemctl-stand-in/*.pid 2>/dev/null >>"$scratc
 if [ ! -x "${OUTBOXD_BIN:-}" ]; then
   echo "# not checked that the toolchain is hidden: no OUTBOXD_BIN (the debug build scripts/test.sh makes)"
 else
-  out=$(as_root "$OUTBOXD_BIN" --version 2>&1 || true)
+  # A copy inside the scratch root: the checkout may be in a folder the root does not show (/tmp).
+  cp "$OUTBOXD_BIN" "$root/var/cache/outboxd-test/outboxd-debug"
+  out=$(as_root /var/cache/outboxd-test/outboxd-debug --version 2>&1 || true)
   if grep -q "error while loading shared libraries: libswift" <<<"$out"; then
     ok "the toolchain is hidden: the debug build (linked to it) does not start"
   else
