@@ -278,22 +278,24 @@ public final class Relay: Worker {
         metrics.latency.observe(outcome.latencies)
         metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - lane.producedAt.microsecondsSinceEpoch) / 1_000_000 })
         for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
+        var parkedAny = false
+        var retried: (id: Int64, reason: String)?
         for failure in outcome.failed {
             let parked = failure.park || failure.attempts >= configuration.maxAttempts
             metrics.failures.increment([failure.reason])
             if parked { metrics.parked.increment() }
+            parkedAny = parkedAny || parked
+            if !parked, retried == nil { retried = (failure.id, failure.reason) }
             logger.log(parked ? .error : .warning, parked ? "event parked" : "event not delivered; will retry",
                        ["outbox_id": "\(failure.id)", "attempts": "\(failure.attempts)", "error": failure.error])
         }
-        let parkedNow = outcome.failed.filter { $0.park || $0.attempts >= configuration.maxAttempts }.count
-        let waitingOn = outcome.failed.first { !($0.park || $0.attempts >= configuration.maxAttempts) }.map { ($0.id, $0.reason) }
-            ?? outcome.held.first.map { ($0, "held: no delivery report, or waiting for an earlier event of its key") }
+        let waitingOn = retried ?? outcome.held.first.map { ($0, "held: no delivery report, or waiting for an earlier event of its key") }
         progress.withLock {
             $0.batches += 1
             $0.published += outcome.delivered.count
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
-            $0.stall.recorded(advanced: !outcome.delivered.isEmpty || parkedNow > 0, waitingOn: waitingOn, now: .now)
+            $0.stall.recorded(advanced: !outcome.delivered.isEmpty || parkedAny, waitingOn: waitingOn, now: .now)
         }
     }
 }
