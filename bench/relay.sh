@@ -23,7 +23,9 @@
 #
 # Environment: ROWS (default 1000000), BATCH (RELAY_BATCH_SIZE, default 500), PRODUCE_COUNT (messages of
 # the produce ceiling, default 300000), LATENCY_RATE (tasks/s, default 2000; 0 skips the latency runs),
-# LATENCY_DURATION (per run, default 10s), PGBIN (default /usr/lib/postgresql/15/bin).
+# LATENCY_DURATION (per run, default 10s), MODES (default "delete keep bytes": a subset for a quick A/B;
+# the summary then reports only what was measured), PERF_DIR (a folder: each drain is profiled there
+# with `perf record -g`, relay-MODE.data), PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=relay.sh
 source "$(dirname "$0")/lib.sh"
@@ -73,10 +75,14 @@ preload() {
 }
 
 declare -A claim_rate drain_rate checks relay_rss relay_cpu broker_cpu pg_cpu claim_pg_cpu
+for mode in delete keep bytes; do
+  claim_rate[$mode]= drain_rate[$mode]= checks[$mode]= relay_rss[$mode]= relay_cpu[$mode]= broker_cpu[$mode]= pg_cpu[$mode]= claim_pg_cpu[$mode]=
+done
+claim_cmd=
 problems=()
 # Modes: delete (retention 0), keep (kept history), bytes (retention 0, the same payloads as bytes:
 # issue #16's target, bytes drain >= 1.0x the JSON one; no SQL ceiling of its own).
-for mode in delete keep bytes; do
+for mode in ${MODES:-delete keep bytes}; do
   case $mode in
     delete) keep=0 retention=0s bytes=0 ;;
     keep) keep=1 retention=1h bytes=0 ;;
@@ -109,6 +115,12 @@ for mode in delete keep bytes; do
   metrics_port=$("$root/scripts/pg.sh" free-port)
   OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=$broker_bootstrap \
     bench_start_daemon "$dir/relay-$mode.log" "$bin" relay --metrics-listen "127.0.0.1:$metrics_port"
+  perf_pid=
+  if [ -n "${PERF_DIR:-}" ]; then
+    mkdir -p "$PERF_DIR"
+    perf record -F 1999 -g -p "$daemon_pid" -o "$PERF_DIR/relay-$mode.data" >/dev/null 2>"$dir/perf-$mode.err" &
+    perf_pid=$!
+  fi
   start_t= start_pending= start_cpu=
   while :; do
     p=$(( ROWS - $(published) ))
@@ -122,6 +134,7 @@ for mode in delete keep bytes; do
     sleep 0.2
   done
   end_t=$t
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; echo "perf profile: $PERF_DIR/relay-$mode.data" >&2; fi
   stop_daemon
   stop_broker
   relay_rss[$mode]=$peak_rss_mb
@@ -131,7 +144,7 @@ for mode in delete keep bytes; do
   broker_cpu[$mode]=$(awk -v a="$start_broker_cpu" -v b="$end_broker_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   pg_cpu[$mode]=$(awk -v a="$start_pg_cpu" -v b="$end_pg_cpu" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
   drain_rate[$mode]=$(awk -v n="$start_pending" -v a="$start_t" -v b="$end_t" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
-  echo "relay drain ($mode): ${drain_rate[$mode]} events/s" >&2
+  echo "relay drain ($mode): ${drain_rate[$mode]} events/s; CPU per event relay ${relay_cpu[$mode]} µs, brokers ${broker_cpu[$mode]}, PostgreSQL ${pg_cpu[$mode]}" >&2
   if grep -qE '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log"; then
     problems+=("$mode: relay log has errors: $(grep -E '^[^ ]+ (error|critical) ' "$dir/relay-$mode.log" | head -n 1)")
   fi
@@ -158,16 +171,16 @@ done
 bench_start_broker "$partitions"
 produce_cmd="outboxd-bench produce --count $PRODUCE_COUNT --batch $BATCH --bootstrap BOOTSTRAP"
 echo "\$ $produce_cmd" >&2
-TIMEFORMAT='%U %S'
-{ time run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" --bootstrap "$broker_bootstrap" >"$dir/produce.out" 2>"$dir/produce.err"; } 2>"$dir/produce.time" \
+run_child "$bench_bin" produce --count "$PRODUCE_COUNT" --batch "$BATCH" --bootstrap "$broker_bootstrap" >"$dir/produce.out" 2>"$dir/produce.err" \
   || { cat "$dir/produce.out" "$dir/produce.err" >&2; die "outboxd-bench produce failed"; }
-# CPU per message of the producer alone (both modes: 2 × PRODUCE_COUNT messages), librdkafka's threads included.
-produce_cpu=$(awk -v n="$PRODUCE_COUNT" '{ printf "%.1f", ($1 + $2) * 1e6 / (2 * n) }' "$dir/produce.time")
 stop_broker
 cat "$dir/produce.out" >&2
 produce_field() { sed -n "s/^BENCH produce mode=$1 .*events_per_s=\([0-9]*\).*/\1/p" "$dir/produce.out"; }
 produce_batched=$(produce_field batched)
 produce_pipelined=$(produce_field pipelined)
+# CPU per message of the producer alone, batches waiting for their reports (the relay's way), all its
+# threads, librdkafka's included: measured by outboxd-bench around the sends (messages built before).
+produce_cpu=$(sed -n 's/^BENCH produce mode=batched .*cpu_us_per_msg=\([0-9.]*\).*/\1/p' "$dir/produce.out")
 [ -n "$produce_batched" ] && [ -n "$produce_pipelined" ] || die "could not parse outboxd-bench's output"
 grep -q "failed=0 " "$dir/produce.out" || problems+=("produce ceiling had failed deliveries")
 
@@ -205,7 +218,7 @@ for mode in delete keep; do
   total=$(awk -v a="${relay_cpu[$mode]}" -v b="${broker_cpu[$mode]}" -v c="${pg_cpu[$mode]}" 'BEGIN { printf "%.1f", a + b + c }')
   lines+=("CPU per event over the drain ($label): relay ${relay_cpu[$mode]} + brokers ${broker_cpu[$mode]} + PostgreSQL ${pg_cpu[$mode]} = $total µs, so $(nproc) cores bound the drain at $(awk -v t="$total" -v c="$(nproc)" 'BEGIN { printf "%.0f", (t > 0 ? c * 1e6 / t : 0) }') events/s; the SQL alone used PostgreSQL ${claim_pg_cpu[$mode]} µs per row")
 done
-lines+=("producer alone (outboxd-bench produce, librdkafka's threads included): $produce_cpu µs CPU per message: the floor under the relay's CPU per event")
+lines+=("producer alone (outboxd-bench produce, batches of $BATCH waiting for every report, librdkafka's threads included): $produce_cpu µs CPU per message (target <= 3: $(verdict "$produce_cpu" le 3)): the floor under the relay's CPU per event")
 lines+=("outboxd relay peak RSS: retention 0 ${relay_rss[delete]} MB, kept history ${relay_rss[keep]} MB")
 lines+=("produce ceiling (brokers in their own process): batches of $BATCH waiting for reports $produce_batched events/s; pipelined $produce_pipelined events/s; ratio relay(retention 0)/batched $(ratio "${drain_rate[delete]}" "$produce_batched"), /pipelined $(ratio "${drain_rate[delete]}" "$produce_pipelined")")
 if [ "$LATENCY_RATE" -gt 0 ]; then

@@ -24,7 +24,9 @@ public struct KafkaClientConfiguration: Sendable {
     public static let producerDefaults: [(name: String, value: String, key: String)] = [
         ("enable.idempotence", "true", "default"),
         ("acks", "all", "default"),
-        ("linger.ms", "0", "default"), // the relay hands over whole batches; waiting for more only adds latency
+        // A batch is queued under the linger, then sent at once by a kick (`RDKafkaProducer.kick`):
+        // as few requests as librdkafka can make of it, and a lone event does not wait the linger.
+        ("linger.ms", "5", "default"),
         ("socket.nagle.disable", "true", "default"),
         ("statistics.interval.ms", "5000", "default"), // broker states for /metrics
     ]

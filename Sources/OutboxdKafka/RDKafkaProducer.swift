@@ -41,13 +41,24 @@ public final class RDKafkaProducer: Sendable {
         bootstrapServers = configuration.bootstrapServers
         self.topicPolicy = topicPolicy
         adminTimeout = min(messageTimeout, .seconds(10))
-        pollThread = WorkerThread(name: "kafka-poll") { [handle] signal in
+        let wakeup = Wakeup()
+        let kick = ProducerKick(linger: .milliseconds(RDKafkaConfig.integer("linger.ms", of: rk) ?? 5))
+        self.kick = kick
+        reportsQueued = RDKafkaQueueWakeup(mainQueueOf: rk, wakes: wakeup)
+        pollThread = WorkerThread(name: "kafka-poll", wakeup: wakeup) { [handle, kick] signal in
             while !signal.isStopping {
-                rd_kafka_poll(handle.raw, 100)
+                signal.wait(timeout: .milliseconds(100))
+                kick.serve(handle, signal: signal)
+                rd_kafka_poll(handle.raw, 0)
             }
         }
         pollThread.start(ended: { _ in })
     }
+
+    /// Makes librdkafka send each produced batch at once (`ProducerKick`).
+    private let kick: ProducerKick
+    /// Wakes the poll thread when librdkafka queues reports (or statistics) for it.
+    private let reportsQueued: RDKafkaQueueWakeup
 
     /// Each broker's connection state (`UP`, `DOWN`, `CONNECT`, …) from the latest statistics.
     public var brokerStates: [String: String] { brokers.current }
@@ -105,6 +116,7 @@ public final class RDKafkaProducer: Sendable {
                 batch.complete(index, .failed(error))
             }
         }
+        if !messages.isEmpty, kick.request(after: batch) { pollThread.signal.wakeup.wake() }
         return batch
     }
 
@@ -144,7 +156,10 @@ public final class RDKafkaProducer: Sendable {
             _ = flush(timeout: .milliseconds(500)) // serves the purged messages' reports
         }
         pollThread.stop(deadline: nil)
-        if destroy { rd_kafka_destroy(handle.raw) }
+        if destroy {
+            rd_kafka_destroy(handle.raw)
+            reportsQueued.release()
+        }
     }
 
     /// Produces one message; a synchronous failure is returned (the context is released then).
@@ -173,6 +188,30 @@ public final class RDKafkaProducer: Sendable {
             Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
             return RDKafkaConfig.error(code, context: "produce")
         }
+    }
+}
+
+/// librdkafka's queue event callback for the main queue (`rd_kafka_queue_cb_event_enable`): on one
+/// of librdkafka's threads, when the queue gets an op after being served. Wakes the poll thread.
+private let rdKafkaQueueEvent: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void = { _, opaque in
+    guard let opaque else { return }
+    Unmanaged<Wakeup>.fromOpaque(opaque).takeUnretainedValue().wake()
+}
+
+/// The main queue's event callback, installed on a new handle. The `Wakeup` is retained for the
+/// callback: `release` after `rd_kafka_destroy`; a handle never destroyed keeps it.
+struct RDKafkaQueueWakeup: @unchecked Sendable { // the raw pointer is only released once, after the handle is gone
+    private let opaque: UnsafeMutableRawPointer
+
+    init(mainQueueOf rk: OpaquePointer, wakes wakeup: Wakeup) {
+        opaque = Unmanaged.passRetained(wakeup).toOpaque()
+        let queue = rd_kafka_queue_get_main(rk)
+        rd_kafka_queue_cb_event_enable(queue, rdKafkaQueueEvent, opaque)
+        rd_kafka_queue_destroy(queue)
+    }
+
+    func release() {
+        Unmanaged<Wakeup>.fromOpaque(opaque).release()
     }
 }
 

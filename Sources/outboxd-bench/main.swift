@@ -16,7 +16,8 @@
 // Produces N messages shaped like outbox events (36-byte key, V-byte value, six CloudEvents headers)
 // with outboxd's own producer settings, in two ways: batches of B waiting for every delivery report
 // (what the relay does, minus PostgreSQL), and all N at once then flush (librdkafka's pipelined
-// ceiling). Without --bootstrap it starts the same embedded mock cluster as `outboxd relay`
+// ceiling); each with its CPU per message (all threads, messages built before the clock starts).
+// Without --bootstrap it starts the same embedded mock cluster as `outboxd relay`
 // (3 brokers, P partitions). Prints one `BENCH produce …` line per mode.
 //
 //   outboxd-bench mock-cluster [--brokers B] [--partitions P] [--topic T]
@@ -48,6 +49,13 @@ func seconds(_ elapsed: Duration) -> Double {
     Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
+/// User and system CPU of this process so far, all threads.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 func produce(_ arguments: [String]) throws {
     let count = option("--count", in: arguments, default: 200_000)
     let batchSize = option("--batch", in: arguments, default: 500)
@@ -71,41 +79,50 @@ func produce(_ arguments: [String]) throws {
     let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: bootstrap, properties: properties))
     try producer.checkReachable(timeout: .seconds(10))
     let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
+    let time = Array(Timestamp.now().rfc3339.utf8)
+    // Messages are built before each mode is timed, so its CPU is the producer's alone. Keys and
+    // ids count up in UUID form: UUID() opens /dev/urandom per call, which is no part of producing.
+    var serial = 0
     func message() -> KafkaMessage {
-        let id = UUID()
-        return KafkaMessage(topic: topic, key: Array(id.lowercaseString.utf8), value: value, headers: [
-            ("ce_id", Array(UUID().lowercaseString.utf8)), ("ce_type", Array("task.created".utf8)),
-            ("ce_source", Array("outboxd".utf8)), ("ce_time", Array(Timestamp.now().rfc3339.utf8)),
+        serial += 1
+        let id = Array(String(format: "00000000-0000-4000-8000-%012x", serial).utf8)
+        return KafkaMessage(topic: topic, key: id, value: value, headers: [
+            ("ce_id", id), ("ce_type", Array("task.created".utf8)),
+            ("ce_source", Array("outboxd".utf8)), ("ce_time", time),
             ("ce_specversion", Array("1.0".utf8)), ("content-type", Array("application/json".utf8)),
         ])
     }
     _ = producer.send((0..<1000).map { _ in message() }, timeout: .seconds(30)) // warm-up: metadata, producer id
 
-    func report(_ mode: String, _ delivered: Int, _ failed: Int, _ elapsed: Duration) {
+    func report(_ mode: String, _ delivered: Int, _ failed: Int, _ elapsed: Duration, cpu: Double) {
         let elapsedSeconds = seconds(elapsed)
-        print(String(format: "BENCH produce mode=%@ messages=%d failed=%d seconds=%.3f events_per_s=%.0f batch=%d partitions=%d value_bytes=%d",
-                     mode, delivered, failed, elapsedSeconds, Double(delivered) / elapsedSeconds, batchSize, partitions, valueBytes))
+        print(String(format: "BENCH produce mode=%@ messages=%d failed=%d seconds=%.3f events_per_s=%.0f cpu_us_per_msg=%.2f batch=%d partitions=%d value_bytes=%d",
+                     mode, delivered, failed, elapsedSeconds, Double(delivered) / elapsedSeconds, cpu * 1e6 / Double(max(1, delivered + failed)),
+                     batchSize, partitions, valueBytes))
     }
 
+    var messages = (0..<count).map { _ in message() }
     var delivered = 0, failed = 0
+    var cpuStart = processCPUSeconds()
     var start = ContinuousClock.now
-    var remaining = count
-    while remaining > 0 {
-        let batch = (0..<min(batchSize, remaining)).map { _ in message() }
-        remaining -= batch.count
+    var offset = 0
+    while offset < messages.count {
+        let batch = Array(messages[offset..<min(offset + batchSize, messages.count)])
+        offset += batch.count
         for result in producer.send(batch, timeout: .seconds(30)) {
             if case .delivered = result { delivered += 1 } else { failed += 1 }
         }
     }
-    report("batched", delivered, failed, ContinuousClock.now - start)
+    report("batched", delivered, failed, ContinuousClock.now - start, cpu: processCPUSeconds() - cpuStart)
 
-    let messages = (0..<count).map { _ in message() }
+    messages = (0..<count).map { _ in message() }
+    cpuStart = processCPUSeconds()
     start = ContinuousClock.now
     delivered = 0; failed = 0
     for result in producer.send(messages, timeout: .seconds(120)) {
         if case .delivered = result { delivered += 1 } else { failed += 1 }
     }
-    report("pipelined", delivered, failed, ContinuousClock.now - start)
+    report("pipelined", delivered, failed, ContinuousClock.now - start, cpu: processCPUSeconds() - cpuStart)
     producer.close()
     _ = cluster
 }

@@ -76,6 +76,29 @@ import Testing
         #expect(calls.withLock { $0 } == 1)
     }
 
+    /// The producer lingers so that a batch leaves in few requests, and kicks each batch out once
+    /// it is queued: under a linger of a minute, lone messages and a whole batch over every
+    /// partition are delivered without waiting it out (the sends give up long before it ends).
+    @Test func batchesAndLoneMessagesDoNotWaitOutTheLinger() throws {
+        let kafka = try cluster()
+        let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers,
+                                                                                    properties: [("linger.ms", "60000", "test")]))
+        defer { producer.close(flushTimeout: .milliseconds(100)) }
+        try producer.checkReachable(timeout: .seconds(10))
+        for n in 0..<5 {
+            let result = producer.send([KafkaMessage(topic: "events", key: Array("lone-\(n)".utf8), value: Array("v".utf8))], timeout: .seconds(20))
+            guard case .delivered = result[0] else {
+                Issue.record("lone message \(n): \(result[0])")
+                return
+            }
+        }
+        let batch = (0..<400).map { n in KafkaMessage(topic: "events", key: Array("key-\(n)".utf8), value: Array("value-\(n)".utf8)) }
+        let results = producer.send(batch, timeout: .seconds(20))
+        let partitions = Set(results.compactMap { if case .delivered(let partition, _, _) = $0 { partition } else { nil } })
+        #expect(results.allSatisfy { if case .delivered = $0 { true } else { false } })
+        #expect(partitions.count == 4)
+    }
+
     @Test func oversizedMessageFailsAloneWithItsCode() throws {
         let kafka = try cluster()
         let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(
