@@ -116,17 +116,17 @@ for mode in ${MODES:-delete keep bytes}; do
   OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=$broker_bootstrap \
     bench_start_daemon "$dir/relay-$mode.log" "$bin" relay --metrics-listen "127.0.0.1:$metrics_port"
   perf_pid=
-  if [ -n "${PERF_DIR:-}" ]; then
-    mkdir -p "$PERF_DIR"
-    perf record -F 1999 -g -p "$daemon_pid" -o "$PERF_DIR/relay-$mode.data" >/dev/null 2>"$dir/perf-$mode.err" &
-    perf_pid=$!
-  fi
   start_t= start_pending= start_cpu=
   while :; do
     p=$(( ROWS - $(published) ))
     t=$(now)
     if [ -z "$start_t" ] && [ "$p" -lt "$ROWS" ]; then
       start_t=$t start_pending=$p start_cpu=$(cpu_seconds "$daemon_pid") start_broker_cpu=$(cpu_seconds "$broker_pid") start_pg_cpu=$(pg_cpu_seconds)
+      if [ -n "${PERF_DIR:-}" ]; then # attached once the drain runs: every thread of the relay exists by then
+        mkdir -p "$PERF_DIR"
+        perf record -F 1999 -g -p "$daemon_pid" -o "$PERF_DIR/relay-$mode.data" >/dev/null 2>"$dir/perf-$mode.err" &
+        perf_pid=$!
+      fi
     fi
     [ "$p" -gt 0 ] || { end_cpu=$(cpu_seconds "$daemon_pid") end_broker_cpu=$(cpu_seconds "$broker_pid") end_pg_cpu=$(pg_cpu_seconds); break; }
     kill -0 "$daemon_pid" 2>/dev/null || { tail -n 20 "$dir/relay-$mode.log" >&2; die "outboxd relay exited"; }

@@ -7,7 +7,8 @@ import Synchronization
 /// A librdkafka producer with its own poll thread, which serves delivery reports.
 ///
 /// `send` produces a batch and waits until every message has its report (or the deadline):
-/// each message carries a retained `PendingDelivery` as its opaque, released by the report.
+/// each message's opaque is its slot in the batch (`DeliveryBatch.slot`), and the batch is kept
+/// alive for its reports by one retain, released with its last report.
 public final class RDKafkaProducer: Sendable {
     let handle: RDKafkaHandle
     /// Serves delivery reports (and statistics) until `close`.
@@ -104,16 +105,17 @@ public final class RDKafkaProducer: Sendable {
     public func produce(_ messages: [KafkaMessage], chains: [Int]? = nil, onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
         precondition(chains == nil || chains!.count == messages.count, "one chain per message")
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
+        if !messages.isEmpty { _ = Unmanaged.passRetained(batch) } // for the reports; released by the last (`finish`)
         let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
             ? [:] : unavailableTopics(Set(messages.map(\.topic)))
         var broken: Set<Int> = []
         for (index, message) in messages.enumerated() {
             let chain = chains?[index]
             if let chain, broken.contains(chain) {
-                batch.complete(index, .notProduced)
-            } else if let error = missing[message.topic] ?? produce(message, context: PendingDelivery(batch: batch, index: index)) {
+                batch.finish(index, .notProduced)
+            } else if let error = missing[message.topic] ?? produce(message, opaque: batch.slot(index)) {
                 if let chain { broken.insert(chain) }
-                batch.complete(index, .failed(error))
+                batch.finish(index, .failed(error))
             }
         }
         if !messages.isEmpty, kick.request(after: batch) { pollThread.signal.wakeup.wake() }
@@ -162,9 +164,8 @@ public final class RDKafkaProducer: Sendable {
         }
     }
 
-    /// Produces one message; a synchronous failure is returned (the context is released then).
-    private func produce(_ message: KafkaMessage, context: PendingDelivery) -> KafkaError? {
-        let opaque = Unmanaged.passRetained(context).toOpaque()
+    /// Produces one message; a synchronous failure is returned (no report follows then).
+    private func produce(_ message: KafkaMessage, opaque: UnsafeMutableRawPointer) -> KafkaError? {
         let headers = rd_kafka_headers_new(message.headers.count)
         for header in message.headers {
             header.value.withUnsafeBytes { value in
@@ -185,7 +186,6 @@ public final class RDKafkaProducer: Sendable {
                 continue
             }
             rd_kafka_headers_destroy(headers)
-            Unmanaged<PendingDelivery>.fromOpaque(opaque).release()
             return RDKafkaConfig.error(code, context: "produce")
         }
     }
@@ -229,25 +229,57 @@ public final class DeliveryBatch: Sendable {
     private let state: Mutex<State>
     private let done = DispatchSemaphore(value: 0)
     private let onComplete: (@Sendable () -> Void)?
+    /// One per message, its opaque for librdkafka: written once here, read by the reports.
+    private let slots: Slots
+
+    /// The slots' memory, owned by the batch. Safe to send: written only in `init`, before any
+    /// message is produced, then only read (by whichever thread serves a report).
+    private struct Slots: @unchecked Sendable {
+        let base: UnsafeMutablePointer<Slot>
+    }
+
+    /// What a message's opaque points to: its batch (not retained: the producer holds one retain
+    /// for all of them) and its index.
+    struct Slot {
+        let batch: Unmanaged<DeliveryBatch>
+        let index: Int
+    }
 
     init(count: Int, onComplete: (@Sendable () -> Void)? = nil) {
         state = Mutex(State(results: Array(repeating: .unknown, count: count), remaining: count))
         self.onComplete = onComplete
+        slots = Slots(base: .allocate(capacity: max(count, 1)))
+        let unowned = Unmanaged.passUnretained(self)
+        for index in 0..<count { (slots.base + index).initialize(to: Slot(batch: unowned, index: index)) }
         if count == 0 {
             done.signal()
             onComplete?()
         }
     }
 
-    func complete(_ index: Int, _ result: DeliveryResult) {
-        let finished = state.withLock { state -> Bool in
-            state.results[index] = result
+    deinit {
+        slots.base.deallocate() // Slot is trivial: nothing to deinitialise
+    }
+
+    /// The opaque of message `index`.
+    func slot(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots.base + index) }
+
+    /// Records message `index`'s result; the last one releases the producer's retain.
+    func finish(_ index: Int, _ result: DeliveryResult) {
+        Self.finish(Slot(batch: Unmanaged.passUnretained(self), index: index), result)
+    }
+
+    static func finish(_ slot: Slot, _ result: DeliveryResult) {
+        let batch = slot.batch.takeUnretainedValue() // alive: the producer's retain is released below, last
+        let finished = batch.state.withLock { state -> Bool in
+            state.results[slot.index] = result
             state.remaining -= 1
             return state.remaining == 0
         }
         if finished {
-            done.signal()
-            onComplete?()
+            batch.done.signal()
+            batch.onComplete?()
+            slot.batch.release()
         }
     }
 
@@ -269,27 +301,15 @@ public final class DeliveryBatch: Sendable {
     }
 }
 
-/// A message's place in its batch; the message opaque holds it retained until the report.
-final class PendingDelivery: Sendable {
-    let batch: DeliveryBatch
-    let index: Int
-
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
-    }
-}
-
 /// librdkafka's delivery report callback, on the poll thread: completes the message's batch entry.
 private let rdKafkaDeliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = { _, message, _ in
     guard let message, let opaque = message.pointee._private else { return }
-    let pending = Unmanaged<PendingDelivery>.fromOpaque(opaque).takeRetainedValue()
+    let slot = opaque.assumingMemoryBound(to: DeliveryBatch.Slot.self).pointee
     let error = message.pointee.err
     if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-        pending.batch.complete(pending.index, .delivered(partition: message.pointee.partition, offset: message.pointee.offset,
-                                                              reportedAt: .now()))
+        DeliveryBatch.finish(slot, .delivered(partition: message.pointee.partition, offset: message.pointee.offset, reportedAt: .now()))
     } else {
-        pending.batch.complete(pending.index, .failed(RDKafkaConfig.error(error, context: "delivery")))
+        DeliveryBatch.finish(slot, .failed(RDKafkaConfig.error(error, context: "delivery")))
     }
 }
 

@@ -4,7 +4,9 @@ import OutboxdCore
 /// A row whose delivery report succeeded: what marking it records.
 struct DeliveredRow: Equatable {
     let id: Int64
-    let eventID: UUID
+    /// As PostgreSQL prints it (`OutboxRow.eventIDText`).
+    let eventIDText: String
+    var eventID: UUID { UUID(text: eventIDText) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) }
     let partition: Int32
     let offset: Int64
     /// Becomes the row's `published_at`.

@@ -7,7 +7,9 @@ import OutboxdPostgres
 /// stored headers read for the record shape.
 public struct OutboxRow: Sendable {
     public let id: Int64
-    public let eventID: UUID
+    /// `event_id` as PostgreSQL prints a uuid (lowercase, hyphenated): sent as is, parsed only when asked.
+    public let eventIDText: String
+    public var eventID: UUID { UUID(text: eventIDText) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) }
     public let aggregateType: String
     /// The ordering key (G3), and the Kafka key unless the row sets `message_key`.
     public let aggregateID: String
@@ -67,7 +69,7 @@ public struct OutboxRow: Sendable {
          payload: String = "{}", headers: [(name: String, value: String)] = [], createdAt: Timestamp = .now(), attempts: Int = 0,
          partition: Int32? = nil, problem: Problem? = nil) {
         self.id = id
-        self.eventID = eventID
+        self.eventIDText = eventID.lowercaseString
         self.aggregateType = "task"
         self.aggregateID = aggregateID
         self.eventType = eventType
@@ -132,7 +134,7 @@ public struct OutboxRow: Sendable {
     private init(problemRow id: Int64, aggregateID: String, row: PostgresRow, columns: Columns, problem: Problem) {
         self.id = id
         self.aggregateID = aggregateID
-        eventID = (try? row.decode(UUID.self, at: columns.eventID)) ?? UUID() // a uuid column always reads
+        eventIDText = (try? row.decode(String.self, at: columns.eventID)) ?? ""
         aggregateType = (try? row.decode(String.self, at: columns.aggregateType)) ?? ""
         eventType = (try? row.decode(String.self, at: columns.eventType)) ?? ""
         topic = (try? row.decode(String.self, at: columns.topic)) ?? ""
@@ -151,7 +153,7 @@ public struct OutboxRow: Sendable {
     init(row: PostgresRow, columns: Columns, route: TopicRoute, relayOwned: Set<String>) throws {
         problem = nil
         id = try row.require(Int64.self, at: columns.id)
-        eventID = try row.require(UUID.self, at: columns.eventID)
+        eventIDText = try row.require(String.self, at: columns.eventID)
         aggregateType = try row.require(String.self, at: columns.aggregateType)
         aggregateID = try row.require(String.self, at: columns.aggregateID)
         eventType = try row.require(String.self, at: columns.eventType)
@@ -193,17 +195,18 @@ public struct OutboxRow: Sendable {
         switch format.shape {
         case .cloudEvents:
             headers = [
-                ("ce_id", Array(eventID.lowercaseString.utf8)),
+                ("ce_id", Array(eventIDText.utf8)),
                 ("ce_type", Array(eventType.utf8)),
-                ("ce_source", Array(format.source.utf8)),
-                ("ce_time", Array(createdAt.rfc3339.utf8)),
-                ("ce_specversion", Array("1.0".utf8)),
-                ("content-type", Array(contentType.utf8)),
+                ("ce_source", format.sourceUTF8),
+                ("ce_time", createdAt.rfc3339UTF8),
+                ("ce_specversion", RecordFormat.specVersionUTF8),
+                ("content-type", contentType == "application/json" ? RecordFormat.jsonContentTypeUTF8 : Array(contentType.utf8)),
             ]
         case .debezium:
-            headers = format.debeziumContext.headers + [("id", Array(eventID.lowercaseString.utf8))]
+            headers = format.debeziumContext.headers
+            headers.append(("id", Array(eventIDText.utf8)))
         }
-        headers += self.headers.map { ($0.name, Array($0.value.utf8)) }
+        if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
         return KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
     }
 }

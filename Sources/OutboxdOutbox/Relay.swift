@@ -187,10 +187,11 @@ public final class Relay: Worker {
                     for row in rows { row.logDroppedHeaders(logger) }
                     let messages = rows.map { $0.message(configuration.format) }
                     var chainOfKey: [String: Int] = [:]
+                    chainOfKey.reserveCapacity(rows.count)
                     let chains = rows.map { row in
-                        if let chain = chainOfKey[row.aggregateID] { return chain }
-                        chainOfKey[row.aggregateID] = chainOfKey.count
-                        return chainOfKey.count - 1
+                        // One lookup: a new key gets the next number.
+                        let next = chainOfKey.count
+                        return { (chain: inout Int) in chain }(&chainOfKey[row.aggregateID, default: next])
                     }
                     lanes[lane].producedAt = Timestamp.now()
                     lanes[lane].deliveries = producer.produce(messages, chains: chains) { [reportsIn] in reportsIn.wake() }

@@ -52,6 +52,11 @@ struct RelayBatchOutcome {
         var reports = results.makeIterator()
         /// Keys with an earlier row of this batch that will be sent again.
         var retried: Set<String> = []
+        // Delivered rows of the topic seen last, added to `deliveredPerTopic` when it changes.
+        var lastTopic = "", lastTopicCount = 0
+        delivered.reserveCapacity(rows.count)
+        latencies.reserveCapacity(rows.count)
+        defer { if lastTopicCount > 0 { deliveredPerTopic[lastTopic, default: 0] += lastTopicCount } }
         for (row, disposition) in zip(rows, dispositions) {
             let key = row.aggregateID
             switch disposition {
@@ -78,9 +83,14 @@ struct RelayBatchOutcome {
                                "NO_OFFSET", row.attempts + 1, false))
             case .delivered(let partition, let offset, let reportedAt):
                 if retried.contains(key) { orderGaps.append(row.id) }
-                delivered.append(DeliveredRow(id: row.id, eventID: row.eventID, partition: partition, offset: offset, reportedAt: reportedAt,
+                delivered.append(DeliveredRow(id: row.id, eventIDText: row.eventIDText, partition: partition, offset: offset, reportedAt: reportedAt,
                                                routedTopic: row.isRouted ? row.topic : nil))
-                deliveredPerTopic[row.topic, default: 0] += 1
+                if row.topic == lastTopic {
+                    lastTopicCount += 1
+                } else {
+                    if lastTopicCount > 0 { deliveredPerTopic[lastTopic, default: 0] += lastTopicCount }
+                    (lastTopic, lastTopicCount) = (row.topic, 1)
+                }
                 latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error) where producerFailed || error.isFatal || error.isPurged:
                 // The producer broke, not the message: left as it was, for the next producer.
@@ -113,20 +123,22 @@ struct RelayBatchOutcome {
     static func plan(_ rows: [OutboxRow], heldKeys: Set<String>) -> [RowDisposition] {
         var blocked = heldKeys
         var destinations: [String: Destination] = [:]
+        destinations.reserveCapacity(rows.count)
         return rows.map { row in
             let key = row.aggregateID
-            if blocked.contains(key) { return .hold }
+            if !blocked.isEmpty, blocked.contains(key) { return .hold }
             if let problem = row.problem {
                 blocked.insert(key)
                 guard let reason = problem.reason else { return .hold }
                 return .park(reason: reason, code: problem.code)
             }
             let destination = Destination(topic: row.topic, partition: row.partition)
-            if let first = destinations[key], first != destination {
+            // One lookup: the first row of a key sets its destination.
+            let first = { (first: inout Destination) in first }(&destinations[key, default: destination])
+            if first != destination {
                 blocked.insert(key)
                 return .hold
             }
-            destinations[key] = destination
             return .produce
         }
     }

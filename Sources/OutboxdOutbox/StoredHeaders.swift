@@ -22,6 +22,7 @@ struct StoredHeaders: Sendable {
     /// 64 digits, nesting deeper than 32) costs only its own member.
     /// `relayOwned`: the names (lowercase) of the headers the relay sets in the record shape.
     init(jsonText: String, relayOwned: Set<String> = RecordShape.cloudEvents.relayOwnedHeaders) {
+        if jsonText == "{}" { return } // most rows: nothing stored
         let bytes = Array(jsonText.utf8)
         var index = 0
         func skipSpace() { while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }

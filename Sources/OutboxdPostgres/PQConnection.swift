@@ -293,7 +293,7 @@ public final class PQConnection: @unchecked Sendable {
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-            return PostgresRows(columns: [], cells: [], affectedRows: affectedRows(result))
+            return PostgresRows(columns: [], flatCells: [], affectedRows: affectedRows(result))
         case PGRES_TUPLES_OK:
             return copyRows(result)
         default:
@@ -309,21 +309,19 @@ public final class PQConnection: @unchecked Sendable {
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))
         let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
-        var cells: [[String?]] = []
-        cells.reserveCapacity(rowCount)
+        var cells: [String?] = []
+        cells.reserveCapacity(rowCount * columnCount)
         for row in 0..<Int32(rowCount) {
-            var values: [String?] = []
-            values.reserveCapacity(columnCount)
             for column in 0..<Int32(columnCount) {
                 if PQgetisnull(result, row, column) == 1 {
-                    values.append(nil)
+                    cells.append(nil)
                 } else {
-                    values.append(String(cString: PQgetvalue(result, row, column)))
+                    let text = UnsafeRawBufferPointer(start: PQgetvalue(result, row, column), count: Int(PQgetlength(result, row, column)))
+                    cells.append(String(decoding: text, as: UTF8.self))
                 }
             }
-            cells.append(values)
         }
-        return PostgresRows(columns: columns, cells: cells, affectedRows: rowCount)
+        return PostgresRows(columns: columns, flatCells: cells, affectedRows: rowCount)
     }
 
     private func affectedRows(_ result: OpaquePointer) -> Int {

@@ -131,7 +131,7 @@ final class FailureLog: Sendable {
         try connection.executeScript("BEGIN")
         let store = OutboxStore(connection: connection)
         try store.finishRecord(try store.startRecord(
-            delivered: [DeliveredRow(id: try row.require(Int64.self, "id"), eventID: try row.require(UUID.self, "event_id"),
+            delivered: [DeliveredRow(id: try row.require(Int64.self, "id"), eventIDText: try row.require(String.self, "event_id"),
                                      partition: 2, offset: 41, reportedAt: reportedAt)],
             keep: true, failed: [], maxAttempts: 10))
         let marked = try #require(try connection.query("SELECT published_at, kafka_partition, kafka_offset FROM outbox").first)

@@ -8,18 +8,23 @@ public struct DebeziumContext: Sendable {
     static let names = ["connectorLogicalName", "taskId", "connectorName", "runId"].map { prefix + $0 }
 
     /// Send them. Config key `OUTBOX_DEBEZIUM_CONTEXT_HEADERS`; default `yes`.
-    public var enabled = true
+    public var enabled = true { didSet { headers = Self.headers(self) } }
     /// `__debezium.context.connectorLogicalName`: the connector's `topic.prefix`. Config key
     /// `OUTBOX_DEBEZIUM_LOGICAL_NAME`; default `outboxd`.
-    public var logicalName = "outboxd"
+    public var logicalName = "outboxd" { didSet { headers = Self.headers(self) } }
     /// `__debezium.context.runId`: new for each start, like a connector's.
-    public var runID = UUID().lowercaseString
+    public var runID = UUID().lowercaseString { didSet { headers = Self.headers(self) } }
 
-    public init() {}
+    /// In Debezium's order; `taskId` is `0` and `connectorName` `postgresql`, as its PostgreSQL
+    /// connector sends. Built when a setting changes, not per record.
+    private(set) var headers: [(name: String, value: [UInt8])] = []
 
-    /// In Debezium's order; `taskId` is `0` and `connectorName` `postgresql`, as its PostgreSQL connector sends.
-    var headers: [(name: String, value: [UInt8])] {
-        guard enabled else { return [] }
-        return zip(Self.names, [logicalName, "0", "postgresql", runID]).map { ($0, Array($1.utf8)) }
+    public init() {
+        headers = Self.headers(self)
+    }
+
+    private static func headers(_ context: DebeziumContext) -> [(name: String, value: [UInt8])] {
+        guard context.enabled else { return [] }
+        return zip(names, [context.logicalName, "0", "postgresql", context.runID]).map { ($0, Array($1.utf8)) }
     }
 }

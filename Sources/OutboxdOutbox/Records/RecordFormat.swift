@@ -6,7 +6,11 @@ public struct RecordFormat: Sendable {
     /// Config key `OUTBOX_TOPIC_ROUTE`; default `outbox.event.{aggregate_type}`.
     public var route: TopicRoute = .default
     /// `ce_source` of every event. Config key `EVENT_SOURCE`; default `outboxd`.
-    public var source = "outboxd"
+    public var source = "outboxd" { didSet { sourceUTF8 = Array(source.utf8) } }
+    /// Header values built once, not per event.
+    private(set) var sourceUTF8: [UInt8] = Array("outboxd".utf8)
+    static let specVersionUTF8: [UInt8] = Array("1.0".utf8)
+    static let jsonContentTypeUTF8: [UInt8] = Array("application/json".utf8)
     /// The `__debezium.context.*` headers of the Debezium shape.
     public var debeziumContext = DebeziumContext()
 
