@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults debezium-golden psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit clean
+.PHONY: deps build run test test-faults debezium-golden psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit bench-steady clean
 
 deps:
 	@scripts/install-deps.sh
@@ -52,6 +52,7 @@ bench: build
 	scripts/install-deps.sh --bench
 	bench/api.sh
 	bench/relay.sh
+	bench/steady.sh
 	bench/latency.sh
 	CONSUMERS=none RATES="1000 2000" bench/latency.sh
 	CONSUMERS=all RATES=2000 bench/latency.sh
@@ -73,6 +74,9 @@ bench-connections: build
 
 bench-emit: build
 	bench/emit.sh
+
+bench-steady: build
+	bench/steady.sh
 
 bench-latency: build
 	bench/latency.sh

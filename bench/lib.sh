@@ -166,6 +166,19 @@ bench_start_cluster() {
 
 sql_value() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
 
+now() { date +%s.%N; }
+# CPU seconds (user + system, all threads) process $1 used so far: fields 14 and 15 of /proc/PID/stat.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds the PostgreSQL cluster used so far: the postmaster with its reaped children (fields 16,
+# 17: backends that exited, such as pgbench's), plus every live child (the relay's backends, walwriter…).
+pg_cpu_seconds() {
+  local postmaster
+  postmaster=$(head -n 1 "$dir/pg/data/postmaster.pid")
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$postmaster/stat"
+    for child in $(pgrep -P "$postmaster"); do awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || true; done
+  } | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
 # The commit being measured, marked +dirty when sources differ from it.
 bench_commit() {
   local commit

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 results=bench/results
 out=BENCHMARKS.md
-for name in api relay latency consumers connections emit; do
+for name in api relay steady latency consumers connections emit; do
   [ -f "$results/$name.latest" ] || { echo "bench/report.sh: $results/$name.latest is missing: run bench/$name.sh first" >&2; exit 1; }
 done
 
@@ -92,6 +92,10 @@ MD
   echo "## Relay: draining a 1M-row backlog, against the claim SQL and the produce ceiling"
   echo
   block relay
+  echo
+  echo "## Steady state: PostgreSQL's CPU per event with history kept (the purge running) against retention 0"
+  echo
+  block steady
   echo
   echo "## Publishing from another service: outbox_emit against the plain INSERT"
   echo
