@@ -116,10 +116,4 @@ mkdir -p bench/results
   echo "cmd: $pgbench_cmd"
   echo
 } | bench_record api
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/api.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish api

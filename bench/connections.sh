@@ -73,10 +73,4 @@ lines=(
   echo "cmd: bench/connections.sh (DURATION=$DURATION IDLE=$IDLE TRICKLE=$TRICKLE CONNECTIONS=$CONNECTIONS)"
   echo
 } | bench_record connections
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/connections.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish connections

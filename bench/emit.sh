@@ -68,10 +68,4 @@ lines=(
   echo "cmd: $(cmd insert)"
   echo
 } | bench_record emit
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/emit.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish emit

@@ -183,10 +183,4 @@ tasks=$(sql_value "SELECT count(*) FROM tasks"); outbox=$(sql_value "SELECT coun
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(bench_commit): rate achieved report_p50 report_p99 report_max effect_p50 effect_p99 effect_max (ms)"
   printf '%s\n' "${tsv[@]}"
 } >"$root/bench/results/$record.tsv"
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/$record.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish "$record"

@@ -196,6 +196,18 @@ bench_record() {
   tee "$root/bench/results/$1.latest" >>"$root/bench/results/$1.txt"
 }
 
+# bench_finish NAME: prints the summary (the caller's `lines`) and where bench_record put it; exits 1
+# naming each failed check (the caller's `problems`).
+bench_finish() {
+  echo
+  printf '%s\n' "${lines[@]}"
+  echo "(appended to bench/results/$1.txt)"
+  if [ "${#problems[@]}" -gt 0 ]; then
+    for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
+    exit 1
+  fi
+}
+
 # bench_header EXTRA: the first line of a results entry.
 bench_header() {
   echo "## $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(bench_commit) host $(hostname) cores $(nproc) $*"

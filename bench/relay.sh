@@ -236,10 +236,4 @@ mkdir -p bench/results
   [ "$LATENCY_RATE" = 0 ] || echo "cmd: $latency_cmd"
   echo
 } | bench_record relay
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/relay.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish relay

@@ -106,10 +106,4 @@ mkdir -p bench/results
   echo "cmd: $load_cmd"
   echo
 } | bench_record steady
-echo
-printf '%s\n' "${lines[@]}"
-echo "(appended to bench/results/steady.txt)"
-if [ "${#problems[@]}" -gt 0 ]; then
-  for p in "${problems[@]}"; do echo "FAILED: $p" >&2; done
-  exit 1
-fi
+bench_finish steady
