@@ -7,8 +7,8 @@ import Synchronization
 /// A librdkafka producer with its own poll thread, which serves delivery reports.
 ///
 /// `send` produces a batch and waits until every message has its report (or the deadline):
-/// each message's opaque is its slot in the batch (`DeliveryBatch.slot`), and the batch is kept
-/// alive for its reports by one retain, released with its last report.
+/// each message's opaque is its slot in the batch (`DeliveryBatch.slot`); the batch keeps itself
+/// alive until its last result.
 public final class RDKafkaProducer: Sendable {
     let handle: RDKafkaHandle
     /// Serves delivery reports (and statistics) until `close`.
@@ -105,7 +105,6 @@ public final class RDKafkaProducer: Sendable {
     public func produce(_ messages: [KafkaMessage], chains: [Int]? = nil, onComplete: (@Sendable () -> Void)? = nil) -> DeliveryBatch {
         precondition(chains == nil || chains!.count == messages.count, "one chain per message")
         let batch = DeliveryBatch(count: messages.count, onComplete: onComplete)
-        if !messages.isEmpty { _ = Unmanaged.passRetained(batch) } // for the reports; released by the last (`finish`)
         let missing = knownTopics.withLock { known in messages.allSatisfy { known.contains($0.topic) } }
             ? [:] : unavailableTopics(Set(messages.map(\.topic)))
         var broken: Set<Int> = []
@@ -238,8 +237,8 @@ public final class DeliveryBatch: Sendable {
         let base: UnsafeMutablePointer<Slot>
     }
 
-    /// What a message's opaque points to: its batch (not retained: the producer holds one retain
-    /// for all of them) and its index.
+    /// What a message's opaque points to: its batch (not retained: the batch holds one retain on
+    /// itself for all of them) and its index.
     struct Slot {
         let batch: Unmanaged<DeliveryBatch>
         let index: Int
@@ -254,6 +253,8 @@ public final class DeliveryBatch: Sendable {
         if count == 0 {
             done.signal()
             onComplete?()
+        } else {
+            _ = unowned.retain() // for the reports, which may outlive every other reference; the last result releases it
         }
     }
 
@@ -264,13 +265,13 @@ public final class DeliveryBatch: Sendable {
     /// The opaque of message `index`.
     func slot(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(slots.base + index) }
 
-    /// Records message `index`'s result; the last one releases the producer's retain.
+    /// Records message `index`'s result; the last one releases the batch's retain on itself.
     func finish(_ index: Int, _ result: DeliveryResult) {
         Self.finish(Slot(batch: Unmanaged.passUnretained(self), index: index), result)
     }
 
     static func finish(_ slot: Slot, _ result: DeliveryResult) {
-        let batch = slot.batch.takeUnretainedValue() // alive: the producer's retain is released below, last
+        let batch = slot.batch.takeUnretainedValue() // alive: its retain on itself is released below, last
         let finished = batch.state.withLock { state -> Bool in
             state.results[slot.index] = result
             state.remaining -= 1

@@ -7,10 +7,6 @@ public struct PostgresRows: Sendable, Sequence {
     /// The row count of the command tag (`UPDATE 3` → 3), for statements without `RETURNING`.
     public let affectedRows: Int
 
-    public init(columns: [String], cells: [[String?]], affectedRows: Int) {
-        self.init(columns: columns, flatCells: cells.flatMap { $0 }, affectedRows: affectedRows)
-    }
-
     /// `flatCells`: row after row, `columns.count` cells each.
     public init(columns: [String], flatCells: [String?], affectedRows: Int) {
         precondition(columns.isEmpty ? flatCells.isEmpty : flatCells.count % columns.count == 0, "whole rows only")
