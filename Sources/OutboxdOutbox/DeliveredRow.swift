@@ -6,7 +6,8 @@ struct DeliveredRow: Equatable {
     let id: Int64
     /// As PostgreSQL prints it (`OutboxRow.eventIDText`).
     let eventIDText: String
-    var eventID: UUID { UUID(text: eventIDText) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) }
+    /// Parsed only for a waiting request (`Prefer: wait`).
+    var eventID: UUID? { UUID(text: eventIDText) }
     let partition: Int32
     let offset: Int64
     /// Becomes the row's `published_at`.

@@ -7,9 +7,8 @@ import OutboxdPostgres
 /// stored headers read for the record shape.
 public struct OutboxRow: Sendable {
     public let id: Int64
-    /// `event_id` as PostgreSQL prints a uuid (lowercase, hyphenated): sent as is, parsed only when asked.
+    /// `event_id` as PostgreSQL prints a uuid (lowercase, hyphenated): sent as is, never parsed here.
     public let eventIDText: String
-    public var eventID: UUID { UUID(text: eventIDText) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)) }
     public let aggregateType: String
     /// The ordering key (G3), and the Kafka key unless the row sets `message_key`.
     public let aggregateID: String

@@ -188,11 +188,7 @@ public final class Relay: Worker {
                     let messages = rows.map { $0.message(configuration.format) }
                     var chainOfKey: [String: Int] = [:]
                     chainOfKey.reserveCapacity(rows.count)
-                    let chains = rows.map { row in
-                        // One lookup: a new key gets the next number.
-                        let next = chainOfKey.count
-                        return { (chain: inout Int) in chain }(&chainOfKey[row.aggregateID, default: next])
-                    }
+                    let chains = rows.map { row in chainOfKey.firstValue(for: row.aggregateID, storing: chainOfKey.count) }
                     lanes[lane].producedAt = Timestamp.now()
                     lanes[lane].deliveries = producer.produce(messages, chains: chains) { [reportsIn] in reportsIn.wake() }
                     action = pipeline.produced(now: ContinuousClock.now)
@@ -267,7 +263,7 @@ public final class Relay: Worker {
     private func count(_ lane: RelayLane) {
         guard let outcome = lane.outcome else { return }
         if !waiters.isEmpty {
-            waiters.complete(outcome.delivered.map { ($0.eventID, $0.partition, $0.offset) })
+            waiters.complete(outcome.delivered.compactMap { row in row.eventID.map { ($0, row.partition, row.offset) } })
         }
         if !outcome.delivered.isEmpty { afterPublished() }
         metrics.batchSize.observe(Double(lane.rowsClaimed))

@@ -133,9 +133,7 @@ struct RelayBatchOutcome {
                 return .park(reason: reason, code: problem.code)
             }
             let destination = Destination(topic: row.topic, partition: row.partition)
-            // One lookup: the first row of a key sets its destination.
-            let first = { (first: inout Destination) in first }(&destinations[key, default: destination])
-            if first != destination {
+            if destinations.firstValue(for: key, storing: destination) != destination {
                 blocked.insert(key)
                 return .hold
             }
