@@ -15,5 +15,5 @@ FROM (SELECT event_id, task_id,
                                                            'updated_at', outboxd_rfc3339(at), 'version', 1)) AS payload
       FROM (SELECT n, gen_random_uuid() AS event_id, gen_random_uuid() AS task_id, now() AS at
             FROM generate_series(1, :rows) AS n) AS g) AS e;
-VACUUM ANALYZE outbox;
+VACUUM ANALYZE outbox, outbox_queue;
 CHECKPOINT;

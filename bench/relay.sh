@@ -82,10 +82,10 @@ for mode in ${MODES:-delete keep bytes}; do
   if [ $mode != bytes ]; then
   preload
   transactions=$(( (ROWS + BATCH - 1) / BATCH ))
-  claim_cmd="PGOPTIONS='-c synchronous_commit=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
+  claim_cmd="PGOPTIONS='-c synchronous_commit=off -c outboxd.relay_session=on -c enable_seqscan=off -c enable_bitmapscan=off' pgbench -n -M prepared -c 1 -t $transactions -D batch=$BATCH -D keep=$keep -f bench/outbox_claim.pgbench.sql"
   echo "\$ $claim_cmd" >&2
   claim_pg_start=$(pg_cpu_seconds)
-  PGOPTIONS='-c synchronous_commit=off' run_child "$pgbench" -n -M prepared -c 1 -t "$transactions" -D batch="$BATCH" -D keep="$keep" \
+  PGOPTIONS='-c synchronous_commit=off -c outboxd.relay_session=on -c enable_seqscan=off -c enable_bitmapscan=off' run_child "$pgbench" -n -M prepared -c 1 -t "$transactions" -D batch="$BATCH" -D keep="$keep" \
     -f bench/outbox_claim.pgbench.sql "$DATABASE_URL" >"$dir/claim.out" 2>"$dir/claim.err" \
     || { cat "$dir/claim.out" "$dir/claim.err" >&2; die "pgbench (claim) failed"; }
   tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/claim.out")

@@ -120,7 +120,8 @@ public final class Daemon: Sendable {
                     notifier?.notify()
                 })
             }
-            if parts.contains(.relay), let purge = OutboxPurge.worker(for: configuration.relay, database: configuration.database) {
+            if parts.contains(.relay) {
+                let purge = OutboxPurge.worker(for: configuration.relay, database: configuration.database)
                 try group.start(purge)
             }
             if parts.contains(.api) || configuration.metricsHTTP != nil {

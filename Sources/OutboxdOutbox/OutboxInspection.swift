@@ -57,28 +57,23 @@ public enum OutboxInspection {
         try connection.query(event, [eventID]).first
     }
 
-    /// Reads `outbox_unpublished_idx` only.
+    /// Reads `outbox_queue_ready_idx` only.
     static let pendingCount = PostgresStatement(name: "outbox_pending_count", sql: """
-        SELECT count(*)::int AS n FROM outbox WHERE \(OutboxPredicate.pending)
+        SELECT count(*)::int AS n FROM outbox_queue WHERE \(OutboxPredicate.ready)
         """)
 
-    /// Each half filters exactly on a partial index's predicate (pending rows:
-    /// `outbox_unpublished_idx`, parked rows: `outbox_parked_idx`), so a scrape reads the rows
+    /// Reads the queue (migration 0014) and the outbox rows it names, so a scrape reads the rows
     /// waiting, never the published history. A `created_at` no interval reaches (infinity,
     /// written around the checks) has no age instead of failing the scrape.
     static let backlogByTopic = PostgresStatement(name: "outbox_backlog_by_topic", sql: """
-        SELECT topic, sum(pending)::int AS pending, coalesce(max(oldest_age), 0)::float8 AS oldest_age, sum(parked)::int AS parked
-        FROM (
-            SELECT topic, count(*) AS pending, extract(epoch FROM now() - min(created_at) FILTER (WHERE isfinite(created_at))) AS oldest_age, 0 AS parked
-            FROM outbox WHERE \(OutboxPredicate.pending) GROUP BY topic
-            UNION ALL
-            SELECT topic, 0, NULL, count(*)
-            FROM outbox WHERE \(OutboxPredicate.parked) GROUP BY topic
-        ) backlog
-        GROUP BY topic
+        SELECT o.topic, count(*) FILTER (WHERE q.\(OutboxPredicate.ready))::int AS pending,
+               coalesce(extract(epoch FROM now() - min(o.created_at) FILTER (WHERE q.\(OutboxPredicate.ready) AND isfinite(o.created_at))), 0)::float8 AS oldest_age,
+               count(*) FILTER (WHERE q.\(OutboxPredicate.parked))::int AS parked
+        FROM outbox_queue q JOIN outbox o ON o.id = q.id
+        GROUP BY o.topic
         """)
 
-    /// The view's published counts read the kept history of the last hour.
+    /// The view's published counts read `outbox_published_counts`, not the history.
     static let status = PostgresStatement(name: "outbox_inspect_status", plannedEachRun: true, sql: """
         SELECT topic, pending, coalesce(justify_interval(date_trunc('second', oldest_pending_age))::text, '') AS oldest_pending,
                parked, published_last_minute, published_last_hour FROM outbox_backlog ORDER BY topic

@@ -25,9 +25,11 @@ struct OutboxStore {
     /// Sends, without waiting, what records a batch: partition, offset and report time
     /// (`published_at`) of delivered rows (or their deletion when history is not kept), failures
     /// (attempts+1, the error, the next attempt time; parked at `maxAttempts`, or at once with
-    /// `park`), and COMMIT, in one flight; `finishRecord` reads the results.
-    func startRecord(delivered: [DeliveredRow], keep: Bool,
-                     failed: [(id: Int64, error: String, delayMilliseconds: Int64, park: Bool)], maxAttempts: Int) throws -> PendingPipeline {
+    /// `park`), the queue rows of every other claimed row put back (`claimed` are all the
+    /// claim's ids), the per-topic counts, and COMMIT, in one flight; `finishRecord` reads the results.
+    func startRecord(claimed: [Int64], delivered: [DeliveredRow], keep: Bool,
+                     failed: [(id: Int64, error: String, delayMilliseconds: Int64, park: Bool)], maxAttempts: Int,
+                     publishedPerTopic: [String: Int]) throws -> PendingPipeline {
         var statements: [PipelinedStatement] = []
         if !delivered.isEmpty {
             statements.append(keep
@@ -38,6 +40,14 @@ struct OutboxStore {
         if !failed.isEmpty {
             statements.append(.prepared(Self.markFailed, [failed.map(\.id), failed.map(\.error), failed.map(\.delayMilliseconds), maxAttempts,
                                                                failed.map(\.park)]))
+        }
+        if claimed.count > delivered.count {
+            let deliveredIDs = Set(delivered.map(\.id))
+            statements.append(.prepared(Self.requeue, [claimed.filter { !deliveredIDs.contains($0) }]))
+        }
+        if !publishedPerTopic.isEmpty {
+            let topics = publishedPerTopic.keys.sorted()
+            statements.append(.prepared(Self.countPublished, [topics, topics.map { publishedPerTopic[$0]! }]))
         }
         statements.append(.command("COMMIT"))
         return try connection.startPipeline(statements)
@@ -52,6 +62,11 @@ struct OutboxStore {
         try connection.query(Self.purge, [retention.wholeMilliseconds, limit]).affectedRows
     }
 
+    /// Deletes the published counts older than an hour; returns how many.
+    func expireCounts() throws -> Int {
+        try connection.query(Self.expireCounts).affectedRows
+    }
+
     /// Tries to own the shards not in `owned`; returns those now held by this session.
     func acquire(shards: Int, owned: [Int]) throws -> [Int] {
         var held = owned
@@ -63,31 +78,39 @@ struct OutboxStore {
         return held.sorted()
     }
 
-    /// Prepared: its plan reads two partial indexes, the pending rows in id order and the rows
-    /// backing off (migration 0007 keeps the second apart from the first), so no table size or
-    /// statistics make another plan cheaper, and a generic plan made on an empty outbox stays
-    /// right as it grows. Before 0007, after an autovacuum ANALYZE that found few pending rows, the
-    /// backing-off check read every pending row for each claimed row: at 2k tasks/s claims grew
-    /// from 25 ms to 3.6 s and the relay fell 20 s behind.
+    /// Prepared: its plan reads two partial indexes of the queue (migration 0014), the rows not
+    /// parked in id order and the rows backing off, so no table size or statistics make another
+    /// plan cheaper, and a generic plan made on an empty outbox stays right as it grows. Before
+    /// 0007, after an autovacuum ANALYZE that found few pending rows, the backing-off check read
+    /// every pending row for each claimed row: at 2k tasks/s claims grew from 25 ms to 3.6 s.
+    ///
+    /// It deletes the queue rows it takes (`SKIP LOCKED`: the other lane claims past the rows this
+    /// one took and has not committed); the record puts back, in the same transaction, every
+    /// claimed row it neither delivered nor parked (`requeue`), and a rollback puts back all. A
+    /// queue row without its outbox row is taken and dropped.
     ///
     /// The statements after it join on or scan `outbox` and are planned on each run
     /// (`PostgresStatement.plannedEachRun`): a cached generic plan keeps the table size it was made
     /// for, and one made on a young outbox scanned all the kept history to mark 10 rows (1 → 5 ms
     /// per batch within a minute in bench/latency.sh).
     static let claim = PostgresStatement(name: "outbox_claim", sql: """
-        WITH claimed AS (
+        WITH taken AS (
+            DELETE FROM outbox_queue t WHERE t.id IN (
+                SELECT q.id FROM outbox_queue q
+                WHERE \(OutboxPredicate.ready) AND \(OutboxPredicate.due)
+                  AND q.shard % $2::int = ANY($3::int[])
+                  AND NOT EXISTS (
+                      SELECT 1 FROM outbox_queue e
+                      WHERE e.aggregate_id = q.aggregate_id AND e.id < q.id AND \(OutboxPredicate.backingOff))
+                ORDER BY q.id
+                LIMIT $1
+                FOR UPDATE OF q SKIP LOCKED)
+            RETURNING t.id
+        ), claimed AS (
             SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload, o.payload_bytes,
                    coalesce(o.payload_size, octet_length(o.payload_bytes), pg_column_size(o.payload)) AS payload_size,
                    o.content_type, o.message_key, o.message_partition, o.headers, o.created_at, o.attempts
-            FROM outbox o
-            WHERE \(OutboxPredicate.pending) AND \(OutboxPredicate.due)
-              AND o.shard % $2::int = ANY($3::int[])
-              AND NOT EXISTS (
-                  SELECT 1 FROM outbox e
-                  WHERE e.aggregate_id = o.aggregate_id AND e.id < o.id AND \(OutboxPredicate.backingOff))
-            ORDER BY o.id
-            LIMIT $1
-            FOR UPDATE OF o SKIP LOCKED
+            FROM taken JOIN outbox o ON o.id = taken.id
         )
         SELECT id, event_id, aggregate_type, aggregate_id, event_type, topic,
                CASE WHEN within THEN payload::text END AS payload, CASE WHEN within THEN payload_bytes END AS payload_bytes,
@@ -114,11 +137,37 @@ struct OutboxStore {
         DELETE FROM outbox WHERE id = ANY($1::bigint[])
         """)
 
+    /// The head of the published history in id order (the rows not in the queue: published, as
+    /// only rows written with the queue's triggers disabled are neither), $2 rows of it, and of
+    /// those the ones published before the retention. Rows are published about in id order, so the
+    /// expired rows are at the head; a row published late (retried, replayed) waits there, at most
+    /// its retention, without holding back the rows behind it.
     static let purge = PostgresStatement(name: "outbox_purge", plannedEachRun: true, sql: """
         DELETE FROM outbox WHERE id IN (
-            SELECT id FROM outbox
-            WHERE published_at < now() - $1::bigint * interval '1 millisecond'
-            ORDER BY published_at LIMIT $2)
+            SELECT o.id FROM outbox o
+            WHERE NOT EXISTS (SELECT 1 FROM outbox_queue q WHERE q.id = o.id)
+            ORDER BY o.id LIMIT $2)
+          AND published_at < now() - $1::bigint * interval '1 millisecond'
+        """)
+
+    /// The counts of `outbox_backlog` (migration 0014): kept an hour.
+    static let expireCounts = PostgresStatement(name: "outbox_expire_counts", plannedEachRun: true, sql: """
+        DELETE FROM outbox_published_counts WHERE second < now() - interval '1 hour'
+        """)
+
+    /// Topics in order, so that two relays' batches lock the rows of one second in the same order.
+    static let countPublished = PostgresStatement(name: "outbox_count_published", sql: """
+        INSERT INTO outbox_published_counts AS c (second, topic, events)
+        SELECT date_trunc('second', now()), d.topic, d.events FROM unnest($1::text[], $2::bigint[]) AS d(topic, events)
+        ON CONFLICT (second, topic) DO UPDATE SET events = c.events + excluded.events
+        """)
+
+    /// The claimed rows this batch neither delivered nor deleted go back to the queue, as the
+    /// failures left them (backing off, or parked).
+    static let requeue = PostgresStatement(name: "outbox_requeue", plannedEachRun: true, sql: """
+        INSERT INTO outbox_queue (id, shard, aggregate_id, next_attempt_at, parked_at)
+        SELECT id, shard, aggregate_id, next_attempt_at, parked_at FROM outbox
+        WHERE id = ANY($1::bigint[]) AND published_at IS NULL
         """)
 
     /// Session-level, so it lasts across transactions and ends with the connection: a standby

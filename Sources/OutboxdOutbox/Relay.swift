@@ -177,11 +177,12 @@ public final class Relay: Worker {
                 case .readClaim(let lane):
                     let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format, bytes: configuration.batchBytes)
                     lanes[lane].claim = nil
-                    lanes[lane].rowsClaimed = rows.count
+                    lanes[lane].claimedIDs = rows.map(\.id)
                     progress.withLock { $0.stall.claimed(rows.map(\.id), now: now) }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):
-                    try lanes[lane].connection.commit()
+                    // Nothing produced: the claim's queue rows go back.
+                    try lanes[lane].connection.executeScript("ROLLBACK")
                     action = pipeline.claimEnded(now: now)
                 case .produce(let lane, let rows):
                     for row in rows { row.logDroppedHeaders(logger) }
@@ -243,20 +244,26 @@ public final class Relay: Worker {
     }
 
     /// The relay's commits only record deliveries: one lost in a crash means the rows are sent
-    /// again (at least once still holds), so they need not wait for the WAL flush.
-    static let laneSettings = "SET synchronous_commit = off"
+    /// again (at least once still holds), so they need not wait for the WAL flush. The lanes keep
+    /// `outbox_queue` themselves (`OutboxStore.requeue`): the outbox's queue triggers skip them.
+    /// Every statement of a lane reads rows by id or in id order: without bitmap and sequential
+    /// scans, statistics taken while the queue was empty (autovacuum's ANALYZE between bursts)
+    /// cannot turn the claim into a read and sort of the whole backlog (`OutboxClaimPlanTests`).
+    static let laneSettings = """
+        SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off
+        """
 
     /// Sends what records `outcome` (mark or delete, failures with their next attempt, COMMIT)
     /// without waiting for the results.
     private func startRecord(_ outcome: RelayBatchOutcome, on lane: RelayLane) throws -> PendingPipeline {
         let backoff = configuration.backoff
         return try lane.store.startRecord(
-            delivered: outcome.delivered, keep: configuration.retention > .zero,
+            claimed: lane.claimedIDs, delivered: outcome.delivered, keep: configuration.retention > .zero,
             failed: outcome.failed.map { failure in
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
                 return (failure.id, failure.error, delay.wholeMilliseconds, failure.park)
             },
-            maxAttempts: configuration.maxAttempts)
+            maxAttempts: configuration.maxAttempts, publishedPerTopic: outcome.deliveredPerTopic)
     }
 
     /// A committed batch counts: waiters, the NOTIFY for other processes, metrics, logs, progress.
@@ -266,7 +273,7 @@ public final class Relay: Worker {
             waiters.complete(outcome.delivered.compactMap { row in row.eventID.map { ($0, row.partition, row.offset) } })
         }
         if !outcome.delivered.isEmpty { afterPublished() }
-        metrics.batchSize.observe(Double(lane.rowsClaimed))
+        metrics.batchSize.observe(Double(lane.claimedIDs.count))
         for id in outcome.orderGaps {
             metrics.orderGaps.increment()
             logger.warning("event delivered after an earlier event of its key failed (a gap the idempotent producer left); recorded as delivered",

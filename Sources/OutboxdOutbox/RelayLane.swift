@@ -11,7 +11,8 @@ struct RelayLane {
     /// The reports of the batch produced from this lane's claim.
     var deliveries: DeliveryBatch?
     var producedAt = Timestamp.now()
-    var rowsClaimed = 0
+    /// The ids of the rows claimed, all of them: those not delivered go back to the queue.
+    var claimedIDs: [Int64] = []
     /// The record and COMMIT, sent; their results not read yet.
     var record: PendingPipeline?
     var outcome: RelayBatchOutcome?

@@ -173,7 +173,8 @@ import Testing
             VALUES (gen_random_uuid(), 'Order', 'o3', 'OrderPlaced', '{}')
             """)
         for sql in ["UPDATE outbox SET published_at = now()", "DELETE FROM outbox", "SELECT payload FROM outbox",
-                    "UPDATE outbox SET payload = '{}'", "TRUNCATE outbox"] {
+                    "UPDATE outbox SET payload = '{}'", "TRUNCATE outbox",
+                    "INSERT INTO outbox_queue (id, shard, aggregate_id) VALUES (1, 0, 'o1')", "DELETE FROM outbox_queue"] {
             do {
                 try app.query(sql)
                 Issue.record("allowed: \(sql)")
@@ -183,6 +184,8 @@ import Testing
         }
         #expect(try database.count("outbox") == 3)
         #expect(try database.count("outbox", where: "event_id = $1 AND published_at IS NULL", [id]) == 1)
+        // Each of the three writes queued its row for the relay (migration 0014), as the owner.
+        #expect(try database.count("outbox_queue", where: "id IN (SELECT id FROM outbox)") == 3)
     }
 
     /// Debezium's outbox writes, word for word (its default column names, its insert-then-delete

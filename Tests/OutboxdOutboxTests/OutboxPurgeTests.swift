@@ -39,12 +39,30 @@ import Testing
         #expect(kept == ["parked", "pending", "young"])
     }
 
-    /// Retention 0: the relay deletes rows as it publishes them, and no purge worker is made.
-    @Test func noPurgeWorkerWithoutHistory() {
+    /// Every run drops the published counts older than an hour (`outbox_backlog`'s, migration
+    /// 0014); with retention 0 (the relay deletes rows as it publishes them) that is all it does.
+    @Test func expiresTheCountsAndWithRetentionZeroNoRow() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.executeScript("""
+            SET session_replication_role = replica;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
+            VALUES ('task', 'old', 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 0, 1);
+            RESET session_replication_role;
+            INSERT INTO outbox_published_counts (second, topic, events)
+            VALUES (date_trunc('second', now() - interval '61 minutes'), 'task-events', 7),
+                   (date_trunc('second', now() - interval '59 minutes'), 'task-events', 5)
+            """)
         var configuration = RelayConfiguration()
-        let database = PostgresPoolConfiguration(conninfo: "", maxConnections: 1)
-        #expect(OutboxPurge.worker(for: configuration, database: database)?.name == "outbox-purge")
         configuration.retention = .zero
-        #expect(OutboxPurge.worker(for: configuration, database: database) == nil)
+        let worker = OutboxPurge.worker(for: configuration, database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1))
+        #expect(worker.name == "outbox-purge")
+        #expect(try OutboxPurge(retention: .zero).runOnce(on: connection) == false)
+        #expect(try connection.query("SELECT events FROM outbox_published_counts").map { try $0.require(Int.self, "events") } == [5])
+        #expect(try database.count("outbox", where: "aggregate_id = 'old'") == 1)
+        let published = try connection.query("SELECT published_last_hour::int AS n FROM outbox_backlog WHERE topic = 'task-events'")
+        #expect(try published.first?.require(Int.self, "n") == 5)
     }
 }

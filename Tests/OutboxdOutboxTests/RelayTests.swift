@@ -126,18 +126,22 @@ final class FailureLog: Sendable {
         let fixture = try RelayFixture()
         try fixture.createTasks(1)
         let connection = try fixture.database.connect()
-        let row = try #require(try connection.query("SELECT id, event_id FROM outbox").first)
         let reportedAt = Timestamp(microsecondsSinceEpoch: 1_600_000_000_123_457)
-        try connection.executeScript("BEGIN")
+        try connection.executeScript(Relay.laneSettings)
         let store = OutboxStore(connection: connection)
+        let row = try #require(try store.finishClaim(try store.startClaim(limit: 10, bytes: 1 << 20, shards: 1, owned: [0]),
+                                                     format: RecordFormat(), bytes: 1 << 20).first)
+        let id = row.id
         try store.finishRecord(try store.startRecord(
-            delivered: [DeliveredRow(id: try row.require(Int64.self, "id"), eventIDText: try row.require(String.self, "event_id"),
-                                     partition: 2, offset: 41, reportedAt: reportedAt)],
-            keep: true, failed: [], maxAttempts: 10))
+            claimed: [id], delivered: [DeliveredRow(id: id, eventIDText: row.eventIDText, partition: 2, offset: 41, reportedAt: reportedAt)],
+            keep: true, failed: [], maxAttempts: 10, publishedPerTopic: [fixture.topic: 1]))
         let marked = try #require(try connection.query("SELECT published_at, kafka_partition, kafka_offset FROM outbox").first)
         #expect(try marked.require(Timestamp.self, "published_at") == reportedAt)
         #expect(try marked.require(Int32.self, "kafka_partition") == 2)
         #expect(try marked.require(Int64.self, "kafka_offset") == 41)
+        #expect(try fixture.database.count("outbox_queue", where: "true") == 0)
+        let counted = try connection.query("SELECT topic, events FROM outbox_published_counts")
+        #expect(try counted.map { "\(try $0.require(String.self, "topic")) \(try $0.require(Int.self, "events"))" } == ["\(fixture.topic) 1"])
     }
 
     /// A row's stored headers (here written by another service straight into the outbox) follow
