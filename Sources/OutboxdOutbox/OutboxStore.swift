@@ -45,10 +45,7 @@ struct OutboxStore {
             let deliveredIDs = Set(delivered.map(\.id))
             statements.append(.prepared(Self.requeue, [claimed.filter { !deliveredIDs.contains($0) }]))
         }
-        if !publishedPerTopic.isEmpty {
-            let topics = publishedPerTopic.keys.sorted()
-            statements.append(.prepared(Self.countPublished, [topics, topics.map { publishedPerTopic[$0]! }]))
-        }
+        if !publishedPerTopic.isEmpty { statements.append(.prepared(Self.countPublished, Self.countParameters(publishedPerTopic))) }
         statements.append(.command("COMMIT"))
         return try connection.startPipeline(statements)
     }
@@ -60,6 +57,16 @@ struct OutboxStore {
     /// Deletes up to `limit` rows published before `retention` ago; returns how many.
     func purge(olderThan retention: Duration, limit: Int) throws -> Int {
         try connection.query(Self.purge, [retention.wholeMilliseconds, limit]).affectedRows
+    }
+
+    /// Adds to the published counts outside a batch (`PublishedCounts`: the relay is idle).
+    func countPublished(_ perTopic: [String: Int]) throws {
+        _ = try connection.query(Self.countPublished, Self.countParameters(perTopic))
+    }
+
+    private static func countParameters(_ perTopic: [String: Int]) -> [(any PostgresParameter)?] {
+        let topics = perTopic.keys.sorted()
+        return [topics, topics.map { perTopic[$0]! }]
     }
 
     /// Deletes the published counts older than an hour; returns how many.

@@ -116,6 +116,7 @@ public final class Relay: Worker {
         var lanes: [RelayLane] = []
         var refusal: String?
         var fatal: RelayFatalError?
+        var counts = PublishedCounts()
         var action = pipeline.start()
         while true {
             if case .exit = action {
@@ -183,6 +184,9 @@ public final class Relay: Worker {
                 case .endClaim(let lane):
                     // Nothing produced: the claim's queue rows go back.
                     try lanes[lane].connection.executeScript("ROLLBACK")
+                    // Idle: the counts held back since the last write go now, when due.
+                    let published = counts.add([:], now: now)
+                    if !published.isEmpty { try lanes[lane].store.countPublished(published) }
                     action = pipeline.claimEnded(now: now)
                 case .produce(let lane, let rows):
                     for row in rows { row.logDroppedHeaders(logger) }
@@ -200,7 +204,8 @@ public final class Relay: Worker {
                     action = pipeline.reportsIn(lane: lane, results: deliveries.results(waitingUpTo: .zero), complete: complete,
                                                 producerFailed: producer.fatalError != nil, now: ContinuousClock.now)
                 case .sendRecord(let lane, let outcome):
-                    lanes[lane].record = try startRecord(outcome, on: lanes[lane])
+                    let published = counts.add(outcome.deliveredPerTopic, now: now, flush: pipeline.drainDeadline != nil)
+                    lanes[lane].record = try startRecord(outcome, publishedPerTopic: published, on: lanes[lane])
                     lanes[lane].outcome = outcome
                     lanes[lane].deliveries = nil
                     action = pipeline.recordSent(now: now)
@@ -255,7 +260,7 @@ public final class Relay: Worker {
 
     /// Sends what records `outcome` (mark or delete, failures with their next attempt, COMMIT)
     /// without waiting for the results.
-    private func startRecord(_ outcome: RelayBatchOutcome, on lane: RelayLane) throws -> PendingPipeline {
+    private func startRecord(_ outcome: RelayBatchOutcome, publishedPerTopic: [String: Int], on lane: RelayLane) throws -> PendingPipeline {
         let backoff = configuration.backoff
         return try lane.store.startRecord(
             claimed: lane.claimedIDs, delivered: outcome.delivered, keep: configuration.retention > .zero,
@@ -263,7 +268,7 @@ public final class Relay: Worker {
                 let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
                 return (failure.id, failure.error, delay.wholeMilliseconds, failure.park)
             },
-            maxAttempts: configuration.maxAttempts, publishedPerTopic: outcome.deliveredPerTopic)
+            maxAttempts: configuration.maxAttempts, publishedPerTopic: publishedPerTopic)
     }
 
     /// A committed batch counts: waiters, the NOTIFY for other processes, metrics, logs, progress.

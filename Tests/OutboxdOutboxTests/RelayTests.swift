@@ -119,6 +119,12 @@ final class FailureLog: Sendable {
             #expect(payload?["event_id"]?.stringValue == id)
         }
         #expect(Set(records.compactMap { $0.header("ce_id") }).count == 1000)
+        // The relay's published counts (outbox_backlog's), written at most once a second: the last
+        // ones when the relay is idle. Exactly the events published, none twice.
+        try waitUntil("the relay's counts reach outbox_backlog") {
+            try connection.query("SELECT coalesce(sum(published_last_minute), 0)::int AS n FROM outbox_backlog").first?.require(Int.self, "n") == 1000
+        }
+        #expect(try connection.query("SELECT sum(events)::int AS n FROM outbox_published_counts").first?.require(Int.self, "n") == 1000)
     }
 
     /// `published_at` is the delivery report's time, to the microsecond, not the time of the mark.
