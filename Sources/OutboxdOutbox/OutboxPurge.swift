@@ -4,7 +4,7 @@ import OutboxdPostgres
 /// Deletes published rows older than the retention (`OUTBOX_RETENTION`), `batch` rows per
 /// statement, each in its own short transaction; run by a `PeriodicWorker` every
 /// `RelayConfiguration.purgeInterval` in each process that runs a relay, and again at once while
-/// a full batch was deleted. Pending and parked rows are never touched (`published_at` is null).
+/// it deleted any. Pending and parked rows are never touched (`published_at` is null).
 /// With retention 0 (the relay deletes rows as it publishes them) it only drops the published
 /// counts older than an hour (`outbox_published_counts`, which `outbox_backlog` reads), as it does
 /// on every run.
@@ -13,6 +13,11 @@ public struct OutboxPurge: PeriodicJob {
     public let retention: Duration
     public let batch: Int
     private let logger = Logger(label: "outbox-purge")
+
+    /// How many batches of the head each statement reads: rows published late (retried,
+    /// replayed) wait at the head until they expire, and up to this many batches of them less one
+    /// leave the purge of the rows behind them at full pace.
+    static let windowBatches = 10
 
     public init(retention: Duration, batch: Int = 1000) {
         self.retention = retention
@@ -28,8 +33,8 @@ public struct OutboxPurge: PeriodicJob {
         let store = OutboxStore(connection: connection)
         _ = try store.expireCounts()
         guard retention > .zero else { return false }
-        let purged = try store.purge(olderThan: retention, limit: batch)
+        let purged = try store.purge(olderThan: retention, limit: batch, window: batch * Self.windowBatches)
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }
-        return purged == batch
+        return purged > 0
     }
 }

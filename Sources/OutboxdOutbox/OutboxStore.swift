@@ -54,9 +54,10 @@ struct OutboxStore {
         _ = try connection.finishPipeline(pending)
     }
 
-    /// Deletes up to `limit` rows published before `retention` ago; returns how many.
-    func purge(olderThan retention: Duration, limit: Int) throws -> Int {
-        try connection.query(Self.purge, [retention.wholeMilliseconds, limit]).affectedRows
+    /// Deletes up to `limit` rows published before `retention` ago among the oldest `window`
+    /// rows not queued; returns how many.
+    func purge(olderThan retention: Duration, limit: Int, window: Int) throws -> Int {
+        try connection.query(Self.purge, [retention.wholeMilliseconds, limit, window]).affectedRows
     }
 
     /// Adds to the published counts outside a batch (`PublishedCounts`: the relay is idle).
@@ -144,17 +145,19 @@ struct OutboxStore {
         DELETE FROM outbox WHERE id = ANY($1::bigint[])
         """)
 
-    /// The head of the published history in id order (the rows not in the queue: published, as
-    /// only rows written with the queue's triggers disabled are neither), $2 rows of it, and of
-    /// those the ones published before the retention. Rows are published about in id order, so the
-    /// expired rows are at the head; a row published late (retried, replayed) waits there, at most
-    /// its retention, without holding back the rows behind it.
+    /// Of the head of the published history in id order (the rows not in the queue: published,
+    /// as only rows written with the queue's triggers disabled are neither), $3 rows, the first $2
+    /// published before the retention. Rows are published about in id order, so the expired rows
+    /// are at the head; rows published late (retried, replayed) wait there until their own
+    /// retention passes, and up to $3 − $2 of them hold back no row behind them.
     static let purge = PostgresStatement(name: "outbox_purge", plannedEachRun: true, sql: """
         DELETE FROM outbox WHERE id IN (
-            SELECT o.id FROM outbox o
-            WHERE NOT EXISTS (SELECT 1 FROM outbox_queue q WHERE q.id = o.id)
-            ORDER BY o.id LIMIT $2)
-          AND published_at < now() - $1::bigint * interval '1 millisecond'
+            SELECT id FROM (
+                SELECT o.id, o.published_at FROM outbox o
+                WHERE NOT EXISTS (SELECT 1 FROM outbox_queue q WHERE q.id = o.id)
+                ORDER BY o.id LIMIT $3) head
+            WHERE published_at < now() - $1::bigint * interval '1 millisecond'
+            ORDER BY id LIMIT $2)
         """)
 
     /// The counts of `outbox_backlog` (migration 0014): kept an hour.

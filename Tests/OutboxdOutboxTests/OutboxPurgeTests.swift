@@ -39,6 +39,33 @@ import Testing
         #expect(kept == ["parked", "pending", "young"])
     }
 
+    /// Rows published late (here: replayed, at the head of the history) wait there until they
+    /// expire, and the expired rows behind them are purged at once, batch after batch.
+    @Test func rowsPublishedLateAtTheHeadHoldNoExpiredRowBack() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        try connection.executeScript("""
+            SET session_replication_role = replica;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
+            SELECT 'task', 'replayed-' || n, 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '1 minute', 0, n
+            FROM generate_series(1, 3) n;
+            INSERT INTO outbox (aggregate_type, aggregate_id, event_type, topic, payload, created_at, published_at, kafka_partition, kafka_offset)
+            SELECT 'task', 'old-' || n, 'task.created', 'task-events', '{}', now() - interval '3 hours', now() - interval '2 hours', 0, 10 + n
+            FROM generate_series(1, 9) n;
+            RESET session_replication_role
+            """)
+        // Batches of 2 over a head of 20: one run of the worker, then it waits an hour.
+        let worker = PeriodicWorker(job: OutboxPurge(retention: .seconds(3600), batch: 2),
+                                    database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1), interval: .seconds(3600))
+        try worker.start()
+        defer { worker.stop() }
+        try waitUntil("the old rows are purged") { try database.count("outbox", where: "aggregate_id LIKE 'old-%'") == 0 }
+        worker.stop()
+        #expect(try database.count("outbox", where: "aggregate_id LIKE 'replayed-%'") == 3)
+    }
+
     /// Every run drops the published counts older than an hour (`outbox_backlog`'s, migration
     /// 0014); with retention 0 (the relay deletes rows as it publishes them) that is all it does.
     @Test func expiresTheCountsAndWithRetentionZeroNoRow() throws {
