@@ -8,6 +8,16 @@ import Testing
 /// `OutboxPurge` on a `PeriodicWorker` of its own (issue #15): it deletes the rows published
 /// before the retention and keeps younger published rows, pending rows and parked rows.
 @Suite struct OutboxPurgeTests {
+    /// A purge of an hour's retention in batches of 2 that waits an hour between runs, until the
+    /// rows `old-…` are gone: one run of the worker must delete them all.
+    func purgeTheOldRows(_ database: TestDatabase) throws {
+        let worker = PeriodicWorker(job: OutboxPurge(retention: .seconds(3600), batch: 2),
+                                    database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1), interval: .seconds(3600))
+        try worker.start()
+        defer { worker.stop() }
+        try waitUntil("the old rows are purged") { try database.count("outbox", where: "aggregate_id LIKE 'old-%'") == 0 }
+    }
+
     @Test func deletesRowsPublishedBeforeTheRetentionAndKeepsTheRest() throws {
         let database = try TestDatabase.create()
         defer { database.drop() }
@@ -29,12 +39,7 @@ import Testing
             """)
         // Two rows a round and an hour between rounds: the five old rows go only if a full
         // round runs the next one at once.
-        let worker = PeriodicWorker(job: OutboxPurge(retention: .seconds(3600), batch: 2),
-                                    database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1), interval: .seconds(3600))
-        try worker.start()
-        defer { worker.stop() }
-        try waitUntil("the old rows are purged") { try database.count("outbox", where: "aggregate_id LIKE 'old-%'") == 0 }
-        worker.stop()
+        try purgeTheOldRows(database)
         let kept = try connection.query("SELECT aggregate_id FROM outbox ORDER BY aggregate_id").map { try $0.require(String.self, "aggregate_id") }
         #expect(kept == ["parked", "pending", "young"])
     }
@@ -57,12 +62,7 @@ import Testing
             RESET session_replication_role
             """)
         // Batches of 2 over a head of 20: one run of the worker, then it waits an hour.
-        let worker = PeriodicWorker(job: OutboxPurge(retention: .seconds(3600), batch: 2),
-                                    database: PostgresPoolConfiguration(conninfo: database.url, maxConnections: 1), interval: .seconds(3600))
-        try worker.start()
-        defer { worker.stop() }
-        try waitUntil("the old rows are purged") { try database.count("outbox", where: "aggregate_id LIKE 'old-%'") == 0 }
-        worker.stop()
+        try purgeTheOldRows(database)
         #expect(try database.count("outbox", where: "aggregate_id LIKE 'replayed-%'") == 3)
     }
 
