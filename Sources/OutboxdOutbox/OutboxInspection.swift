@@ -66,10 +66,10 @@ public enum OutboxInspection {
     /// waiting, never the published history. A `created_at` no interval reaches (infinity,
     /// written around the checks) has no age instead of failing the scrape.
     static let backlogByTopic = PostgresStatement(name: "outbox_backlog_by_topic", sql: """
-        SELECT o.topic, count(*) FILTER (WHERE q.\(OutboxPredicate.ready))::int AS pending,
-               coalesce(extract(epoch FROM now() - min(o.created_at) FILTER (WHERE q.\(OutboxPredicate.ready) AND isfinite(o.created_at))), 0)::float8 AS oldest_age,
-               count(*) FILTER (WHERE q.\(OutboxPredicate.parked))::int AS parked
-        FROM outbox_queue q JOIN outbox o ON o.id = q.id
+        SELECT o.topic, count(*) FILTER (WHERE q.ready)::int AS pending,
+               coalesce(extract(epoch FROM now() - min(o.created_at) FILTER (WHERE q.ready AND isfinite(o.created_at))), 0)::float8 AS oldest_age,
+               count(*) FILTER (WHERE NOT q.ready)::int AS parked
+        FROM (SELECT id, \(OutboxPredicate.ready) AS ready FROM outbox_queue) q JOIN outbox o ON o.id = q.id
         GROUP BY o.topic
         """)
 

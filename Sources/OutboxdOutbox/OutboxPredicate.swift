@@ -16,7 +16,4 @@ public enum OutboxPredicate {
     /// claim's "an earlier row of this key is backing off" reads the few rows backing off, never
     /// every queued row.
     public static let backingOff = "next_attempt_at > now() AND parked_at IS NULL"
-
-    /// Given up on after the attempts ran out, until an operator retries them.
-    public static let parked = "parked_at IS NOT NULL"
 }

@@ -31,7 +31,7 @@ public struct OutboxPurge: PeriodicJob {
 
     public func runOnce(on connection: PQConnection) throws -> Bool {
         let store = OutboxStore(connection: connection)
-        _ = try store.expireCounts()
+        try store.expireCounts()
         guard retention > .zero else { return false }
         let purged = try store.purge(olderThan: retention, limit: batch, window: batch * Self.windowBatches)
         if purged > 0 { logger.info("purged published rows", ["rows": "\(purged)"]) }

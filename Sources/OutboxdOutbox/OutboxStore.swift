@@ -70,9 +70,9 @@ struct OutboxStore {
         return [topics, topics.map { perTopic[$0]! }]
     }
 
-    /// Deletes the published counts older than an hour; returns how many.
-    func expireCounts() throws -> Int {
-        try connection.query(Self.expireCounts).affectedRows
+    /// Deletes the published counts older than an hour.
+    func expireCounts() throws {
+        _ = try connection.query(Self.expireCounts)
     }
 
     /// Tries to own the shards not in `owned`; returns those now held by this session.
@@ -94,7 +94,7 @@ struct OutboxStore {
     ///
     /// It deletes the queue rows it takes (`SKIP LOCKED`: the other lane claims past the rows this
     /// one took and has not committed); the record puts back, in the same transaction, every
-    /// claimed row it neither delivered nor parked (`requeue`), and a rollback puts back all. A
+    /// claimed row it did not deliver (`requeue`), and a rollback puts back all. A
     /// queue row without its outbox row is taken and dropped.
     ///
     /// The statements after it join on or scan `outbox` and are planned on each run

@@ -179,11 +179,11 @@ public final class Relay: Worker {
                     let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format, bytes: configuration.batchBytes)
                     lanes[lane].claim = nil
                     lanes[lane].claimedIDs = rows.map(\.id)
-                    progress.withLock { $0.stall.claimed(rows.map(\.id), now: now) }
+                    progress.withLock { [ids = lanes[lane].claimedIDs] in $0.stall.claimed(ids, now: now) }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):
                     // Nothing produced: the claim's queue rows go back.
-                    try lanes[lane].connection.executeScript("ROLLBACK")
+                    try lanes[lane].connection.rollback()
                     // Idle: the counts held back since the last write go now, when due.
                     let published = counts.add([:], now: now)
                     if !published.isEmpty { try lanes[lane].store.countPublished(published) }

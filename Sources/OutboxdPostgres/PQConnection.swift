@@ -239,6 +239,8 @@ public final class PQConnection: @unchecked Sendable {
 
     public func commit() throws { try executeScript("COMMIT") }
 
+    public func rollback() throws { try executeScript("ROLLBACK") }
+
     /// `ROLLBACK` unless the connection is broken (the server rolls back then); errors ignored.
     public func rollbackIfPossible() {
         if !isBroken { try? executeScript("ROLLBACK") }
