@@ -43,17 +43,19 @@ public struct ReminderScheduler: PeriodicJob {
     /// Also a reminder whose task's `due_at` is no longer its own: a change the consumer has not
     /// applied yet schedules it again when it does, and a change no event announces (another
     /// writer's SQL, e.g. `infinity`) would otherwise keep it scheduled and due for ever.
+    /// The reminders are chosen once (`ARRAY(…)`, and `fire`'s `MATERIALIZED`): as a join, stale
+    /// statistics can make the choice run again for each row (`OutboxStore.claim`).
     static let cancelStale = PostgresStatement(name: "reminders_cancel_stale", sql: """
         UPDATE reminders r SET status = 'cancelled'
-        WHERE r.task_id IN (
+        WHERE r.task_id = ANY (ARRAY(
             SELECT r2.task_id FROM reminders r2 LEFT JOIN tasks t ON t.id = r2.task_id
             WHERE r2.status = 'scheduled' AND r2.remind_at <= now()
               AND (t.id IS NULL OR t.status = 'done' OR t.due_at IS DISTINCT FROM r2.due_at)
-            LIMIT $1 FOR UPDATE OF r2 SKIP LOCKED)
+            LIMIT $1 FOR UPDATE OF r2 SKIP LOCKED))
         """)
 
     static let fire = PostgresStatement(name: "reminders_fire", sql: """
-        WITH due AS (
+        WITH due AS MATERIALIZED (
             SELECT r.task_id FROM reminders r JOIN tasks t ON t.id = r.task_id
             WHERE r.status = 'scheduled' AND r.remind_at <= now() AND t.status <> 'done' AND t.due_at = r.due_at
             ORDER BY r.remind_at
