@@ -7,7 +7,7 @@
 -- OutboxPredicate's (ready, due, backingOff in Sources/OutboxdOutbox/OutboxPredicate.swift), written
 -- out here.
 WITH taken AS (
-    DELETE FROM outbox_queue t WHERE t.id IN (
+    DELETE FROM outbox_queue t WHERE t.id = ANY (ARRAY(
         SELECT q.id FROM outbox_queue q
         WHERE parked_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
           AND q.shard % 1 = ANY('{0}'::int[])
@@ -16,7 +16,7 @@ WITH taken AS (
               WHERE e.aggregate_id = q.aggregate_id AND e.id < q.id AND next_attempt_at > now() AND parked_at IS NULL)
         ORDER BY q.id
         LIMIT :batch
-        FOR UPDATE OF q SKIP LOCKED)
+        FOR UPDATE OF q SKIP LOCKED))
     RETURNING t.id
 ), claimed AS (
     SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload, o.payload_bytes,

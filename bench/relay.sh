@@ -26,7 +26,8 @@
 # LATENCY_DURATION (per run, default 10s), MODES (default "delete keep bytes": a subset for a quick A/B;
 # the summary then reports only what was measured), PERF_DIR (a folder: each drain is profiled there
 # with `perf record -g`, relay-MODE.data; PERF_CALLGRAPH=dwarf,16384 for call graphs through Swift
-# frames), PGBIN (default /usr/lib/postgresql/15/bin).
+# frames; PERF_SYSTEM=1 profiles the whole machine instead: PostgreSQL's backends and the brokers too),
+# PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=relay.sh
 source "$(dirname "$0")/lib.sh"
@@ -113,7 +114,9 @@ for mode in ${MODES:-delete keep bytes}; do
       start_t=$t start_pending=$p start_cpu=$(cpu_seconds "$daemon_pid") start_broker_cpu=$(cpu_seconds "$broker_pid") start_pg_cpu=$(pg_cpu_seconds)
       if [ -n "${PERF_DIR:-}" ]; then # attached once the drain runs: every thread of the relay exists by then
         mkdir -p "$PERF_DIR"
-        perf record -F 1999 ${PERF_CALLGRAPH:+--call-graph $PERF_CALLGRAPH} -g -p "$daemon_pid" -o "$PERF_DIR/relay-$mode.data" >/dev/null 2>"$dir/perf-$mode.err" &
+        perf_target=(-p "$daemon_pid")
+        [ "${PERF_SYSTEM:-0}" != 1 ] || perf_target=(-a)
+        perf record -F 1999 ${PERF_CALLGRAPH:+--call-graph $PERF_CALLGRAPH} -g "${perf_target[@]}" -o "$PERF_DIR/relay-$mode.data" >/dev/null 2>"$dir/perf-$mode.err" &
         perf_pid=$!
       fi
     fi
