@@ -40,6 +40,10 @@ ROWS = [
     ("00000000-0000-4000-8000-000000000009", "CustomerAccount", "customer-7", "AccountOpened",
      '{"name": "Zoë"}'),
     ("00000000-0000-4000-8000-00000000000a", "Order", "order-2", "Number", "42"),
+    # Jackson's escapes (JsonConverter): the short ones, \u00XX for the other controls, and what it
+    # leaves alone (DEL, U+2028, '/', '<'); in the key as text, in the payload through jsonb's output.
+    ("00000000-0000-4000-8000-00000000000b", "Order", "esc-\b\f\r\x1f\x7f\u2028/<>&", "Escapes",
+     '{"raw": "\x7f\u2028/<>&", "ctl": "\\b\\f\\r\\u001f\\u001F"}'),
 ]
 
 CONVERTERS = {

@@ -247,6 +247,12 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("OUTBOX_DEBEZIUM_CONTEXT_HEADERS", default: "yes", "in the debezium shape, send Debezium 3.2+'s __debezium.context.* headers before id (its extended.headers.enabled)") { config, value in
             config.relay.format.debeziumContext.enabled = try ValueParser.flag(value, key: "OUTBOX_DEBEZIUM_CONTEXT_HEADERS")
         },
+        ConfigurationKey("OUTBOX_DEBEZIUM_CONVERTER", default: "string", "in the debezium shape, write keys and values as this Kafka Connect converter did: string (StringConverter), json (JsonConverter, schemas.enable=true, its default), json-schemaless (JsonConverter, schemas.enable=false)") { config, value in
+            guard let converter = DebeziumConverter(rawValue: value) else {
+                throw ConfigurationError(key: "OUTBOX_DEBEZIUM_CONVERTER", "\"\(value.prefix(32))\" is not one of string, json, json-schemaless")
+            }
+            config.relay.format.debeziumConverter = converter
+        },
         ConfigurationKey("OUTBOX_DEBEZIUM_LOGICAL_NAME", default: "outboxd", "the __debezium.context.connectorLogicalName header: the replaced connector's topic.prefix") { config, value in
             // Debezium's topic.prefix: a Kafka topic name's characters.
             guard !value.isEmpty, value.utf8.count <= 255,

@@ -18,6 +18,8 @@ public struct OutboxRow: Sendable {
     public let isRouted: Bool
     /// The record's value: the jsonb payload as text, or `payload_bytes` byte for byte.
     public let payload: [UInt8]
+    /// The payload is `payload_bytes`.
+    public let payloadIsBytes: Bool
     /// The row's `content_type`, else `application/json` for a jsonb payload and
     /// `application/octet-stream` for bytes.
     public let contentType: String
@@ -75,6 +77,7 @@ public struct OutboxRow: Sendable {
         self.topic = topic
         self.isRouted = false
         self.payload = Array(payload.utf8)
+        self.payloadIsBytes = false
         self.contentType = "application/json"
         self.key = Array(aggregateID.utf8)
         self.partition = partition
@@ -139,6 +142,7 @@ public struct OutboxRow: Sendable {
         topic = (try? row.decode(String.self, at: columns.topic)) ?? ""
         isRouted = false
         payload = []
+        payloadIsBytes = false
         contentType = ""
         key = []
         partition = nil
@@ -162,9 +166,11 @@ public struct OutboxRow: Sendable {
         let contentType = try row.decode(String.self, at: columns.contentType)
         if let bytes = try row.decode(PostgresBytes.self, at: columns.payloadBytes) {
             payload = bytes.bytes
+            payloadIsBytes = true
             self.contentType = contentType ?? "application/octet-stream"
         } else {
             payload = Array(try row.require(String.self, at: columns.payload).utf8)
+            payloadIsBytes = false
             self.contentType = contentType ?? "application/json"
         }
         key = Array((try row.decode(String.self, at: columns.messageKey) ?? aggregateID).utf8)
@@ -206,6 +212,11 @@ public struct OutboxRow: Sendable {
             headers.append(("id", Array(eventIDText.utf8)))
         }
         if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
+        if format.shape == .debezium, format.debeziumConverter != .string {
+            let converter = format.debeziumConverter
+            return KafkaMessage(topic: topic, key: converter.key(key), value: converter.value(payload, isBytes: payloadIsBytes),
+                                headers: headers, partition: partition)
+        }
         return KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
     }
 }

@@ -69,6 +69,7 @@ import Testing
         ("OUTBOX_TOPIC_ROUTE", "my events.{aggregate_type}", "OUTBOX_TOPIC_ROUTE: \"my events.\" has characters a Kafka topic name cannot have (a-z A-Z 0-9 . _ -)"),
         ("OUTBOX_TOPIC_ROUTE", "", "OUTBOX_TOPIC_ROUTE: must not be empty"),
         ("OUTBOX_RECORD_SHAPE", "avro", "OUTBOX_RECORD_SHAPE: \"avro\" is not one of cloudevents, debezium"),
+        ("OUTBOX_DEBEZIUM_CONVERTER", "avro", "OUTBOX_DEBEZIUM_CONVERTER: \"avro\" is not one of string, json, json-schemaless"),
     ])
     func invalidValueNamesTheKey(key: String, value: String, message: String) {
         #expect(throws: ConfigurationError.self) {
@@ -295,6 +296,9 @@ import Testing
             }
         }
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_CONTEXT_HEADERS": "maybe"], flags: []) }
+        #expect(set.configuration.relay.format.debeziumConverter == .string)
+        let json = try ConfigurationLoader(fileText: "OUTBOX_DEBEZIUM_CONVERTER=json-schemaless\n", environment: [:], flags: [])
+        #expect(json.configuration.relay.format.debeziumConverter == .jsonSchemaless)
     }
 
     @Test func settingsFlagsBecomeKeys() throws {

@@ -53,12 +53,14 @@ struct DebeziumGolden: Decodable {
     /// The golden rows written through the view, published with the Debezium shape's producer
     /// properties; each row's record by event id, or the SQLSTATE with which the view refused it.
     func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)],
+                            converter: DebeziumConverter = .string,
                             context: (inout DebeziumContext) -> Void = { $0.logicalName = "golden" })
         throws -> (records: [String: KafkaRecord], refused: [String: String])
     {
         let fixture = try RelayFixture(producerProperties: producerProperties,
                                        topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) {
             $0.format.shape = .debezium
+            $0.format.debeziumConverter = converter
             context(&$0.format.debeziumContext)
         }
         let connection = try fixture.database.connect()
@@ -102,7 +104,7 @@ struct DebeziumGolden: Decodable {
         let golden = try DebeziumGolden.load("string")
         #expect(golden.debezium == "3.6.3.Final")
         #expect(golden.converter == "org.apache.kafka.connect.storage.StringConverter")
-        #expect(golden.records.count == 10)
+        #expect(golden.records.count == 11)
         let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
 
         // Each header Debezium sends, in its order; runId is a UUID of each side's start.
@@ -144,10 +146,29 @@ struct DebeziumGolden: Decodable {
         }
     }
 
-    /// Under JsonConverter (schemas.enable=false) Debezium's key and value are JSON strings whose
-    /// text is outboxd's key and value; the partition is murmur2 of those quoted bytes, so it
-    /// differs wherever the hashes of the two byte strings fall on different partitions.
-    /// With schemas.enable=true both are an envelope {"schema":…,"payload":<that string>}.
+    /// OUTBOX_DEBEZIUM_CONVERTER=json-schemaless / json: JsonConverter's records byte for byte
+    /// (Jackson's escapes, surrogate pairs outside the BMP, the schema envelopes), and the
+    /// partitions murmur2 gives the converted keys.
+    @Test(arguments: [("json-schemaless", DebeziumConverter.jsonSchemaless), ("json-schemas", DebeziumConverter.json)])
+    func jsonConverterRecordsAreDebeziumsByteForByte(_ name: String, _ converter: DebeziumConverter) throws {
+        let golden = try DebeziumGolden.load(name)
+        #expect(golden.converter == "org.apache.kafka.connect.json.JsonConverter")
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter)
+        #expect(refused.count == 1)
+        var differing: [String: [String]] = [:]
+        for record in golden.records where refused[record.row.id] == nil {
+            let ours = try #require(records[record.row.id], "\(record.row.type)")
+            let fields = Self.differences(record, ours)
+            if !fields.isEmpty { differing[record.row.type] = fields }
+        }
+        #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
+        #expect(records.count == golden.records.count - 1)
+    }
+
+    /// Under the default (StringConverter) a JsonConverter deployment's key and value are JSON
+    /// strings whose text is outboxd's key and value; the partition is murmur2 of those quoted
+    /// bytes, so it differs wherever the hashes of the two byte strings fall on different
+    /// partitions. With schemas.enable=true both are an envelope {"schema":…,"payload":<that string>}.
     @Test(arguments: ["json-schemaless", "json-schemas"])
     func jsonConverterRecordsDifferInKeyAndValueEncodingOnly(_ name: String) throws {
         let golden = try DebeziumGolden.load(name)

@@ -13,6 +13,9 @@ public struct RecordFormat: Sendable {
     static let jsonContentTypeUTF8: [UInt8] = Array("application/json".utf8)
     /// The `__debezium.context.*` headers of the Debezium shape.
     public var debeziumContext = DebeziumContext()
+    /// How the Debezium shape writes keys and values. Config key `OUTBOX_DEBEZIUM_CONVERTER`;
+    /// default `string`.
+    public var debeziumConverter = DebeziumConverter.string
 
     public init() {}
 

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import OutboxdOutbox
+
+/// `DebeziumConverter` without I/O: Jackson's string escapes, as JsonConverter wrote them in the
+/// golden records (`DebeziumGoldenTests` compares whole records).
+@Suite struct DebeziumConverterTests {
+    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func jsonStringEscapesAsJackson() {
+        let cases: [(String, String)] = [
+            ("order-1", #""order-1""#),
+            ("", #""""#),
+            (#"say "hi" \ back\slash"#, #""say \"hi\" \\ back\\slash""#),
+            ("\u{08}\u{09}\u{0A}\u{0C}\u{0D}", #""\b\t\n\f\r""#),
+            ("\u{00}\u{01}\u{1F}", #""\u0000\u0001\u001F""#),
+            ("\u{7F}\u{2028}/<>&", "\"\u{7F}\u{2028}/<>&\""),
+            ("ключ-漢字-Zoë", "\"ключ-漢字-Zoë\""),
+            ("😀 𝄞", #""\uD83D\uDE00 \uD834\uDD1E""#),
+            ("\u{10FFFF}", #""\uDBFF\uDFFF""#),
+        ]
+        for (input, expected) in cases {
+            #expect(text(DebeziumConverter.jsonString(Array(input.utf8))) == expected, "\(input.debugDescription)")
+        }
+    }
+
+    @Test func keysAndValuesPerConverter() {
+        let key = Array("k\"1".utf8), payload = Array(#"{"a": 1}"#.utf8)
+        #expect(DebeziumConverter.string.key(key) == key)
+        #expect(DebeziumConverter.string.value(payload, isBytes: false) == payload)
+        #expect(text(DebeziumConverter.jsonSchemaless.key(key)) == #""k\"1""#)
+        #expect(text(DebeziumConverter.jsonSchemaless.value(payload, isBytes: false)) == #""{\"a\": 1}""#)
+        #expect(text(DebeziumConverter.json.key(key)) == #"{"schema":{"type":"string","optional":false},"payload":"k\"1"}"#)
+        #expect(text(DebeziumConverter.json.value(payload, isBytes: false))
+                == #"{"schema":{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1},"payload":"{\"a\": 1}"}"#)
+        // payload_bytes: Connect's BYTES, base64.
+        let bytes: [UInt8] = [0, 0xFF, 0x10]
+        #expect(DebeziumConverter.string.value(bytes, isBytes: true) == bytes)
+        #expect(text(DebeziumConverter.jsonSchemaless.value(bytes, isBytes: true)) == #""AP8Q""#)
+        #expect(text(DebeziumConverter.json.value(bytes, isBytes: true)) == #"{"schema":{"type":"bytes","optional":true},"payload":"AP8Q"}"#)
+    }
+}
