@@ -20,6 +20,9 @@ public struct OutboxRow: Sendable {
     public let payload: [UInt8]
     /// The payload is `payload_bytes`.
     public let payloadIsBytes: Bool
+    /// The row has no payload (`tombstone`, migration 0015): the record's value is null, or what
+    /// the Debezium shape's converter writes for a null.
+    public let isTombstone: Bool
     /// The row's `content_type`, else `application/json` for a jsonb payload and
     /// `application/octet-stream` for bytes.
     public let contentType: String
@@ -78,6 +81,7 @@ public struct OutboxRow: Sendable {
         self.isRouted = false
         self.payload = Array(payload.utf8)
         self.payloadIsBytes = false
+        self.isTombstone = false
         self.contentType = "application/json"
         self.key = Array(aggregateID.utf8)
         self.partition = partition
@@ -91,7 +95,7 @@ public struct OutboxRow: Sendable {
     /// The claim's column positions, looked up by name once per result rather than per field.
     struct Columns {
         let id, eventID, aggregateType, aggregateID, eventType, topic, payload, payloadBytes, contentType: Int
-        let messageKey, messagePartition, headers, createdAt, attempts, payloadSize, within: Int
+        let messageKey, messagePartition, headers, createdAt, attempts, payloadSize, within, tombstone: Int
 
         init(_ names: [String]) throws {
             func index(_ name: String) throws -> Int {
@@ -106,7 +110,7 @@ public struct OutboxRow: Sendable {
                                                            try index("content_type"))
             (messageKey, messagePartition, headers, createdAt, attempts) = (try index("message_key"), try index("message_partition"),
                                                                             try index("headers"), try index("created_at"), try index("attempts"))
-            (payloadSize, within) = (try index("payload_size"), try index("within"))
+            (payloadSize, within, tombstone) = (try index("payload_size"), try index("within"), try index("tombstone"))
         }
     }
 
@@ -143,6 +147,7 @@ public struct OutboxRow: Sendable {
         isRouted = false
         payload = []
         payloadIsBytes = false
+        isTombstone = false
         contentType = ""
         key = []
         partition = nil
@@ -164,7 +169,12 @@ public struct OutboxRow: Sendable {
         isRouted = topic.isEmpty
         self.topic = isRouted ? route.topic(aggregateType: aggregateType, eventType: eventType) : topic
         let contentType = try row.decode(String.self, at: columns.contentType)
-        if let bytes = try row.decode(PostgresBytes.self, at: columns.payloadBytes) {
+        isTombstone = try row.require(Bool.self, at: columns.tombstone)
+        if isTombstone {
+            payload = []
+            payloadIsBytes = false
+            self.contentType = contentType ?? "application/json"
+        } else if let bytes = try row.decode(PostgresBytes.self, at: columns.payloadBytes) {
             payload = bytes.bytes
             payloadIsBytes = true
             self.contentType = contentType ?? "application/octet-stream"
@@ -205,8 +215,11 @@ public struct OutboxRow: Sendable {
                 ("ce_source", format.sourceUTF8),
                 ("ce_time", createdAt.rfc3339UTF8),
                 ("ce_specversion", RecordFormat.specVersionUTF8),
-                ("content-type", contentType == "application/json" ? RecordFormat.jsonContentTypeUTF8 : Array(contentType.utf8)),
             ]
+            // An event without data has no data content type.
+            if !isTombstone {
+                headers.append(("content-type", contentType == "application/json" ? RecordFormat.jsonContentTypeUTF8 : Array(contentType.utf8)))
+            }
         case .debezium:
             headers = format.debeziumContext.headers
             headers.append(("id", Array(eventIDText.utf8)))
@@ -214,9 +227,12 @@ public struct OutboxRow: Sendable {
         if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
         if format.shape == .debezium, format.debeziumConverter != .string {
             let converter = format.debeziumConverter
-            return KafkaMessage(topic: topic, key: converter.key(key), value: converter.value(payload, isBytes: payloadIsBytes),
+            return KafkaMessage(topic: topic, key: converter.key(key),
+                                value: isTombstone ? converter.nullValue : converter.value(payload, isBytes: payloadIsBytes),
                                 headers: headers, partition: partition)
         }
-        return KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
+        var message = KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
+        message.isTombstone = isTombstone
+        return message
     }
 }

@@ -136,6 +136,12 @@ import Testing
             ("SELECT outbox_emit(topic => '.', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
             ("SELECT outbox_emit(topic => '..', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
             ("SELECT outbox_emit(topic => '__consumer_offsets', key => 'k', event_type => 'e', payload => '{}')", .checkViolation, "outbox_topic_name"),
+            // Migration 0015: a tombstone has no payload; a row without one must be a tombstone.
+            ("INSERT INTO outbox (topic, aggregate_id, event_type, payload, tombstone) VALUES ('t', 'k', 'e', '{}', true)",
+             .checkViolation, "outbox_one_payload"),
+            ("INSERT INTO outbox (topic, aggregate_id, event_type, payload_bytes, tombstone) VALUES ('t', 'k', 'e', '\\x00', true)",
+             .checkViolation, "outbox_one_payload"),
+            ("INSERT INTO outbox (topic, aggregate_id, event_type, tombstone) VALUES ('t', 'k', 'e', false)", .checkViolation, "outbox_one_payload"),
         ]
         for (sql, code, names) in refused {
             do {
@@ -172,6 +178,9 @@ import Testing
             INSERT INTO outboxd_debezium.outbox (id, aggregatetype, aggregateid, type, payload)
             VALUES (gen_random_uuid(), 'Order', 'o3', 'OrderPlaced', '{}')
             """)
+        // Tombstones (migration 0015): set directly, and a NULL payload through the view.
+        try app.query("INSERT INTO outbox (topic, aggregate_id, event_type, tombstone) VALUES ('orders', 'o4', 'order.deleted', true)")
+        try app.query("INSERT INTO outboxd_debezium.outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'o5', 'OrderDeleted', NULL)")
         for sql in ["UPDATE outbox SET published_at = now()", "DELETE FROM outbox", "SELECT payload FROM outbox",
                     "UPDATE outbox SET payload = '{}'", "TRUNCATE outbox",
                     "INSERT INTO outbox_queue (id, shard, aggregate_id) VALUES (1, 0, 'o1')", "DELETE FROM outbox_queue"] {
@@ -182,10 +191,34 @@ import Testing
                 #expect(error.code == "42501", "\(sql): \(error.debugDescription)")
             }
         }
-        #expect(try database.count("outbox") == 3)
+        #expect(try database.count("outbox") == 5)
+        #expect(try database.count("outbox", where: "tombstone AND payload IS NULL AND payload_bytes IS NULL AND payload_size = 0") == 2)
         #expect(try database.count("outbox", where: "event_id = $1 AND published_at IS NULL", [id]) == 1)
-        // Each of the three writes queued its row for the relay (migration 0014), as the owner.
-        #expect(try database.count("outbox_queue", where: "id IN (SELECT id FROM outbox)") == 3)
+        // Each of the writes queued its row for the relay (migration 0014), as the owner.
+        #expect(try database.count("outbox_queue", where: "id IN (SELECT id FROM outbox)") == 5)
+    }
+
+    /// A tombstone row (migration 0015) in the CloudEvents shape: a record with a null value and
+    /// the `ce_*` headers but `content-type` (no data, no data content type), in its key's order.
+    @Test func aTombstoneIsARecordWithANullValue() throws {
+        let fixture = try RelayFixture()
+        let connection = try fixture.database.connect()
+        try connection.query("""
+            INSERT INTO outbox (topic, aggregate_id, event_type, payload) VALUES ('orders', 'o1', 'order.placed', '{"n": 1}');
+            """)
+        let deleted = try #require(try connection.query("""
+            INSERT INTO outbox (topic, aggregate_id, event_type, tombstone, headers)
+            VALUES ('orders', 'o1', 'order.deleted', true, '{"tenant": "acme"}') RETURNING event_id
+            """).first?.require(UUID.self, "event_id"))
+        try publish(fixture)
+        let records = try fixture.consume(2, topics: ["orders"])
+        #expect(records.map { $0.header("ce_type") } == ["order.placed", "order.deleted"])
+        let tombstone = try #require(records.last)
+        #expect(tombstone.isTombstone)
+        #expect(String(decoding: tombstone.key, as: UTF8.self) == "o1")
+        #expect(tombstone.header("ce_id") == deleted.lowercaseString)
+        #expect(tombstone.headers.map(\.name) == ["ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "tenant"])
+        #expect(records.first?.isTombstone == false && records.first?.header("content-type") == "application/json")
     }
 
     /// Debezium's outbox writes, word for word (its default column names, its insert-then-delete

@@ -28,6 +28,15 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
         }
     }
 
+    /// The value of a row without a payload (a tombstone under `string`, which sends no value).
+    var nullValue: [UInt8] {
+        switch self {
+        case .string: return []
+        case .jsonSchemaless: return Array("null".utf8)
+        case .json: return Self.jsonValueSchema + Array("null}".utf8)
+        }
+    }
+
     /// The value's bytes: `payload` is the jsonb payload's text, or `payload_bytes` when `isBytes`.
     func value(_ payload: [UInt8], isBytes: Bool) -> [UInt8] {
         let text = isBytes ? Array(Data(payload).base64EncodedString().utf8) : payload
