@@ -18,10 +18,17 @@ extension Configuration {
     /// - the largest task event with `EVENT_SOURCE` within librdkafka's `message.max.bytes`,
     ///   `RELAY_BATCH_BYTES` at least that (else a row Kafka takes would be parked as too large for
     ///   a claim), and `RELAY_BATCH_SIZE` within its `queue.buffering.max.messages`;
+    /// - the built-in consumers only beside a Debezium converter that leaves the payload as it is;
     /// - the hosts of `HTTP_LISTEN` and `METRICS_LISTEN` are addresses of this machine (bound on
     ///   a port the system picks and closed; their ports are not tried, so a running daemon
     ///   holding them does not make this fail).
     public func checkWithLibrariesAndHost() throws(ConfigurationError) {
+        if relay.format.shape == .debezium, relay.format.debeziumConverter != .string, !consumers.enabled.isEmpty {
+            throw ConfigurationError(key: "OUTBOX_DEBEZIUM_CONVERTER", """
+                \(relay.format.debeziumConverter.rawValue) wraps each task event's JSON in a string, which the built-in consumers \
+                (CONSUMERS=\(consumers.enabled.joined(separator: ","))) cannot read as an event; set CONSUMERS=none, or use string
+                """)
+        }
         let client = kafkaClient(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers)
         let producer = try librdkafkaCheck(.producer, client.producerProperties(messageTimeout: relay.deliveryTimeout, topicPolicy: kafka.topics),
                                            read: ["message.max.bytes", "queue.buffering.max.messages"])

@@ -45,6 +45,7 @@ import Testing
         let shown = try outbox(database, ["show", publishedID.lowercaseString])
         #expect(shown.status == 0)
         #expect(shown.output.range(of: #"kafka_offset\s+41"#, options: .regularExpression) != nil)
+        #expect(shown.output.range(of: #"\ntombstone\s+f\n"#, options: .regularExpression) != nil, "\(shown.output)")
         #expect(try outbox(database, ["show", UUID().lowercaseString]).status == 2)
 
         #expect(try outbox(database, ["retry", UUID().lowercaseString]).status == 2)

@@ -49,6 +49,18 @@ import Testing
         #expect(loader.configuration.kafka.passthrough["linger.ms"] == "5")
     }
 
+    /// Issue #26: a JsonConverter's value is the event's JSON inside a string, which the built-in
+    /// consumers cannot read: refused unless CONSUMERS=none; the string converter keeps them.
+    @Test func aJsonConverterNeedsTheBuiltInConsumersOff() throws {
+        let error = try #require(Self.refusal(["OUTBOX_RECORD_SHAPE": "debezium", "OUTBOX_DEBEZIUM_CONVERTER": "json-schemaless"]))
+        #expect(error.key == "OUTBOX_DEBEZIUM_CONVERTER")
+        #expect(error.description.contains("set CONSUMERS=none"), "\(error)")
+        #expect(Self.refusal(["OUTBOX_RECORD_SHAPE": "debezium", "OUTBOX_DEBEZIUM_CONVERTER": "json", "CONSUMERS": "none"]) == nil)
+        #expect(Self.refusal(["OUTBOX_RECORD_SHAPE": "debezium", "OUTBOX_DEBEZIUM_CONVERTER": "string"]) == nil)
+        // The converter is the Debezium shape's: the CloudEvents shape ignores it.
+        #expect(Self.refusal(["OUTBOX_DEBEZIUM_CONVERTER": "json"]) == nil)
+    }
+
     /// Issue #26: the Debezium shape's producer partitions as Kafka's Java producer does unless
     /// KAFKA_PARTITIONER says otherwise; the check sees what start-up makes the producer with.
     @Test func theDebeziumShapesPartitionerIsCheckedWithTheUsersOne() throws {
