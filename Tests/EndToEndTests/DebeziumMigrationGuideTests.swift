@@ -1,0 +1,108 @@
+import Foundation
+import OutboxdKafka
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+/// Issue #26: the README's "Moving from Debezium's outbox event router", step by step, as a team
+/// would take it: the service's role and search path from step 1, its Debezium-style writes, then
+/// `outboxd relay` with step 3's settings for its converter, read straight from the README. A
+/// consumer written against Debezium's records (the golden ones, `Tests/Fixtures/debezium`) reads
+/// outboxd's the same way: same event, key, payload, partition.
+@Suite struct DebeziumMigrationGuideTests {
+    /// The `KEY=VALUE` lines of the README's block after `<!-- guide: name -->`.
+    static func guideSettings(_ name: String) throws -> [String: String] {
+        let readme = try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let marker = try #require(readme.range(of: "<!-- guide: \(name) -->"), "the README has no guide block \(name)")
+        let block = readme[marker.upperBound...].split(separator: "```", maxSplits: 2, omittingEmptySubsequences: false)[1]
+        var settings: [String: String] = [:]
+        for line in block.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("sh") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { settings[String(parts[0])] = String(parts[1]) }
+        }
+        return settings
+    }
+
+    /// One record as a consumer of Debezium's records reads it under `converter`: the event id
+    /// (header `id`), the key's text, the payload (JSON text, nil for none) and the partition.
+    struct Read: Equatable {
+        let eventID: String, key: String, payload: String?, partition: Int
+    }
+
+    static func read(key: [UInt8], value: [UInt8]?, eventID: String, partition: Int, converter: String) throws -> Read {
+        func unwrap(_ bytes: [UInt8]) throws -> Any {
+            let json = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
+            return converter == "json" ? ((json as? [String: Any])?["payload"] ?? NSNull()) : json
+        }
+        switch converter {
+        case "string":
+            return Read(eventID: eventID, key: String(decoding: key, as: UTF8.self), payload: value.map { String(decoding: $0, as: UTF8.self) },
+                        partition: partition)
+        default:
+            let keyText = try #require(try unwrap(key) as? String)
+            let payload = try value.map(unwrap) as? String
+            return Read(eventID: eventID, key: keyText, payload: payload, partition: partition)
+        }
+    }
+
+    @Test(arguments: [("string", "string"), ("json-schemaless", "json-schemaless"), ("json", "json-schemas")])
+    func aDebeziumConsumerReadsOutboxdsRecordsAsItReadDebeziums(_ guide: String, _ fixture: String) throws {
+        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: TestEnvironment.repositoryRoot
+            .appendingPathComponent("Tests/Fixtures/debezium/\(fixture).json"))) as? [String: Any])
+        let records = try #require(golden["records"] as? [[String: Any]])
+        let partitions = try #require(golden["partitions"] as? Int)
+        func bytes(_ base64: Any?) -> [UInt8]? { (base64 as? String).flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
+
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        // Step 1: the service's role.
+        let role = "shop_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let admin = try database.connect()
+        defer { admin.close() }
+        try admin.executeScript("CREATE ROLE \(role) LOGIN; GRANT outboxd_writer TO \(role); ALTER ROLE \(role) SET search_path = outboxd_debezium, public")
+        defer { _ = try? admin.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)") }
+        let service = try PQConnection(conninfo: database.url + (database.url.contains("?") ? "&" : "?") + "user=\(role)")
+        defer { service.close() }
+        for record in records {
+            let row = try #require(record["row"] as? [String: Any])
+            // Debezium's pattern, unchanged: insert into "outbox", then delete the row.
+            try service.query("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)",
+                              [row["id"] as? String, row["aggregatetype"] as? String, row["aggregateid"] as? String, row["type"] as? String,
+                               row["payload"] as? String])
+            try service.query("DELETE FROM outbox WHERE id = $1::uuid", [row["id"] as? String])
+        }
+
+        // Step 3: the relay with the README's settings, on topics of the partition count Debezium's had.
+        let topics = Array(Set(records.compactMap { $0["topic"] as? String })).sorted()
+        let kafka = try RDKafkaMockCluster(brokers: 3, topics: topics.map { ($0, partitions) })
+        var environment = try Self.guideSettings(guide)
+        #expect(environment["OUTBOX_DEBEZIUM_CONVERTER"] == guide)
+        environment["DATABASE_URL"] = database.url
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrapServers
+        let relay = try DaemonProcess(arguments: ["relay"], environment: environment)
+        defer { relay.signal(SIGTERM); _ = try? relay.waitForExit() }
+        try relay.showingOutputOnFailure {
+            try waitUntil("every row is published") { try database.count("outbox", where: "published_at IS NULL") == 0 }
+        }
+        #expect(try database.count("outbox", where: "parked_at IS NOT NULL") == 0)
+
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           groupID: "guide-\(UUID())", topics: topics)
+        let ours = try consumer.read(count: records.count, timeout: .seconds(60))
+        #expect(ours.count == records.count)
+        var theirsByID: [String: Read] = [:]
+        for record in records {
+            let id = try #require((record["row"] as? [String: Any])?["id"] as? String)
+            theirsByID[id] = try Self.read(key: bytes(record["key_base64"]) ?? [], value: bytes(record["value_base64"]), eventID: id,
+                                           partition: try #require(record["partition"] as? Int), converter: guide)
+        }
+        for record in ours {
+            let id = try #require(record.header("id"))
+            let read = try Self.read(key: record.key, value: record.isTombstone ? nil : record.value, eventID: id,
+                                     partition: Int(record.partition), converter: guide)
+            #expect(read == theirsByID[id], "\(guide): outboxd's record of \(id)")
+            #expect(record.header("__debezium.context.connectorLogicalName") == environment["OUTBOX_DEBEZIUM_LOGICAL_NAME"])
+        }
+        #expect(Set(ours.compactMap { $0.header("id") }) == Set(theirsByID.keys))
+    }
+}
