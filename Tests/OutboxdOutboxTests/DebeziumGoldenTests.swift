@@ -53,7 +53,7 @@ struct DebeziumGolden: Decodable {
     /// The golden rows written through the view, published with the Debezium shape's producer
     /// properties; each row's record by event id, or the SQLSTATE with which the view refused it.
     func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)],
-                            converter: DebeziumConverter = .string,
+                            converter: DebeziumConverter = .string, format: (inout RecordFormat) -> Void = { _ in },
                             context: (inout DebeziumContext) -> Void = { $0.logicalName = "golden" })
         throws -> (records: [String: KafkaRecord], refused: [String: String])
     {
@@ -61,6 +61,7 @@ struct DebeziumGolden: Decodable {
                                        topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) {
             $0.format.shape = .debezium
             $0.format.debeziumConverter = converter
+            format(&$0.format)
             context(&$0.format.debeziumContext)
         }
         let connection = try fixture.database.connect()
@@ -138,7 +139,8 @@ struct DebeziumGolden: Decodable {
     /// OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: only `id`, as Debezium with extended.headers.enabled=false.
     @Test func withoutContextHeadersOnlyIdIsSent() throws {
         let golden = try DebeziumGolden.load("string")
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties) { $0.enabled = false }
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
+                                                      context: { $0.enabled = false })
         #expect(refused.isEmpty)
         for record in golden.records where refused[record.row.id] == nil {
             let ours = try #require(records[record.row.id])
@@ -164,6 +166,32 @@ struct DebeziumGolden: Decodable {
         }
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
         #expect(records.count == golden.records.count)
+    }
+
+    /// Router options besides the defaults, each against Debezium's records made with it:
+    /// `route.by.field=type` is the route `outbox.event.{event_type}`;
+    /// `route.tombstone.on.empty.payload=true` is OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD=yes.
+    @Test(arguments: [("string-route-by-type", DebeziumConverter.string), ("json-schemaless-route-by-type", .jsonSchemaless),
+                      ("string-tombstone-on-empty", .string), ("json-schemaless-tombstone-on-empty", .jsonSchemaless),
+                      ("json-schemas-tombstone-on-empty", .json)])
+    func routerOptionsAreDebeziumsByteForByte(_ name: String, _ converter: DebeziumConverter) throws {
+        let golden = try DebeziumGolden.load(name)
+        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter,
+                                                        format: { (format: inout RecordFormat) in
+            if name.hasSuffix("route-by-type") { format.route = try! TopicRoute("outbox.event.{event_type}") }
+            format.debeziumTombstoneOnEmptyPayload = name.hasSuffix("tombstone-on-empty")
+        })
+        #expect(refused.isEmpty)
+        var differing: [String: [String]] = [:]
+        for record in golden.records {
+            let ours = try #require(records[record.row.id], "\(name) \(record.row.type)")
+            let fields = Self.differences(record, ours)
+            if !fields.isEmpty { differing[record.row.type] = fields }
+        }
+        #expect(differing.isEmpty, "\(name): fields that differ from Debezium's records: \(differing)")
+        if name.hasSuffix("tombstone-on-empty") {
+            #expect(golden.records.filter { $0.row.payload == nil }.allSatisfy { records[$0.row.id]?.isTombstone == true })
+        }
     }
 
     /// Under the default (StringConverter) a JsonConverter deployment's key and value are JSON

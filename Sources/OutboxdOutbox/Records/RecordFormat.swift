@@ -16,6 +16,10 @@ public struct RecordFormat: Sendable {
     /// How the Debezium shape writes keys and values. Config key `OUTBOX_DEBEZIUM_CONVERTER`;
     /// default `string`.
     public var debeziumConverter = DebeziumConverter.string
+    /// Debezium's `route.tombstone.on.empty.payload`: a row without a payload is a null value
+    /// under every converter, not the converter's null (`null`, an envelope). Config key
+    /// `OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD`; default `no`, as Debezium's.
+    public var debeziumTombstoneOnEmptyPayload = false
 
     public init() {}
 
