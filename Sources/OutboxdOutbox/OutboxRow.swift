@@ -225,17 +225,17 @@ public struct OutboxRow: Sendable {
             headers.append(("id", Array(eventIDText.utf8)))
         }
         if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
-        if format.shape == .debezium, format.debeziumConverter != .string {
-            let converter = format.debeziumConverter
-            let nullValue = isTombstone && format.debeziumTombstoneOnEmptyPayload
-            var message = KafkaMessage(topic: topic, key: converter.key(key),
-                                       value: isTombstone ? (nullValue ? [] : converter.nullValue) : converter.value(payload, isBytes: payloadIsBytes),
-                                       headers: headers, partition: partition)
-            message.isTombstone = nullValue
-            return message
-        }
         var message = KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
         message.isTombstone = isTombstone
+        if format.shape == .debezium {
+            let converter = format.debeziumConverter
+            message.key = converter.key(key)
+            if !isTombstone {
+                message.value = converter.value(payload, isBytes: payloadIsBytes)
+            } else if !format.debeziumTombstoneOnEmptyPayload, let null = converter.nullValue {
+                (message.value, message.isTombstone) = (null, false)
+            }
+        }
         return message
     }
 }

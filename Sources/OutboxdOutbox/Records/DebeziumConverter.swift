@@ -28,10 +28,10 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
         }
     }
 
-    /// The value of a row without a payload (a tombstone under `string`, which sends no value).
-    var nullValue: [UInt8] {
+    /// The value of a row without a payload; nil: no value (under `string`, a tombstone).
+    var nullValue: [UInt8]? {
         switch self {
-        case .string: return []
+        case .string: return nil
         case .jsonSchemaless: return Array("null".utf8)
         case .json: return Self.jsonValueSchema + Array("null}".utf8)
         }
@@ -39,12 +39,10 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
 
     /// The value's bytes: `payload` is the jsonb payload's text, or `payload_bytes` when `isBytes`.
     func value(_ payload: [UInt8], isBytes: Bool) -> [UInt8] {
-        let text = isBytes ? Array(Data(payload).base64EncodedString().utf8) : payload
-        switch self {
-        case .string: return payload
-        case .jsonSchemaless: return Self.jsonString(text)
-        case .json: return (isBytes ? Self.bytesValueSchema : Self.jsonValueSchema) + Self.jsonString(text) + [UInt8(ascii: "}")]
-        }
+        guard self != .string else { return payload }
+        let text = Self.jsonString(isBytes ? Array(Data(payload).base64EncodedString().utf8) : payload)
+        guard self == .json else { return text }
+        return (isBytes ? Self.bytesValueSchema : Self.jsonValueSchema) + text + [UInt8(ascii: "}")]
     }
 
     /// `utf8` as a JSON string the way Jackson (Connect's JSON serializer) writes one: `"` and
