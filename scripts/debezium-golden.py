@@ -22,29 +22,51 @@ PARTITIONS = 6
 SLOT = "debezium"
 PUBLICATION = "dbz_publication"
 
-# (id, aggregatetype, aggregateid, type, payload as jsonb text or None)
+# (id, aggregatetype, aggregateid, type, payload as jsonb text or None), then the columns Debezium
+# users add beside them (EXTRA_COLUMNS): the event's time (as the Quarkus outbox extension writes
+# it), a tenant, a schema version and a partition; None is NULL.
 ROWS = [
     ("00000000-0000-4000-8000-000000000001", "Order", "order-1", "OrderCreated",
-     '{"id": 1, "items": ["a", "b"], "total": 9.5}'),
+     '{"id": 1, "items": ["a", "b"], "total": 9.5}', "2026-01-02 03:04:05.123456", "acme-eu", 1, 2),
     ("00000000-0000-4000-8000-000000000002", "Order", "order-1", "OrderPaid",
-     '{"id": 1, "paid": true}'),
+     '{"id": 1, "paid": true}', "2026-01-02 03:04:06", "acme-eu", 2, 2),
     ("00000000-0000-4000-8000-000000000003", "Order", 'say "hi" \\ back\\slash', "Quoted",
-     '"just a JSON string"'),
+     '"just a JSON string"', "1999-12-31 23:59:59.999999", "globex-us", None, None),
     ("00000000-0000-4000-8000-000000000004", "Order", "ключ-😀", "Unicode",
-     '{"cjk": "漢字", "emoji": "😀 𝄞", "quote": "\\" \\\\"}'),
+     '{"cjk": "漢字", "emoji": "😀 𝄞", "quote": "\\" \\\\"}', None, "globex-eu", 3, 5),
     ("00000000-0000-4000-8000-000000000005", "Order", "line1\nline2\ttab\x01end", "Control",
-     '{"ctl": "tab\\there\\nnewline\\u0001\\u001f"}'),
-    ("00000000-0000-4000-8000-000000000006", "Order", "", "EmptyKey", '{"empty": ""}'),
-    ("00000000-0000-4000-8000-000000000007", "Order", "k" * 255, "LongKey", "[1, 2.50, -3e2, null]"),
-    ("00000000-0000-4000-8000-000000000008", "Order", "order-null", "NoPayload", None),
+     '{"ctl": "tab\\there\\nnewline\\u0001\\u001f"}', "2026-06-30 12:00:00.5", "initech", 4, 0),
+    ("00000000-0000-4000-8000-000000000006", "Order", "", "EmptyKey", '{"empty": ""}',
+     "1970-01-01 00:00:00", "acme-us", 0, 1),
+    ("00000000-0000-4000-8000-000000000007", "Order", "k" * 255, "LongKey", "[1, 2.50, -3e2, null]",
+     "2038-01-19 03:14:08", "acme-us", 2147483647, 3),
+    ("00000000-0000-4000-8000-000000000008", "Order", "order-null", "NoPayload", None,
+     "2026-01-02 03:04:07", "acme-eu", 5, 4),
     ("00000000-0000-4000-8000-000000000009", "CustomerAccount", "customer-7", "AccountOpened",
-     '{"name": "Zoë"}'),
-    ("00000000-0000-4000-8000-00000000000a", "Order", "order-2", "Number", "42"),
+     '{"name": "Zoë"}', "2026-01-02 03:04:08.000001", "acme-eu", -1, None),
+    ("00000000-0000-4000-8000-00000000000a", "Order", "order-2", "Number", "42",
+     "2026-01-02 03:04:09", "globex-us", 1, 5),
     # Jackson's escapes (JsonConverter): the short ones, \u00XX for the other controls, and what it
     # leaves alone (DEL, U+2028, '/', '<'); in the key as text, in the payload through jsonb's output.
     ("00000000-0000-4000-8000-00000000000b", "Order", "esc-\b\f\r\x1f\x7f\u2028/<>&", "Escapes",
-     '{"raw": "\x7f\u2028/<>&", "ctl": "\\b\\f\\r\\u001f\\u001F"}'),
+     '{"raw": "\x7f\u2028/<>&", "ctl": "\\b\\f\\r\\u001f\\u001F"}', "2026-01-02 03:04:10", "acme-eu", 1, 0),
+    # table.expand.json.payload's inference (JsonSchemaData): nested objects, a JSON null and an
+    # empty array (left out), int32/int64/double (Java's Double.toString), arrays of objects, of
+    # arrays and of booleans, a non-ASCII member name; a member named "" (no Connect field can
+    # have it: the expansion fails and the payload stays a string); an object of nothing kept.
+    ("00000000-0000-4000-8000-00000000000c", "Order", "order-3", "Nested",
+     '{"a": {"b": {"c": 1, "d": "x"}}, "n": null, "e": [], "big": 3000000000, "neg": -2147483649, "one": 1.0, '
+     '"tiny": 0.0000001, "large": 12345678.9, "objs": [{"x": 1, "y": "a"}, null, {"x": 2, "y": "b"}], '
+     '"grid": [[1, 2], [3]], "flags": [true, false], "ключ": "значение"}',
+     "2026-01-02 03:04:11", "acme-eu", 1, 1),
+    ("00000000-0000-4000-8000-00000000000d", "Order", "order-4", "EmptyName", '{"": 1, "ok": true}',
+     "2026-01-02 03:04:12", "acme-eu", 1, 2),
+    ("00000000-0000-4000-8000-00000000000e", "Order", "order-5", "OnlyNull", '{"n": null, "e": []}',
+     "2026-01-02 03:04:13", "acme-eu", 1, 3),
 ]
+
+# The added columns, as the golden table declares them (and outboxd_debezium.add_column adds them).
+EXTRA_COLUMNS = [("timestamp", "timestamp"), ("tenant", "text"), ("version", "integer"), ("part", "integer")]
 
 # Router options besides its defaults, each run by an engine of its own (a slot of its own, made
 # before the rows are written, so each sees every row): fixture "<converter>-<variant>.json".
@@ -52,6 +74,12 @@ VARIANTS = {
     "": {},
     "route-by-type": {"route.by.field": "type"},
     "tombstone-on-empty": {"route.tombstone.on.empty.payload": "true"},
+    "route-by-tenant": {"route.by.field": "tenant", "route.topic.regex": "(?<name>acme|globex)-(?<region>eu|us)",
+                        "route.topic.replacement": "tenant.${name}.$2"},
+    "placement-header": {"table.field.event.timestamp": "timestamp",
+                         "table.fields.additional.placement": "type:header:eventType,tenant:header,version:header:eventVersion,part:partition"},
+    "placement-envelope": {"table.fields.additional.placement": "type:envelope:eventType,tenant:envelope,version:envelope:eventVersion,timestamp:envelope:ts"},
+    "expand-json": {"table.expand.json.payload": "true"},
 }
 
 CONVERTERS = {
@@ -61,8 +89,12 @@ CONVERTERS = {
 }
 
 
-def literal(text):
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+def literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("'", "''") + "'"
 
 
 def psql(port, sql):
@@ -73,13 +105,12 @@ def psql(port, sql):
 def prepare(port):
     """The table, publication and slot first, then the rows: Debezium streams them as inserts."""
     slots = "".join(f"SELECT pg_create_logical_replication_slot('{slot_of(v)}', 'pgoutput');\n" for v in VARIANTS)
-    inserts = "".join(
-        f"INSERT INTO outbox VALUES ({literal(i)}, {literal(t)}, {literal(k)}, {literal(ty)}, {literal(p)});\n"
-        for (i, t, k, ty, p) in ROWS)
+    inserts = "".join(f"INSERT INTO outbox VALUES ({', '.join(literal(v) for v in row)});\n" for row in ROWS)
+    extra = "".join(f", {name} {kind}" for name, kind in EXTRA_COLUMNS)
     psql(port, f"""
 SET client_encoding = 'UTF8';
 CREATE TABLE outbox (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
-                     aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb);
+                     aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb{extra});
 CREATE PUBLICATION {PUBLICATION} FOR ALL TABLES;
 {slots}
 {inserts}""")
@@ -176,14 +207,16 @@ def write_fixtures(out_dir, variant, router_options, collected, jpype):
             event_id = base64.b64decode(id_header["value_base64"]).decode() if id_header else None
             row = rows.get(event_id)
             out.append({
-                "row": None if row is None else {
-                    "id": row[0], "aggregatetype": row[1], "aggregateid": row[2], "type": row[3],
-                    "payload": row[4]},
+                "row": None if row is None else dict(zip(
+                    ["id", "aggregatetype", "aggregateid", "type", "payload"] + [n for n, _ in EXTRA_COLUMNS], row)),
                 "topic": topic,
                 "key_base64": b64(key),
                 "value_base64": b64(value),
                 "headers": headers,
                 "partition": None if key is None else int(Partitioner.partitionForKey(key, PARTITIONS)),
+                # The record's own partition (placement "partition"), else None: the producer's.
+                "record_partition": None if record.kafkaPartition() is None else int(record.kafkaPartition()),
+                "timestamp_ms": None if record.timestamp() is None else int(record.timestamp()),
             })
         fixture = {
             "generator": "scripts/debezium-golden.sh",

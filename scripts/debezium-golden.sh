@@ -30,7 +30,7 @@ export JAVA_HOME
 cleanup() { scripts/pg.sh stop "$DATA" immediate; rm -rf "$DATA"; }
 rm -rf "$DATA"
 trap cleanup EXIT
-PG_SETTINGS="-c wal_level=logical -c max_replication_slots=4 -c max_wal_senders=4" scripts/pg.sh start "$DATA" >/dev/null
+PG_SETTINGS="-c wal_level=logical -c max_replication_slots=12 -c max_wal_senders=12" scripts/pg.sh start "$DATA" >/dev/null
 mkdir -p "$OUT"
 
 lock=()

@@ -29,6 +29,18 @@ extension Configuration {
                 (CONSUMERS=\(consumers.enabled.joined(separator: ","))) cannot read as an event; set CONSUMERS=none, or use string
                 """)
         }
+        if relay.format.shape == .debezium, relay.format.debeziumRouter.additionalFields.contains(where: { $0.placement == .envelope }), !consumers.enabled.isEmpty {
+            throw ConfigurationError(key: "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", """
+                an envelope placement wraps each task event's JSON in a struct, which the built-in consumers \
+                (CONSUMERS=\(consumers.enabled.joined(separator: ","))) cannot read as an event; set CONSUMERS=none, or place the fields in headers
+                """)
+        }
+        if relay.format.shape == .debezium, relay.format.debeziumRouter.expandJSONPayload, relay.format.debeziumConverter == .string, !consumers.enabled.isEmpty {
+            throw ConfigurationError(key: "OUTBOX_DEBEZIUM_EXPAND_JSON_PAYLOAD", """
+                under OUTBOX_DEBEZIUM_CONVERTER=string an expanded payload is a Kafka Connect struct's text (Struct{…}), which the built-in consumers \
+                (CONSUMERS=\(consumers.enabled.joined(separator: ","))) cannot read as an event; set CONSUMERS=none
+                """)
+        }
         let client = kafkaClient(bootstrapServers: kafka.isEmbedded ? "" : kafka.bootstrapServers)
         let producer = try librdkafkaCheck(.producer, client.producerProperties(messageTimeout: relay.deliveryTimeout, topicPolicy: kafka.topics),
                                            read: ["message.max.bytes", "queue.buffering.max.messages"])

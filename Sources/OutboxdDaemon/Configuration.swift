@@ -14,6 +14,9 @@ public struct Configuration: Sendable {
     public var http = HTTPServerConfiguration()
     public var kafka = KafkaSettings()
     public var relay = RelayConfiguration()
+    /// `OUTBOX_DEBEZIUM_ROUTE_BY_FIELD` and `OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX` as read, until
+    /// `OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT` (read after them) makes the route of all three.
+    var debeziumRouteParts = (field: DebeziumTopicRoute.defaultField, regex: DebeziumTopicRoute.defaultRegex)
     public var groupCommit = GroupCommitConfiguration()
     public var consumers = ConsumerConfiguration()
     /// Topic of task events. Config key `OUTBOX_TOPIC`; default `task-events`.

@@ -256,6 +256,58 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD", default: "no", "in the debezium shape, a row without a payload is a null value under every converter (Debezium's route.tombstone.on.empty.payload); no: the converter's null") { config, value in
             config.relay.format.debeziumTombstoneOnEmptyPayload = try ValueParser.flag(value, key: "OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD")
         },
+        ConfigurationKey("OUTBOX_DEBEZIUM_ROUTE_BY_FIELD", default: DebeziumTopicRoute.defaultField, "in the debezium shape, the column of outboxd_debezium.outbox whose value routes a row without a topic (Debezium's route.by.field)") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_ROUTE_BY_FIELD", value, default: DebeziumTopicRoute.defaultField)
+            config.debeziumRouteParts.field = value
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX", default: DebeziumTopicRoute.defaultRegex, "in the debezium shape, a regular expression matched against the whole routed value (Debezium's route.topic.regex)") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX", value, default: DebeziumTopicRoute.defaultRegex)
+            config.debeziumRouteParts.regex = value
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT", default: DebeziumTopicRoute.defaultReplacement, "in the debezium shape, the topic of a routed value the regex matches, with its $n and ${name} groups (Debezium's route.topic.replacement); one it does not match is its own topic") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT", value, default: DebeziumTopicRoute.defaultReplacement)
+            let parts = config.debeziumRouteParts
+            guard parts != (DebeziumTopicRoute.defaultField, DebeziumTopicRoute.defaultRegex) || value != DebeziumTopicRoute.defaultReplacement else {
+                config.relay.format.debeziumRouter.route = nil
+                return
+            }
+            guard config.relay.format.route == .default else {
+                throw ConfigurationError(key: "OUTBOX_TOPIC_ROUTE", "is set beside OUTBOX_DEBEZIUM_ROUTE_*, which route the same rows; set one or the other")
+            }
+            do throws(DebeziumTopicRoute.Invalid) {
+                config.relay.format.debeziumRouter.route = try DebeziumTopicRoute(field: parts.field, regex: parts.regex, replacement: value)
+            } catch {
+                throw ConfigurationError(key: error.key, error.description)
+            }
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD", default: "", "in the debezium shape, a timestamp column of outboxd_debezium.outbox whose value is the record's timestamp (Debezium's table.field.event.timestamp); empty: the time the record is produced") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD", value, default: "")
+            guard value.isEmpty || DebeziumAdditionalField.isColumnName(value) else {
+                throw ConfigurationError(key: "OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD", "\"\(value.prefix(64))\" is not a column name (a-z, 0-9, _)")
+            }
+            config.relay.format.debeziumRouter.eventTimestampField = value.isEmpty ? nil : value
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", default: "", "in the debezium shape, columns of outboxd_debezium.outbox sent as column:header|envelope|partition[:alias], comma-separated (Debezium's table.fields.additional.placement)") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", value, default: "")
+            do throws(DebeziumAdditionalField.Invalid) {
+                config.relay.format.debeziumRouter.additionalFields = value.isEmpty ? [] : try DebeziumAdditionalField.parse(value)
+            } catch {
+                throw ConfigurationError(key: "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", error.description)
+            }
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_EXPAND_JSON_PAYLOAD", default: "no", "in the debezium shape, a payload that is a JSON object goes as a Kafka Connect struct with the schema inferred from it (Debezium's table.expand.json.payload); needs CONSUMERS=none") { config, value in
+            let expand = try ValueParser.flag(value, key: "OUTBOX_DEBEZIUM_EXPAND_JSON_PAYLOAD")
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_EXPAND_JSON_PAYLOAD", expand ? "yes" : "no", default: "no")
+            config.relay.format.debeziumRouter.expandJSONPayload = expand
+        },
+        ConfigurationKey("OUTBOX_DEBEZIUM_TABLE", default: "public.outbox", "in the debezium shape, the replaced connector's outbox table (schema.table), which names an envelope's schema under OUTBOX_DEBEZIUM_CONVERTER=json") { config, value in
+            try requireDebeziumShape(config, "OUTBOX_DEBEZIUM_TABLE", value, default: "public.outbox")
+            let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 63 && !$0.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: "\"") }) }) else {
+                throw ConfigurationError(key: "OUTBOX_DEBEZIUM_TABLE", "is schema.table, each part 1 to 63 characters without spaces or quotes")
+            }
+            config.relay.format.debeziumRouter.table = value
+        },
         ConfigurationKey("OUTBOX_DEBEZIUM_LOGICAL_NAME", default: "outboxd", "the __debezium.context.connectorLogicalName header: the replaced connector's topic.prefix") { config, value in
             // Debezium's topic.prefix: a Kafka topic name's characters.
             guard !value.isEmpty, value.utf8.count <= 255,
@@ -303,4 +355,11 @@ public struct ConfigurationKey: Sendable {
     public static func named(_ name: String) -> ConfigurationKey? {
         all.first { $0.name == name }
     }
+}
+
+/// A Debezium option set away from its default while the shape is not Debezium's: refused, since
+/// it would change nothing.
+private func requireDebeziumShape(_ config: Configuration, _ key: String, _ value: String, default defaultValue: String) throws(ConfigurationError) {
+    guard value != defaultValue, config.relay.format.shape != .debezium else { return }
+    throw ConfigurationError(key: key, "applies to OUTBOX_RECORD_SHAPE=debezium only (the shape is \(config.relay.format.shape.rawValue))")
 }

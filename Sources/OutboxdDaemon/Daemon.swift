@@ -97,7 +97,7 @@ public final class Daemon: Sendable {
             if parts.contains(.relay), let producer {
                 let published = OutboxNotifier(database: configuration.database, channel: DeliveryWatch.publishedChannel(of: configuration.relay.channel),
                                                window: .milliseconds(5), name: "published-notifier")
-                let worker = Relay(configuration: configuration.relay, database: configuration.database, producer: producer,
+                let worker = Relay(configuration: try Self.relayConfiguration(configuration), database: configuration.database, producer: producer,
                                    afterPublished: { published.notify() })
                 do {
                     try worker.checkShards()
@@ -290,6 +290,21 @@ public final class Daemon: Sendable {
                 : "set KAFKA_TOPIC_CREATE=auto, or create \(missing.count == 1 ? "it" : "them") (e.g. kafka-topics.sh --create --topic \(missing[0]))"
             throw DaemonError(.configuration, "OUTBOX_TOPIC: topic(s) \(missing.joined(separator: ", ")) missing in Kafka: \(why)")
         }
+    }
+
+    /// The relay's settings with what the database tells: in the Debezium shape, the columns of
+    /// `outboxd_debezium.outbox`, which its options must name as they are (exit 78 otherwise,
+    /// where Debezium would stop on its first record).
+    static func relayConfiguration(_ configuration: Configuration) throws -> RelayConfiguration {
+        var relay = configuration.relay
+        guard relay.format.shape == .debezium else { return relay }
+        let connection = try configuration.database.connect()
+        defer { connection.close() }
+        relay.format.debeziumRouter.columns = try DebeziumColumn.load(connection)
+        if let problem = relay.format.debeziumRouter.problem() {
+            throw DaemonError(.configuration, "\(problem.key): \(problem.message)")
+        }
+        return relay
     }
 
     /// Fails fast when PostgreSQL is unreachable or the schema is not current; migrates first when asked.

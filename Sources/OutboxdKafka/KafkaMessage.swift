@@ -10,6 +10,10 @@ public struct KafkaMessage: Sendable {
     public var partition: Int32?
     /// Produce a null value (a tombstone) instead of `value`.
     public var isTombstone = false
+    /// The positions in `headers` of headers sent with a null value (their `value` is empty).
+    public var nullHeaders: Set<Int> = []
+    /// The record's timestamp (ms since the epoch); nil: the time it is produced.
+    public var timestampMilliseconds: Int64?
 
     public init(topic: String, key: [UInt8], value: [UInt8], headers: [(name: String, value: [UInt8])] = [], partition: Int32? = nil) {
         self.topic = topic

@@ -12,6 +12,10 @@ public struct KafkaRecord: Sendable {
     /// The value is null (a tombstone, which marks the key deleted for log compaction), not
     /// merely empty; `value` is then empty.
     public var isTombstone = false
+    /// The positions in `headers` of headers with a null value (their `value` is empty).
+    public var nullHeaders: Set<Int> = []
+    /// The record's timestamp (ms since the epoch), as the producer set it or the broker did.
+    public var timestampMilliseconds: Int64 = 0
 
     public func header(_ name: String) -> String? {
         headers.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
@@ -53,6 +57,7 @@ public final class RDKafkaConsumer {
         if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
         guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaConfig.error(m.err, context: "consume") }
         var headers: [(name: String, value: [UInt8])] = []
+        var nullHeaders: Set<Int> = []
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
             var index = 0
@@ -61,6 +66,7 @@ public final class RDKafkaConsumer {
             var size = 0
             while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
                 let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                if value == nil { nullHeaders.insert(index) }
                 headers.append((name.map { String(cString: $0) } ?? "", bytes))
                 index += 1
             }
@@ -72,7 +78,9 @@ public final class RDKafkaConsumer {
             key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) } ?? [],
             value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? [],
             headers: headers,
-            isTombstone: m.payload == nil)
+            isTombstone: m.payload == nil,
+            nullHeaders: nullHeaders,
+            timestampMilliseconds: rd_kafka_message_timestamp(message, nil))
     }
 
     /// Polls until `count` messages arrived or `timeout` passed.

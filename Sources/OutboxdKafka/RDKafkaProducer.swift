@@ -166,7 +166,17 @@ public final class RDKafkaProducer: Sendable {
     /// Produces one message; a synchronous failure is returned (no report follows then).
     private func produce(_ message: KafkaMessage, opaque: UnsafeMutableRawPointer) -> KafkaError? {
         let headers = rd_kafka_headers_new(message.headers.count)
-        for header in message.headers {
+        for (position, header) in message.headers.enumerated() {
+            if message.nullHeaders.contains(position) {
+                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+                continue
+            }
+            if header.value.isEmpty {
+                // A pointer to no bytes: an empty value, which a null pointer would make a null one.
+                var none: UInt8 = 0
+                _ = withUnsafeBytes(of: &none) { rd_kafka_header_add(headers, header.name, -1, $0.baseAddress, 0) }
+                continue
+            }
             header.value.withUnsafeBytes { value in
                 _ = rd_kafka_header_add(headers, header.name, -1, value.baseAddress, value.count)
             }
@@ -175,7 +185,8 @@ public final class RDKafkaProducer: Sendable {
             let code = message.key.withUnsafeBytes { key in
                 message.value.withUnsafeBytes { value in
                     outboxd_rdkafka_produce(handle.raw, message.topic, message.partition ?? -1 /* RD_KAFKA_PARTITION_UA */, key.baseAddress, key.count,
-                                            message.isTombstone ? nil : value.baseAddress, message.isTombstone ? 0 : value.count, headers, opaque)
+                                            message.isTombstone ? nil : value.baseAddress, message.isTombstone ? 0 : value.count,
+                                            message.timestampMilliseconds ?? 0, headers, opaque)
                 }
             }
             if code == RD_KAFKA_RESP_ERR_NO_ERROR { return nil }

@@ -93,7 +93,7 @@ public enum OutboxInspection {
     static let event = PostgresStatement(name: "outbox_inspect_event", plannedEachRun: true, sql: """
         SELECT id, event_id, topic, aggregate_type, aggregate_id AS key, message_key, message_partition, event_type, created_at,
                attempts, next_attempt_at, last_error, parked_at, published_at, kafka_partition, kafka_offset, content_type,
-               headers::text AS headers, tombstone, payload::text AS payload, octet_length(payload_bytes) AS payload_bytes_length,
+               headers::text AS headers, fields::text AS fields, tombstone, payload::text AS payload, octet_length(payload_bytes) AS payload_bytes_length,
                encode(substring(payload_bytes FOR 256), 'hex') AS payload_bytes_hex_256
         FROM outbox WHERE event_id = $1
         """)

@@ -31,6 +31,9 @@ public struct OutboxRow: Sendable {
     public let partition: Int32?
     /// The stored headers sent after the relay's own (`StoredHeaders`).
     public let headers: [(name: String, value: String)]
+    /// The columns of `fields` (migration 0016) the Debezium shape's settings read, by name;
+    /// empty when they read none.
+    let addedFields: [String: DebeziumValue]
     /// What of the stored headers is not sent, and why.
     let droppedHeaders: StoredHeaders
     public let createdAt: Timestamp
@@ -86,6 +89,7 @@ public struct OutboxRow: Sendable {
         self.key = Array(aggregateID.utf8)
         self.partition = partition
         self.headers = headers
+        self.addedFields = [:]
         self.droppedHeaders = StoredHeaders()
         self.createdAt = createdAt
         self.attempts = attempts
@@ -95,7 +99,7 @@ public struct OutboxRow: Sendable {
     /// The claim's column positions, looked up by name once per result rather than per field.
     struct Columns {
         let id, eventID, aggregateType, aggregateID, eventType, topic, payload, payloadBytes, contentType: Int
-        let messageKey, messagePartition, headers, createdAt, attempts, payloadSize, within, tombstone: Int
+        let messageKey, messagePartition, headers, createdAt, attempts, payloadSize, within, tombstone, fields: Int
 
         init(_ names: [String]) throws {
             func index(_ name: String) throws -> Int {
@@ -110,7 +114,7 @@ public struct OutboxRow: Sendable {
                                                            try index("content_type"))
             (messageKey, messagePartition, headers, createdAt, attempts) = (try index("message_key"), try index("message_partition"),
                                                                             try index("headers"), try index("created_at"), try index("attempts"))
-            (payloadSize, within, tombstone) = (try index("payload_size"), try index("within"), try index("tombstone"))
+            (payloadSize, within, tombstone, fields) = (try index("payload_size"), try index("within"), try index("tombstone"), try index("fields"))
         }
     }
 
@@ -128,7 +132,7 @@ public struct OutboxRow: Sendable {
                                  problem: size > bytes ? .tooLarge(size: size, limit: bytes) : .deferred)
             }
             do {
-                return try OutboxRow(row: row, columns: columns, route: format.route, relayOwned: owned)
+                return try OutboxRow(row: row, columns: columns, format: format, relayOwned: owned)
             } catch {
                 return OutboxRow(problemRow: id, aggregateID: aggregateID, row: row, columns: columns,
                                  problem: .unreadable((error as? PostgresError)?.message ?? "\(error)"))
@@ -152,13 +156,14 @@ public struct OutboxRow: Sendable {
         key = []
         partition = nil
         headers = []
+        addedFields = [:]
         droppedHeaders = StoredHeaders()
         createdAt = (try? row.decode(Timestamp.self, at: columns.createdAt)) ?? Timestamp(microsecondsSinceEpoch: 0)
         attempts = (try? row.decode(Int.self, at: columns.attempts)) ?? 0
         self.problem = problem
     }
 
-    init(row: PostgresRow, columns: Columns, route: TopicRoute, relayOwned: Set<String>) throws {
+    init(row: PostgresRow, columns: Columns, format: RecordFormat, relayOwned: Set<String>) throws {
         problem = nil
         id = try row.require(Int64.self, at: columns.id)
         eventIDText = try row.require(String.self, at: columns.eventID)
@@ -167,7 +172,6 @@ public struct OutboxRow: Sendable {
         eventType = try row.require(String.self, at: columns.eventType)
         let topic = try row.require(String.self, at: columns.topic)
         isRouted = topic.isEmpty
-        self.topic = isRouted ? route.topic(aggregateType: aggregateType, eventType: eventType) : topic
         let contentType = try row.decode(String.self, at: columns.contentType)
         isTombstone = try row.require(Bool.self, at: columns.tombstone)
         if isTombstone {
@@ -191,6 +195,35 @@ public struct OutboxRow: Sendable {
         headers = stored.valid
         stored.valid = []
         droppedHeaders = stored
+        let router = format.debeziumRouter
+        if format.shape == .debezium && router.readsAddedColumns {
+            addedFields = try DebeziumValue.read(row.decode(String.self, at: columns.fields), columns: router.addedColumnsRead, types: router.columns)
+            if let field = router.eventTimestampField, case .integer(let micros) = addedFields[field], micros.hasPrefix("-") {
+                // Kafka's timestamps are not negative (Kafka Connect's producer refuses such a record).
+                throw DebeziumValue.Unreadable(description: "\(field) is before 1970, which a Kafka record timestamp cannot be (table.field.event.timestamp)")
+            }
+        } else {
+            addedFields = [:]
+        }
+        if !isRouted {
+            self.topic = topic
+        } else if format.shape == .debezium, let route = router.route {
+            // Only Debezium's text columns and added ones can route (DebeziumRouter.problem).
+            let value: DebeziumValue = switch route.field {
+            case "aggregatetype": .text(aggregateType)
+            case "aggregateid": .text(aggregateID)
+            case "type": .text(eventType)
+            case "id": .text(eventIDText)
+            case "tracingspancontext": headers.first { $0.name == "traceparent" }.map { .text($0.value) } ?? .null
+            default: addedFields[route.field] ?? .null
+            }
+            guard case .text(let value) = value else {
+                throw DebeziumValue.Unreadable(description: "route.by.field \(route.field) is NULL: no topic to route the row to")
+            }
+            self.topic = route.topic(value)
+        } else {
+            self.topic = format.route.topic(aggregateType: aggregateType, eventType: eventType)
+        }
     }
 
     /// One log line for a row with stored headers not sent: its id and their names, never values.
@@ -221,21 +254,11 @@ public struct OutboxRow: Sendable {
                 headers.append(("content-type", contentType == "application/json" ? RecordFormat.jsonContentTypeUTF8 : Array(contentType.utf8)))
             }
         case .debezium:
-            headers = format.debeziumContext.headers
-            headers.append(("id", Array(eventIDText.utf8)))
+            return debeziumMessage(format)
         }
         if !self.headers.isEmpty { headers += self.headers.map { ($0.name, Array($0.value.utf8)) } }
         var message = KafkaMessage(topic: topic, key: key, value: payload, headers: headers, partition: partition)
         message.isTombstone = isTombstone
-        if format.shape == .debezium {
-            let converter = format.debeziumConverter
-            message.key = converter.key(key)
-            if !isTombstone {
-                message.value = converter.value(payload, isBytes: payloadIsBytes)
-            } else if !format.debeziumTombstoneOnEmptyPayload, let null = converter.nullValue {
-                (message.value, message.isTombstone) = (null, false)
-            }
-        }
         return message
     }
 }

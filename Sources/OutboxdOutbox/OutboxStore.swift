@@ -123,12 +123,13 @@ struct OutboxStore {
         ), claimed AS (
             SELECT o.id, o.event_id, o.aggregate_type, o.aggregate_id, o.event_type, o.topic, o.payload, o.payload_bytes,
                    coalesce(o.payload_size, octet_length(o.payload_bytes), pg_column_size(o.payload), 0) AS payload_size,
-                   o.content_type, o.message_key, o.message_partition, o.headers, o.created_at, o.attempts, o.tombstone
+                   o.content_type, o.message_key, o.message_partition, o.headers, o.created_at, o.attempts, o.tombstone, o.fields
             FROM taken JOIN outbox o ON o.id = taken.id
         )
         SELECT id, event_id, aggregate_type, aggregate_id, event_type, topic,
                CASE WHEN within THEN payload::text END AS payload, CASE WHEN within THEN payload_bytes END AS payload_bytes,
-               payload_size, within, content_type, message_key, message_partition, headers::text AS headers, created_at, attempts, tombstone
+               payload_size, within, content_type, message_key, message_partition, headers::text AS headers, created_at, attempts, tombstone,
+               fields::text AS fields
         FROM (SELECT c.*, payload_size <= $4::bigint
                           AND sum(CASE WHEN payload_size <= $4::bigint THEN payload_size ELSE 0 END) OVER (ORDER BY id) <= $4::bigint AS within
               FROM claimed c) b

@@ -282,6 +282,59 @@ import Testing
         #expect(defaults.debeziumContext.enabled && defaults.debeziumContext.logicalName == "outboxd")
     }
 
+    /// Issue #26: Debezium's router options by outboxd's keys; each refused with the key that is
+    /// wrong, and only in the Debezium shape.
+    @Test func debeziumRouterSettings() throws {
+        let shape = "OUTBOX_RECORD_SHAPE=debezium\n"
+        let set = try ConfigurationLoader(fileText: shape, environment: [
+            "OUTBOX_DEBEZIUM_ROUTE_BY_FIELD": "tenant", "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX": "(?<name>acme|globex)-(eu|us)",
+            "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT": "tenant.${name}.$2", "OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD": "timestamp",
+            "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "type:header:eventType, tenant:ENVELOPE ,part:partition", "OUTBOX_DEBEZIUM_TABLE": "shop.outbox",
+            "CONSUMERS": "none",
+        ], flags: []).configuration.relay.format.debeziumRouter
+        #expect(set.route?.field == "tenant")
+        #expect(set.route?.topic("acme-us") == "tenant.acme.us")
+        #expect(set.route?.topic("initech") == "initech")
+        #expect(set.eventTimestampField == "timestamp")
+        #expect(set.additionalFields == [DebeziumAdditionalField(column: "type", placement: .header, alias: "eventType"),
+                                         DebeziumAdditionalField(column: "tenant", placement: .envelope, alias: "tenant"),
+                                         DebeziumAdditionalField(column: "part", placement: .partition, alias: "part")])
+        #expect(set.table == "shop.outbox")
+        #expect(set.addedColumnsRead == ["timestamp", "tenant", "tenant", "part"])
+        // At Debezium's defaults the route is OUTBOX_TOPIC_ROUTE's.
+        #expect(try ConfigurationLoader(fileText: shape, environment: ["OUTBOX_DEBEZIUM_ROUTE_BY_FIELD": "aggregatetype"], flags: [])
+            .configuration.relay.format.debeziumRouter.route == nil)
+
+        for (environment, key, words) in [
+            (["OUTBOX_DEBEZIUM_ROUTE_BY_FIELD": "Tenant"], "OUTBOX_DEBEZIUM_ROUTE_BY_FIELD", "not a column name"),
+            (["OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX": "(unclosed"], "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REGEX", "not a regular expression"),
+            (["OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT": "t.${nope}"], "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT", "no group of that name"),
+            (["OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT": "t.$2"], "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT", "has 1 group(s)"),
+            (["OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT": "cost$"], "OUTBOX_DEBEZIUM_ROUTE_TOPIC_REPLACEMENT", "lone $"),
+            (["OUTBOX_DEBEZIUM_ROUTE_BY_FIELD": "type", "OUTBOX_TOPIC_ROUTE": "x.{event_type}"], "OUTBOX_TOPIC_ROUTE", "set one or the other"),
+            (["OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "type:head"], "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", "one of header, envelope, partition"),
+            (["OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "type"], "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", "column:placement"),
+            (["OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "type:header:a:b"], "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", "column:placement"),
+            (["OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "ty-pe:header"], "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", "not a column name"),
+            (["OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "type:envelope"], "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT", "CONSUMERS=none"),
+            (["OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD": "ts;drop"], "OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD", "not a column name"),
+            (["OUTBOX_DEBEZIUM_TABLE": "outbox"], "OUTBOX_DEBEZIUM_TABLE", "schema.table"),
+        ] {
+            do {
+                _ = try ConfigurationLoader.load(path: nil, flags: [], environment: environment.merging(["OUTBOX_RECORD_SHAPE": "debezium"]) { $1 })
+                Issue.record("\(environment) accepted")
+            } catch {
+                #expect(error.key == key && error.description.contains(words), "\(environment): \(error)")
+            }
+        }
+        do {
+            _ = try ConfigurationLoader(fileText: nil, environment: ["OUTBOX_DEBEZIUM_ROUTE_BY_FIELD": "type"], flags: [])
+            Issue.record("a Debezium option accepted in the CloudEvents shape")
+        } catch {
+            #expect(error.key == "OUTBOX_DEBEZIUM_ROUTE_BY_FIELD" && error.description.contains("OUTBOX_RECORD_SHAPE=debezium only"), "\(error)")
+        }
+    }
+
     /// Issue #26: the `__debezium.context.*` headers' switch and logical name (Debezium's topic.prefix).
     @Test func debeziumContextSettings() throws {
         let set = try ConfigurationLoader(fileText: "OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no\n", environment: ["OUTBOX_DEBEZIUM_LOGICAL_NAME": "shop.db-1_x"], flags: [])

@@ -11,7 +11,13 @@ struct DebeziumGolden: Decodable {
     struct Row: Decodable {
         let id: String, aggregatetype: String, aggregateid: String, type: String
         let payload: String?
+        /// The columns added beside Debezium's (`EXTRA_COLUMNS` of the generator).
+        let timestamp: String?, tenant: String?, version: Int?, part: Int?
     }
+
+    /// The added columns of the generator's table, as `outboxd_debezium.add_column` takes them
+    /// (`timestamp` is there from migration 0016).
+    static let addedColumns = [("tenant", "text"), ("version", "integer"), ("part", "integer")]
 
     struct Header: Decodable {
         let name: String
@@ -26,14 +32,41 @@ struct DebeziumGolden: Decodable {
         let value_base64: String?
         let headers: [Header]
         let partition: Int?
+        /// The record's own partition (placement `partition`); nil: the producer's, `partition`.
+        let record_partition: Int?
+        let timestamp_ms: Int64?
         var key: [UInt8]? { key_base64.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
         var value: [UInt8]? { value_base64.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
     }
 
     let debezium: String
+    let router_options: [String: String]
     let converter: String
     let partitions: Int
     let records: [Record]
+
+    /// The converter of a fixture, by its name's first part.
+    static func converter(ofFixture name: String) -> DebeziumConverter {
+        name.hasPrefix("json-schemaless") ? .jsonSchemaless : name.hasPrefix("json-schemas") ? .json : .string
+    }
+
+    /// The router options of the fixture as outboxd's settings (the README's table of keys).
+    func apply(to format: inout RecordFormat) throws {
+        let options = router_options
+        for key in options.keys where !["route.by.field", "route.topic.regex", "route.topic.replacement", "route.tombstone.on.empty.payload",
+                                        "table.field.event.timestamp", "table.fields.additional.placement", "table.expand.json.payload"].contains(key) {
+            throw HTTPTestError("no outboxd setting for \(key)")
+        }
+        if options.keys.contains(where: { $0.hasPrefix("route.") && $0 != "route.tombstone.on.empty.payload" }) {
+            format.debeziumRouter.route = try DebeziumTopicRoute(field: options["route.by.field"] ?? DebeziumTopicRoute.defaultField,
+                                                                 regex: options["route.topic.regex"] ?? DebeziumTopicRoute.defaultRegex,
+                                                                 replacement: options["route.topic.replacement"] ?? DebeziumTopicRoute.defaultReplacement)
+        }
+        format.debeziumTombstoneOnEmptyPayload = options["route.tombstone.on.empty.payload"] == "true"
+        format.debeziumRouter.eventTimestampField = options["table.field.event.timestamp"]
+        format.debeziumRouter.additionalFields = try options["table.fields.additional.placement"].map { try DebeziumAdditionalField.parse($0) } ?? []
+        format.debeziumRouter.expandJSONPayload = options["table.expand.json.payload"] == "true"
+    }
 
     static func load(_ name: String) throws -> DebeziumGolden {
         let url = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/Fixtures/debezium/\(name).json")
@@ -55,10 +88,12 @@ struct DebeziumGolden: Decodable {
     func publishThroughView(_ golden: DebeziumGolden, producerProperties: [(name: String, value: String, key: String)],
                             converter: DebeziumConverter = .string, format: (inout RecordFormat) -> Void = { _ in },
                             context: (inout DebeziumContext) -> Void = { $0.logicalName = "golden" })
-        throws -> (records: [String: KafkaRecord], refused: [String: String])
+        throws -> (records: [String: KafkaRecord], refused: [String: String], window: ClosedRange<Int64>)
     {
+        let start = Int64(Date().timeIntervalSince1970 * 1000)
         let fixture = try RelayFixture(producerProperties: producerProperties,
-                                       topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions)) {
+                                       topicPolicy: KafkaTopicPolicy(create: true, partitions: golden.partitions),
+                                       debeziumColumns: DebeziumGolden.addedColumns) {
             $0.format.shape = .debezium
             $0.format.debeziumConverter = converter
             format(&$0.format)
@@ -71,8 +106,10 @@ struct DebeziumGolden: Decodable {
             let row = record.row
             do {
                 try connection.query("""
-                    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)
-                    """, [row.id, row.aggregatetype, row.aggregateid, row.type, row.payload])
+                    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, "timestamp", tenant, version, part)
+                    VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::timestamp, $7, $8::integer, $9::integer)
+                    """, [row.id, row.aggregatetype, row.aggregateid, row.type, row.payload, row.timestamp, row.tenant,
+                          row.version.map(String.init), row.part.map(String.init)])
             } catch let error as PostgresError {
                 refused[row.id] = error.code.raw
             }
@@ -84,33 +121,48 @@ struct DebeziumGolden: Decodable {
         let topics = Array(Set(golden.records.map(\.topic))).sorted()
         let read = try fixture.consume(golden.records.count - refused.count, topics: topics)
         let records = Dictionary(read.map { ($0.header("id") ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        return (records, refused)
+        return (records, refused, start...Int64(Date().timeIntervalSince1970 * 1000))
     }
 
-    /// The fields of `ours` that differ from Debezium's `golden` record under StringConverter.
-    static func differences(_ golden: DebeziumGolden.Record, _ ours: KafkaRecord) -> [String] {
+    /// The fields of `ours` that differ from Debezium's `golden` record. The timestamp is
+    /// compared when `window` is given: equal where the row's column gave Debezium's
+    /// (`timestampFromColumn`), else by form, as each side's own time of sending (within `window`).
+    static func differences(_ golden: DebeziumGolden.Record, _ ours: KafkaRecord, timestampFromColumn: Bool = false,
+                            window: ClosedRange<Int64>? = nil) -> [String] {
         var fields: [String] = []
         if ours.topic != golden.topic { fields.append("topic") }
         if ours.key != golden.key { fields.append("key") }
         if (ours.isTombstone ? nil : ours.value) != golden.value { fields.append("value") }
-        if Int(ours.partition) != golden.partition { fields.append("partition") }
+        if Int(ours.partition) != golden.record_partition ?? golden.partition { fields.append("partition") }
         if ours.headers.map(\.name) != golden.headers.map(\.name) { fields.append("header names") }
         for header in golden.headers where header.name != runID {
-            if ours.headers.first(where: { $0.name == header.name })?.value != header.value { fields.append("header \(header.name)") }
+            guard let index = ours.headers.firstIndex(where: { $0.name == header.name }) else {
+                fields.append("header \(header.name)")
+                continue
+            }
+            let value = ours.nullHeaders.contains(index) ? nil : ours.headers[index].value
+            if value != header.value { fields.append("header \(header.name)") }
+        }
+        if let window {
+            if timestampFromColumn && golden.row.timestamp != nil {
+                if ours.timestampMilliseconds != golden.timestamp_ms { fields.append("timestamp") }
+            } else if !window.contains(ours.timestampMilliseconds) {
+                fields.append("timestamp (not the time of sending)")
+            }
         }
         return fields
     }
 
     /// Each golden record's differing fields (`differences`), by its row's type; every record must
     /// have been read back.
-    static func differing(_ golden: DebeziumGolden, _ records: [String: KafkaRecord]) -> [String: [String]] {
+    static func differing(_ golden: DebeziumGolden, _ records: [String: KafkaRecord], window: ClosedRange<Int64>? = nil) -> [String: [String]] {
         var differing: [String: [String]] = [:]
         for record in golden.records {
             guard let ours = records[record.row.id] else {
                 differing[record.row.type] = ["not read back"]
                 continue
             }
-            let fields = differences(record, ours)
+            let fields = differences(record, ours, timestampFromColumn: golden.router_options["table.field.event.timestamp"] != nil, window: window)
             if !fields.isEmpty { differing[record.row.type] = fields }
         }
         return differing
@@ -120,8 +172,8 @@ struct DebeziumGolden: Decodable {
         let golden = try DebeziumGolden.load("string")
         #expect(golden.debezium == "3.6.3.Final")
         #expect(golden.converter == "org.apache.kafka.connect.storage.StringConverter")
-        #expect(golden.records.count == 11)
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
+        #expect(golden.records.count == 14)
+        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
 
         // Each header Debezium sends, in its order; runId is a UUID of each side's start.
         for record in golden.records {
@@ -146,7 +198,7 @@ struct DebeziumGolden: Decodable {
     /// OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: only `id`, as Debezium with extended.headers.enabled=false.
     @Test func withoutContextHeadersOnlyIdIsSent() throws {
         let golden = try DebeziumGolden.load("string")
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
+        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
                                                       context: { $0.enabled = false })
         #expect(refused.isEmpty)
         for record in golden.records where refused[record.row.id] == nil {
@@ -163,32 +215,59 @@ struct DebeziumGolden: Decodable {
     func jsonConverterRecordsAreDebeziumsByteForByte(_ name: String, _ converter: DebeziumConverter) throws {
         let golden = try DebeziumGolden.load(name)
         #expect(golden.converter == "org.apache.kafka.connect.json.JsonConverter")
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter)
+        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter)
         #expect(refused.isEmpty)
         let differing = Self.differing(golden, records)
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
         #expect(records.count == golden.records.count)
     }
 
-    /// Router options besides the defaults, each against Debezium's records made with it:
-    /// `route.by.field=type` is the route `outbox.event.{event_type}`;
-    /// `route.tombstone.on.empty.payload=true` is OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD=yes.
-    @Test(arguments: [("string-route-by-type", DebeziumConverter.string), ("json-schemaless-route-by-type", .jsonSchemaless),
-                      ("string-tombstone-on-empty", .string), ("json-schemaless-tombstone-on-empty", .jsonSchemaless),
-                      ("json-schemas-tombstone-on-empty", .json)])
-    func routerOptionsAreDebeziumsByteForByte(_ name: String, _ converter: DebeziumConverter) throws {
+    /// The router options besides the defaults, each fixture against outboxd with the same
+    /// options as its settings (`DebeziumGolden.apply`): routing by a column through a regex,
+    /// tombstones on empty payloads, the record timestamp from a column, additional fields as
+    /// headers, partition and envelope; under each converter. The record timestamp is compared
+    /// exactly where the row's column gave it, and by form (the time of sending) elsewhere.
+    @Test(arguments: ["route-by-type", "tombstone-on-empty", "route-by-tenant", "placement-header", "placement-envelope", "expand-json"].flatMap { variant in
+        ["string", "json-schemaless", "json-schemas"].map { "\($0)-\(variant)" }
+    })
+    func routerOptionsAreDebeziumsByteForByte(_ name: String) throws {
         let golden = try DebeziumGolden.load(name)
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter,
-                                                        format: { (format: inout RecordFormat) in
-            if name.hasSuffix("route-by-type") { format.route = try! TopicRoute("outbox.event.{event_type}") }
-            format.debeziumTombstoneOnEmptyPayload = name.hasSuffix("tombstone-on-empty")
-        })
+        let (records, refused, window) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
+                                                                converter: DebeziumGolden.converter(ofFixture: name),
+                                                                format: { format in try! golden.apply(to: &format) })
         #expect(refused.isEmpty)
-        let differing = Self.differing(golden, records)
+        var differing = Self.differing(golden, records, window: window)
+        if name == "json-schemas-placement-envelope" {
+            // By construction: Debezium caches an envelope's schema by the payload's schema, so every
+            // record gets the name made for the first one it routed (…Order.Value); outboxd names
+            // each record's schema after its own routed value.
+            let record = try #require(golden.records.first { $0.row.aggregatetype == "CustomerAccount" })
+            #expect(differing.removeValue(forKey: record.row.type) == ["value"])
+            let theirs = String(decoding: try #require(record.value), as: UTF8.self)
+            #expect(records[record.row.id].map { String(decoding: $0.value, as: UTF8.self) }
+                    == theirs.replacingOccurrences(of: #""name":"golden.public.outbox.Order.Value""#, with: #""name":"golden.public.outbox.CustomerAccount.Value""#))
+        }
+        if name.hasSuffix("placement-header") {
+            // By construction: librdkafka takes a timestamp of 0 for "now", so an event time at the
+            // epoch itself (its first millisecond) is sent with the time of sending.
+            let record = try #require(golden.records.first { $0.timestamp_ms == 0 })
+            #expect(differing.removeValue(forKey: record.row.type) == ["timestamp"])
+            #expect(records[record.row.id].map { window.contains($0.timestampMilliseconds) } == true)
+        }
         #expect(differing.isEmpty, "\(name): fields that differ from Debezium's records: \(differing)")
         if name.hasSuffix("tombstone-on-empty") {
             #expect(golden.records.filter { $0.row.payload == nil }.allSatisfy { records[$0.row.id]?.isTombstone == true })
         }
+    }
+
+    /// `route.by.field=type` is also OUTBOX_TOPIC_ROUTE=outbox.event.{event_type}.
+    @Test func routeByTypeIsATopicRouteToo() throws {
+        let golden = try DebeziumGolden.load("string-route-by-type")
+        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
+                                                           format: { $0.route = try! TopicRoute("outbox.event.{event_type}") })
+        #expect(refused.isEmpty)
+        let differing = Self.differing(golden, records)
+        #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
     }
 
     /// Under the default (StringConverter) a JsonConverter deployment's key and value are JSON
@@ -199,7 +278,7 @@ struct DebeziumGolden: Decodable {
     func jsonConverterRecordsDifferInKeyAndValueEncodingOnly(_ name: String) throws {
         let golden = try DebeziumGolden.load(name)
         #expect(golden.converter == "org.apache.kafka.connect.json.JsonConverter")
-        let (records, refused) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
+        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
         #expect(refused.isEmpty)
         let plain = try DebeziumGolden.load("string")
         // The NULL payload's record: a tombstone here against `null` there (compared byte for byte above).
@@ -228,7 +307,7 @@ struct DebeziumGolden: Decodable {
         #expect(RecordShape.cloudEvents.producerProperties.isEmpty)
 
         let golden = try DebeziumGolden.load("string")
-        let (records, _) = try publishThroughView(golden, producerProperties: [("partitioner", "consistent_random", "KAFKA_PARTITIONER")])
+        let (records, _, _) = try publishThroughView(golden, producerProperties: [("partitioner", "consistent_random", "KAFKA_PARTITIONER")])
         let moved = golden.records.filter { record in records[record.row.id].map { Int($0.partition) != record.partition } ?? false }
         #expect(!moved.isEmpty, "librdkafka's consistent_random put every golden key where murmur2 does")
     }

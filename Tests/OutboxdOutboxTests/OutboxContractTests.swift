@@ -166,6 +166,7 @@ import Testing
         defer { database.drop() }
         let role = "app_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         let admin = try database.connect()
+        try admin.query("SELECT outboxd_debezium.add_column('tenant', 'text')")
         try admin.executeScript("CREATE ROLE \(role) LOGIN; GRANT outboxd_writer TO \(role)")
         defer { _ = try? admin.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)") }
         let app = try PQConnection(conninfo: database.url + (database.url.contains("?") ? "&" : "?") + "user=\(role)")
@@ -181,6 +182,22 @@ import Testing
         // Tombstones (migration 0015): set directly, and a NULL payload through the view.
         try app.query("INSERT INTO outbox (topic, aggregate_id, event_type, tombstone) VALUES ('orders', 'o4', 'order.deleted', true)")
         try app.query("INSERT INTO outboxd_debezium.outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'o5', 'OrderDeleted', NULL)")
+        // Added columns (migration 0016): the event time and a column added by the owner.
+        try app.query("""
+            INSERT INTO outboxd_debezium.outbox (aggregatetype, aggregateid, type, payload, "timestamp", tenant)
+            VALUES ('Order', 'o6', 'OrderPlaced', '{}', '2026-01-02 03:04:05', 'acme')
+            """)
+        for sql in ["SELECT outboxd_debezium.add_column('x', 'text')", "DELETE FROM outboxd_debezium.columns",
+                    "UPDATE outbox SET fields = '{}'"] {
+            do {
+                try app.query(sql)
+                Issue.record("allowed: \(sql)")
+            } catch let error as PostgresError {
+                #expect(error.code == "42501", "\(sql): \(error.debugDescription)")
+            }
+        }
+        #expect(try database.count("outbox", where: "aggregate_id = 'o6' AND fields = '{\"tenant\": \"acme\", \"timestamp\": 1767323045000000}'") == 1)
+        try admin.query("DELETE FROM outbox WHERE aggregate_id = 'o6'")
         for sql in ["UPDATE outbox SET published_at = now()", "DELETE FROM outbox", "SELECT payload FROM outbox",
                     "UPDATE outbox SET payload = '{}'", "TRUNCATE outbox",
                     "INSERT INTO outbox_queue (id, shard, aggregate_id) VALUES (1, 0, 'o1')", "DELETE FROM outbox_queue"] {

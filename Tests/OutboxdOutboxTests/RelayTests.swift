@@ -21,8 +21,9 @@ final class RelayFixture {
     /// The reasons the relay gave when it ended by itself.
     let failures: FailureLog
 
+    /// `debeziumColumns`: columns added to `outboxd_debezium.outbox` (name, type) in the Debezium shape.
     init(producerProperties: [(name: String, value: String, key: String)] = [], topicPolicy: KafkaTopicPolicy = KafkaTopicPolicy(),
-         configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
+         debeziumColumns: [(String, String)] = [], configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
         database = try TestDatabase.create()
         kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)])
         var configuration = RelayConfiguration()
@@ -30,6 +31,15 @@ final class RelayFixture {
         configuration.backoffBase = .milliseconds(20)
         configuration.backoffMaximum = .milliseconds(200)
         configure(&configuration)
+        if configuration.format.shape == .debezium {
+            // The view's columns, as the daemon reads them at start-up (Daemon.relayConfiguration).
+            let connection = try database.connect()
+            defer { connection.close() }
+            for (name, type) in debeziumColumns {
+                try connection.query("SELECT outboxd_debezium.add_column($1, $2)", [name, type])
+            }
+            configuration.format.debeziumRouter.columns = try DebeziumColumn.load(connection)
+        }
         producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers, properties: producerProperties),
                                        messageTimeout: configuration.deliveryTimeout, topicPolicy: topicPolicy)
         let failures = FailureLog()

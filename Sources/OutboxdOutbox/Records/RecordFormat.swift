@@ -20,6 +20,9 @@ public struct RecordFormat: Sendable {
     /// under every converter, not the converter's null (`null`, an envelope). Config key
     /// `OUTBOX_DEBEZIUM_TOMBSTONE_ON_EMPTY_PAYLOAD`; default `no`, as Debezium's.
     public var debeziumTombstoneOnEmptyPayload = false
+    /// The other options of Debezium's outbox event router: routing by a column, the event
+    /// timestamp, additional fields.
+    public var debeziumRouter = DebeziumRouter()
 
     public init() {}
 
