@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import OutboxdCore
 
 /// One libpq connection. Every libpq call of the project lives in this file, but for the library's
 /// version (`PQLibrary.swift`).
@@ -18,12 +19,15 @@ public final class PQConnection: @unchecked Sendable {
     /// another encoding never changes the bytes read or written (Swift strings are UTF-8). With
     /// `keepalive`, TCP keepalives are set on both ends (libpq's keywords come before the
     /// conninfo, so that it may override them).
+    ///
+    /// With `replication`, a logical replication connection (`replication=database`): it runs
+    /// simple SQL and replication commands only (no parameters), such as `startLogicalReplication`.
     public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
-                statementTimeoutMilliseconds: Int = 0, keepalive: PostgresKeepalive? = nil) throws {
+                statementTimeoutMilliseconds: Int = 0, keepalive: PostgresKeepalive? = nil, replication: Bool = false) throws {
         // Keywords after `dbname` override what its conninfo sets.
         let before = keepalive?.libpqParameters ?? []
-        let keywords = before.map(\.0) + ["dbname", "connect_timeout", "fallback_application_name", "client_encoding"]
-        let values = before.map(\.1) + [conninfo, String(max(2, connectTimeoutSeconds)), applicationName, "UTF8"]
+        let keywords = before.map(\.0) + ["dbname", "connect_timeout", "fallback_application_name", "client_encoding"] + (replication ? ["replication"] : [])
+        let values = before.map(\.1) + [conninfo, String(max(2, connectTimeoutSeconds)), applicationName, "UTF8"] + (replication ? ["database"] : [])
         let conn: OpaquePointer? = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -41,6 +45,8 @@ public final class PQConnection: @unchecked Sendable {
         PQsetNoticeProcessor(conn, pqIgnoreNotice, nil)
         do {
             try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'; SET client_encoding TO 'UTF8'")
+            precondition(!replication || (statementTimeoutMilliseconds == 0 && keepalive == nil),
+                         "a replication connection takes no parameterised settings")
             if statementTimeoutMilliseconds > 0 {
                 _ = try query("SELECT set_config('statement_timeout', $1, false)", [String(statementTimeoutMilliseconds)])
             }
@@ -279,6 +285,71 @@ public final class PQConnection: @unchecked Sendable {
         }
         defer { PQfreemem(quoted) }
         return String(cString: quoted)
+    }
+
+    /// Quotes a string literal for the few statements that cannot take parameters
+    /// (replication commands).
+    public func quoteLiteral(_ text: String) throws -> String {
+        let conn = try liveHandle()
+        guard let quoted = PQescapeLiteral(conn, text, text.utf8.count) else {
+            throw PostgresError(kind: .server, message: String(cString: PQerrorMessage(conn)))
+        }
+        defer { PQfreemem(quoted) }
+        return String(cString: quoted)
+    }
+
+    // MARK: Logical replication (a connection opened with `replication: true`)
+
+    /// `START_REPLICATION SLOT <slot> LOGICAL <from> (<options>)`: the connection streams the
+    /// slot's changes from `from` (0/0: from the slot's confirmed position) until it closes. Read
+    /// them with `readReplication`, confirm with `sendReplication` (a status update).
+    public func startLogicalReplication(slot: String, from: LSN, options: [(name: String, value: String)]) throws {
+        let conn = try liveHandle()
+        let list = try options.map { "\(try quoteIdentifier($0.name)) \(try quoteLiteral($0.value))" }.joined(separator: ", ")
+        let command = "START_REPLICATION SLOT \(try quoteIdentifier(slot)) LOGICAL \(from)" + (list.isEmpty ? "" : " (\(list))")
+        guard let result = PQexec(conn, command) else { throw connectionError() }
+        defer { PQclear(result) }
+        guard PQresultStatus(result) == PGRES_COPY_BOTH else {
+            if PQstatus(conn) != CONNECTION_OK { throw connectionError(result) }
+            throw serverError(result)
+        }
+    }
+
+    /// The next message of the replication stream (`ReplicationMessage`'s bytes), waiting up to
+    /// `timeout` for one; nil when none came. Throws when the server ended the stream (its error,
+    /// e.g. the slot was dropped) or the connection broke.
+    public func readReplication(timeout: Duration) throws -> [UInt8]? {
+        let conn = try liveHandle()
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(conn, &buffer, 1)
+            if length > 0, let buffer {
+                defer { PQfreemem(buffer) }
+                return Array(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            }
+            if length == -1 {
+                // The server ended the copy: its result says why.
+                let result = PQgetResult(conn)
+                defer { if let result { PQclear(result) } }
+                if let result, PQresultStatus(result) == PGRES_FATAL_ERROR { throw serverError(result) }
+                throw PostgresError(kind: .connectionUnavailable, message: "the server ended the replication stream")
+            }
+            if length == -2 { throw connectionError() }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return nil }
+            var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(clamping: max(1, left.wholeMilliseconds)))
+            if ready < 0 && errno != EINTR { throw PostgresError(kind: .connectionUnavailable, message: "poll: \(String(cString: strerror(errno)))") }
+            if ready > 0, PQconsumeInput(conn) != 1 { throw connectionError() }
+        }
+    }
+
+    /// Sends a message on the replication stream (a standby status update) and flushes it.
+    public func sendReplication(_ bytes: [UInt8]) throws {
+        let conn = try liveHandle()
+        let sent = bytes.withUnsafeBytes { PQputCopyData(conn, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
+        guard sent == 1, PQflush(conn) == 0 else { throw connectionError() }
     }
 
     private func liveHandle() throws -> OpaquePointer {
