@@ -105,4 +105,41 @@ import Testing
         }
         #expect(Set(ours.compactMap { $0.header("id") }) == Set(theirsByID.keys))
     }
+
+    /// The router options name columns of the view: one it lacks, or cannot use as asked, stops
+    /// the relay at start-up (78, no restart mends it) naming the key, the column and how to add
+    /// it; once the column is added, the same settings start.
+    @Test func optionsNamingAColumnTheViewLacksStopStartUp() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try RDKafkaMockCluster(brokers: 1, topics: [])
+        var environment = ["DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers, "OUTBOX_RECORD_SHAPE": "debezium",
+                           "CONSUMERS": "none", "OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT": "tenant:header,type:envelope:eventType"]
+        let refused = try DaemonProcess(arguments: ["relay"], environment: environment)
+        #expect(try refused.waitForExit() == 78)
+        #expect(refused.output.contains("OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT: the view outboxd_debezium.outbox has no column tenant; "
+                                        + "add it as the replaced table has it, e.g. SELECT outboxd_debezium.add_column('tenant', 'text')"), "\(refused.output)")
+        environment["OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD"] = "tenant"
+        try database.connect().query("SELECT outboxd_debezium.add_column('tenant', 'text')")
+        let wrongType = try DaemonProcess(arguments: ["relay"], environment: environment)
+        #expect(try wrongType.waitForExit() == 78)
+        #expect(wrongType.output.contains("OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD: column tenant is text, not timestamp"), "\(wrongType.output)")
+
+        environment["OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD"] = "timestamp"
+        let relay = try DaemonProcess(arguments: ["relay"], environment: environment)
+        defer { relay.signal(SIGTERM); _ = try? relay.waitForExit() }
+        try database.connect().query("""
+            INSERT INTO outboxd_debezium.outbox (aggregatetype, aggregateid, type, payload, "timestamp", tenant)
+            VALUES ('Order', 'o1', 'OrderPlaced', '{"id": 1}', '2026-01-02 03:04:05', 'acme')
+            """)
+        try relay.showingOutputOnFailure {
+            try waitUntil("the row is published") { try database.count("outbox", where: "published_at IS NOT NULL") == 1 }
+        }
+        let consumer = try RDKafkaConsumer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
+                                           groupID: "guide-\(UUID())", topics: ["outbox.event.Order"])
+        let record = try #require(try consumer.read(count: 1, timeout: .seconds(30)).first)
+        #expect(record.header("tenant") == "acme")
+        #expect(String(decoding: record.value, as: UTF8.self) == #"Struct{payload={"id": 1},eventType=OrderPlaced}"#)
+        #expect(record.timestampMilliseconds == 1_767_323_045_000)
+    }
 }
