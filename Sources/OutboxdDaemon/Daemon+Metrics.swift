@@ -12,6 +12,7 @@ extension Daemon {
         var families: [any MetricsCollector] = [BacklogMetrics(pool: pool, topic: configuration.outboxTopic)]
         families += httpMetrics.families
         if parts.contains(.api) { families += deliveryWaitMetrics.families }
+        if parts.contains(.api) && configuration.groupCommit.enabled { families += groupCommitMetrics.families }
         if let relay {
             families += relay.metrics.families
             families.append(CollectedMetric("outboxd_relay_heartbeat_age_seconds",

@@ -36,6 +36,7 @@ public final class Daemon: Sendable {
     let pool: PostgresPool
     let httpMetrics = HTTPMetrics()
     let deliveryWaitMetrics = DeliveryWatch.Metrics()
+    let groupCommitMetrics = GroupCommitMetrics()
     let running = Mutex(Running())
     private let systemd: SystemdNotifier
     /// Every part, in start order.
@@ -137,7 +138,7 @@ public final class Daemon: Sendable {
                 })
                 var groupCommit: GroupCommitter?
                 if configuration.groupCommit.enabled {
-                    groupCommit = GroupCommitter(configuration: configuration.groupCommit, store: store)
+                    groupCommit = GroupCommitter(configuration: configuration.groupCommit, store: store, metrics: groupCommitMetrics)
                     try group.start(groupCommit!)
                 }
                 api = (store, groupCommit)

@@ -12,6 +12,7 @@ import Synchronization
 /// when it fails for a reason of no row, it is sent again a few times, then answered 503 (`write`).
 public final class GroupCommitter: Worker {
     public let configuration: GroupCommitConfiguration
+    public let metrics: GroupCommitMetrics
     private let store: TaskStore
     private let logger = Logger(label: "group-commit")
     private let state = Mutex(State())
@@ -38,9 +39,10 @@ public final class GroupCommitter: Worker {
         var stopping = false
     }
 
-    public init(configuration: GroupCommitConfiguration, store: TaskStore) {
+    public init(configuration: GroupCommitConfiguration, store: TaskStore, metrics: GroupCommitMetrics = GroupCommitMetrics()) {
         self.configuration = configuration
         self.store = store
+        self.metrics = metrics
         writers = (0..<configuration.writers).map { WorkerThread(name: "group-commit-\($0)") }
     }
 
@@ -131,7 +133,10 @@ public final class GroupCommitter: Worker {
         while true {
             attempts += 1
             do {
+                let started = ContinuousClock.now
                 let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces)
+                metrics.writeSeconds.observe((ContinuousClock.now - started).seconds)
+                metrics.batchTasks.observe(Double(batch.count))
                 count { $0.batchesWritten += 1 }
                 for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
                 return
@@ -140,6 +145,7 @@ public final class GroupCommitter: Worker {
                 // that attempt committed (the ids are this batch's own).
                 if unanswered, let created = (try? store.createdAll(ids: ids, eventIDs: eventIDs)) ?? nil {
                     logger.notice("group commit found its batch written by an attempt whose answer was lost", ["tasks": "\(batch.count)"])
+                    metrics.batchTasks.observe(Double(batch.count))
                     count { $0.batchesWritten += 1 }
                     for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
                     return
@@ -196,7 +202,16 @@ public final class GroupCommitter: Worker {
     static let retryDelay: Duration = .milliseconds(20)
 
     private func count(_ change: (inout Statistics) -> Void) {
-        statisticsState.withLock { change(&$0) }
+        let (before, after) = statisticsState.withLock { statistics in
+            let before = statistics
+            change(&statistics)
+            return (before, statistics)
+        }
+        for (result, delta) in [("committed", after.batchesWritten - before.batchesWritten), ("retried", after.transientFailures - before.transientFailures),
+                                ("given_up", after.batchesGivenUp - before.batchesGivenUp), ("task_alone", after.writtenAlone - before.writtenAlone)]
+        where delta > 0 {
+            metrics.writes.increment([result], by: Double(delta))
+        }
     }
 
     private func createAlone(_ pending: PendingCreate) throws -> (task: TaskRecord, eventID: UUID) {

@@ -34,6 +34,11 @@ import Testing
         let connection = try database.connect()
         let transactions = try connection.query("SELECT count(DISTINCT xmin::text)::int AS n FROM tasks").first?.require(Int.self, "n")
         #expect(try #require(transactions) < 20)
+        // Issue #25: the metrics tell the same: one observation per transaction, 20 tasks in all.
+        let sizes = try #require(committer.metrics.batchTasks.snapshot())
+        #expect(sizes.count == transactions && sizes.sum == 20)
+        #expect(committer.metrics.writeSeconds.snapshot()?.count == transactions)
+        #expect(committer.metrics.writes.value(["committed"]) == Double(try #require(transactions)))
         for created in results.all {
             let row = try #require(try connection.query("""
                 SELECT o.event_type, o.payload->'task'->>'title' AS title, o.payload->'task'->>'description' AS description,
@@ -66,6 +71,7 @@ import Testing
         #expect(failures.all.count == 1)
         #expect(failures.all.first?.contains("23514") == true)
         #expect(created.all.count == 9)
+        #expect(committer.metrics.writes.value(["task_alone"]) == Double(committer.statistics.writtenAlone))
         #expect(try database.count("tasks") == 9)
         #expect(try database.count("outbox") == 9)
         #expect(try database.count("tasks", where: "char_length(title) > 200") == 0)
@@ -136,6 +142,9 @@ import Testing
         #expect(statistics.writtenAlone == 0, "no task was tried on its own")
         #expect(statistics.batchesGivenUp >= 1)
         #expect(statistics.transientFailures == 3 * statistics.batchesGivenUp, "three statements per batch, no more")
+        #expect(committer.metrics.writes.value(["given_up"]) == Double(statistics.batchesGivenUp))
+        #expect(committer.metrics.writes.value(["retried"]) == Double(statistics.transientFailures))
+        #expect(committer.metrics.batchTasks.snapshot() == nil, "no transaction committed")
         #expect(try database.count("tasks") == 0)
         #expect(try database.count("outbox") == 0)
     }
