@@ -43,6 +43,13 @@ public struct PgOutputRelation: Sendable, Equatable {
         public let name: String
         public let typeOID: UInt32
         public let typeModifier: Int32
+
+        public init(isKey: Bool, name: String, typeOID: UInt32, typeModifier: Int32) {
+            self.isKey = isKey
+            self.name = name
+            self.typeOID = typeOID
+            self.typeModifier = typeModifier
+        }
     }
 
     public let xid: UInt32?
@@ -53,6 +60,15 @@ public struct PgOutputRelation: Sendable, Equatable {
     /// `d` default, `n` nothing, `f` full, `i` index.
     public let replicaIdentity: UInt8
     public let columns: [Column]
+
+    public init(xid: UInt32?, oid: UInt32, namespace: String, name: String, replicaIdentity: UInt8, columns: [Column]) {
+        self.xid = xid
+        self.oid = oid
+        self.namespace = namespace
+        self.name = name
+        self.replicaIdentity = replicaIdentity
+        self.columns = columns
+    }
 }
 
 /// A column's value in a row of an Insert, Update or Delete.

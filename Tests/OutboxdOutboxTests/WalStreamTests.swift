@@ -1,0 +1,111 @@
+import Foundation
+@testable import OutboxdOutbox
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+
+/// Issue #27: the WAL source's decisions by plain calls. The slot's position moves only past
+/// transactions whose rows are all recorded (G2), in commit order; an idle stream confirms the
+/// server's position on keepalives.
+@Suite struct WalStreamTests {
+    static let outbox = PgOutputRelation(xid: nil, oid: 16400, namespace: "public", name: "outbox", replicaIdentity: UInt8(ascii: "d"),
+                                         columns: [.init(isKey: true, name: "id", typeOID: 20, typeModifier: -1),
+                                                   .init(isKey: false, name: "aggregate_id", typeOID: 25, typeModifier: -1)])
+    static let other = PgOutputRelation(xid: nil, oid: 16500, namespace: "public", name: "tasks", replicaIdentity: UInt8(ascii: "d"),
+                                        columns: [.init(isKey: true, name: "id", typeOID: 2950, typeModifier: -1)])
+
+    static func lsn(_ value: UInt64) -> LSN { LSN(rawValue: value) }
+
+    static func insert(_ id: Int, key: String, into relation: PgOutputRelation = outbox) -> PgOutputMessage {
+        .insert(xid: nil, relation: relation.oid, new: [.text(Array(String(id).utf8)), .text(Array(key.utf8))])
+    }
+
+    /// Begin, the messages, Commit; the actions of each.
+    static func transaction(_ stream: inout WalStream, final: UInt64, end: UInt64, _ messages: [PgOutputMessage]) -> [WalStream.Action] {
+        [stream.received(.begin(finalLSN: lsn(final), commitTime: 0, xid: 1))] + messages.map { stream.received($0) }
+            + [stream.received(.commit(flags: 0, commitLSN: lsn(final), endLSN: lsn(end), commitTime: 0))]
+    }
+
+    @Test func aTransactionsRowsArePublishedAndConfirmedOnceRecorded() {
+        var stream = WalStream(confirmed: Self.lsn(100))
+        let actions = Self.transaction(&stream, final: 150, end: 160,
+                                       [.relation(Self.outbox), Self.insert(1, key: "a"), .relation(Self.other), Self.insert(9, key: "x", into: Self.other),
+                                        Self.insert(2, key: "b")])
+        guard case .publish(let rows, let through) = actions.last else { Issue.record("\(actions)"); return }
+        #expect(actions.dropLast().allSatisfy { $0 == .none })
+        #expect(rows.map { $0["id"] } == ["1", "2"] && rows.map { $0["aggregate_id"] } == ["a", "b"])
+        #expect(through == Self.lsn(160))
+        // Not confirmed until recorded, whatever the keepalives say.
+        #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: false) == .none)
+        #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: true) == .confirm(Self.lsn(100)))
+        #expect(stream.recorded(through: Self.lsn(160)) == .confirm(Self.lsn(160)))
+        #expect(stream.handed.isEmpty && stream.confirmed == Self.lsn(160))
+        // Idle now: a keepalive moves the slot to the server's position.
+        #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: false) == .confirm(Self.lsn(500)))
+        #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: false) == .none)
+        #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: true) == .confirm(Self.lsn(500)))
+    }
+
+    /// Transactions without outbox rows wait behind the handed ones, and are confirmed with them.
+    @Test func emptyTransactionsAreConfirmedInCommitOrder() {
+        var stream = WalStream(confirmed: Self.lsn(0))
+        #expect(stream.received(.relation(Self.outbox)) == .none)
+        #expect(Self.transaction(&stream, final: 10, end: 11, []).last == .confirm(Self.lsn(11)))
+        #expect(Self.transaction(&stream, final: 20, end: 21, [Self.insert(1, key: "a")]).last != .none)
+        #expect(Self.transaction(&stream, final: 30, end: 31, []).last == WalStream.Action.none)
+        #expect(Self.transaction(&stream, final: 40, end: 41, [Self.insert(2, key: "b")]).last != .none)
+        #expect(Self.transaction(&stream, final: 50, end: 51, []).last == WalStream.Action.none)
+        #expect(stream.handed.map(\.end) == [Self.lsn(21), Self.lsn(31), Self.lsn(41), Self.lsn(51)])
+        // Recording the first confirms it and the empty one after it, not past the second.
+        #expect(stream.recorded(through: Self.lsn(21)) == .confirm(Self.lsn(31)))
+        #expect(stream.recorded(through: Self.lsn(41)) == .confirm(Self.lsn(51)))
+        #expect(stream.handed.isEmpty)
+    }
+
+    /// The sink may record several handed transactions at once: through the last.
+    @Test func recordingThroughALaterTransactionConfirmsEveryOneBefore() {
+        var stream = WalStream(confirmed: Self.lsn(0))
+        _ = stream.received(.relation(Self.outbox))
+        _ = Self.transaction(&stream, final: 10, end: 11, [Self.insert(1, key: "a")])
+        _ = Self.transaction(&stream, final: 20, end: 21, [Self.insert(2, key: "a")])
+        _ = stream.received(.begin(finalLSN: Self.lsn(30), commitTime: 0, xid: 3))
+        _ = stream.received(Self.insert(3, key: "a"))
+        #expect(stream.recorded(through: Self.lsn(21)) == .confirm(Self.lsn(21)))
+        // A transaction still open is not confirmed by a keepalive.
+        #expect(stream.keepalive(walEnd: Self.lsn(99), replyRequested: true) == .confirm(Self.lsn(21)))
+    }
+
+    /// The recorded server bytes of `Tests/Fixtures/pgoutput/changes.txt` through the decoder and
+    /// the stream, with their `events` table as the outbox: one publication per transaction with
+    /// inserts, in commit order; the other transactions are confirmed as they come.
+    @Test func recordedServerBytesPublishTheirInserts() throws {
+        let url = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/Fixtures/pgoutput/changes.txt")
+        var decoder = PgOutputDecoder()
+        var stream = WalStream(table: .init(schema: "public", name: "events"), confirmed: Self.lsn(0))
+        var published: [[String?]] = []
+        var confirmations = 0
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+            let hex = Array(line.split(separator: " ")[1].utf8)
+            let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+            switch stream.received(try decoder.decode(bytes)) {
+            case .publish(let rows, let through):
+                published.append(rows.map { $0["key"] })
+                #expect(stream.recorded(through: through) == .confirm(through))
+            case .confirm:
+                confirmations += 1
+            case .none:
+                break
+            }
+        }
+        #expect(published == [["order-1", #"ключ-😀 "q" \"#]])
+        #expect(confirmations == 8, "the transactions of updates, deletes, messages and the audit table")
+    }
+
+    /// An input that cannot happen in the stream's state is a programming error.
+    @Test func aCommitWithoutItsBeginStops() async {
+        await #expect(processExitsWith: .failure) {
+            var stream = WalStream(confirmed: LSN(rawValue: 0))
+            _ = stream.received(.commit(flags: 0, commitLSN: LSN(rawValue: 1), endLSN: LSN(rawValue: 2), commitTime: 0))
+        }
+    }
+}
