@@ -50,6 +50,12 @@ for mode in on off; do
     [ "$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")" = 0 ] && break
     sleep 0.1
   done
+  if [ "$mode" = on ]; then
+    # Tasks per group-commit transaction over the run (issue #25), from the daemon's own histogram.
+    metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics" || true)
+    tasks_per_commit=$(awk '/^outboxd_group_commit_batch_tasks_sum / { s = $2 } /^outboxd_group_commit_batch_tasks_count / { c = $2 }
+      END { printf "%.1f", (c > 0 ? s / c : 0) }' <<<"$metrics")
+  fi
   stop_daemon # before the next run and the baseline, so they do not share the cores
   api_rss[$mode]=$peak_rss_mb
   mkdir -p bench/results && cp "$dir/outboxd-$mode.log" "bench/results/api-outboxd-$mode.log" # kept for a look at any error
@@ -103,6 +109,7 @@ lines=(
   "${api_line[off]}"
   "pgbench (same statement, $CONNECTIONS connections): $(printf '%.0f' "$pg_tps") tps p50=$(ms "$pg_p50_us")ms p99=$(ms "$pg_p99_us")ms avg=${pg_avg_ms}ms failed=$pg_failed"
   "ratio api/pgbench: group commit $(ratio "${api_rps[on]}" "$pg_tps"); per request $(ratio "${api_rps[off]}" "$pg_tps")"
+  "group commit: ${tasks_per_commit:-0} tasks per transaction (mean of outboxd_group_commit_batch_tasks)"
   "rows: tasks=$tasks outbox=$outbox unpublished=$unpublished"
   "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB (target < 64 MB)"
 )

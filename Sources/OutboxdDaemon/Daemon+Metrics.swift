@@ -99,7 +99,7 @@ extension Daemon {
             CollectedMetric("outboxd_http_busy_workers", "Workers running a request handler now.", labels: ["listener"]) {
                 servers().map { ([$0.name], Double($0.status.busyWorkers)) }
             },
-            CollectedMetric("outboxd_http_deferred_requests", "Requests waiting for a deferred answer (Prefer: wait), holding no worker.", labels: ["listener"]) {
+            CollectedMetric("outboxd_http_deferred_requests", "Requests waiting for a deferred answer (a create waiting for its group commit, Prefer: wait), holding no worker.", labels: ["listener"]) {
                 servers().map { ([$0.name], Double($0.status.deferred)) }
             },
         ]

@@ -81,14 +81,34 @@ public final class GroupCommitter: Worker {
     /// Creates `task` (its event with `trace`) in the next group transaction and returns after its commit.
     public func create(_ task: NewTask, trace: TraceContext? = nil) throws -> (task: TaskRecord, eventID: UUID) {
         let pending = PendingCreate(task: task, trace: trace)
+        guard queue(pending) else { return try createAlone(pending) }
+        return try pending.result()
+    }
+
+    /// Queues `task` for the next group transaction and returns at once; `completion` runs once,
+    /// after the commit that holds the task and its event (or with the error of its own row, or
+    /// `GroupCommitError.unavailable`), on the writer thread that wrote it. The caller's thread is
+    /// free meanwhile: a request answered this way holds no HTTP worker while its commit waits, so
+    /// a batch can take more requests than there are workers. When the committer is not running
+    /// (stopping), the task is written alone on the caller's thread before this returns.
+    public func enqueue(_ task: NewTask, trace: TraceContext? = nil,
+                        completion: @escaping @Sendable (Result<(task: TaskRecord, eventID: UUID), any Error>) -> Void) {
+        let pending = PendingCreate(task: task, trace: trace, completion: completion)
+        guard queue(pending) else {
+            completion(Result { try createAlone(pending) })
+            return
+        }
+    }
+
+    /// Puts `pending` on the queue and wakes a writer; false when the committer takes no more.
+    private func queue(_ pending: PendingCreate) -> Bool {
         let queued = state.withLock { state -> Bool in
             guard state.running, !state.stopping else { return false }
             state.queue.append(pending)
             return true
         }
-        guard queued else { return try createAlone(pending) }
-        available.signal()
-        return try pending.result()
+        if queued { available.signal() }
+        return queued
     }
 
     private func writerLoop() {
@@ -222,24 +242,31 @@ public final class GroupCommitter: Worker {
     }
 }
 
-/// A queued create and its result; the request thread waits on it.
+/// A queued create and who hears its result: a waiting thread (`result`), or a completion
+/// (`GroupCommitter.enqueue`) run by the writer that completes it.
 final class PendingCreate: Sendable {
+    typealias Outcome = Result<(task: TaskRecord, eventID: UUID), any Error>
+
     let task: NewTask
     let trace: TraceContext?
-    private let outcome = Mutex<Result<(task: TaskRecord, eventID: UUID), any Error>?>(nil)
+    private let outcome = Mutex<Outcome?>(nil)
     private let done = DispatchSemaphore(value: 0)
+    private let completion: (@Sendable (Outcome) -> Void)?
 
-    init(task: NewTask, trace: TraceContext?) {
+    init(task: NewTask, trace: TraceContext?, completion: (@Sendable (Outcome) -> Void)? = nil) {
         self.task = task
         self.trace = trace
+        self.completion = completion
     }
 
-    func complete(_ result: Result<(task: TaskRecord, eventID: UUID), any Error>) {
+    func complete(_ result: Outcome) {
+        if let completion { return completion(result) }
         outcome.withLock { $0 = result }
         done.signal()
     }
 
     func result() throws -> (task: TaskRecord, eventID: UUID) {
+        precondition(completion == nil, "a create with a completion is not waited for")
         done.wait()
         return try outcome.withLock { $0! }.get()
     }

@@ -42,8 +42,19 @@ public struct TaskRoutes: Sendable {
         let trace = Self.trace(of: request)
         let result: TaskStore.CreateResult
         if key == nil, let groupCommit {
-            let created = try groupCommit.create(task, trace: trace)
-            result = .created(created.task, eventID: created.eventID)
+            // Answered when the commit that holds it returns; the worker is free meanwhile.
+            let deferred = DeferredResponse()
+            let wait = PreferWait.seconds(from: request.headers["prefer"])
+            groupCommit.enqueue(task, trace: trace) { [self] outcome in
+                let response = guarded {
+                    let created = try outcome.get()
+                    guard let wait, let delivery else { return self.created(created.task) }
+                    return waitForDelivery(created.task, eventID: created.eventID, seconds: wait, delivery: delivery)
+                }
+                guard let later = response.deferred else { return deferred.resolve(response) }
+                later.whenResolved { deferred.resolve($0) }
+            }
+            return .later(deferred)
         } else {
             result = try store.create(task, idempotencyKey: key, trace: trace)
         }

@@ -213,4 +213,75 @@ import Testing
         #expect(try api.client().json("POST", "/tasks", #"{"title":"after"}"#).status == 201)
         #expect(try api.counts() == (1, 1))
     }
+
+    /// Issue #25: a create waiting for its commit holds no HTTP worker, so one transaction takes
+    /// more requests than there are workers (before, each waiting request held one of them, and a
+    /// batch could not outgrow HTTP_WORKERS). Every request is still answered 201 after the commit
+    /// that holds its task and event.
+    @Test func aBatchLargerThanTheHTTPWorkersIsOneTransaction() throws {
+        let api = try APIFixture(parts: [.api]) {
+            $0.http.workers = 2
+            $0.groupCommit.writers = 1
+            $0.groupCommit.window = .milliseconds(300)
+        }
+        let port = api.daemon.httpPort
+        let responses = Collected<HTTPTestResponse>()
+        concurrently(24) { n in
+            if let response = try? HTTPTestClient(port: port).json("POST", "/tasks", #"{"title":"many \#(n)"}"#) { responses.add(response) }
+        }
+        #expect(responses.all.count == 24)
+        #expect(responses.all.allSatisfy { $0.status == 201 }, "\(responses.all.map(\.status))")
+        #expect(try api.counts() == (24, 24))
+        let largest = try #require(try api.database.connect().query("""
+            SELECT max(n)::int AS n FROM (SELECT count(*) AS n FROM tasks GROUP BY xmin::text) t
+            """).first?.require(Int.self, "n"))
+        #expect(largest >= 8, "the largest transaction held \(largest) tasks, with 2 HTTP workers")
+        // Each answer names a task that is there, with its event in the same transaction.
+        for response in responses.all {
+            let id = try #require(try response.json().objectValue?["id"]?.stringValue)
+            #expect(try api.database.count("outbox o JOIN tasks t ON t.id::text = o.aggregate_id", where: "t.id::text = $1 AND t.xmin::text = o.xmin::text", [id]) == 1)
+        }
+    }
+
+    /// Issue #25 (G8): a stop with 200 creates queued behind a writer that waits (on a lock)
+    /// answers every one of them: each 201 names a task that is there with its event, each other
+    /// answer wrote nothing, and no task is there that no answer named.
+    @Test func aStopWith200CreatesQueuedAnswersEveryOne() throws {
+        let api = try APIFixture(parts: [.api]) {
+            $0.groupCommit.writers = 1
+            $0.http.maxConnections = 400
+        }
+        let holder = try api.database.connect()
+        defer { holder.close() }
+        try holder.executeScript("BEGIN; LOCK TABLE tasks IN SHARE MODE")
+        let port = api.daemon.httpPort
+        let responses = Collected<HTTPTestResponse>()
+        let failures = Collected<String>()
+        let clients = Thread {
+            concurrently(200) { n in
+                do { responses.add(try HTTPTestClient(port: port).json("POST", "/tasks", #"{"title":"queued \#(n)"}"#)) } catch { failures.add("\(error)") }
+            }
+        }
+        clients.start()
+        let metrics = try api.client()
+        try waitUntil("200 creates wait for their commit") {
+            let scrape = try PrometheusScrape(try metrics.request("GET", "/metrics").text)
+            return scrape.value("outboxd_http_deferred_requests", ["listener": "api"]) == 200
+        }
+        let logs = LogCapture()
+        defer { logs.close() }
+        let daemon = api.daemon
+        let stopper = Thread { daemon.stop() }
+        stopper.start()
+        try waitUntil("the daemon is stopping") { logs.lines.contains { $0.contains("outboxd: stopping") } }
+        try holder.executeScript("ROLLBACK")
+        try waitUntil("every request is answered", timeout: .seconds(30)) { responses.all.count + failures.all.count == 200 }
+        #expect(failures.all.isEmpty, "\(failures.all.prefix(3))")
+        let created = responses.all.filter { $0.status == 201 }
+        #expect(responses.all.allSatisfy { $0.status == 201 || $0.status == 503 }, "\(Set(responses.all.map(\.status)))")
+        #expect(created.count >= 1)
+        let ids = try created.map { try #require(try $0.json().objectValue?["id"]?.stringValue) }
+        #expect(try api.counts() == (created.count, created.count))
+        #expect(try api.database.count("tasks", where: "id::text = ANY($1::text[])", [ids]) == created.count)
+    }
 }
