@@ -284,4 +284,38 @@ import Testing
         #expect(try api.counts() == (created.count, created.count))
         #expect(try api.database.count("tasks", where: "id::text = ANY($1::text[])", [ids]) == created.count)
     }
+
+    /// Issue #25: a client that hangs up while its create waits for the commit still has its task
+    /// committed, once, with its event; with an Idempotency-Key, its retry replays that task.
+    @Test(arguments: [nil, "hang-up-key-1"])
+    func aClientThatHangsUpWhileItsCreateWaitsHasItCommittedOnce(_ key: String?) throws {
+        let api = try APIFixture(parts: [.api]) { $0.groupCommit.writers = 1 }
+        let holder = try api.database.connect()
+        defer { holder.close() }
+        try holder.executeScript("BEGIN; LOCK TABLE tasks IN SHARE MODE")
+        let body = #"{"title":"hung up"}"#
+        let keyHeader = key.map { "Idempotency-Key: \($0)\r\n" } ?? ""
+        let metrics = try api.client()
+        do {
+            let client = try HTTPTestClient(port: api.daemon.httpPort)
+            try client.send(Array("POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\(keyHeader)Content-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8))
+            // Waiting: for its group commit (no key), or in a worker (a key: written alone).
+            try waitUntil("the create waits for its commit") {
+                let scrape = try PrometheusScrape(try metrics.request("GET", "/metrics").text)
+                let waiting = key == nil ? "outboxd_http_deferred_requests" : "outboxd_http_busy_workers"
+                return (scrape.value(waiting, ["listener": "api"]) ?? 0) >= (key == nil ? 1 : 2) // the scrape is a busy worker too
+            }
+        } // the client hangs up here
+        try holder.executeScript("ROLLBACK")
+        try waitUntil("the task is committed") { try api.counts() == (1, 1) }
+        let retry = try api.client().json("POST", "/tasks", body, headers: key.map { [("Idempotency-Key", $0)] } ?? [])
+        if key != nil {
+            #expect(retry.status == 201 && retry.header("Idempotent-Replayed") == "true", "\(retry.status) \(retry.text)")
+            #expect(try api.counts() == (1, 1))
+            #expect(try api.database.count("tasks", where: "id::text = $1", [try retry.json().objectValue?["id"]?.stringValue]) == 1)
+        } else {
+            #expect(retry.status == 201)
+            #expect(try api.counts() == (2, 2))
+        }
+    }
 }
