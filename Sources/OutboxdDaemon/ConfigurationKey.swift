@@ -113,7 +113,7 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("GROUP_COMMIT_MAX_BATCH", default: "128", "most tasks in one group transaction") { config, value in
             config.groupCommit.maxBatch = try ValueParser.integer(value, key: "GROUP_COMMIT_MAX_BATCH", in: 1...10_000)
         },
-        ConfigurationKey("GROUP_COMMIT_WRITERS", default: "4", "group transactions in flight at once (each takes a pooled connection)") { config, value in
+        ConfigurationKey("GROUP_COMMIT_WRITERS", default: "2", "group transactions in flight at once (each takes a pooled connection)") { config, value in
             config.groupCommit.writers = try ValueParser.integer(value, key: "GROUP_COMMIT_WRITERS", in: 1...64)
         },
         ConfigurationKey("GROUP_COMMIT_WINDOW", default: "0ms", "extra wait for more requests before writing a batch that is not full") { config, value in
