@@ -13,10 +13,8 @@ import Testing
         let connection = try database.connect()
         // Decoding reads flushed WAL only; the test cluster runs with synchronous_commit=off.
         try connection.executeScript("SET synchronous_commit = on")
-        let slot = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try connection.query("CREATE PUBLICATION outbox_test FOR TABLE outbox WITH (publish = 'insert')")
-        try connection.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [String(slot)])
-        defer { _ = try? connection.query("SELECT pg_drop_replication_slot($1)", [String(slot)]) }
+        let slot = try OutboxSlot(connection)
+        defer { slot.drop() }
         let id = try #require(try connection.query("""
             SELECT outbox_emit(topic => 'orders', key => 'ключ-1', event_type => 'order.placed', payload => '{"total": 9.5}',
                                headers => '{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}') AS id
@@ -26,7 +24,7 @@ import Testing
         var decoder = PgOutputDecoder()
         let messages = try connection.query("""
             SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', 'outbox_test')
-            """, [String(slot)]).map { try decoder.decode(try $0.require(PostgresBytes.self, "data").bytes) }
+            """, [slot.name]).map { try decoder.decode(try $0.require(PostgresBytes.self, "data").bytes) }
         let relation = try #require(messages.compactMap { message -> PgOutputRelation? in
             if case .relation(let relation) = message { return relation }
             return nil

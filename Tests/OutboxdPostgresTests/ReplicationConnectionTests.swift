@@ -44,11 +44,8 @@ import Testing
         defer { database.drop() }
         let sql = try database.connect()
         try sql.executeScript("SET synchronous_commit = on")
-        let slot = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try sql.query("CREATE PUBLICATION outbox_test FOR TABLE outbox WITH (publish = 'insert')")
-        try sql.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [String(slot)])
-        defer { _ = try? sql.query("SELECT pg_drop_replication_slot($1)", [String(slot)]) }
-        let options = [(name: "proto_version", value: "1"), (name: "publication_names", value: "outbox_test")]
+        let slot = try OutboxSlot(sql)
+        defer { slot.drop() }
         func emit(_ key: String) throws {
             try sql.query("SELECT outbox_emit(topic => 't', key => $1, event_type => 'e', payload => '{}')", [key])
         }
@@ -56,7 +53,7 @@ import Testing
             .first?.require(Int.self, at: 0)) - 1
 
         var first = Stream(connection: try PQConnection(conninfo: database.url, replication: true))
-        try first.connection.startLogicalReplication(slot: String(slot), from: LSN(rawValue: 0), options: options)
+        try first.connection.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0), options: slot.options)
         try emit("a")
         try sql.transaction {
             try emit("b")
@@ -71,7 +68,7 @@ import Testing
         try first.connection.sendReplication(ReplicationMessage.statusUpdate(written: one.end, flushed: one.end, applied: one.end, clientTime: 0))
         let deadline = ContinuousClock.now + .seconds(20)
         func confirmed() throws -> String? {
-            try sql.query("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", [String(slot)]).first?.decode(String.self, at: 0)
+            try sql.query("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1", [slot.name]).first?.decode(String.self, at: 0)
         }
         while try confirmed() != one.end.description {
             guard ContinuousClock.now < deadline else { throw HTTPTestError("confirmed_flush_lsn \(try confirmed() ?? "-"), sent \(one.end)") }
@@ -85,7 +82,7 @@ import Testing
         let released = ContinuousClock.now + .seconds(20)
         while true {
             do {
-                try second.connection.startLogicalReplication(slot: String(slot), from: LSN(rawValue: 0), options: options)
+                try second.connection.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0), options: slot.options)
                 break
             } catch let error as PostgresError where error.code == "55006" && ContinuousClock.now < released {
                 Thread.sleep(forTimeInterval: 0.02)
@@ -102,15 +99,12 @@ import Testing
         let database = try TestDatabase.create()
         defer { database.drop() }
         let sql = try database.connect()
-        let slot = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try sql.query("CREATE PUBLICATION outbox_test FOR TABLE outbox WITH (publish = 'insert')")
-        try sql.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [String(slot)])
-        defer { _ = try? sql.query("SELECT pg_drop_replication_slot($1)", [String(slot)]) }
+        let slot = try OutboxSlot(sql)
+        defer { slot.drop() }
         let conninfo = database.url + (database.url.contains("?") ? "&" : "?") + "options=-c%20wal_sender_timeout%3D2s"
         let connection = try PQConnection(conninfo: conninfo, replication: true)
         defer { connection.close() }
-        try connection.startLogicalReplication(slot: String(slot), from: LSN(rawValue: 0),
-                                               options: [(name: "proto_version", value: "1"), (name: "publication_names", value: "outbox_test")])
+        try connection.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0), options: slot.options)
         var requests = 0
         let until = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < until {
