@@ -7,7 +7,7 @@
 #   DURATION=60s CONNECTIONS=128 bench/api.sh
 #
 # Steps: cluster (scripts/pg.sh, fsync on) → outboxd migrate → for GROUP_COMMIT in on, off: outboxd
-# serve → wrk POST /tasks → stop outboxd → pgbench with bench/task_insert.pgbench.sql → check that every
+# serve → wrk POST /tasks → stop outboxd; then outboxd api alone (group commit, no relay) → pgbench with bench/task_insert.pgbench.sql → check that every
 # task has its event and every event was published → summary, appended to bench/results/api.txt.
 # Everything started here is stopped and removed on exit, failure or Ctrl-C.
 #
@@ -30,11 +30,14 @@ ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 problems=()
 declare -A api_rps api_line api_rss
 
-# --- API runs: group commit on, then off ------------------------------------------------------------
-for mode in on off; do
+# --- API runs: group commit on, then off (outboxd serve), then on with `outboxd api` alone --------------
+for mode in on off alone; do
   http_port=$("$root/scripts/pg.sh" free-port)
   # API and relay, as the issues' targets state them; the consumers are measured by bench/consumers.sh.
-  GROUP_COMMIT=$mode CONSUMERS=none bench_start_daemon "$dir/outboxd-$mode.log" "$bin" serve --http-listen "127.0.0.1:$http_port"
+  # "alone": the API without the relay, for what the relay in the same process costs it (issue #25).
+  group_commit=$mode part=serve
+  if [ "$mode" = alone ]; then group_commit=on part=api; fi
+  GROUP_COMMIT=$group_commit CONSUMERS=none bench_start_daemon "$dir/outboxd-$mode.log" "$bin" "$part" --http-listen "127.0.0.1:$http_port"
   wait_http_ready "$http_port" "$dir/outboxd-$mode.log"
   echo "outboxd (GROUP_COMMIT=$mode): ready on 127.0.0.1:$http_port (pid $daemon_pid)" >&2
   api_cmd="wrk -t2 -c$CONNECTIONS -d$DURATION --latency -s bench/api.lua http://127.0.0.1:PORT/tasks"
@@ -46,10 +49,13 @@ for mode in on off; do
   cat "$dir/wrk-$mode.out" >&2
   [ "$wrk_rc" -eq 0 ] || die "wrk failed (exit $wrk_rc)"
   # Let the relay publish the run's events before the daemon stops (it would finish them anyway).
-  for _ in $(seq 1 300); do
-    [ "$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")" = 0 ] && break
-    sleep 0.1
-  done
+  if [ "$mode" != alone ]; then
+    for _ in $(seq 1 300); do
+      [ "$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")" = 0 ] && break
+      sleep 0.1
+    done
+    unpublished=$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+  fi
   if [ "$mode" = on ]; then
     # Tasks per group-commit transaction over the run (issue #25), from the daemon's own histogram.
     metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics" || true)
@@ -68,11 +74,12 @@ for mode in on off; do
   [ -n "$rps" ] && [ -n "$(field p99_us)" ] || die "could not parse wrk's output (see above)"
   errors=$(( $(field non2xx) + $(field connect) + $(field read) + $(field write) + $(field timeout) ))
   api_rps[$mode]=$rps
-  api_line[$mode]="api (GROUP_COMMIT=$mode, relay running): $(printf '%.0f' "$rps") req/s p50=$(ms "$(field p50_us)")ms p99=$(ms "$(field p99_us)")ms avg=$(ms "$(field mean_us)")ms errors=$errors"
+  label="GROUP_COMMIT=$mode, relay running"
+  [ "$mode" = alone ] && label="outboxd api alone, GROUP_COMMIT=on, no relay"
+  api_line[$mode]="api ($label): $(printf '%.0f' "$rps") req/s p50=$(ms "$(field p50_us)")ms p99=$(ms "$(field p99_us)")ms avg=$(ms "$(field mean_us)")ms errors=$errors"
   [ "$errors" -eq 0 ] || problems+=("GROUP_COMMIT=$mode: $errors errors (non-2xx or socket)")
 done
-unpublished=$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")
-[ "$unpublished" = 0 ] || problems+=("$unpublished events of the API runs were not published")
+[ "$unpublished" = 0 ] || problems+=("$unpublished events of the serve runs were not published")
 
 # --- pgbench baseline ---------------------------------------------------------------------------------
 pgbench_cmd="pgbench -n -M prepared -c $CONNECTIONS -j 2 -T $seconds -f bench/task_insert.pgbench.sql -l --log-prefix=\$TMP/txlog \$DATABASE_URL"
@@ -107,9 +114,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 lines=(
   "${api_line[on]}"
   "${api_line[off]}"
+  "${api_line[alone]}"
   "pgbench (same statement, $CONNECTIONS connections): $(printf '%.0f' "$pg_tps") tps p50=$(ms "$pg_p50_us")ms p99=$(ms "$pg_p99_us")ms avg=${pg_avg_ms}ms failed=$pg_failed"
   "ratio api/pgbench: group commit $(ratio "${api_rps[on]}" "$pg_tps"); per request $(ratio "${api_rps[off]}" "$pg_tps")"
   "group commit: ${tasks_per_commit:-0} tasks per transaction (mean of outboxd_group_commit_batch_tasks)"
+  "ratio serve/api alone (group commit; the relay's cost to the API): $(ratio "${api_rps[on]}" "${api_rps[alone]}")"
   "rows: tasks=$tasks outbox=$outbox unpublished=$unpublished"
   "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB (target < 64 MB)"
 )
@@ -118,7 +127,7 @@ mkdir -p bench/results
   bench_header "DURATION=$DURATION CONNECTIONS=$CONNECTIONS"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
-  echo "cmd: GROUP_COMMIT=on|off CONSUMERS=none outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka)"
+  echo "cmd: GROUP_COMMIT=on|off CONSUMERS=none outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka); GROUP_COMMIT=on outboxd api --http-listen 127.0.0.1:PORT"
   echo "cmd: $api_cmd"
   echo "cmd: $pgbench_cmd"
   echo
