@@ -14,7 +14,7 @@ public struct OutboxRow: Sendable {
     public let aggregateID: String
     public let eventType: String
     /// The row's topic, or its route's when the row left it empty (`isRouted`).
-    public let topic: String
+    public private(set) var topic: String
     public let isRouted: Bool
     /// The record's value: the jsonb payload as text, or `payload_bytes` byte for byte.
     public let payload: [UInt8]
@@ -205,19 +205,11 @@ public struct OutboxRow: Sendable {
         } else {
             addedFields = [:]
         }
-        if !isRouted {
-            self.topic = topic
-        } else if format.shape == .debezium, let route = router.route {
+        self.topic = topic
+        guard isRouted else { return }
+        if format.shape == .debezium, let route = router.route {
             // Only Debezium's text columns and added ones can route (DebeziumRouter.problem).
-            let value: DebeziumValue = switch route.field {
-            case "aggregatetype": .text(aggregateType)
-            case "aggregateid": .text(aggregateID)
-            case "type": .text(eventType)
-            case "id": .text(eventIDText)
-            case "tracingspancontext": headers.first { $0.name == "traceparent" }.map { .text($0.value) } ?? .null
-            default: addedFields[route.field] ?? .null
-            }
-            guard case .text(let value) = value else {
+            guard case .text(let value) = debeziumValue(of: route.field) else {
                 throw DebeziumValue.Unreadable(description: "route.by.field \(route.field) is NULL: no topic to route the row to")
             }
             self.topic = route.topic(value)
