@@ -196,7 +196,7 @@ public struct OutboxRow: Sendable {
         stored.valid = []
         droppedHeaders = stored
         let router = format.debeziumRouter
-        if format.shape == .debezium && router.readsAddedColumns {
+        if format.shape == .debezium && !router.addedColumnsRead.isEmpty {
             addedFields = try DebeziumValue.read(row.decode(String.self, at: columns.fields), columns: router.addedColumnsRead, types: router.columns)
             if let field = router.eventTimestampField, case .integer(let micros) = addedFields[field], micros.hasPrefix("-") {
                 // Kafka's timestamps are not negative (Kafka Connect's producer refuses such a record).

@@ -94,10 +94,7 @@ public final class GroupCommitter: Worker {
     public func enqueue(_ task: NewTask, trace: TraceContext? = nil,
                         completion: @escaping @Sendable (Result<(task: TaskRecord, eventID: UUID), any Error>) -> Void) {
         let pending = PendingCreate(task: task, trace: trace, completion: completion)
-        guard queue(pending) else {
-            completion(Result { try createAlone(pending) })
-            return
-        }
+        if !queue(pending) { completion(Result { try createAlone(pending) }) }
     }
 
     /// Puts `pending` on the queue and wakes a writer; false when the committer takes no more.
@@ -157,7 +154,7 @@ public final class GroupCommitter: Worker {
                 let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces)
                 metrics.writeSeconds.observe((ContinuousClock.now - started).seconds)
                 metrics.batchTasks.observe(Double(batch.count))
-                count { $0.batchesWritten += 1 }
+                count(.committed)
                 for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
                 return
             } catch let error as PostgresError where error.belongsToOneRow {
@@ -166,7 +163,7 @@ public final class GroupCommitter: Worker {
                 if unanswered, let created = (try? store.createdAll(ids: ids, eventIDs: eventIDs)) ?? nil {
                     logger.notice("group commit found its batch written by an attempt whose answer was lost", ["tasks": "\(batch.count)"])
                     metrics.batchTasks.observe(Double(batch.count))
-                    count { $0.batchesWritten += 1 }
+                    count(.committed)
                     for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
                     return
                 }
@@ -178,11 +175,11 @@ public final class GroupCommitter: Worker {
                 writeOneByOne(batch)
                 return
             } catch let error as PostgresError where error.isWorthRetrying {
-                count { $0.transientFailures += 1 }
+                count(.retried)
                 unanswered = unanswered || error.kind == .connectionUnavailable
                 guard attempts <= configuration.retries else {
                     logger.warning("group commit gave up; answering 503", ["tasks": "\(batch.count)", "attempts": "\(attempts)", "error": error.description])
-                    count { $0.batchesGivenUp += 1 }
+                    count(.givenUp)
                     let failure = GroupCommitError(code: .unavailable, attempts: attempts, underlying: error)
                     for pending in batch { pending.complete(.failure(failure)) }
                     return
@@ -205,7 +202,7 @@ public final class GroupCommitter: Worker {
                 pending.complete(.failure(unavailable))
                 continue
             }
-            count { $0.writtenAlone += 1 }
+            count(.taskAlone)
             do {
                 pending.complete(.success(try createAlone(pending)))
             } catch let error as PostgresError where error.isWorthRetrying && !error.belongsToOneRow {
@@ -221,17 +218,23 @@ public final class GroupCommitter: Worker {
     /// The first wait before a batch is sent again; it doubles per attempt (±50 % jitter).
     static let retryDelay: Duration = .milliseconds(20)
 
-    private func count(_ change: (inout Statistics) -> Void) {
-        let (before, after) = statisticsState.withLock { statistics in
-            let before = statistics
-            change(&statistics)
-            return (before, statistics)
+    /// A write's result, as `outboxd_group_commit_writes_total` labels it.
+    private enum Write: String {
+        case committed, retried
+        case givenUp = "given_up"
+        case taskAlone = "task_alone"
+    }
+
+    private func count(_ write: Write) {
+        statisticsState.withLock { statistics in
+            switch write {
+            case .committed: statistics.batchesWritten += 1
+            case .retried: statistics.transientFailures += 1
+            case .givenUp: statistics.batchesGivenUp += 1
+            case .taskAlone: statistics.writtenAlone += 1
+            }
         }
-        for (result, delta) in [("committed", after.batchesWritten - before.batchesWritten), ("retried", after.transientFailures - before.transientFailures),
-                                ("given_up", after.batchesGivenUp - before.batchesGivenUp), ("task_alone", after.writtenAlone - before.writtenAlone)]
-        where delta > 0 {
-            metrics.writes.increment([result], by: Double(delta))
-        }
+        metrics.writes.increment([write.rawValue])
     }
 
     private func createAlone(_ pending: PendingCreate) throws -> (task: TaskRecord, eventID: UUID) {

@@ -4,21 +4,21 @@ public struct DebeziumRouter: Sendable {
     /// `route.by.field`, `route.topic.regex` and `route.topic.replacement`; nil when none is set:
     /// `OUTBOX_TOPIC_ROUTE` routes (which routes the same at Debezium's defaults).
     public var route: DebeziumTopicRoute? {
-        didSet { readsAddedColumns = !addedColumnsRead.isEmpty }
+        didSet { addedColumnsRead = Self.addedColumns(self) }
     }
     /// `table.field.event.timestamp`: the `timestamp` column whose value (in ms) is the record's
     /// timestamp; where it is NULL, and without it, the time the relay produces the record (as
     /// Debezium's is the time its connector read the change). Config key
     /// `OUTBOX_DEBEZIUM_EVENT_TIMESTAMP_FIELD`; default none.
     public var eventTimestampField: String? {
-        didSet { readsAddedColumns = !addedColumnsRead.isEmpty }
+        didSet { addedColumnsRead = Self.addedColumns(self) }
     }
     /// `table.fields.additional.placement`. Config key `OUTBOX_DEBEZIUM_ADDITIONAL_PLACEMENT`;
     /// default none.
     public var additionalFields: [DebeziumAdditionalField] = [] {
         didSet {
             hasEnvelope = additionalFields.contains { $0.placement == .envelope }
-            readsAddedColumns = !addedColumnsRead.isEmpty
+            addedColumnsRead = Self.addedColumns(self)
         }
     }
     /// `table.expand.json.payload`: a payload that is a JSON object goes as a Connect struct with
@@ -34,14 +34,15 @@ public struct DebeziumRouter: Sendable {
     /// An additional field is placed in the envelope: the value is a struct of the payload and
     /// those fields, not the payload alone.
     private(set) var hasEnvelope = false
-    /// A setting names a column of `fields` (not one of Debezium's own): rows' `fields` are read.
-    private(set) var readsAddedColumns = false
+    /// The view's columns these options read besides Debezium's own (from `fields`), kept as
+    /// the options change rather than worked out for every row.
+    public private(set) var addedColumnsRead: [String] = []
 
     public init() {}
 
-    /// The view's columns these options read besides Debezium's own.
-    public var addedColumnsRead: [String] {
-        ([eventTimestampField, route?.field].compactMap { $0 } + additionalFields.map(\.column)).filter { DebeziumColumn.standard[$0] == nil }
+    private static func addedColumns(_ router: DebeziumRouter) -> [String] {
+        ([router.eventTimestampField, router.route?.field].compactMap { $0 } + router.additionalFields.map(\.column))
+            .filter { DebeziumColumn.standard[$0] == nil }
     }
 
     /// Why the options cannot run against the view's `columns`, naming the setting and the column;
