@@ -4,12 +4,13 @@ import OutboxdCore
 import OutboxdPostgres
 import Synchronization
 
-/// Group commit for `POST /tasks` without an Idempotency-Key: each request queues its task and
-/// waits; writer threads take what is queued (up to `maxBatch`) and write it in one statement and
+/// Group commit for `POST /tasks`: each request queues its task and waits; writer threads take what is queued (up to `maxBatch`) and write it in one statement and
 /// transaction (`TaskStore.createAll`), so one WAL flush serves many requests. Each request is
 /// still answered only after the commit that holds its task and event (G1). When a batch fails
 /// on a row, its tasks are written one by one, so the error belongs to its own request alone;
 /// when it fails for a reason of no row, it is sent again a few times, then answered 503 (`write`).
+/// A task with an `Idempotency-Key` is written in the batch unless its key is held; then it is
+/// written alone (`TaskStore.create`), which tells a replay from a reused key.
 public final class GroupCommitter: Worker {
     public let configuration: GroupCommitConfiguration
     public let metrics: GroupCommitMetrics
@@ -80,7 +81,15 @@ public final class GroupCommitter: Worker {
 
     /// Creates `task` (its event with `trace`) in the next group transaction and returns after its commit.
     public func create(_ task: NewTask, trace: TraceContext? = nil) throws -> (task: TaskRecord, eventID: UUID) {
-        let pending = PendingCreate(task: task, trace: trace)
+        switch try create(task, idempotencyKey: nil, trace: trace) {
+        case .created(let record, let eventID): return (record, eventID)
+        case .replayed, .keyReused: throw PostgresError(kind: .server, message: "unexpected idempotency result without a key")
+        }
+    }
+
+    /// `create` with an `Idempotency-Key`: as `TaskStore.create`, after the commit that holds it.
+    public func create(_ task: NewTask, idempotencyKey: String?, trace: TraceContext? = nil) throws -> TaskStore.CreateResult {
+        let pending = PendingCreate(task: task, key: idempotencyKey, trace: trace)
         guard queue(pending) else { return try createAlone(pending) }
         return try pending.result()
     }
@@ -91,9 +100,9 @@ public final class GroupCommitter: Worker {
     /// free meanwhile: a request answered this way holds no HTTP worker while its commit waits, so
     /// a batch can take more requests than there are workers. When the committer is not running
     /// (stopping), the task is written alone on the caller's thread before this returns.
-    public func enqueue(_ task: NewTask, trace: TraceContext? = nil,
-                        completion: @escaping @Sendable (Result<(task: TaskRecord, eventID: UUID), any Error>) -> Void) {
-        let pending = PendingCreate(task: task, trace: trace, completion: completion)
+    public func enqueue(_ task: NewTask, idempotencyKey: String? = nil, trace: TraceContext? = nil,
+                        completion: @escaping @Sendable (Result<TaskStore.CreateResult, any Error>) -> Void) {
+        let pending = PendingCreate(task: task, key: idempotencyKey, trace: trace, completion: completion)
         if !queue(pending) { completion(Result { try createAlone(pending) }) }
     }
 
@@ -142,7 +151,7 @@ public final class GroupCommitter: Worker {
     /// anything else fails every request with it. One by one after a transient error, each task
     /// would wait as long again on the same writer thread: minutes for the last of 128.
     private func write(_ batch: [PendingCreate]) {
-        let tasks = batch.map(\.task), traces = batch.map(\.trace)
+        let tasks = batch.map(\.task), traces = batch.map(\.trace), keys = batch.map(\.key)
         // Kept across attempts: an attempt whose commit went unanswered is found, not written twice.
         let ids = batch.map { _ in UUID() }, eventIDs = batch.map { _ in UUID() }
         var attempts = 0
@@ -151,20 +160,21 @@ public final class GroupCommitter: Worker {
             attempts += 1
             do {
                 let started = ContinuousClock.now
-                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces)
+                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces, keys: keys)
                 metrics.writeSeconds.observe((ContinuousClock.now - started).seconds)
                 metrics.batchTasks.observe(Double(batch.count))
                 count(.committed)
-                for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
+                complete(batch, created)
                 return
             } catch let error as PostgresError where error.belongsToOneRow {
                 // A unique violation after an attempt whose answer was lost with the connection:
                 // that attempt committed (the ids are this batch's own).
-                if unanswered, let created = (try? store.createdAll(ids: ids, eventIDs: eventIDs)) ?? nil {
+                if unanswered, let created = (try? store.createdAll(ids: ids, eventIDs: eventIDs)) ?? nil,
+                   zip(batch, created).allSatisfy({ $0.key != nil || $1 != nil }) {
                     logger.notice("group commit found its batch written by an attempt whose answer was lost", ["tasks": "\(batch.count)"])
                     metrics.batchTasks.observe(Double(batch.count))
                     count(.committed)
-                    for (pending, result) in zip(batch, created) { pending.complete(.success(result)) }
+                    complete(batch, created)
                     return
                 }
                 guard batch.count > 1 else {
@@ -189,6 +199,19 @@ public final class GroupCommitter: Worker {
             } catch {
                 for pending in batch { pending.complete(.failure(error)) }
                 return
+            }
+        }
+    }
+
+    /// Answers each request of a committed batch; a keyed task the batch did not write (its key
+    /// was held) is written alone, which answers it as a replay, a reused key, or created.
+    private func complete(_ batch: [PendingCreate], _ created: [(task: TaskRecord, eventID: UUID)?]) {
+        for (pending, result) in zip(batch, created) {
+            if let result {
+                pending.complete(.success(.created(result.task, eventID: result.eventID)))
+            } else {
+                count(.taskAlone)
+                pending.complete(Result { try createAlone(pending) })
             }
         }
     }
@@ -237,27 +260,27 @@ public final class GroupCommitter: Worker {
         metrics.writes.increment([write.rawValue])
     }
 
-    private func createAlone(_ pending: PendingCreate) throws -> (task: TaskRecord, eventID: UUID) {
-        switch try store.create(pending.task, idempotencyKey: nil, trace: pending.trace) {
-        case .created(let record, let eventID): return (record, eventID)
-        case .replayed, .keyReused: throw PostgresError(kind: .server, message: "unexpected idempotency result without a key")
-        }
+    private func createAlone(_ pending: PendingCreate) throws -> TaskStore.CreateResult {
+        try store.create(pending.task, idempotencyKey: pending.key, trace: pending.trace)
     }
 }
 
 /// A queued create and who hears its result: a waiting thread (`result`), or a completion
 /// (`GroupCommitter.enqueue`) run by the writer that completes it.
 final class PendingCreate: Sendable {
-    typealias Outcome = Result<(task: TaskRecord, eventID: UUID), any Error>
+    typealias Outcome = Result<TaskStore.CreateResult, any Error>
 
     let task: NewTask
+    /// The request's `Idempotency-Key`, if any.
+    let key: String?
     let trace: TraceContext?
     private let outcome = Mutex<Outcome?>(nil)
     private let done = DispatchSemaphore(value: 0)
     private let completion: (@Sendable (Outcome) -> Void)?
 
-    init(task: NewTask, trace: TraceContext?, completion: (@Sendable (Outcome) -> Void)? = nil) {
+    init(task: NewTask, key: String?, trace: TraceContext?, completion: (@Sendable (Outcome) -> Void)? = nil) {
         self.task = task
+        self.key = key
         self.trace = trace
         self.completion = completion
     }
@@ -268,7 +291,7 @@ final class PendingCreate: Sendable {
         done.signal()
     }
 
-    func result() throws -> (task: TaskRecord, eventID: UUID) {
+    func result() throws -> TaskStore.CreateResult {
         precondition(completion == nil, "a create with a completion is not waited for")
         done.wait()
         return try outcome.withLock { $0! }.get()

@@ -7,7 +7,7 @@ import OutboxdPostgres
 public struct TaskRoutes: Sendable {
     public let store: TaskStore
     let delivery: (any DeliveryWaiting)?
-    /// Writes creates without an Idempotency-Key in shared transactions, when enabled.
+    /// Writes creates in shared transactions, when enabled.
     let groupCommit: GroupCommitter?
     let logger = Logger(label: "api")
 
@@ -40,27 +40,23 @@ public struct TaskRoutes: Sendable {
         }
         let task = try TaskValidation.newTask(from: JSONBody.parse(request))
         let trace = Self.trace(of: request)
-        let result: TaskStore.CreateResult
-        if key == nil, let groupCommit {
-            // Answered when the commit that holds it returns; the worker is free meanwhile.
-            let deferred = DeferredResponse()
-            let wait = PreferWait.seconds(from: request.headers["prefer"])
-            groupCommit.enqueue(task, trace: trace) { [self] outcome in
-                let response = guarded {
-                    let created = try outcome.get()
-                    guard let wait, let delivery else { return self.created(created.task) }
-                    return waitForDelivery(created.task, eventID: created.eventID, seconds: wait, delivery: delivery)
-                }
-                guard let later = response.deferred else { return deferred.resolve(response) }
-                later.whenResolved { deferred.resolve($0) }
-            }
-            return .later(deferred)
-        } else {
-            result = try store.create(task, idempotencyKey: key, trace: trace)
+        let prefer = request.headers["prefer"]
+        guard let groupCommit else { return answer(try store.create(task, idempotencyKey: key, trace: trace), prefer: prefer) }
+        // Answered when the commit that holds it returns; the worker is free meanwhile.
+        let deferred = DeferredResponse()
+        groupCommit.enqueue(task, idempotencyKey: key, trace: trace) { [self] outcome in
+            let response = guarded { answer(try outcome.get(), prefer: prefer) }
+            guard let later = response.deferred else { return deferred.resolve(response) }
+            later.whenResolved { deferred.resolve($0) }
         }
+        return .later(deferred)
+    }
+
+    /// The response to a create's result; with `Prefer: wait`, once its event is delivered.
+    private func answer(_ result: TaskStore.CreateResult, prefer: String?) -> HTTPResponse {
         switch result {
         case .created(let record, let eventID):
-            guard let seconds = PreferWait.seconds(from: request.headers["prefer"]), let delivery else {
+            guard let seconds = PreferWait.seconds(from: prefer), let delivery else {
                 return created(record)
             }
             return waitForDelivery(record, eventID: eventID, seconds: seconds, delivery: delivery)

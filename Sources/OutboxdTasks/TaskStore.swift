@@ -64,53 +64,58 @@ public struct TaskStore: Sendable {
         }
     }
 
-    /// Creates every task of `tasks` (no Idempotency-Key) with its `task.created` event in ONE
-    /// statement and transaction: the group commit's write. Results in the order of `tasks`;
-    /// throws when any row fails (then none is written). `ids` and `eventIDs` (one per task, new
-    /// by default) let a retry of a batch whose commit went unanswered find it (`createdAll`); `traces`
-    /// (one per task, none by default) go into the events' headers.
+    /// Creates every task of `tasks` with its `task.created` event in ONE statement and
+    /// transaction: the group commit's write. Results in the order of `tasks`; throws when any row
+    /// fails (then none is written). `ids` and `eventIDs` (one per task, new by default) let a retry
+    /// of a batch whose commit went unanswered find it (`createdAll`); `traces` (one per task, none
+    /// by default) go into the events' headers. `keys` (one `Idempotency-Key` or nil per task) writes
+    /// each keyed task only when no task holds its key yet (nor an earlier task of the batch): nil
+    /// in its place otherwise, for `create` to tell a replay from a reused key.
     public func createAll(_ tasks: [NewTask], ids: [UUID]? = nil, eventIDs: [UUID]? = nil,
-                          traces: [TraceContext?]? = nil) throws -> [(task: TaskRecord, eventID: UUID)] {
+                          traces: [TraceContext?]? = nil, keys: [String?]? = nil) throws -> [(task: TaskRecord, eventID: UUID)?] {
         let ids = ids ?? tasks.map { _ in UUID() }
         let headers = (traces ?? tasks.map { _ in nil }).map(TraceContext.headersText)
         let eventIDs = eventIDs ?? tasks.map { _ in UUID() }
+        let keyed = keys?.contains { $0 != nil } == true
         let rows = try pool.withConnection { connection in
-            try connection.query(Self.insertAll, [
+            var parameters: [(any PostgresParameter)?] = [
                 ids, tasks.map(\.title), PostgresNullableArray(tasks.map(\.description)), tasks.map(\.status.rawValue),
                 PostgresNullableArray(tasks.map(\.dueAt)), eventIDs, topic, headers,
-            ])
+            ]
+            guard keyed, let keys else { return try connection.query(Self.insertAll, parameters) }
+            parameters += [PostgresNullableArray(keys), PostgresNullableArray(zip(tasks, keys).map { $1 == nil ? nil : $0.fingerprint })]
+            return try connection.query(Self.insertAllKeyed, parameters)
         }
         var byID: [UUID: TaskRecord] = [:]
         for row in rows {
             let record = try TaskRecord(row: row)
             byID[record.id] = record
         }
-        let created = try zip(ids, eventIDs).map { id, eventID in
-            guard let record = byID[id] else { throw PostgresError(kind: .decoding, message: "a task of the batch was not returned") }
-            return (task: record, eventID: eventID)
+        let created = try zip(ids, eventIDs).enumerated().map { n, pair -> (task: TaskRecord, eventID: UUID)? in
+            guard let record = byID[pair.0] else {
+                if keys?[n] != nil { return nil }
+                throw PostgresError(kind: .decoding, message: "a task of the batch was not returned")
+            }
+            return (task: record, eventID: pair.1)
         }
         afterCommit()
         return created
     }
 
-    /// The tasks of `ids` paired with `eventIDs` when ALL of them exist (a batch of `createAll`
-    /// that committed, its event with it: one statement), in the order of `ids`; nil otherwise.
-    public func createdAll(ids: [UUID], eventIDs: [UUID]) throws -> [(task: TaskRecord, eventID: UUID)]? {
+    /// What a batch of `createAll` whose commit went unanswered wrote: nil when none of `ids`
+    /// exists (it did not commit), else the tasks of `ids` (nil where a task was not written, which
+    /// only a keyed task can be) paired with `eventIDs`, in the order of `ids`.
+    public func createdAll(ids: [UUID], eventIDs: [UUID]) throws -> [(task: TaskRecord, eventID: UUID)?]? {
         let rows = try pool.withConnection { connection in
             try connection.query(Self.byIDs, [ids])
         }
-        guard rows.count == ids.count else { return nil }
+        guard !rows.isEmpty else { return nil }
         var byID: [UUID: TaskRecord] = [:]
         for row in rows {
             let record = try TaskRecord(row: row)
             byID[record.id] = record
         }
-        var created: [(task: TaskRecord, eventID: UUID)] = []
-        for (id, eventID) in zip(ids, eventIDs) {
-            guard let record = byID[id] else { return nil }
-            created.append((record, eventID))
-        }
-        return created
+        return zip(ids, eventIDs).map { id, eventID in byID[id].map { (task: $0, eventID: eventID) } }
     }
 
     /// One page of a task's history, or why there is none.
@@ -240,13 +245,21 @@ extension TaskStore {
 
     /// `insert` for many tasks without Idempotency-Keys: arrays in, one row per task out. Task ids
     /// come from the caller, so each returned task is matched to its request and event id.
-    static let insertAll = PostgresStatement(name: "task_insert_all", sql: """
+    static let insertAll = PostgresStatement(name: "task_insert_all", sql: insertAllSQL(keyed: false))
+
+    /// `insertAll` with an Idempotency-Key (`$9`) and request fingerprint (`$10`) per task, each
+    /// NULL for a task without a key; a task whose key is held is skipped (no row, no event).
+    static let insertAllKeyed = PostgresStatement(name: "task_insert_all_keyed", sql: insertAllSQL(keyed: true))
+
+    private static func insertAllSQL(keyed: Bool) -> String {
+        """
         WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $8::jsonb[])
-                WITH ORDINALITY AS i(id, title, description, status, due_at, event_id, headers, n)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $8::jsonb[]\(keyed ? ", $9::text[], $10::text[]" : ""))
+                WITH ORDINALITY AS i(id, title, description, status, due_at, event_id, headers\(keyed ? ", idempotency_key, fingerprint" : ""), n)
         ), t AS (
-            INSERT INTO tasks (id, title, description, status, due_at)
-            SELECT id, title, description, status, due_at FROM input ORDER BY n
+            INSERT INTO tasks (id, title, description, status, due_at\(keyed ? ", idempotency_key, request_hash" : ""))
+            SELECT id, title, description, status, due_at\(keyed ? ", idempotency_key, md5(fingerprint)" : "") FROM input ORDER BY n
+            \(keyed ? "ON CONFLICT (idempotency_key) DO NOTHING" : "")
             RETURNING tasks AS task
         ), new_events AS (
             SELECT i.event_id, 'task' AS aggregate_type, (t.task).id::text AS aggregate_id, 'task.created' AS event_type,
@@ -257,7 +270,8 @@ extension TaskStore {
             \(OutboxWriter.insertNewEvents)
         )
         SELECT (t.task).* FROM t
-        """)
+        """
+    }
 
     /// Keyset page over `audit_log_task_idx (task_id, occurred_at, id)`; the position is read
     /// from the cursor's own row (of this task: another task's row gives no position, no rows).
