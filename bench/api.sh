@@ -12,7 +12,8 @@
 # Everything started here is stopped and removed on exit, failure or Ctrl-C.
 #
 # Environment: DURATION (default 20s; N, Ns, Nm or Nh), CONNECTIONS (default 64),
-# PGBIN (default /usr/lib/postgresql/15/bin).
+# PGBIN (default /usr/lib/postgresql/15/bin), PERF (set: `perf record -a` over the serve and api-alone
+# runs, the machine's CPU by thread name written to bench/results/api-perf-{on,alone}.txt).
 set -euo pipefail
 name=api.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +29,7 @@ sql=$root/bench/task_insert.pgbench.sql
 bench_start_cluster
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 problems=()
-declare -A api_rps api_line api_rss
+declare -A api_rps api_line api_rss pg_us relay_pg_us
 
 # --- API runs: group commit on, then off (outboxd serve), then on with `outboxd api` alone --------------
 for mode in on off alone; do
@@ -43,9 +44,28 @@ for mode in on off alone; do
   api_cmd="wrk -t2 -c$CONNECTIONS -d$DURATION --latency -s bench/api.lua http://127.0.0.1:PORT/tasks"
   sql_value "CHECKPOINT" >/dev/null
   echo "\$ GROUP_COMMIT=$mode outboxd serve; $api_cmd" >&2
+  # PostgreSQL's CPU over the run: all of it, and the relay's own sessions (application_name outboxd-relay).
+  relay_pids=$(sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'")
+  backend_ticks() { for pid in $relay_pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
+  pg_before=$(pg_cpu_seconds) relay_before=$(backend_ticks) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
   wrk_rc=0
+  perf_pid=
+  if [ -n "${PERF:-}" ] && [ "$mode" != off ]; then
+    # The whole machine's CPU by thread name over the wrk run (issue #25: where the relay's cost goes).
+    mkdir -p bench/results
+    perf record -a -g -F 499 -o "bench/results/api-perf-$mode.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   run_child wrk -t2 "-c$CONNECTIONS" "-d$DURATION" --latency -s "$lua" "http://127.0.0.1:$http_port/tasks" \
     >"$dir/wrk-$mode.out" 2>&1 || wrk_rc=$?
+  if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    perf report -i "bench/results/api-perf-$mode.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25 \
+      >"bench/results/api-perf-$mode.txt" || true
+    perf report -i "bench/results/api-perf-$mode.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 \
+      >"bench/results/api-perf-dso-$mode.txt" || true
+    echo "perf (GROUP_COMMIT=$mode): CPU by thread in bench/results/api-perf-$mode.txt, samples in bench/results/api-perf-$mode.data" >&2
+  fi
   cat "$dir/wrk-$mode.out" >&2
   [ "$wrk_rc" -eq 0 ] || die "wrk failed (exit $wrk_rc)"
   # Let the relay publish the run's events before the daemon stops (it would finish them anyway).
@@ -56,10 +76,18 @@ for mode in on off alone; do
     done
     unpublished=$(sql_value "SELECT count(*) FROM outbox WHERE published_at IS NULL")
   fi
+  # Measured once the run's events are published: the relay's work for them is in.
+  run_tasks=$(( $(sql_value "SELECT count(*) FROM tasks") - tasks_before ))
+  pg_us[$mode]=$(awk -v a="$pg_before" -v b="$(pg_cpu_seconds)" -v n="$run_tasks" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
+  relay_pg_us[$mode]=$(awk -v a="$relay_before" -v b="$(backend_ticks)" -v hz="$(getconf CLK_TCK)" -v n="$run_tasks" \
+    'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
   if [ "$mode" = on ]; then
     # Tasks per group-commit transaction over the run (issue #25), from the daemon's own histogram.
     metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics" || true)
     tasks_per_commit=$(awk '/^outboxd_group_commit_batch_tasks_sum / { s = $2 } /^outboxd_group_commit_batch_tasks_count / { c = $2 }
+      END { printf "%.1f", (c > 0 ? s / c : 0) }' <<<"$metrics")
+    # Rows per relay claim under the same load (RELAY_CLAIM_LINGER, issue #25).
+    rows_per_claim=$(awk '/^outboxd_relay_batch_rows_sum / { s = $2 } /^outboxd_relay_batch_rows_count / { c = $2 }
       END { printf "%.1f", (c > 0 ? s / c : 0) }' <<<"$metrics")
   fi
   stop_daemon # before the next run and the baseline, so they do not share the cores
@@ -117,7 +145,8 @@ lines=(
   "${api_line[alone]}"
   "pgbench (same statement, $CONNECTIONS connections): $(printf '%.0f' "$pg_tps") tps p50=$(ms "$pg_p50_us")ms p99=$(ms "$pg_p99_us")ms avg=${pg_avg_ms}ms failed=$pg_failed"
   "ratio api/pgbench: group commit $(ratio "${api_rps[on]}" "$pg_tps"); per request $(ratio "${api_rps[off]}" "$pg_tps")"
-  "group commit: ${tasks_per_commit:-0} tasks per transaction (mean of outboxd_group_commit_batch_tasks)"
+  "PostgreSQL CPU per task during the run: serve ${pg_us[on]} µs (the relay's sessions ${relay_pg_us[on]} µs of it), api alone ${pg_us[alone]} µs"
+  "group commit: ${tasks_per_commit:-0} tasks per transaction (mean of outboxd_group_commit_batch_tasks); relay: ${rows_per_claim:-0} rows per claim (outboxd_relay_batch_rows, RELAY_CLAIM_LINGER=${RELAY_CLAIM_LINGER:-10ms})"
   "ratio serve/api alone (group commit; the relay's cost to the API): $(ratio "${api_rps[on]}" "${api_rps[alone]}")"
   "rows: tasks=$tasks outbox=$outbox unpublished=$unpublished"
   "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB (target < 64 MB)"

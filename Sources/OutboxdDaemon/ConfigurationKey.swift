@@ -198,6 +198,13 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("RELAY_POLL_INTERVAL", default: "1s", "how often the relay looks for rows when nothing wakes it") { config, value in
             config.relay.pollInterval = try ValueParser.duration(value, key: "RELAY_POLL_INTERVAL", in: .milliseconds(1)...(.seconds(3600)))
         },
+        ConfigurationKey("RELAY_CLAIM_LINGER", default: "10ms",
+                         "under live load (claims of 16 rows or more arriving at RELAY_CLAIM_LINGER_ABOVE), the wait between claims, so they grow with the load; 0ms claims after every commit") { config, value in
+            config.relay.claimLinger = try ValueParser.duration(value, key: "RELAY_CLAIM_LINGER", in: .zero...(.seconds(1)))
+        },
+        ConfigurationKey("RELAY_CLAIM_LINGER_ABOVE", default: "2500", "events per second from which claims linger (RELAY_CLAIM_LINGER)") { config, value in
+            config.relay.claimLingerAboveRate = try ValueParser.integer(value, key: "RELAY_CLAIM_LINGER_ABOVE", in: 1...10_000_000)
+        },
         ConfigurationKey("RELAY_MAX_ATTEMPTS", default: "10", "failed deliveries before an event is parked") { config, value in
             config.relay.maxAttempts = try ValueParser.integer(value, key: "RELAY_MAX_ATTEMPTS", in: 1...1000)
         },

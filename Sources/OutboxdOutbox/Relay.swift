@@ -106,7 +106,8 @@ public final class Relay: Worker {
     private var pipelineSettings: RelayPipeline.Settings {
         RelayPipeline.Settings(batchSize: configuration.batchSize, shards: configuration.shards,
                                pollInterval: configuration.pollInterval, takeoverInterval: configuration.takeoverInterval,
-                               reportTimeout: configuration.deliveryTimeout + Self.reportGrace, backoff: configuration.backoff)
+                               reportTimeout: configuration.deliveryTimeout + Self.reportGrace, backoff: configuration.backoff,
+                               claimLinger: configuration.claimLinger, claimLingerAboveRate: configuration.claimLingerAboveRate)
     }
 
     /// Executes `RelayPipeline`'s actions: the I/O is here, every decision there. Throws
@@ -254,8 +255,10 @@ public final class Relay: Worker {
     /// Every statement of a lane reads rows by id or in id order: without bitmap and sequential
     /// scans, statistics taken while the queue was empty (autovacuum's ANALYZE between bursts)
     /// cannot turn the claim into a read and sort of the whole backlog (`OutboxClaimPlanTests`).
+    /// `pg_stat_activity` names the lanes `outboxd-relay`.
     static let laneSettings = """
-        SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off
+        SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off;
+        SET application_name = 'outboxd-relay'
         """
 
     /// Sends what records `outcome` (mark or delete, failures with their next attempt, COMMIT)

@@ -29,7 +29,14 @@ struct RelayPipeline {
         var backoff: Backoff
         /// Longest wait before reconnecting after a failure.
         var maximumRetryDelay: Duration = .seconds(5)
+        /// `RelayConfiguration.claimLinger` and `claimLingerAboveRate`.
+        var claimLinger: Duration = .zero
+        var claimLingerAboveRate = 2500
     }
+
+    /// Fewer rows than this in a claim never make the next one linger: a rate read from a few
+    /// rows over a millisecond or two is noise.
+    static let lingerMinimumRows = 16
 
     enum Phase: Equatable {
         /// No connections: `.connect` next (after `retryAt`, following a failure).
@@ -100,6 +107,11 @@ struct RelayPipeline {
     /// More may be due: claim at the next decision instead of waiting.
     private var due = true
     private var idleUntil: Instant?
+    /// When the last claim was sent, and how long after the one before it.
+    private var lastClaimAt: Instant?
+    private var lastClaimWindow: Duration?
+    /// Under live load (`claimRead`), no claim before this.
+    private(set) var lingerUntil: Instant?
 
     init(settings: Settings) {
         self.settings = settings
@@ -163,6 +175,7 @@ struct RelayPipeline {
         }
         failures = 0
         due = rows.count >= settings.batchSize || drainDeadline != nil
+        lingerUntil = due ? nil : linger(after: rows.count)
         let dispositions = RelayBatchOutcome.plan(rows, heldKeys: held)
         lanes[lane] = .producing(Batch(rows: rows, dispositions: dispositions, reportsDue: now))
         return .produce(lane: lane, rows: zip(rows, dispositions).compactMap { $1 == .produce ? $0 : nil })
@@ -237,6 +250,8 @@ struct RelayPipeline {
         lastTakeover = nil
         due = true
         idleUntil = nil
+        lingerUntil = nil
+        lastClaimAt = nil
         if drainDeadline != nil || producerFailed {
             phase = .stopped
             return .exit
@@ -296,6 +311,7 @@ struct RelayPipeline {
         }
         guard joined else { return .join }
         if stopping(now: now) { return finish(now: now) }
+        if drainDeadline != nil { lingerUntil = nil }
         for lane in lanes.indices {
             if case .recording(_, readable: true) = lanes[lane] { return .readRecord(lane: lane) }
         }
@@ -308,6 +324,10 @@ struct RelayPipeline {
             if drainDeadline != nil { return finish(now: now) }
             return idle(until: takeoverAt ?? now + settings.takeoverInterval)
         }
+        if let until = lingerUntil {
+            if now < until { return idle(until: min(until, takeoverAt ?? until)) }
+            lingerUntil = nil
+        }
         if due || drainDeadline != nil {
             guard let lane = freeLane else { return makeFreeLane(now: now) }
             let other = lanes[1 - lane]
@@ -318,6 +338,8 @@ struct RelayPipeline {
             }
             due = false
             idleUntil = nil
+            lastClaimWindow = lastClaimAt.map { now - $0 }
+            lastClaimAt = now
             return .sendClaim(lane: lane, owned: owned)
         }
         let pollAt = idleUntil ?? now + settings.pollInterval
@@ -327,6 +349,15 @@ struct RelayPipeline {
             return decide(now: now)
         }
         return idle(until: min(pollAt, takeoverAt ?? pollAt))
+    }
+
+    /// The end of the wait before the next claim, when a claim of `rows` (fewer than a batch)
+    /// shows events arriving at `claimLingerAboveRate` or more; nil otherwise.
+    private func linger(after rows: Int) -> Instant? {
+        guard settings.claimLinger > .zero, rows >= Self.lingerMinimumRows,
+              let window = lastClaimWindow, window > .zero, let sent = lastClaimAt else { return nil }
+        let rate = Double(rows) / window.seconds
+        return rate >= Double(settings.claimLingerAboveRate) ? sent + settings.claimLinger : nil
     }
 
     private func idle(until: Instant) -> Action {
