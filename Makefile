@@ -6,7 +6,7 @@ DATA_DIR ?= .data/pg
 PG_PORT ?= 5433
 CONFIG ?= config/outboxd.conf
 
-.PHONY: deps build run test test-faults debezium-golden psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit bench-steady clean
+.PHONY: deps build run test test-faults debezium-golden psql migrate install deb bench bench-api bench-relay bench-latency bench-consumers bench-connections bench-emit bench-steady bench-wal clean
 
 deps:
 	@scripts/install-deps.sh
@@ -61,6 +61,7 @@ bench: build
 	KAFKA=tansu bench/consumers.sh
 	bench/connections.sh
 	bench/emit.sh
+	bench/wal.sh
 	bench/report.sh
 
 bench-api: build
@@ -74,6 +75,9 @@ bench-connections: build
 
 bench-emit: build
 	bench/emit.sh
+
+bench-wal: build
+	bench/wal.sh
 
 bench-steady: build
 	bench/steady.sh

@@ -198,6 +198,19 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("RELAY_POLL_INTERVAL", default: "1s", "how often the relay looks for rows when nothing wakes it") { config, value in
             config.relay.pollInterval = try ValueParser.duration(value, key: "RELAY_POLL_INTERVAL", in: .milliseconds(1)...(.seconds(3600)))
         },
+        ConfigurationKey("RELAY_SOURCE", default: "poll",
+                         "how the relay hears of new outbox rows: poll (the API's wake-ups, NOTIFY, RELAY_POLL_INTERVAL) or wal (also every committed insert, from a logical replication slot; needs wal_level=logical and a role with REPLICATION)") { config, value in
+            guard let source = RelaySource(rawValue: value) else {
+                throw ConfigurationError(key: "RELAY_SOURCE", "\"\(value.prefix(32))\" is not one of poll, wal")
+            }
+            config.relay.source = source
+        },
+        ConfigurationKey("RELAY_WAL_SLOT", default: "outboxd", "with RELAY_SOURCE=wal, the logical replication slot (pgoutput; created when missing)") { config, value in
+            config.relay.walSlot = try ValueParser.sqlName(value, key: "RELAY_WAL_SLOT")
+        },
+        ConfigurationKey("RELAY_WAL_PUBLICATION", default: "outboxd_outbox", "with RELAY_SOURCE=wal, the publication of inserts into outbox the slot reads (created when missing)") { config, value in
+            config.relay.walPublication = try ValueParser.sqlName(value, key: "RELAY_WAL_PUBLICATION")
+        },
         ConfigurationKey("RELAY_CLAIM_LINGER", default: "10ms",
                          "under live load (claims of 16 rows or more arriving at RELAY_CLAIM_LINGER_ABOVE), the wait between claims, so they grow with the load; 0ms claims after every commit") { config, value in
             config.relay.claimLinger = try ValueParser.duration(value, key: "RELAY_CLAIM_LINGER", in: .zero...(.seconds(1)))

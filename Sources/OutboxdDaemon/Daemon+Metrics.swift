@@ -27,6 +27,26 @@ extension Daemon {
                 [([], Double(relay.status.ownedShards.count))]
             })
         }
+        if let source = running.withLock({ $0.walSource }) {
+            families.append(CollectedMetric("outboxd_wal_slot_retained_bytes",
+                                            "WAL the relay's replication slot holds back (RELAY_SOURCE=wal), read every few seconds.") {
+                [([], Double(source.status.retainedBytes))]
+            })
+            families.append(CollectedMetric("outboxd_wal_confirmed_age_seconds",
+                                            "Seconds since the WAL source last confirmed the slot's position (every few seconds while it streams).") {
+                [([], source.status.confirmedAt.map { (ContinuousClock.now - $0).seconds } ?? 0)]
+            })
+            families.append(CollectedMetric("outboxd_wal_streaming", "1 while the WAL source streams its slot, 0 while it stands by or fails (the poller publishes meanwhile).") {
+                [([], source.status.phase == .streaming ? 1 : 0)]
+            })
+            families.append(CollectedMetric("outboxd_wal_transactions_total", "Committed transactions with outbox inserts the WAL source woke the relay for.", type: .counter) {
+                [([], Double(source.status.transactions))]
+            })
+            families.append(CollectedMetric("outboxd_wal_slots_recreated_total",
+                                            "Replication slots recreated after one went missing or was invalidated (its gap is published from the table).", type: .counter) {
+                [([], Double(source.status.slotsRecreated))]
+            })
+        }
         if let consumer = consumers.first {
             families += consumer.metrics.families // one instance, shared by the consumers
             families.append(CollectedMetric("outboxd_consumer_events_total",

@@ -69,6 +69,18 @@ extension Daemon {
                 }
                 return (!stalled, details)
             }, api: false))
+            // Informational: while the WAL source cannot stream, the poller publishes (later, never less).
+            if let source = running.withLock({ $0.walSource }) {
+                checks.append(("wal", {
+                    let status = source.status
+                    var details = JSONObject(["phase": .string(status.phase.rawValue), "slot": .string(source.configuration.walSlot),
+                                              "retained_bytes": .int(Int(status.retainedBytes)), "transactions": .int(status.transactions),
+                                              "slots_recreated": .int(status.slotsRecreated)])
+                    if let at = status.confirmedAt { details.append("confirmed_age_seconds", .int(Int((ContinuousClock.now - at).seconds))) }
+                    if let error = status.lastError { details.append("last_error", .string(error)) }
+                    return (true, details)
+                }, api: false))
+            }
         }
         // Informational: a listener at its connection limit is full, not down (and says so here).
         checks.append(("http", { [self] in

@@ -51,6 +51,7 @@ public final class Daemon: Sendable {
         var server: MHDServer?
         var metricsServer: MHDServer?
         var relay: Relay?
+        var walSource: WalSource?
         var consumers: [ConsumerRunner] = []
         var producer: RDKafkaProducer?
         var embedded: RDKafkaMockCluster?
@@ -105,10 +106,22 @@ public final class Daemon: Sendable {
                 } catch let error as RelayShardsError {
                     throw DaemonError(.configuration, error.description)
                 }
+                if configuration.relay.source == .wal, let problem = try WalSource.problem(database: configuration.database) {
+                    throw DaemonError(.configuration, "RELAY_SOURCE=wal: \(problem)")
+                }
                 try group.start(published)
                 try group.start(worker)
                 running.withLock { $0.relay = worker }
                 relay = worker
+                if configuration.relay.source == .wal {
+                    if try WalSource.keepsWALWithoutLimit(database: configuration.database) {
+                        logger.warning("max_slot_wal_keep_size is unlimited: a replication slot nobody reads keeps WAL until the disk is full; set a limit (a slot lost to it costs latency, never an event)",
+                                       ["slot": configuration.relay.walSlot])
+                    }
+                    let source = WalSource(configuration: configuration.relay, database: configuration.database, wake: { [wakeup = worker.wakeup] in wakeup.wake() })
+                    try group.start(source)
+                    running.withLock { $0.walSource = source }
+                }
             }
             var notifier: OutboxNotifier?
             if parts.contains(.api) || consumers.contains("reminders") {

@@ -19,6 +19,15 @@ public struct RelayConfiguration: Sendable {
     /// before it) from which claims linger. Config key `RELAY_CLAIM_LINGER_ABOVE`; default 2500
     /// (above the 2000/s at which commit → report p50 must stay under 2 ms).
     public var claimLingerAboveRate = 2500
+    /// `poll`, or `wal`: a logical replication slot wakes the relay for every committed outbox
+    /// insert (`WalSource`). Config key `RELAY_SOURCE`; default `poll`.
+    public var source = RelaySource.poll
+    /// The logical replication slot of `RELAY_SOURCE=wal` (created with `pgoutput` when missing).
+    /// Config key `RELAY_WAL_SLOT`; default `outboxd`.
+    public var walSlot = "outboxd"
+    /// The publication the slot reads: inserts into `outbox` (created when missing). Config key
+    /// `RELAY_WAL_PUBLICATION`; default `outboxd_outbox`.
+    public var walPublication = "outboxd_outbox"
     /// Failed attempts before a row is parked. Config key `RELAY_MAX_ATTEMPTS`; default 10.
     public var maxAttempts = 10
     /// First retry delay (doubling up to `backoffMaximum`). Config key `RELAY_BACKOFF_BASE`; default 500 ms.

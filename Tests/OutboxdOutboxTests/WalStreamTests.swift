@@ -31,7 +31,8 @@ import Testing
         let actions = Self.transaction(&stream, final: 150, end: 160,
                                        [.relation(Self.outbox), Self.insert(1, key: "a"), .relation(Self.other), Self.insert(9, key: "x", into: Self.other),
                                         Self.insert(2, key: "b")])
-        guard case .publish(let rows, let through) = actions.last else { Issue.record("\(actions)"); return }
+        guard case .publish(let rows, let xid, let through) = actions.last else { Issue.record("\(actions)"); return }
+        #expect(xid == 1)
         #expect(actions.dropLast().allSatisfy { $0 == .none })
         #expect(rows.map { $0["id"] } == ["1", "2"] && rows.map { $0["aggregate_id"] } == ["a", "b"])
         #expect(through == Self.lsn(160))
@@ -88,7 +89,7 @@ import Testing
             let hex = Array(line.split(separator: " ")[1].utf8)
             let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
             switch stream.received(try decoder.decode(bytes)) {
-            case .publish(let rows, let through):
+            case .publish(let rows, _, let through):
                 published.append(rows.map { $0["key"] })
                 #expect(stream.recorded(through: through) == .confirm(through))
             case .confirm:

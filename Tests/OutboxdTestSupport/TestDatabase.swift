@@ -63,6 +63,15 @@ public final class TestDatabase: Sendable {
     public func drop() {
         guard let admin = try? PQConnection(conninfo: TestEnvironment.url(TestEnvironment.databaseURL, database: "postgres")) else { return }
         defer { admin.close() }
+        // A replication slot of the database (a WAL source's, left by a failed test) blocks its drop.
+        _ = try? admin.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active", [name])
+        for _ in 0..<20 {
+            guard let left = try? admin.query("SELECT slot_name FROM pg_replication_slots WHERE database = $1", [name]), !left.isEmpty else { break }
+            for row in left {
+                if let slot = try? row.require(String.self, "slot_name") { _ = try? admin.query("SELECT pg_drop_replication_slot($1)", [slot]) }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         if let quoted = try? admin.quoteIdentifier(name) {
             _ = try? admin.executeScript("DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)")
         }

@@ -19,8 +19,8 @@ struct WalStream {
     enum State: Equatable {
         /// Between transactions.
         case idle
-        /// Begin seen: the LSN its Commit will carry, and its outbox rows so far.
-        case inTransaction(finalLSN: LSN, rows: [WalRow])
+        /// Begin seen: the LSN its Commit will carry, its transaction id, and its outbox rows so far.
+        case inTransaction(finalLSN: LSN, xid: UInt32, rows: [WalRow])
     }
 
     /// A committed transaction handed on (or, without rows, waiting for those before it).
@@ -31,9 +31,9 @@ struct WalStream {
 
     enum Action: Equatable {
         case none
-        /// Hand these rows, one committed transaction's, to the sink; `recorded(through:)` when
-        /// they are recorded.
-        case publish(rows: [WalRow], through: LSN)
+        /// Hand these rows, one committed transaction's (`xid`), to the sink; `recorded(through:)`
+        /// when they are recorded.
+        case publish(rows: [WalRow], xid: UInt32, through: LSN)
         /// Send a status update: everything before this position is done.
         case confirm(LSN)
     }
@@ -54,22 +54,22 @@ struct WalStream {
     /// A message of the stream, in the order received.
     mutating func received(_ message: PgOutputMessage) -> Action {
         switch message {
-        case .begin(let finalLSN, _, _):
+        case .begin(let finalLSN, _, let xid):
             precondition(state == .idle, "Begin inside a transaction")
-            state = .inTransaction(finalLSN: finalLSN, rows: [])
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: [])
             return .none
         case .relation(let relation):
             relations[relation.oid] = relation
             return .none
         case .insert(_, let oid, let values):
-            guard case .inTransaction(let finalLSN, var rows) = state else { preconditionFailure("Insert outside a transaction") }
+            guard case .inTransaction(let finalLSN, let xid, var rows) = state else { preconditionFailure("Insert outside a transaction") }
             guard let relation = relations[oid] else { preconditionFailure("Insert into relation \(oid) before its Relation message") }
             guard relation.namespace == table.schema && relation.name == table.name else { return .none }
             rows.append(WalRow(relation: relation, values: values))
-            state = .inTransaction(finalLSN: finalLSN, rows: rows)
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows)
             return .none
         case .commit(_, let commitLSN, let end, _):
-            guard case .inTransaction(let finalLSN, let rows) = state else { preconditionFailure("Commit outside a transaction") }
+            guard case .inTransaction(let finalLSN, let xid, let rows) = state else { preconditionFailure("Commit outside a transaction") }
             precondition(commitLSN == finalLSN, "Commit at \(commitLSN) of the transaction begun for \(finalLSN)")
             state = .idle
             if rows.isEmpty {
@@ -80,7 +80,7 @@ struct WalStream {
                 return advance(to: end)
             }
             handed.append(Handed(end: end, rows: rows.count))
-            return .publish(rows: rows, through: end)
+            return .publish(rows: rows, xid: xid, through: end)
         case .streamStart, .streamStop, .streamCommit, .streamAbort:
             preconditionFailure("a streamed transaction, which the source does not ask for")
         case .origin, .type, .update, .delete, .truncate, .message:

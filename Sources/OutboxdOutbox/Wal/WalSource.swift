@@ -1,0 +1,182 @@
+import Foundation
+import OutboxdCore
+import OutboxdPostgres
+import Synchronization
+
+/// `RELAY_SOURCE=wal`: reads the outbox's committed inserts from a logical replication slot
+/// (`pgoutput`, an insert-only publication of `outbox`) and wakes the relay for each transaction,
+/// so rows another service writes are claimed at once instead of at the next poll.
+///
+/// The table stays the truth: the relay claims the rows from the outbox's queue exactly as in
+/// poll mode, so per-key order (G3), retries and the views are the same, and no row is published
+/// twice by the two paths. The slot's position is confirmed past a transaction once its rows are
+/// handed to the relay (`WalStream`): they are committed rows the relay publishes whatever happens
+/// to the slot, so a slot dropped, invalidated or lost in a failover costs latency, never an event
+/// (it is recreated, and the relay woken to publish the gap from the table). An idle stream
+/// confirms the server's position on keepalives, so the slot holds no WAL back. One relay
+/// streams a slot; another one waits (`standby`) and takes over when it goes.
+public final class WalSource: Worker {
+    public let configuration: RelayConfiguration
+    private let database: PostgresPoolConfiguration
+    private let wake: @Sendable () -> Void
+    private let thread: WorkerThread
+    private let logger = Logger(label: "relay.wal")
+    private let state = Mutex(WalSourceStatus())
+
+    /// `wake`: the relay's wake-up.
+    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, wake: @escaping @Sendable () -> Void) {
+        self.configuration = configuration
+        self.database = database
+        self.wake = wake
+        thread = WorkerThread(name: "relay-wal")
+    }
+
+    public var name: String { thread.name }
+    public var phase: WorkerState.Phase { thread.phase }
+    public var status: WalSourceStatus { state.withLock { $0 } }
+
+    /// How often the slot's retained WAL is read and the confirmed position repeated to the server.
+    static let statusInterval: Duration = .seconds(5)
+    /// How long one read of the stream waits before the loop checks for a stop.
+    static let readTimeout: Duration = .milliseconds(250)
+
+    /// What is wrong with the database for this source (exit 78 at start-up), nil when nothing.
+    public static func problem(database: PostgresPoolConfiguration) throws -> String? {
+        let connection = try database.connect()
+        defer { connection.close() }
+        return try WalSlot.problem(on: connection)
+    }
+
+    /// True when `max_slot_wal_keep_size` is unlimited (a warning at start-up).
+    public static func keepsWALWithoutLimit(database: PostgresPoolConfiguration) throws -> Bool {
+        let connection = try database.connect()
+        defer { connection.close() }
+        return try WalSlot.keepsWALWithoutLimit(on: connection)
+    }
+
+    public func start(ended: @escaping @Sendable (WorkerEnd) -> Void) {
+        thread.start(ended: ended) { [self] signal in loop(signal) }
+    }
+
+    public func run() { start(ended: { _ in }) }
+
+    @discardableResult
+    public func stop(deadline: ContinuousClock.Instant?) -> Bool {
+        thread.stop(deadline: deadline)
+    }
+
+    private func loop(_ signal: StopSignal) {
+        var failures = 0
+        var streamed = false
+        while !signal.isStopping {
+            do {
+                try stream(signal, streamed: &streamed)
+                failures = 0
+            } catch let error as PostgresError where error.code == .objectInUse {
+                let first = state.withLock { state -> Bool in
+                    defer { state.phase = .standby; state.lastError = nil }
+                    return state.phase != .standby
+                }
+                if first { logger.notice("another relay streams the slot; standing by", ["slot": configuration.walSlot]) }
+                signal.wait(timeout: configuration.takeoverInterval)
+            } catch {
+                failures += 1
+                let safe = (error as? PostgresError).map(\.classification) ?? "stream error"
+                state.withLock { $0.phase = .failing; $0.lastError = safe }
+                logger.warning("the WAL source failed; the poller covers meanwhile", ["slot": configuration.walSlot, "error": "\(error)"])
+                let delay = min(configuration.backoff.delay(afterFailures: failures, jitter: Double.random(in: 0...1)), .seconds(5))
+                signal.wait(timeout: delay)
+            }
+        }
+    }
+
+    /// One replication session: prepares the slot, streams until a stop or an error.
+    private func stream(_ signal: StopSignal, streamed: inout Bool) throws {
+        let control = try database.connect()
+        defer { control.close() }
+        let slot = WalSlot(name: configuration.walSlot, publication: configuration.walPublication)
+        if try slot.prepare(on: control) {
+            if streamed {
+                state.withLock { $0.slotsRecreated += 1 }
+                logger.warning("the replication slot was missing or lost; recreated it, and rows committed meanwhile are published from the table",
+                               ["slot": slot.name])
+            } else {
+                logger.notice("created the replication slot", ["slot": slot.name, "publication": slot.publication])
+            }
+        }
+        let replication = try PQConnection(conninfo: database.conninfo, connectTimeoutSeconds: Int(database.connectTimeout.components.seconds),
+                                           applicationName: "outboxd-relay-wal", replication: true)
+        defer { replication.close() }
+        try replication.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0),
+                                                options: [("proto_version", "1"), ("publication_names", slot.publication)])
+        let start = try slot.position(on: control)
+        var walStream = WalStream(confirmed: start?.confirmed ?? LSN(rawValue: 0))
+        var decoder = PgOutputDecoder()
+        if !streamed || state.withLock({ $0.phase != .streaming }) {
+            logger.notice("streaming the outbox's inserts", ["slot": slot.name, "from": "\(walStream.confirmed)"])
+        }
+        streamed = true
+        state.withLock { $0.phase = .streaming; $0.lastError = nil; $0.confirmedAt = .now; $0.retainedBytes = start?.retainedBytes ?? 0 }
+        // Rows committed while no stream ran are due now.
+        wake()
+        var statusDue = ContinuousClock.now + Self.statusInterval
+        // Transactions handed since the last wake-up: the relay is woken once they are visible.
+        var unseen: [UInt32] = []
+        while !signal.isStopping {
+            // Read on while messages are waiting (up to a bound), then wake the relay once.
+            if unseen.count < Self.wakeEvery, let bytes = try replication.readReplication(timeout: unseen.isEmpty ? Self.readTimeout : .zero) {
+                let action: WalStream.Action
+                switch try ReplicationMessage.decode(bytes) {
+                case .xLogData(_, _, _, let data):
+                    action = walStream.received(try decoder.decode(data))
+                case .keepalive(let walEnd, _, let replyRequested):
+                    action = walStream.keepalive(walEnd: walEnd, replyRequested: replyRequested)
+                }
+                switch action {
+                case .none: break
+                case .confirm(let lsn): try confirm(lsn, on: replication)
+                case .publish(_, let xid, let through):
+                    unseen.append(xid)
+                    state.withLock { $0.transactions += 1 }
+                    // Handed: the rows are the relay's (from the table) whatever the slot does next.
+                    if case .confirm(let lsn) = walStream.recorded(through: through) { try confirm(lsn, on: replication) }
+                }
+                continue
+            }
+            if !unseen.isEmpty {
+                try awaitVisible(unseen, on: control)
+                wake()
+                unseen.removeAll(keepingCapacity: true)
+            }
+            let now = ContinuousClock.now
+            if now >= statusDue {
+                statusDue = now + Self.statusInterval
+                try confirm(walStream.confirmed, on: replication)
+                if let position = try slot.position(on: control) {
+                    state.withLock { $0.retainedBytes = position.retainedBytes }
+                }
+            }
+        }
+    }
+
+    /// Handed transactions read before the relay is woken, at most.
+    static let wakeEvery = 256
+
+    /// Waits (briefly: the gap between a commit's flush and its visibility) until `xids` are
+    /// visible, so the claim the wake-up starts sees their rows; at most `visibilityWait`, after
+    /// which the wake-up goes anyway (the poll finds what it missed).
+    private func awaitVisible(_ xids: [UInt32], on control: PQConnection) throws {
+        let deadline = ContinuousClock.now + Self.visibilityWait
+        while try !WalSlot.allVisible(xids, on: control), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.0002)
+        }
+    }
+
+    static let visibilityWait: Duration = .milliseconds(200)
+
+    private func confirm(_ lsn: LSN, on replication: PQConnection) throws {
+        let micros = Int64((Date().timeIntervalSince1970 - 946_684_800) * 1_000_000)
+        try replication.sendReplication(ReplicationMessage.statusUpdate(written: lsn, flushed: lsn, applied: lsn, clientTime: micros))
+        state.withLock { $0.confirmedAt = .now }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import OutboxdCore
+import OutboxdPostgres
+import OutboxdTestSupport
+import Testing
+@testable import OutboxdOutbox
+
+/// Issue #27: `RELAY_SOURCE=wal` against the real test cluster (`wal_level=logical`) and the mock
+/// cluster. The relay polls once an hour here, so a row is published within the test only when
+/// something wakes the relay: another session's `outbox_emit` is heard through the slot.
+@Suite struct WalSourceTests {
+    static func slotName() -> String { "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) }
+
+    func fixture(slot: String) throws -> RelayFixture {
+        try RelayFixture {
+            $0.pollInterval = .seconds(3600)
+            $0.source = .wal
+            $0.walSlot = slot
+            $0.takeoverInterval = .milliseconds(200)
+        }
+    }
+
+    func source(_ fixture: RelayFixture) -> WalSource {
+        WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
+                  wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
+    }
+
+    /// Emits one event from a session of another "service" (autocommit, synchronous commit: the
+    /// slot reads flushed WAL) and returns its event id.
+    func emit(_ connection: PQConnection, key: String) throws -> UUID {
+        try #require(try connection.query("SELECT outbox_emit('task-events', $1, 'order.placed', '{\"n\": 1}') AS event_id",
+                                          [key]).first?.require(UUID.self, "event_id"))
+    }
+
+    func published(_ fixture: RelayFixture, _ eventID: UUID) throws -> Bool {
+        try fixture.database.count("outbox", where: "event_id = $1 AND published_at IS NOT NULL", [eventID]) == 1
+    }
+
+    func dropSlot(_ fixture: RelayFixture, _ slot: String) {
+        guard let connection = try? fixture.database.connect() else { return }
+        defer { connection.close() }
+        _ = try? connection.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
+        for _ in 0..<50 {
+            if (try? connection.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return }
+            if (try? connection.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first) == nil { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// Each row another session emits is published within seconds although the relay polls hourly.
+    @Test func anotherWritersEventIsPublishedWithoutWaitingForThePoll() throws {
+        let slot = Self.slotName()
+        let fixture = try fixture(slot: slot)
+        defer { dropSlot(fixture, slot) }
+        let writer = try fixture.database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        fixture.relay.run()
+        let source = source(fixture)
+        source.run()
+        defer { source.stop(deadline: .now + .seconds(5)) }
+        try waitUntil("streaming") { source.status.phase == .streaming }
+        var last = LSN(rawValue: 0)
+        for n in 0..<6 {
+            last = LSN(rawValue: UInt64(try #require(try writer.query("SELECT (pg_current_wal_insert_lsn() - '0/0')::text AS lsn").first?
+                .require(String.self, "lsn")))!)
+            let eventID = try emit(writer, key: "order-\(n)")
+            try waitUntil("order-\(n) is published through the slot's wake-up", timeout: .seconds(10)) { try published(fixture, eventID) }
+        }
+        let records = try fixture.consume(6)
+        #expect(Set(records.compactMap { $0.header("ce_id") }).count == 6)
+        #expect(source.status.transactions >= 5)
+        // The slot's position follows the stream: it is confirmed past the last transaction.
+        try waitUntil("the slot is confirmed past the last emit") {
+            try writer.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $2",
+                             [last.description, slot]).first?.require(Bool.self, "past") == true
+        }
+    }
+
+    /// The slot is dropped under the stream (an operator, or a failover to a standby without it):
+    /// the source recreates it, and the rows committed meanwhile are published from the table.
+    @Test func aDroppedSlotIsRecreatedAndItsGapPublished() throws {
+        let slot = Self.slotName()
+        let fixture = try fixture(slot: slot)
+        defer { dropSlot(fixture, slot) }
+        let writer = try fixture.database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        fixture.relay.run()
+        let source = source(fixture)
+        source.run()
+        defer { source.stop(deadline: .now + .seconds(5)) }
+        try waitUntil("streaming") { source.status.phase == .streaming }
+        // Kill the stream and drop its slot, then write while no slot exists.
+        let admin = try fixture.database.connect()
+        defer { admin.close() }
+        var gap: [UUID] = []
+        try waitUntil("the slot is dropped") {
+            try admin.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
+            if (try? admin.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return true }
+            return try admin.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first == nil
+        }
+        for n in 0..<3 { gap.append(try emit(writer, key: "gap-\(n)")) }
+        try waitUntil("the slot is recreated") { source.status.slotsRecreated == 1 }
+        try waitUntil("the gap is published from the table", timeout: .seconds(20)) { try gap.allSatisfy { try published(fixture, $0) } }
+        let after = try emit(writer, key: "after")
+        try waitUntil("the new stream wakes the relay", timeout: .seconds(10)) { try published(fixture, after) }
+        #expect(try fixture.database.count("outbox", where: "published_at IS NULL") == 0)
+    }
+
+    /// One stream per slot: a second source stands by, and takes over when the first stops.
+    @Test func aSecondSourceStandsByAndTakesOver() throws {
+        let slot = Self.slotName()
+        let fixture = try fixture(slot: slot)
+        defer { dropSlot(fixture, slot) }
+        let writer = try fixture.database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        fixture.relay.run()
+        let first = source(fixture), second = source(fixture)
+        first.run()
+        try waitUntil("the first streams") { first.status.phase == .streaming }
+        second.run()
+        defer { second.stop(deadline: .now + .seconds(5)) }
+        try waitUntil("the second stands by") { second.status.phase == .standby }
+        first.stop(deadline: .now + .seconds(5))
+        try waitUntil("the second takes over", timeout: .seconds(10)) { second.status.phase == .streaming }
+        let eventID = try emit(writer, key: "taken-over")
+        try waitUntil("published through the second's stream", timeout: .seconds(10)) { try published(fixture, eventID) }
+    }
+}
