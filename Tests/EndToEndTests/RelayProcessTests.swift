@@ -241,4 +241,37 @@ import Testing
         resharded.signal(SIGTERM)
         #expect(try resharded.waitForExit() == 0)
     }
+
+    /// Issue #27: `RELAY_SOURCE=wal` on a cluster without logical decoding is refused with exit 78
+    /// naming the setting; on one with it, `outboxd relay` (polling hourly) publishes another
+    /// session's `outbox_emit` through its slot, and stops with exit 0.
+    @Test func aWalRelayIsRefusedWithoutLogicalDecodingAndPublishesWithIt() throws {
+        let cluster = try TestCluster()
+        let migrate = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": cluster.url])
+        #expect(try migrate.waitForExit() == 0)
+        let level = try PQConnection(conninfo: cluster.url).query("SHOW wal_level").first?.require(String.self, "wal_level")
+        try #require(level == "replica", "the private cluster runs with PostgreSQL's default wal_level")
+        let kafka = try kafka()
+        let refused = try DaemonProcess(arguments: ["relay"], environment: [
+            "DATABASE_URL": cluster.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers, "RELAY_SOURCE": "wal",
+        ])
+        #expect(try refused.showingOutputOnFailure { try refused.waitForExit(timeout: .seconds(60)) } == 78)
+        #expect(refused.output.contains("RELAY_SOURCE=wal: wal_level is replica, not logical"), "\(refused.output.suffix(2000))")
+
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let slot = "outboxd_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let running = try relay(database, kafka, ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": String(slot), "RELAY_POLL_INTERVAL": "1h"])
+        try running.waitForOutput("streaming the outbox's inserts")
+        let writer = try database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        let eventID = try #require(try writer.query("SELECT outbox_emit('task-events', 'e2e', 'order.placed', '{}') AS id").first?.require(UUID.self, "id"))
+        let records = try consume(kafka, 1)
+        #expect(records.first?.header("ce_id") == eventID.lowercaseString)
+        running.signal(SIGTERM)
+        #expect(try running.waitForExit() == 0)
+        #expect(try database.scalar("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = $1", [String(slot)]) == 1,
+                "the slot outlives the relay (dropped by TestDatabase.drop)")
+    }
 }

@@ -128,4 +128,20 @@ import Testing
         let eventID = try emit(writer, key: "taken-over")
         try waitUntil("published through the second's stream", timeout: .seconds(10)) { try published(fixture, eventID) }
     }
+
+    /// The start-up check names what is missing: here a role without REPLICATION (the test
+    /// cluster has wal_level=logical); the same session as its superuser passes.
+    @Test func aRoleWithoutReplicationIsNamed() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        defer { connection.close() }
+        #expect(try WalSlot.problem(on: connection) == nil)
+        let role = "norep_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try connection.executeScript("CREATE ROLE \(role) NOLOGIN; SET ROLE \(role)")
+        defer { _ = try? connection.executeScript("RESET ROLE; DROP ROLE \(role)") }
+        let problem = try #require(try WalSlot.problem(on: connection))
+        #expect(problem.contains("the role \(role) lacks REPLICATION"), "\(problem)")
+        #expect(problem.contains("RELAY_SOURCE=poll"))
+    }
 }
