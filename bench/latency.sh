@@ -101,6 +101,13 @@ for RATE in $RATES; do
   connections=$(( RATE / 20 > 40 ? RATE / 20 : 40 ))
   interval_ms=$(awk -v r="$RATE" 'BEGIN { printf "%.4f", 2000 / r }')
   since=$(sql_value "SELECT clock_timestamp()")
+  # The relay's own PostgreSQL sessions (application_name outboxd-relay): their CPU per event, and
+  # its rows per claim, over the run (issue #25).
+  relay_pids=$(sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'")
+  relay_ticks() { for pid in $relay_pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
+  claims() { curl -fsS "http://127.0.0.1:$http_port/metrics" | awk '/^outboxd_relay_batch_rows_sum / { s = $2 } /^outboxd_relay_batch_rows_count / { c = $2 } END { print s + 0, c + 0 }'; }
+  ticks_before=$(relay_ticks)
+  read -r claimed_before claims_before < <(claims)
   wrk_cmd="wrk -t2 -c$connections -d$DURATION -s bench/latency.lua URL/tasks -- $interval_ms"
   cmds+=("$wrk_cmd")
   echo "\$ $wrk_cmd" >&2
@@ -120,6 +127,10 @@ for RATE in $RATES; do
     sleep 0.1
   done
   caught_up_s=$(awk -v a="$load_end" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  read -r claimed_after claims_after < <(claims)
+  relay_pg=$(awk -v a="$ticks_before" -v b="$(relay_ticks)" -v hz="$(getconf CLK_TCK)" -v n="$(( ${claimed_after%.*} - ${claimed_before%.*} ))" \
+    -v c="$(( ${claims_after%.*} - ${claims_before%.*} ))" \
+    'BEGIN { printf "relay: %.1f rows per claim, its PostgreSQL sessions %.1f µs per event", (c > 0 ? n / c : 0), (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
 
   # The task row's xmin is the API's transaction (tasks are not updated here), the audit_log row's
   # xmin the consumer's, the outbox row's the relay's mark; track_commit_timestamp gives the commits.
@@ -143,7 +154,7 @@ for RATE in $RATES; do
   achieved=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
   effect="commit → audit effect p50=${e50}ms p99=${e99}ms max=${emax}ms; not applied when the load ended: $behind_at_end; every event published and applied by all ${caught_up_s} s after it"
   [ "$consumers_mode" != none ] || effect="no consumer running"
-  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; events=$rows")
+  lines+=("at $achieved tasks/s (target $RATE): commit → delivery report p50=${p50}ms p99=${p99}ms max=${max}ms; commit → recorded p50=${r50}ms p99=${r99}ms; $effect; API p50=$(ms "$api_p50")ms p99=$(ms "$api_p99")ms; $relay_pg; events=$rows")
   tsv+=("$RATE	$achieved	$p50	$p99	$max	$e50	$e99	$emax")
   [ "$pending" = 0 ] || problems+=("rate $RATE: $pending events still pending 60 s after the load")
   if [ "$KAFKA" = tansu ] && ! kill -0 "$(cat "$tansu_dir/pid")" 2>/dev/null; then
