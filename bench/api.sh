@@ -45,9 +45,9 @@ for mode in on off alone; do
   sql_value "CHECKPOINT" >/dev/null
   echo "\$ GROUP_COMMIT=$mode outboxd serve; $api_cmd" >&2
   # PostgreSQL's CPU over the run: all of it, and the relay's own sessions (application_name outboxd-relay).
-  relay_pids=$(sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'")
-  backend_ticks() { for pid in $relay_pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
-  pg_before=$(pg_cpu_seconds) relay_before=$(backend_ticks) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
+  relay_pids=$(relay_backends)
+  # shellcheck disable=SC2086 # one PID per word
+  pg_before=$(pg_cpu_seconds) relay_before=$(backend_cpu_ticks $relay_pids) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
   wrk_rc=0
   perf_pid=
   if [ -n "${PERF:-}" ] && [ "$mode" != off ]; then
@@ -79,16 +79,16 @@ for mode in on off alone; do
   # Measured once the run's events are published: the relay's work for them is in.
   run_tasks=$(( $(sql_value "SELECT count(*) FROM tasks") - tasks_before ))
   pg_us[$mode]=$(awk -v a="$pg_before" -v b="$(pg_cpu_seconds)" -v n="$run_tasks" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) * 1e6 / n : 0) }')
-  relay_pg_us[$mode]=$(awk -v a="$relay_before" -v b="$(backend_ticks)" -v hz="$(getconf CLK_TCK)" -v n="$run_tasks" \
+  # shellcheck disable=SC2086
+  relay_pg_us[$mode]=$(awk -v a="$relay_before" -v b="$(backend_cpu_ticks $relay_pids)" -v hz="$(getconf CLK_TCK)" -v n="$run_tasks" \
     'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
   if [ "$mode" = on ]; then
     # Tasks per group-commit transaction over the run (issue #25), from the daemon's own histogram.
     metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics" || true)
-    tasks_per_commit=$(awk '/^outboxd_group_commit_batch_tasks_sum / { s = $2 } /^outboxd_group_commit_batch_tasks_count / { c = $2 }
-      END { printf "%.1f", (c > 0 ? s / c : 0) }' <<<"$metrics")
+    mean() { histogram_sum_count "$1" <<<"$metrics" | awk '{ printf "%.1f", ($2 > 0 ? $1 / $2 : 0) }'; }
+    tasks_per_commit=$(mean outboxd_group_commit_batch_tasks)
     # Rows per relay claim under the same load (RELAY_CLAIM_LINGER, issue #25).
-    rows_per_claim=$(awk '/^outboxd_relay_batch_rows_sum / { s = $2 } /^outboxd_relay_batch_rows_count / { c = $2 }
-      END { printf "%.1f", (c > 0 ? s / c : 0) }' <<<"$metrics")
+    rows_per_claim=$(mean outboxd_relay_batch_rows)
   fi
   stop_daemon # before the next run and the baseline, so they do not share the cores
   api_rss[$mode]=$peak_rss_mb

@@ -103,10 +103,10 @@ for RATE in $RATES; do
   since=$(sql_value "SELECT clock_timestamp()")
   # The relay's own PostgreSQL sessions (application_name outboxd-relay): their CPU per event, and
   # its rows per claim, over the run (issue #25).
-  relay_pids=$(sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'")
-  relay_ticks() { for pid in $relay_pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
-  claims() { curl -fsS "http://127.0.0.1:$http_port/metrics" | awk '/^outboxd_relay_batch_rows_sum / { s = $2 } /^outboxd_relay_batch_rows_count / { c = $2 } END { print s + 0, c + 0 }'; }
-  ticks_before=$(relay_ticks)
+  relay_pids=$(relay_backends)
+  claims() { curl -fsS "http://127.0.0.1:$http_port/metrics" | histogram_sum_count outboxd_relay_batch_rows; }
+  # shellcheck disable=SC2086 # one PID per word
+  ticks_before=$(backend_cpu_ticks $relay_pids)
   read -r claimed_before claims_before < <(claims)
   wrk_cmd="wrk -t2 -c$connections -d$DURATION -s bench/latency.lua URL/tasks -- $interval_ms"
   cmds+=("$wrk_cmd")
@@ -128,7 +128,8 @@ for RATE in $RATES; do
   done
   caught_up_s=$(awk -v a="$load_end" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   read -r claimed_after claims_after < <(claims)
-  relay_pg=$(awk -v a="$ticks_before" -v b="$(relay_ticks)" -v hz="$(getconf CLK_TCK)" -v n="$(( ${claimed_after%.*} - ${claimed_before%.*} ))" \
+  # shellcheck disable=SC2086
+  relay_pg=$(awk -v a="$ticks_before" -v b="$(backend_cpu_ticks $relay_pids)" -v hz="$(getconf CLK_TCK)" -v n="$(( ${claimed_after%.*} - ${claimed_before%.*} ))" \
     -v c="$(( ${claims_after%.*} - ${claims_before%.*} ))" \
     'BEGIN { printf "relay: %.1f rows per claim, its PostgreSQL sessions %.1f µs per event", (c > 0 ? n / c : 0), (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
 

@@ -169,6 +169,14 @@ sql_value() { "$psql" "$DATABASE_URL" -XAtqc "$1"; }
 now() { date +%s.%N; }
 # CPU seconds (user + system, all threads) process $1 used so far: fields 14 and 15 of /proc/PID/stat.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# backend_cpu_ticks PID…: clock ticks (user + system) the live PostgreSQL backends PID… used so far;
+# with relay_backends, the relay's own sessions (application_name outboxd-relay, issue #25).
+backend_cpu_ticks() { for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
+relay_backends() { sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'"; }
+
+# histogram_sum_count NAME: "SUM COUNT" of the unlabelled Prometheus histogram NAME in the text on stdin.
+histogram_sum_count() { awk -v n="$1" '$1 == n "_sum" { s = $2 } $1 == n "_count" { c = $2 } END { print s + 0, c + 0 }'; }
+
 # CPU seconds the PostgreSQL cluster used so far: the postmaster with its reaped children (fields 16,
 # 17: backends that exited, such as pgbench's), plus every live child (the relay's backends, walwriter…).
 pg_cpu_seconds() {

@@ -11,6 +11,11 @@ started=$(date +%s)
 status=0
 swift test --skip-build --filter FaultTests 2>&1 | tee "$log" || status=$?
 # The real-broker scenarios at the same scale: Tansu with librdkafka 2.16.1 (scripts/test-real-broker.sh).
+wal_log=.build/test-faults-wal.log
+wal_command="OUTBOXD_TEST_RELAY_SOURCE=wal OUTBOXD_FAULTS=$OUTBOXD_FAULTS swift test --skip-build --filter FaultScenarios"
+wal_status=0
+OUTBOXD_TEST_RELAY_SOURCE=wal swift test --skip-build --filter FaultScenarios 2>&1 | tee "$wal_log" || wal_status=$?
+[ "$wal_status" -eq 0 ] || status=$wal_status
 real_log=.build/test-faults-real-broker.log
 real_command="OUTBOXD_FAULTS=$OUTBOXD_FAULTS scripts/test-real-broker.sh --filter RealBrokerScenarios"
 real_status=0
@@ -51,6 +56,16 @@ tail -n 5 "$fuzz_log" >&2
   echo "| scenario | result |"
   echo "|---|---|"
   grep '^FAULT ' "$log" | sed -E 's/^FAULT ([^ ]+) (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
+  echo
+  echo "## WAL mode"
+  echo
+  echo "\`$wal_command\`: **$([ "$wal_status" -eq 0 ] && echo passed || echo "FAILED (exit $wal_status)")**."
+  echo "The same scenarios with every relay at \`RELAY_SOURCE=wal\` (a replication slot of the rig's own;"
+  echo "the private clusters of the PostgreSQL restarts with \`wal_level=logical\`)."
+  echo
+  echo "| scenario | result |"
+  echo "|---|---|"
+  grep '^FAULT ' "$wal_log" | sed -E 's/^FAULT ([^ ]+) relay_source=wal (.*)$/| \1 | `\2` |/' || echo "| (none) | no FAULT line was printed |"
   echo
   echo "## Real broker"
   echo

@@ -106,15 +106,16 @@ public final class Daemon: Sendable {
                 } catch let error as RelayShardsError {
                     throw DaemonError(.configuration, error.description)
                 }
-                if configuration.relay.source == .wal, let problem = try WalSource.problem(database: configuration.database) {
+                let walCheck = configuration.relay.source == .wal ? try WalSource.check(database: configuration.database) : nil
+                if let problem = walCheck?.problem {
                     throw DaemonError(.configuration, "RELAY_SOURCE=wal: \(problem)")
                 }
                 try group.start(published)
                 try group.start(worker)
                 running.withLock { $0.relay = worker }
                 relay = worker
-                if configuration.relay.source == .wal {
-                    if try WalSource.keepsWALWithoutLimit(database: configuration.database) {
+                if let walCheck {
+                    if walCheck.keepsWALWithoutLimit {
                         logger.warning("max_slot_wal_keep_size is unlimited: a replication slot nobody reads keeps WAL until the disk is full; set a limit (a slot lost to it costs latency, never an event)",
                                        ["slot": configuration.relay.walSlot])
                     }

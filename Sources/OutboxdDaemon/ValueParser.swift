@@ -1,6 +1,7 @@
 import Foundation
 import OutboxdConsumers
 import OutboxdKafka
+import OutboxdOutbox
 import OutboxdPostgres
 
 /// Parsers for config values; each error names the key and what is allowed.
@@ -8,10 +9,7 @@ enum ValueParser {
     /// A replication slot's or publication's name: lowercase letters, digits and `_`, 1–63
     /// characters, not starting with a digit (what PostgreSQL allows for a slot).
     static func sqlName(_ value: String, key: String) throws(ConfigurationError) -> String {
-        let bytes = Array(value.utf8)
-        guard (1...63).contains(bytes.count), !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]),
-              bytes.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") })
-        else {
+        guard DebeziumAdditionalField.isColumnName(value) else {
             throw ConfigurationError(key: key, "\"\(value.prefix(64))\" is not a name of 1–63 lowercase letters, digits and _ (not starting with a digit)")
         }
         return value

@@ -125,6 +125,7 @@ struct RelayPipeline {
     /// at the next decision; an earlier deadline than one already set wins.
     mutating func stopRequested(deadline: Instant) {
         drainDeadline = min(deadline, drainDeadline ?? deadline)
+        lingerUntil = nil
     }
 
     /// The producer hit a fatal error: nothing more is produced; the lanes' batches are recorded
@@ -311,7 +312,6 @@ struct RelayPipeline {
         }
         guard joined else { return .join }
         if stopping(now: now) { return finish(now: now) }
-        if drainDeadline != nil { lingerUntil = nil }
         for lane in lanes.indices {
             if case .recording(_, readable: true) = lanes[lane] { return .readRecord(lane: lane) }
         }
@@ -354,7 +354,7 @@ struct RelayPipeline {
     /// The end of the wait before the next claim, when a claim of `rows` (fewer than a batch)
     /// shows events arriving at `claimLingerAboveRate` or more; nil otherwise.
     private func linger(after rows: Int) -> Instant? {
-        guard settings.claimLinger > .zero, rows >= Self.lingerMinimumRows,
+        guard settings.claimLinger > .zero, drainDeadline == nil, rows >= Self.lingerMinimumRows,
               let window = lastClaimWindow, window > .zero, let sent = lastClaimAt else { return nil }
         let rate = Double(rows) / window.seconds
         return rate >= Double(settings.claimLingerAboveRate) ? sent + settings.claimLinger : nil

@@ -21,7 +21,9 @@ public final class PQConnection: @unchecked Sendable {
     /// conninfo, so that it may override them).
     ///
     /// With `replication`, a logical replication connection (`replication=database`): it runs
-    /// simple SQL and replication commands only (no parameters), such as `startLogicalReplication`.
+    /// simple SQL and replication commands only (no parameters), such as `startLogicalReplication`;
+    /// its keepalive also bounds `wal_sender_timeout`, so the server ends the stream of a client that
+    /// vanished (and frees its slot for a standby) within `deadAfter` too.
     public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
                 statementTimeoutMilliseconds: Int = 0, keepalive: PostgresKeepalive? = nil, replication: Bool = false) throws {
         // Keywords after `dbname` override what its conninfo sets.
@@ -45,8 +47,15 @@ public final class PQConnection: @unchecked Sendable {
         PQsetNoticeProcessor(conn, pqIgnoreNotice, nil)
         do {
             try executeScript("SET TIME ZONE 'UTC'; SET DateStyle TO 'ISO'; SET IntervalStyle TO 'iso_8601'; SET client_encoding TO 'UTF8'")
-            precondition(!replication || (statementTimeoutMilliseconds == 0 && keepalive == nil),
-                         "a replication connection takes no parameterised settings")
+            if replication {
+                precondition(statementTimeoutMilliseconds == 0, "a replication connection takes no statement timeout")
+                if let keepalive {
+                    // No parameters on a replication connection: the settings are integers.
+                    let settings = keepalive.serverSettings + [("wal_sender_timeout", String(keepalive.userTimeoutMilliseconds))]
+                    try executeScript(settings.map { "SET \($0.0) = \(Int($0.1)!)" }.joined(separator: "; "))
+                }
+                return
+            }
             if statementTimeoutMilliseconds > 0 {
                 _ = try query("SELECT set_config('statement_timeout', $1, false)", [String(statementTimeoutMilliseconds)])
             }

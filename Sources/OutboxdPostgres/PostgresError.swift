@@ -37,7 +37,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let cannotConnectNow: Code = "57P03"
         public static let raiseException: Code = "P0001"
         public static let duplicateObject: Code = "42710"
-        public static let undefinedObject: Code = "42704"
         public static let objectNotInPrerequisiteState: Code = "55000"
         public static let objectInUse: Code = "55006"
 

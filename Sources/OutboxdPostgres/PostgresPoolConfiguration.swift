@@ -36,4 +36,11 @@ public struct PostgresPoolConfiguration: Sendable {
                          statementTimeoutMilliseconds: Int(statementTimeout.wholeMilliseconds),
                          keepalive: keepalive)
     }
+
+    /// Opens a logical replication connection (`replication=database`) with these settings, named
+    /// `applicationName`: the keepalives on both ends, no statement timeout.
+    public func connectReplication(applicationName: String) throws -> PQConnection {
+        try PQConnection(conninfo: conninfo, connectTimeoutSeconds: Int(connectTimeout.components.seconds),
+                         applicationName: applicationName, keepalive: keepalive, replication: true)
+    }
 }

@@ -160,7 +160,12 @@ public final class GroupCommitter: Worker {
             attempts += 1
             do {
                 let started = ContinuousClock.now
-                let created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces, keys: keys)
+                var created = try store.createAll(tasks, ids: ids, eventIDs: eventIDs, traces: traces, keys: keys)
+                // After an attempt whose answer was lost, a keyed task "held" by its own key is this
+                // batch's, written by that attempt: found by its id, it was created, not replayed.
+                if unanswered, created.contains(where: { $0 == nil }), let earlier = try? store.createdAll(ids: ids, eventIDs: eventIDs) {
+                    created = zip(created, earlier).map { $0 ?? $1 }
+                }
                 metrics.writeSeconds.observe((ContinuousClock.now - started).seconds)
                 metrics.batchTasks.observe(Double(batch.count))
                 count(.committed)

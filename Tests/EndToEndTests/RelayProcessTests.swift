@@ -261,7 +261,11 @@ import Testing
         let database = try TestDatabase.create()
         defer { database.drop() }
         let slot = "outboxd_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let running = try relay(database, kafka, ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": String(slot), "RELAY_POLL_INTERVAL": "1h"])
+        let running = try DaemonProcess(arguments: ["relay", "--metrics-listen", "127.0.0.1:0"], environment: [
+            "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers,
+            "RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": String(slot), "RELAY_POLL_INTERVAL": "1h",
+        ])
+        let client = try HTTPTestClient(port: try running.waitForPort())
         try running.waitForOutput("streaming the outbox's inserts")
         let writer = try database.connect()
         defer { writer.close() }
@@ -269,6 +273,21 @@ import Testing
         let eventID = try #require(try writer.query("SELECT outbox_emit('task-events', 'e2e', 'order.placed', '{}') AS id").first?.require(UUID.self, "id"))
         let records = try consume(kafka, 1)
         #expect(records.first?.header("ce_id") == eventID.lowercaseString)
+        // /readyz shows the source; /metrics exports what the shipped alert rules and dashboard read.
+        let ready = try client.request("GET", "/readyz")
+        #expect(ready.status == 200)
+        let wal = try ready.json().objectValue?["components"]?.objectValue?["wal"]?.objectValue
+        #expect(wal?["phase"]?.stringValue == "streaming", "\(ready.text)")
+        #expect(wal?["slot"]?.stringValue == String(slot))
+        let scrape = try PrometheusScrape(try client.request("GET", "/metrics").text)
+        #expect(scrape.value("outboxd_wal_streaming") == 1)
+        #expect((scrape.value("outboxd_wal_transactions_total") ?? 0) >= 1)
+        let shipped = try ["config/outboxd-alerts.yml", "config/outboxd-dashboard.json"].map {
+            try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent($0), encoding: .utf8)
+        }.joined()
+        let used = Set(shipped.matches(of: /outboxd_wal_[a-z_]+/).map { String($0.output) })
+        #expect(used.count >= 3)
+        for name in used { #expect(scrape.types[name] != nil, "the alert rules or dashboard use \(name), which /metrics does not export") }
         running.signal(SIGTERM)
         #expect(try running.waitForExit() == 0)
         #expect(try database.scalar("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = $1", [String(slot)]) == 1,

@@ -22,6 +22,11 @@ final class FaultRig {
     /// Consumer groups of the rig's processes, apart from other rigs' on a shared broker.
     private let groupPrefix: String
     private let database: TestDatabase?
+    /// `RELAY_SOURCE=wal` for every relay of the rig when `OUTBOXD_TEST_RELAY_SOURCE=wal` (the
+    /// fault suite in WAL mode), on a slot of the rig's own; nil: poll mode.
+    let walSlot: String?
+
+    static var relaySource: String { ProcessInfo.processInfo.environment["OUTBOXD_TEST_RELAY_SOURCE"] ?? "poll" }
 
     /// The real-broker tier's broker, when `scripts/test-real-broker.sh` runs the suite.
     static var realBroker: (bootstrap: String, pid: pid_t)? {
@@ -48,6 +53,7 @@ final class FaultRig {
         databaseURL = url ?? database!.url
         self.database = database
         let unique = UUID().uuidString.prefix(8).lowercased()
+        walSlot = Self.relaySource == "wal" ? "fault_\(unique)" : nil
         if realBroker {
             guard let broker = Self.realBroker else { throw HTTPTestError("OUTBOXD_TEST_KAFKA is not set: run scripts/test-real-broker.sh") }
             mock = nil
@@ -81,7 +87,8 @@ final class FaultRig {
             "DATABASE_URL": databaseURL, "KAFKA_BOOTSTRAP_SERVERS": bootstrapServers, "OUTBOX_TOPIC": topic,
             "KAFKA_TOPIC_PARTITIONS": String(Self.partitions), "CONSUMER_GROUP_PREFIX": groupPrefix,
             "RELAY_TAKEOVER_INTERVAL": "200ms",
-        ].merging(ProcessInfo.processInfo.environment.filter { $0.key == "LD_LIBRARY_PATH" }) { $1 }.merging(extra) { $1 })
+        ].merging(walSlot.map { ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": $0] } ?? [:]) { $1 }
+         .merging(ProcessInfo.processInfo.environment.filter { $0.key == "LD_LIBRARY_PATH" }) { $1 }.merging(extra) { $1 })
     }
 
     /// `outboxd serve` (API, relay and the audit consumer) on a free port; returns it and the port.

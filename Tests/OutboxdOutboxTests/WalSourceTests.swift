@@ -136,11 +136,11 @@ import Testing
         defer { database.drop() }
         let connection = try database.connect()
         defer { connection.close() }
-        #expect(try WalSlot.problem(on: connection) == nil)
+        #expect(try WalSlot.check(on: connection).problem == nil)
         let role = "norep_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         try connection.executeScript("CREATE ROLE \(role) NOLOGIN; SET ROLE \(role)")
         defer { _ = try? connection.executeScript("RESET ROLE; DROP ROLE \(role)") }
-        let problem = try #require(try WalSlot.problem(on: connection))
+        let problem = try #require(try WalSlot.check(on: connection).problem)
         #expect(problem.contains("the role \(role) lacks REPLICATION"), "\(problem)")
         #expect(problem.contains("RELAY_SOURCE=poll"))
     }

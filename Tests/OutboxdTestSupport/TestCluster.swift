@@ -9,7 +9,7 @@ public final class TestCluster: Sendable {
 
     public init() throws {
         directory = TestEnvironment.scratchDirectory.appendingPathComponent("cluster-\(UUID().uuidString.prefix(8))").path
-        let output = try Self.script(["start", directory])
+        let output = try Self.script(["start", directory], settings: Self.settings)
         url = output.split(separator: "\n").last { $0.hasPrefix("postgresql://") }.map(String.init) ?? ""
     }
 
@@ -21,7 +21,7 @@ public final class TestCluster: Sendable {
     /// Starts it again on the same port.
     public func start() throws {
         let port = try String(contentsOfFile: directory + "/port", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.script(["start", directory, port])
+        _ = try Self.script(["start", directory, port], settings: Self.settings)
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on now.
@@ -34,11 +34,19 @@ public final class TestCluster: Sendable {
 
     deinit { _ = try? Self.script(["stop", directory, "immediate"]) }
 
-    /// Runs `scripts/pg.sh` and returns what it printed; throws when it fails.
+    /// The server settings of a private cluster: PostgreSQL's defaults, but `wal_level=logical`
+    /// when the fault suite runs its relays in WAL mode (`OUTBOXD_TEST_RELAY_SOURCE=wal`).
+    static var settings: String? {
+        ProcessInfo.processInfo.environment["OUTBOXD_TEST_RELAY_SOURCE"] == "wal" ? "-c wal_level=logical" : nil
+    }
+
+    /// Runs `scripts/pg.sh` (with `settings` as `PG_SETTINGS`) and returns what it printed; throws when it fails.
     @discardableResult
-    static func script(_ arguments: [String]) throws -> String {
+    static func script(_ arguments: [String], settings: String? = nil) throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        if let settings { environment["PG_SETTINGS"] = settings }
         let child = try ChildProcess(executable: TestEnvironment.repositoryRoot.appendingPathComponent("scripts/pg.sh").path,
-                                     arguments: arguments, environment: ProcessInfo.processInfo.environment)
+                                     arguments: arguments, environment: environment)
         let code = child.waitForExit()
         let output = child.output
         guard code == 0 else {

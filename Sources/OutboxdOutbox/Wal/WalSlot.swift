@@ -6,38 +6,37 @@ struct WalSlot: Sendable {
     let name: String
     let publication: String
 
-    /// What the database does not allow for the WAL source, as an operator would fix it; nil when
-    /// all is in place: `wal_level=logical`, and a role with REPLICATION (or a superuser).
-    static func problem(on connection: PQConnection) throws -> String? {
+    /// What the database does not allow for the WAL source, as an operator would fix it (nil when
+    /// all is in place: `wal_level=logical`, and a role with REPLICATION or a superuser), and
+    /// whether `max_slot_wal_keep_size` is unlimited (a slot nobody reads can fill the disk).
+    static func check(on connection: PQConnection) throws -> (problem: String?, keepsWALWithoutLimit: Bool) {
         let row = try connection.query("""
             SELECT current_setting('wal_level') AS wal_level, current_user AS role,
                    (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_replicate,
-                   current_setting('max_slot_wal_keep_size') AS keep_size
+                   current_setting('max_slot_wal_keep_size') = '-1' AS unlimited
             """).first
-        guard let row else { return "cannot read the server's settings" }
+        guard let row else { return ("cannot read the server's settings", false) }
+        let unlimited = try row.require(Bool.self, "unlimited")
         let level = try row.require(String.self, "wal_level")
         if level != "logical" {
-            return "wal_level is \(level), not logical: set wal_level = logical in postgresql.conf and restart PostgreSQL, or use RELAY_SOURCE=poll"
+            return ("wal_level is \(level), not logical: set wal_level = logical in postgresql.conf and restart PostgreSQL, or use RELAY_SOURCE=poll", unlimited)
         }
         if try !(row.decode(Bool.self, "can_replicate") ?? false) {
-            return "the role \(try row.require(String.self, "role")) lacks REPLICATION: ALTER ROLE … WITH REPLICATION, or use RELAY_SOURCE=poll"
+            return ("the role \(try row.require(String.self, "role")) lacks REPLICATION: ALTER ROLE … WITH REPLICATION, or use RELAY_SOURCE=poll", unlimited)
         }
-        return nil
+        return (nil, unlimited)
     }
 
-    /// True when `max_slot_wal_keep_size` is unlimited: a slot nobody reads can fill the disk.
-    static func keepsWALWithoutLimit(on connection: PQConnection) throws -> Bool {
-        try connection.query("SELECT current_setting('max_slot_wal_keep_size') = '-1' AS unlimited").first?.require(Bool.self, "unlimited") ?? false
-    }
-
-    /// Creates the publication and the slot when missing; true when the slot was created now.
+    /// Creates the publication (of the inserted rows' ids only: the relay reads the rows from the
+    /// table, so payloads need not be decoded and sent) and the slot when missing; true when the
+    /// slot was created now.
     /// The slot is checked to be a `pgoutput` slot of this database.
     func prepare(on connection: PQConnection) throws -> Bool {
         let exists = try connection.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [publication]).first != nil
         if !exists {
             // A concurrent creator wins; its publication is the same.
             do {
-                try connection.executeScript("CREATE PUBLICATION \(try connection.quoteIdentifier(publication)) FOR TABLE outbox WITH (publish = 'insert')")
+                try connection.executeScript("CREATE PUBLICATION \(try connection.quoteIdentifier(publication)) FOR TABLE outbox (id) WITH (publish = 'insert')")
             } catch let error as PostgresError where error.code == .duplicateObject {}
         }
         if let row = try connection.query("""

@@ -40,18 +40,12 @@ public final class WalSource: Worker {
     /// How long one read of the stream waits before the loop checks for a stop.
     static let readTimeout: Duration = .milliseconds(250)
 
-    /// What is wrong with the database for this source (exit 78 at start-up), nil when nothing.
-    public static func problem(database: PostgresPoolConfiguration) throws -> String? {
+    /// What is wrong with the database for this source (exit 78 at start-up), nil when nothing;
+    /// and whether `max_slot_wal_keep_size` is unlimited (a warning at start-up).
+    public static func check(database: PostgresPoolConfiguration) throws -> (problem: String?, keepsWALWithoutLimit: Bool) {
         let connection = try database.connect()
         defer { connection.close() }
-        return try WalSlot.problem(on: connection)
-    }
-
-    /// True when `max_slot_wal_keep_size` is unlimited (a warning at start-up).
-    public static func keepsWALWithoutLimit(database: PostgresPoolConfiguration) throws -> Bool {
-        let connection = try database.connect()
-        defer { connection.close() }
-        return try WalSlot.keepsWALWithoutLimit(on: connection)
+        return try WalSlot.check(on: connection)
     }
 
     public func start(ended: @escaping @Sendable (WorkerEnd) -> Void) {
@@ -70,8 +64,7 @@ public final class WalSource: Worker {
         var streamed = false
         while !signal.isStopping {
             do {
-                try stream(signal, streamed: &streamed)
-                failures = 0
+                try stream(signal, streamed: &streamed, failures: &failures)
             } catch let error as PostgresError where error.code == .objectInUse {
                 let first = state.withLock { state -> Bool in
                     defer { state.phase = .standby; state.lastError = nil }
@@ -91,7 +84,7 @@ public final class WalSource: Worker {
     }
 
     /// One replication session: prepares the slot, streams until a stop or an error.
-    private func stream(_ signal: StopSignal, streamed: inout Bool) throws {
+    private func stream(_ signal: StopSignal, streamed: inout Bool, failures: inout Int) throws {
         let control = try database.connect()
         defer { control.close() }
         let slot = WalSlot(name: configuration.walSlot, publication: configuration.walPublication)
@@ -104,8 +97,7 @@ public final class WalSource: Worker {
                 logger.notice("created the replication slot", ["slot": slot.name, "publication": slot.publication])
             }
         }
-        let replication = try PQConnection(conninfo: database.conninfo, connectTimeoutSeconds: Int(database.connectTimeout.components.seconds),
-                                           applicationName: "outboxd-relay-wal", replication: true)
+        let replication = try database.connectReplication(applicationName: "outboxd-relay-wal")
         defer { replication.close() }
         try replication.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0),
                                                 options: [("proto_version", "1"), ("publication_names", slot.publication)])
@@ -116,6 +108,7 @@ public final class WalSource: Worker {
             logger.notice("streaming the outbox's inserts", ["slot": slot.name, "from": "\(walStream.confirmed)"])
         }
         streamed = true
+        failures = 0
         state.withLock { $0.phase = .streaming; $0.lastError = nil; $0.confirmedAt = .now; $0.retainedBytes = start?.retainedBytes ?? 0 }
         // Rows committed while no stream ran are due now.
         wake()
@@ -138,8 +131,9 @@ public final class WalSource: Worker {
                 case .publish(_, let xid, let through):
                     unseen.append(xid)
                     state.withLock { $0.transactions += 1 }
-                    // Handed: the rows are the relay's (from the table) whatever the slot does next.
-                    if case .confirm(let lsn) = walStream.recorded(through: through) { try confirm(lsn, on: replication) }
+                    // Handed: the rows are the relay's (from the table) whatever the slot does next;
+                    // confirmed with the wake-up.
+                    _ = walStream.recorded(through: through)
                 }
                 continue
             }
@@ -147,6 +141,7 @@ public final class WalSource: Worker {
                 try awaitVisible(unseen, on: control)
                 wake()
                 unseen.removeAll(keepingCapacity: true)
+                try confirm(walStream.confirmed, on: replication)
             }
             let now = ContinuousClock.now
             if now >= statusDue {
