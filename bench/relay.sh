@@ -27,6 +27,9 @@
 # the summary then reports only what was measured), PERF_DIR (a folder: each drain is profiled there
 # with `perf record -g`, relay-MODE.data; PERF_CALLGRAPH=dwarf,16384 for call graphs through Swift
 # frames; PERF_SYSTEM=1 profiles the whole machine instead: PostgreSQL's backends and the brokers too),
+# RELAY_SOURCE (default poll; wal: the cluster runs with wal_level=logical, and the relay's slot and
+# publication exist before each drain's backlog is written, so its WAL source reads every insert of
+# the backlog while the relay drains it: issue #27's WAL drain against the poll mode's),
 # PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=relay.sh
@@ -46,7 +49,21 @@ bench_bin=$root/.build/release/outboxd-bench
 [ -x "$bench_bin" ] || die "$bench_bin not found: run 'make build' first"
 partitions=6
 
-bench_start_cluster
+export RELAY_SOURCE=${RELAY_SOURCE:-poll}
+case $RELAY_SOURCE in
+  poll) bench_start_cluster ;;
+  wal) PG_SETTINGS="-c wal_level=logical" bench_start_cluster ;;
+  *) die "RELAY_SOURCE must be poll or wal (got '$RELAY_SOURCE')" ;;
+esac
+# With RELAY_SOURCE=wal, a fresh slot (and the publication, as WalSlot creates it) before a backlog
+# is written, so the relay's WAL source streams all of it.
+wal_slot() {
+  [ "$RELAY_SOURCE" = wal ] || return 0
+  sql_value "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = 'outboxd'" >/dev/null
+  [ "$(sql_value "SELECT count(*) FROM pg_publication WHERE pubname = 'outboxd_outbox'")" = 1 ] \
+    || sql_value "CREATE PUBLICATION outboxd_outbox FOR TABLE outbox (id) WITH (publish = 'insert')" >/dev/null
+  sql_value "SELECT pg_create_logical_replication_slot('outboxd', 'pgoutput')" >/dev/null
+}
 
 # Through the views of migration 0006 (README "Inspecting the outbox"), as an operator would count.
 pending() { sql_value "SELECT count(*) FROM outbox_pending"; }
@@ -98,9 +115,10 @@ for mode in ${MODES:-delete keep bytes}; do
   fi
 
   # --- outboxd relay: drain the same backlog into a fresh mock cluster in another process -------------
+  wal_slot
   preload "$bytes"
   bench_start_broker "$partitions"
-  relay_cmd="OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd relay --metrics-listen 127.0.0.1:PORT"
+  relay_cmd="RELAY_SOURCE=$RELAY_SOURCE OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd relay --metrics-listen 127.0.0.1:PORT"
   echo "\$ $relay_cmd" >&2
   metrics_port=$("$root/scripts/pg.sh" free-port)
   OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=$broker_bootstrap \
@@ -228,7 +246,7 @@ if [ "$LATENCY_RATE" -gt 0 ]; then
 fi
 mkdir -p bench/results
 {
-  bench_header "ROWS=$ROWS BATCH=$BATCH"
+  bench_header "ROWS=$ROWS BATCH=$BATCH RELAY_SOURCE=$RELAY_SOURCE"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: psql -v rows=$ROWS [-v bytes=1] -f bench/outbox_preload.sql"

@@ -19,8 +19,10 @@ struct WalStream {
     enum State: Equatable {
         /// Between transactions.
         case idle
-        /// Begin seen: the LSN its Commit will carry, its transaction id, and its outbox rows so far.
-        case inTransaction(finalLSN: LSN, xid: UInt32, rows: [WalRow])
+        /// Begin seen: the LSN its Commit will carry, its transaction id, and how many outbox rows
+        /// it inserted so far (a count, not the rows: the relay reads them from the table, and a
+        /// bulk insert of millions of rows must not be held in memory until its Commit).
+        case inTransaction(finalLSN: LSN, xid: UInt32, rows: Int)
     }
 
     /// A committed transaction handed on (or, without rows, waiting for those before it).
@@ -31,9 +33,9 @@ struct WalStream {
 
     enum Action: Equatable {
         case none
-        /// Hand these rows, one committed transaction's (`xid`), to the sink; `recorded(through:)`
-        /// when they are recorded.
-        case publish(rows: [WalRow], xid: UInt32, through: LSN)
+        /// Hand the rows of one committed transaction (`xid`, `rows` outbox inserts) to the sink;
+        /// `recorded(through:)` when they are recorded.
+        case publish(rows: Int, xid: UInt32, through: LSN)
         /// Send a status update: everything before this position is done.
         case confirm(LSN)
     }
@@ -56,30 +58,29 @@ struct WalStream {
         switch message {
         case .begin(let finalLSN, _, let xid):
             precondition(state == .idle, "Begin inside a transaction")
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: [])
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: 0)
             return .none
         case .relation(let relation):
             relations[relation.oid] = relation
             return .none
-        case .insert(_, let oid, let values):
-            guard case .inTransaction(let finalLSN, let xid, var rows) = state else { preconditionFailure("Insert outside a transaction") }
+        case .insert(_, let oid, _):
+            guard case .inTransaction(let finalLSN, let xid, let rows) = state else { preconditionFailure("Insert outside a transaction") }
             guard let relation = relations[oid] else { preconditionFailure("Insert into relation \(oid) before its Relation message") }
             guard relation.namespace == table.schema && relation.name == table.name else { return .none }
-            rows.append(WalRow(relation: relation, values: values))
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows)
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows + 1)
             return .none
         case .commit(_, let commitLSN, let end, _):
             guard case .inTransaction(let finalLSN, let xid, let rows) = state else { preconditionFailure("Commit outside a transaction") }
             precondition(commitLSN == finalLSN, "Commit at \(commitLSN) of the transaction begun for \(finalLSN)")
             state = .idle
-            if rows.isEmpty {
+            if rows == 0 {
                 guard handed.isEmpty else {
                     handed.append(Handed(end: end, rows: 0))
                     return .none
                 }
                 return advance(to: end)
             }
-            handed.append(Handed(end: end, rows: rows.count))
+            handed.append(Handed(end: end, rows: rows))
             return .publish(rows: rows, xid: xid, through: end)
         case .streamStart, .streamStop, .streamCommit, .streamAbort:
             preconditionFailure("a streamed transaction, which the source does not ask for")
@@ -112,24 +113,5 @@ struct WalStream {
         guard lsn > confirmed else { return .none }
         confirmed = lsn
         return .confirm(lsn)
-    }
-}
-
-/// An outbox row from the stream: its Insert's values by the relation's column names.
-struct WalRow: Equatable {
-    let columns: [String]
-    /// Each column's text; nil for NULL.
-    let values: [String?]
-
-    init(relation: PgOutputRelation, values: [PgOutputValue]) {
-        columns = relation.columns.map(\.name)
-        self.values = values.map { value in
-            if case .text(let bytes) = value { return String(decoding: bytes, as: UTF8.self) }
-            return nil
-        }
-    }
-
-    subscript(column: String) -> String? {
-        columns.firstIndex(of: column).flatMap { values[$0] }
     }
 }
