@@ -144,4 +144,36 @@ import Testing
         #expect(problem.contains("the role \(role) lacks REPLICATION"), "\(problem)")
         #expect(problem.contains("RELAY_SOURCE=poll"))
     }
+
+    /// An idle slot holds no WAL back: while another database of the cluster writes (the slot
+    /// decodes and skips its transactions), the source confirms the server's position on the
+    /// walsender's keepalives (every half `wal_sender_timeout`, which the replication connection
+    /// sets to its keepalive bound, 11 s).
+    @Test func anIdleSlotFollowsOtherDatabasesWrites() throws {
+        let slot = Self.slotName()
+        let fixture = try fixture(slot: slot)
+        defer { dropSlot(fixture, slot) }
+        fixture.relay.run()
+        let source = source(fixture)
+        source.run()
+        defer { source.stop(deadline: .now + .seconds(5)) }
+        try waitUntil("streaming") { source.status.phase == .streaming }
+        let neighbour = try TestDatabase.create()
+        defer { neighbour.drop() }
+        let writer = try neighbour.connect()
+        defer { writer.close() }
+        try writer.executeScript("""
+            SET synchronous_commit = on;
+            CREATE TABLE noise (n int, pad text);
+            INSERT INTO noise SELECT n, repeat('x', 200) FROM generate_series(1, 20000) n;
+            """)
+        let written = try #require(try writer.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.require(String.self, "lsn"))
+        let admin = try fixture.database.connect()
+        defer { admin.close() }
+        try waitUntil("the slot is confirmed past the other database's writes", timeout: .seconds(30)) {
+            try admin.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $2",
+                            [written, slot]).first?.require(Bool.self, "past") == true
+        }
+        #expect(try fixture.database.count("outbox") == 0, "nothing of this database was written: the confirmations came from keepalives")
+    }
 }
