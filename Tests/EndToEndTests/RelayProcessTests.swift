@@ -293,4 +293,39 @@ import Testing
         #expect(try database.scalar("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = $1", [String(slot)]) == 1,
                 "the slot outlives the relay (dropped by TestDatabase.drop)")
     }
+
+    /// Issue #27: one stream per slot. Two `outboxd relay` with `RELAY_SOURCE=wal` on one slot:
+    /// one streams, the other stands by; after a kill -9 of the streaming one, the standby takes
+    /// the slot (and the shard) over within the takeover interval and publishes another session's
+    /// emit through its own stream (the poll is hourly).
+    @Test func aStandbyWalRelayTakesTheSlotOverAfterAKill() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let slot = String("outboxd_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
+        let settings = ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": slot, "RELAY_POLL_INTERVAL": "1h"]
+        let first = try relay(database, kafka, settings)
+        try first.waitForOutput("streaming the outbox's inserts")
+        try first.waitForOutput("owning shards shards=0")
+        let second = try relay(database, kafka, settings)
+        try second.waitForOutput("another relay streams the slot; standing by")
+        #expect(!second.output.contains("streaming the outbox's inserts"))
+        first.signal(SIGKILL)
+        _ = try first.waitForExit()
+        let killed = ContinuousClock.now
+        try second.waitForOutput("streaming the outbox's inserts", timeout: .seconds(30))
+        let tookOver = ContinuousClock.now - killed
+        #expect(tookOver < .seconds(12), "the slot was taken over after \(tookOver)")
+        try second.waitForOutput("owning shards shards=0", timeout: .seconds(30))
+        let writer = try database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        let eventID = try #require(try writer.query("SELECT outbox_emit('task-events', 'after-kill', 'order.placed', '{}') AS id").first?.require(UUID.self, "id"))
+        try waitUntil("the standby's stream wakes its relay", timeout: .seconds(10)) {
+            try database.count("outbox", where: "event_id = $1 AND published_at IS NOT NULL", [eventID]) == 1
+        }
+        print("WAL slot taken over \(tookOver) after kill -9")
+        second.signal(SIGTERM)
+        #expect(try second.waitForExit() == 0)
+    }
 }
