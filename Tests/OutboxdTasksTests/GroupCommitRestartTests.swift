@@ -109,4 +109,47 @@ import Testing
             #expect(try row.require(Int.self, "n") == 1, "task \(id) and its one event, committed together")
         }
     }
+
+    /// A batch whose COMMIT succeeded but whose answer was lost with the connection (a proxy
+    /// closes it after the server's ReadyForQuery): the retry finds the batch's own tasks by their
+    /// ids, so each request is answered 201 created, once, with no task written twice; with an
+    /// Idempotency-Key each, not as a replay of itself.
+    @Test(arguments: [false, true])
+    func aCommitWhoseAnswerIsLostIsAnsweredCreatedOnce(keyed: Bool) throws {
+        var proxy: CommitCuttingProxy?
+        let api = try APIFixture(parts: [.api]) { configuration in
+            let url = URLComponents(string: configuration.database.conninfo)!
+            proxy = try! CommitCuttingProxy(targetPort: url.port!)
+            configuration.database.conninfo = "postgresql://\(url.user ?? "postgres")@127.0.0.1:\(proxy!.port)\(url.path)?sslmode=disable&gssencmode=disable"
+            configuration.groupCommit.writers = 1
+            configuration.groupCommit.window = .milliseconds(200)
+        }
+        let cutter = try #require(proxy)
+        defer { cutter.close() }
+        let logs = LogCapture()
+        defer { logs.close() }
+        cutter.arm(statement: keyed ? "task_insert_all_keyed" : "task_insert_all")
+        let port = api.daemon.httpPort
+        let responses = Collected<HTTPTestResponse>(), failures = Collected<String>()
+        concurrently(10) { n in
+            let headers = keyed ? [("Idempotency-Key", "lost-answer-\(n)")] : []
+            do { responses.add(try HTTPTestClient(port: port).json("POST", "/tasks", #"{"title":"lost answer \#(n)"}"#, headers: headers)) } catch { failures.add("\(error)") }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all)")
+        #expect(cutter.cuts == 1, "the answer to one committed batch was lost")
+        #expect(responses.all.count == 10)
+        for response in responses.all {
+            #expect(response.status == 201, "\(response.status) \(response.text)")
+            #expect(response.header("Idempotent-Replayed") == nil, "a create answered as a replay of itself: \(response.text)")
+        }
+        #expect(try api.counts() == (10, 10))
+        #expect(try api.database.count("tasks", where: "title LIKE 'lost answer %'") == 10)
+        #expect(try api.database.scalar("SELECT count(DISTINCT title)::int FROM tasks") == 10)
+        let ids = try responses.all.map { try #require(try $0.json().objectValue?["id"]?.stringValue) }
+        #expect(Set(ids).count == 10)
+        #expect(try api.database.count("tasks", where: "id::text = ANY($1::text[])", [ids]) == 10)
+        if !keyed {
+            #expect(logs.lines.contains { $0.contains("found its batch written by an attempt whose answer was lost") })
+        }
+    }
 }
