@@ -208,7 +208,7 @@ public struct ConfigurationKey: Sendable {
         ConfigurationKey("RELAY_WAL_SLOT", default: "outboxd", "with RELAY_SOURCE=wal, the logical replication slot (pgoutput; created when missing)") { config, value in
             config.relay.walSlot = try ValueParser.sqlName(value, key: "RELAY_WAL_SLOT")
         },
-        ConfigurationKey("RELAY_WAL_PUBLICATION", default: "outboxd_outbox", "with RELAY_SOURCE=wal, the publication of inserts into outbox the slot reads (created when missing)") { config, value in
+        ConfigurationKey("RELAY_WAL_PUBLICATION", default: "outboxd_outbox", "with RELAY_SOURCE=wal, the publication of the outbox table's new rows that the slot reads (created when missing)") { config, value in
             config.relay.walPublication = try ValueParser.sqlName(value, key: "RELAY_WAL_PUBLICATION")
         },
         ConfigurationKey("RELAY_CLAIM_LINGER", default: "10ms",

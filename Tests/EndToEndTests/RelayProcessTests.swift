@@ -265,7 +265,7 @@ import Testing
             "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers,
             "RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": String(slot), "RELAY_POLL_INTERVAL": "1h",
         ])
-        let client = try HTTPTestClient(port: try running.waitForPort())
+        let metricsPort = try running.waitForPort()
         try running.waitForOutput("streaming the outbox's inserts")
         let writer = try database.connect()
         defer { writer.close() }
@@ -274,6 +274,8 @@ import Testing
         let records = try consume(kafka, 1)
         #expect(records.first?.header("ce_id") == eventID.lowercaseString)
         // /readyz shows the source; /metrics exports what the shipped alert rules and dashboard read.
+        // (A client of its own: an idle keep-alive connection is closed by the listener meanwhile.)
+        let client = try HTTPTestClient(port: metricsPort)
         let ready = try client.request("GET", "/readyz")
         #expect(ready.status == 200)
         let wal = try ready.json().objectValue?["components"]?.objectValue?["wal"]?.objectValue
