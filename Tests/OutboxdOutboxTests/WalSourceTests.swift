@@ -11,122 +11,118 @@ import Testing
 @Suite struct WalSourceTests {
     static func slotName() -> String { "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) }
 
-    func fixture(slot: String) throws -> RelayFixture {
-        try RelayFixture {
-            $0.pollInterval = .seconds(3600)
-            $0.source = .wal
-            $0.walSlot = slot
-            $0.takeoverInterval = .milliseconds(200)
+    /// A relay polling hourly on a database of its own, a slot name of its own, and a session of
+    /// "another service" writing with synchronous commit (the slot reads flushed WAL). Its WAL
+    /// sources are stopped and its slot dropped when it goes.
+    final class Rig {
+        let slot = WalSourceTests.slotName()
+        let fixture: RelayFixture
+        let writer: PQConnection
+        private var sources: [WalSource] = []
+
+        init() throws {
+            let slot = slot
+            fixture = try RelayFixture {
+                $0.pollInterval = .seconds(3600)
+                $0.source = .wal
+                $0.walSlot = slot
+                $0.takeoverInterval = .milliseconds(200)
+            }
+            writer = try fixture.database.connect()
+            try writer.executeScript("SET synchronous_commit = on")
+            fixture.relay.run()
         }
-    }
 
-    func source(_ fixture: RelayFixture) -> WalSource {
-        WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
-                  wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
-    }
+        /// A started WAL source that wakes the relay.
+        func source() -> WalSource {
+            let source = WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
+                                   wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
+            source.run()
+            sources.append(source)
+            return source
+        }
 
-    /// Emits one event from a session of another "service" (autocommit, synchronous commit: the
-    /// slot reads flushed WAL) and returns its event id.
-    func emit(_ connection: PQConnection, key: String) throws -> UUID {
-        try #require(try connection.query("SELECT outbox_emit('task-events', $1, 'order.placed', '{\"n\": 1}') AS event_id",
+        /// A started source, once it streams.
+        func streaming() throws -> WalSource {
+            let source = source()
+            try waitUntil("streaming") { source.status.phase == .streaming }
+            return source
+        }
+
+        /// Emits one event from the writer session and returns its event id.
+        func emit(key: String) throws -> UUID {
+            try #require(try writer.query("SELECT outbox_emit('task-events', $1, 'order.placed', '{\"n\": 1}') AS event_id",
                                           [key]).first?.require(UUID.self, "event_id"))
-    }
+        }
 
-    func published(_ fixture: RelayFixture, _ eventID: UUID) throws -> Bool {
-        try fixture.database.count("outbox", where: "event_id = $1 AND published_at IS NOT NULL", [eventID]) == 1
-    }
+        func published(_ eventID: UUID) throws -> Bool {
+            try fixture.database.count("outbox", where: "event_id = $1 AND published_at IS NOT NULL", [eventID]) == 1
+        }
 
-    func dropSlot(_ fixture: RelayFixture, _ slot: String) {
-        guard let connection = try? fixture.database.connect() else { return }
-        defer { connection.close() }
-        _ = try? connection.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
-        for _ in 0..<50 {
-            if (try? connection.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return }
-            if (try? connection.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first) == nil { return }
-            Thread.sleep(forTimeInterval: 0.05)
+        /// True once the slot's confirmed position is at or past `lsn` (PostgreSQL's text form).
+        func confirmed(past lsn: String) throws -> Bool {
+            try writer.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $2",
+                             [lsn, slot]).first?.require(Bool.self, "past") == true
+        }
+
+        /// Ends the slot's stream and drops it (as an operator would, or a failover loses it); true once gone.
+        func dropSlot(on connection: PQConnection) throws -> Bool {
+            try connection.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
+            if (try? connection.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return true }
+            return try connection.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first == nil
+        }
+
+        deinit {
+            for source in sources { source.stop(deadline: .now + .seconds(5)) }
+            writer.close()
+            // The database's drop (RelayFixture) drops what is left of its slots.
         }
     }
 
     /// Each row another session emits is published within seconds although the relay polls hourly.
     @Test func anotherWritersEventIsPublishedWithoutWaitingForThePoll() throws {
-        let slot = Self.slotName()
-        let fixture = try fixture(slot: slot)
-        defer { dropSlot(fixture, slot) }
-        let writer = try fixture.database.connect()
-        defer { writer.close() }
-        try writer.executeScript("SET synchronous_commit = on")
-        fixture.relay.run()
-        let source = source(fixture)
-        source.run()
-        defer { source.stop(deadline: .now + .seconds(5)) }
-        try waitUntil("streaming") { source.status.phase == .streaming }
-        var last = LSN(rawValue: 0)
+        let rig = try Rig()
+        let source = try rig.streaming()
+        var last = ""
         for n in 0..<6 {
-            last = LSN(rawValue: UInt64(try #require(try writer.query("SELECT (pg_current_wal_insert_lsn() - '0/0')::text AS lsn").first?
-                .require(String.self, "lsn")))!)
-            let eventID = try emit(writer, key: "order-\(n)")
-            try waitUntil("order-\(n) is published through the slot's wake-up", timeout: .seconds(10)) { try published(fixture, eventID) }
+            last = try #require(try rig.writer.query("SELECT pg_current_wal_insert_lsn()::text AS lsn").first?.require(String.self, "lsn"))
+            let eventID = try rig.emit(key: "order-\(n)")
+            try waitUntil("order-\(n) is published through the slot's wake-up", timeout: .seconds(10)) { try rig.published(eventID) }
         }
-        let records = try fixture.consume(6)
+        let records = try rig.fixture.consume(6)
         #expect(Set(records.compactMap { $0.header("ce_id") }).count == 6)
         #expect(source.status.transactions >= 5)
         // The slot's position follows the stream: it is confirmed past the last transaction.
-        try waitUntil("the slot is confirmed past the last emit") {
-            try writer.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $2",
-                             [last.description, slot]).first?.require(Bool.self, "past") == true
-        }
+        try waitUntil("the slot is confirmed past the last emit") { try rig.confirmed(past: last) }
     }
 
     /// The slot is dropped under the stream (an operator, or a failover to a standby without it):
     /// the source recreates it, and the rows committed meanwhile are published from the table.
     @Test func aDroppedSlotIsRecreatedAndItsGapPublished() throws {
-        let slot = Self.slotName()
-        let fixture = try fixture(slot: slot)
-        defer { dropSlot(fixture, slot) }
-        let writer = try fixture.database.connect()
-        defer { writer.close() }
-        try writer.executeScript("SET synchronous_commit = on")
-        fixture.relay.run()
-        let source = source(fixture)
-        source.run()
-        defer { source.stop(deadline: .now + .seconds(5)) }
-        try waitUntil("streaming") { source.status.phase == .streaming }
+        let rig = try Rig()
+        let source = try rig.streaming()
         // Kill the stream and drop its slot, then write while no slot exists.
-        let admin = try fixture.database.connect()
+        let admin = try rig.fixture.database.connect()
         defer { admin.close() }
-        var gap: [UUID] = []
-        try waitUntil("the slot is dropped") {
-            try admin.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
-            if (try? admin.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return true }
-            return try admin.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first == nil
-        }
-        for n in 0..<3 { gap.append(try emit(writer, key: "gap-\(n)")) }
+        try waitUntil("the slot is dropped") { try rig.dropSlot(on: admin) }
+        let gap = try (0..<3).map { try rig.emit(key: "gap-\($0)") }
         try waitUntil("the slot is recreated") { source.status.slotsRecreated == 1 }
-        try waitUntil("the gap is published from the table", timeout: .seconds(20)) { try gap.allSatisfy { try published(fixture, $0) } }
-        let after = try emit(writer, key: "after")
-        try waitUntil("the new stream wakes the relay", timeout: .seconds(10)) { try published(fixture, after) }
-        #expect(try fixture.database.count("outbox", where: "published_at IS NULL") == 0)
+        try waitUntil("the gap is published from the table", timeout: .seconds(20)) { try gap.allSatisfy { try rig.published($0) } }
+        let after = try rig.emit(key: "after")
+        try waitUntil("the new stream wakes the relay", timeout: .seconds(10)) { try rig.published(after) }
+        #expect(try rig.fixture.database.count("outbox", where: "published_at IS NULL") == 0)
     }
 
     /// One stream per slot: a second source stands by, and takes over when the first stops.
     @Test func aSecondSourceStandsByAndTakesOver() throws {
-        let slot = Self.slotName()
-        let fixture = try fixture(slot: slot)
-        defer { dropSlot(fixture, slot) }
-        let writer = try fixture.database.connect()
-        defer { writer.close() }
-        try writer.executeScript("SET synchronous_commit = on")
-        fixture.relay.run()
-        let first = source(fixture), second = source(fixture)
-        first.run()
-        try waitUntil("the first streams") { first.status.phase == .streaming }
-        second.run()
-        defer { second.stop(deadline: .now + .seconds(5)) }
+        let rig = try Rig()
+        let first = try rig.streaming()
+        let second = rig.source()
         try waitUntil("the second stands by") { second.status.phase == .standby }
         first.stop(deadline: .now + .seconds(5))
         try waitUntil("the second takes over", timeout: .seconds(10)) { second.status.phase == .streaming }
-        let eventID = try emit(writer, key: "taken-over")
-        try waitUntil("published through the second's stream", timeout: .seconds(10)) { try published(fixture, eventID) }
+        let eventID = try rig.emit(key: "taken-over")
+        try waitUntil("published through the second's stream", timeout: .seconds(10)) { try rig.published(eventID) }
     }
 
     /// The start-up check names what is missing: here a role without REPLICATION (the test
@@ -150,14 +146,8 @@ import Testing
     /// walsender's keepalives (every half `wal_sender_timeout`, which the replication connection
     /// sets to its keepalive bound, 11 s).
     @Test func anIdleSlotFollowsOtherDatabasesWrites() throws {
-        let slot = Self.slotName()
-        let fixture = try fixture(slot: slot)
-        defer { dropSlot(fixture, slot) }
-        fixture.relay.run()
-        let source = source(fixture)
-        source.run()
-        defer { source.stop(deadline: .now + .seconds(5)) }
-        try waitUntil("streaming") { source.status.phase == .streaming }
+        let rig = try Rig()
+        _ = try rig.streaming()
         let neighbour = try TestDatabase.create()
         defer { neighbour.drop() }
         let writer = try neighbour.connect()
@@ -168,12 +158,7 @@ import Testing
             INSERT INTO noise SELECT n, repeat('x', 200) FROM generate_series(1, 20000) n;
             """)
         let written = try #require(try writer.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.require(String.self, "lsn"))
-        let admin = try fixture.database.connect()
-        defer { admin.close() }
-        try waitUntil("the slot is confirmed past the other database's writes", timeout: .seconds(30)) {
-            try admin.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $2",
-                            [written, slot]).first?.require(Bool.self, "past") == true
-        }
-        #expect(try fixture.database.count("outbox") == 0, "nothing of this database was written: the confirmations came from keepalives")
+        try waitUntil("the slot is confirmed past the other database's writes", timeout: .seconds(30)) { try rig.confirmed(past: written) }
+        #expect(try rig.fixture.database.count("outbox") == 0, "nothing of this database was written: the confirmations came from keepalives")
     }
 }
