@@ -15,7 +15,7 @@ case "$target" in
     sources=(Sources/OutboxdCore/JSON*.swift)
     seeds=('{"title":"x","description":null,"status":"todo","due_at":"2026-01-31T09:00:00Z"}' '[1,-0.5e3,"\ud83d\ude00",true,null,{}]') ;;
   config)
-    sources=(Sources/OutboxdDaemon/EnvironmentFile.swift Sources/OutboxdDaemon/ConfigurationError.swift)
+    sources=(Sources/OutboxdDaemon/EnvironmentFile.swift Sources/OutboxdDaemon/ConfigurationError.swift Sources/OutboxdDaemon/Redaction.swift)
     seeds=($'# comment\nA=plain value\r\nB="quoted \\"inner\\""\nC=\'single\'\n' $'HTTP_LISTEN=127.0.0.1:8080\n') ;;
   *) echo "unknown fuzz target $target (json, config)" >&2; exit 64 ;;
 esac

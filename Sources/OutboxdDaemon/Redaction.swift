@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hides secrets in values that `check-config` prints and messages mention, and cuts long values
 /// that errors echo.
 public enum Redaction {
