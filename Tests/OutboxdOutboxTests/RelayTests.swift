@@ -257,7 +257,7 @@ final class FailureLog: Sendable {
         try fixture.createTasks(3)
         try waitUntil("the batch is recorded", timeout: .seconds(30)) { try fixture.pending() == 0 }
         #expect(try fixture.database.count("outbox", where: "published_at IS NOT NULL AND kafka_offset IS NOT NULL") == 3)
-        #expect(fixture.relay.status.published == 3)
+        try waitUntil("the relay counts the batch") { fixture.relay.status.published == 3 }
     }
 
     @Test func brokersDownKeepRowsPendingThenEverythingIsDelivered() throws {
