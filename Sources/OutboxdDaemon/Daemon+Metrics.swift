@@ -46,6 +46,14 @@ extension Daemon {
                                             "Replication slots recreated after one went missing or was invalidated (its gap is published from the table).", type: .counter) {
                 [([], Double(source.status.slotsRecreated))]
             })
+            families.append(CollectedMetric("outboxd_wal_messages_total",
+                                            "Events of outbox_emit_message read from the slot (table-less: delivered, or written as outbox rows when not).", type: .counter) {
+                [([], Double(source.status.messages))]
+            })
+            families.append(CollectedMetric("outboxd_wal_messages_stored_total",
+                                            "Events of outbox_emit_message written as outbox rows because they were not delivered (retried, or parked), or were not events.", type: .counter) {
+                [([], Double(source.status.messagesStored))]
+            })
         }
         if let consumer = consumers.first {
             families += consumer.metrics.families // one instance, shared by the consumers

@@ -103,7 +103,10 @@ public final class Daemon: Sendable {
                                    afterPublished: { published.notify() })
                 do {
                     try worker.checkShards()
+                    try worker.checkSource()
                 } catch let error as RelayShardsError {
+                    throw DaemonError(.configuration, error.description)
+                } catch let error as RelaySourceError {
                     throw DaemonError(.configuration, error.description)
                 }
                 let walCheck = configuration.relay.source == .wal ? try WalSource.check(database: configuration.database) : nil
@@ -116,10 +119,12 @@ public final class Daemon: Sendable {
                 relay = worker
                 if let walCheck {
                     if walCheck.keepsWALWithoutLimit {
-                        logger.warning("max_slot_wal_keep_size is unlimited: a replication slot nobody reads keeps WAL until the disk is full; set a limit (a slot lost to it costs latency, never an event)",
+                        logger.warning("max_slot_wal_keep_size is unlimited: a replication slot nobody reads keeps WAL until the disk is full; set a limit (a slot lost to it costs rows latency, never an event; events of outbox_emit_message not yet delivered are lost with it)",
                                        ["slot": configuration.relay.walSlot])
                     }
-                    let source = WalSource(configuration: configuration.relay, database: configuration.database, wake: { [wakeup = worker.wakeup] in wakeup.wake() })
+                    let source = WalSource(configuration: worker.configuration, database: configuration.database,
+                                           publisher: MessagePublisher(producer: producer, configuration: worker.configuration, metrics: worker.metrics),
+                                           wake: { [wakeup = worker.wakeup] in wakeup.wake() })
                     try group.start(source)
                     running.withLock { $0.walSource = source }
                 }

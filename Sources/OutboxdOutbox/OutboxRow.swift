@@ -14,7 +14,7 @@ public struct OutboxRow: Sendable {
     public let aggregateID: String
     public let eventType: String
     /// The row's topic, or its route's when the row left it empty (`isRouted`).
-    public private(set) var topic: String
+    public internal(set) var topic: String
     public let isRouted: Bool
     /// The record's value: the jsonb payload as text, or `payload_bytes` byte for byte.
     public let payload: [UInt8]
@@ -206,8 +206,13 @@ public struct OutboxRow: Sendable {
             addedFields = [:]
         }
         self.topic = topic
+        try route(format)
+    }
+
+    /// A row that left its topic empty gets its route's (`isRouted`).
+    mutating func route(_ format: RecordFormat) throws {
         guard isRouted else { return }
-        if format.shape == .debezium, let route = router.route {
+        if format.shape == .debezium, let route = format.debeziumRouter.route {
             // Only Debezium's text columns and added ones can route (DebeziumRouter.problem).
             guard case .text(let value) = debeziumValue(of: route.field) else {
                 throw DebeziumValue.Unreadable(description: "route.by.field \(route.field) is NULL: no topic to route the row to")

@@ -80,6 +80,19 @@ public final class Relay: Worker {
         noteRecorded(agreement)
     }
 
+    /// Fails with `RelaySourceError` when a relay of the other `RELAY_SOURCE` runs on the
+    /// database (its sessions' names in `pg_stat_activity`). For start-up (exit 78).
+    public func checkSource() throws {
+        let connection = try database.connect()
+        defer { connection.close() }
+        let other = configuration.source == .wal ? RelaySource.poll : .wal
+        let sessions = try connection.query("""
+            SELECT count(*)::int AS sessions FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = ANY($1::text[]) AND pid <> pg_backend_pid()
+            """, [other.applicationNames]).first?.require(Int.self, "sessions") ?? 0
+        if sessions > 0 { throw RelaySourceError(configured: configuration.source, sessions: sessions) }
+    }
+
     private func noteRecorded(_ agreement: ShardAgreement) {
         if case .recorded(let previous) = agreement, previous != configuration.shards {
             logger.notice("recorded the shard count", ["shards": "\(configuration.shards)", "previous": previous.map(String.init) ?? "none"])
@@ -143,7 +156,10 @@ public final class Relay: Worker {
                     continue
                 case .connect:
                     lanes = [RelayLane(try database.connect()), RelayLane(try database.connect())]
-                    for lane in lanes { try lane.connection.executeScript(Self.laneSettings) }
+                    for lane in lanes {
+                        try lane.connection.executeScript(Self.laneSettings)
+                        try lane.connection.query("SELECT set_config('application_name', $1, false)", [configuration.source.applicationNames[0]])
+                    }
                     try lanes[0].connection.listen(configuration.channel)
                     action = pipeline.connected(now: now)
                 case .join:
@@ -255,10 +271,9 @@ public final class Relay: Worker {
     /// Every statement of a lane reads rows by id or in id order: without bitmap and sequential
     /// scans, statistics taken while the queue was empty (autovacuum's ANALYZE between bursts)
     /// cannot turn the claim into a read and sort of the whole backlog (`OutboxClaimPlanTests`).
-    /// `pg_stat_activity` names the lanes `outboxd-relay`.
+    /// `pg_stat_activity` names the lanes by source (`RelaySource.applicationNames`).
     static let laneSettings = """
-        SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off;
-        SET application_name = 'outboxd-relay'
+        SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off
         """
 
     /// Sends what records `outcome` (mark or delete, failures with their next attempt, COMMIT)

@@ -271,8 +271,12 @@ import Testing
         defer { writer.close() }
         try writer.executeScript("SET synchronous_commit = on")
         let eventID = try #require(try writer.query("SELECT outbox_emit('task-events', 'e2e', 'order.placed', '{}') AS id").first?.require(UUID.self, "id"))
-        let records = try consume(kafka, 1)
-        #expect(records.first?.header("ce_id") == eventID.lowercaseString)
+        // A table-less event: published from the slot, no row.
+        let messageID = try #require(try writer.query("SELECT outbox_emit_message('task-events', 'e2e', 'order.placed', '{}') AS id").first?.require(UUID.self, "id"))
+        let records = try consume(kafka, 2)
+        // (Per-key order does not hold between a key's rows and its messages: README.)
+        #expect(Set(records.compactMap { $0.header("ce_id") }) == [eventID.lowercaseString, messageID.lowercaseString])
+        #expect(try database.count("outbox", where: "event_id = $1", [messageID]) == 0)
         // /readyz shows the source; /metrics exports what the shipped alert rules and dashboard read.
         // (A client of its own: an idle keep-alive connection is closed by the listener meanwhile.)
         let client = try HTTPTestClient(port: metricsPort)
@@ -284,12 +288,19 @@ import Testing
         let scrape = try PrometheusScrape(try client.request("GET", "/metrics").text)
         #expect(scrape.value("outboxd_wal_streaming") == 1)
         #expect((scrape.value("outboxd_wal_transactions_total") ?? 0) >= 1)
+        #expect(scrape.value("outboxd_wal_messages_total") == 1)
         let shipped = try ["config/outboxd-alerts.yml", "config/outboxd-dashboard.json"].map {
             try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent($0), encoding: .utf8)
         }.joined()
         let used = Set(shipped.matches(of: /outboxd_wal_[a-z_]+/).map { String($0.output) })
         #expect(used.count >= 3)
         for name in used { #expect(scrape.types[name] != nil, "the alert rules or dashboard use \(name), which /metrics does not export") }
+        // A relay of the other mode on the same database is refused while this one runs.
+        let polling = try DaemonProcess(arguments: ["relay"], environment: [
+            "DATABASE_URL": database.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrapServers, "RELAY_SOURCE": "poll",
+        ])
+        #expect(try polling.showingOutputOnFailure { try polling.waitForExit(timeout: .seconds(60)) } == 78)
+        #expect(polling.output.contains("RELAY_SOURCE=poll, but a relay with RELAY_SOURCE=wal runs on this database"), "\(polling.output.suffix(2000))")
         running.signal(SIGTERM)
         #expect(try running.waitForExit() == 0)
         #expect(try database.scalar("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = $1", [String(slot)]) == 1,

@@ -21,7 +21,8 @@ final class NamespacedPostgres {
         return (try? shell("ip netns add \(probe) && ip netns exec \(probe) ip link add probe0 type veth peer name probe1 && ip netns exec \(probe) tc qdisc add dev probe0 root blackhole")) != nil
     }()
 
-    init() throws {
+    /// `settings`: more server settings (`-c name=value …`).
+    init(settings: String = "") throws {
         name = "obx\(Int.random(in: 10_000...99_999))"
         octet = Int.random(in: 0...126) * 2
         directory = TestEnvironment.scratchDirectory.appendingPathComponent("netns-pg-\(name)")
@@ -36,7 +37,7 @@ final class NamespacedPostgres {
                     """)
             }
             let listen = "127.0.0.1,10.231.\(octet).2,10.231.\(octet + 1).2"
-            try Self.shell("PG_SETTINGS='-c listen_addresses=\(listen)' OUTBOXD_DBNAME=outboxd ip netns exec \(name) "
+            try Self.shell("PG_SETTINGS='-c listen_addresses=\(listen) \(settings)' OUTBOXD_DBNAME=outboxd ip netns exec \(name) "
                            + "\(TestEnvironment.repositoryRoot.path)/scripts/pg.sh start \(directory.path) \(Self.port) --fast")
             // pg.sh trusts local connections only; the veth addresses are the test's too.
             try Self.shell("echo 'host all all 10.231.0.0/16 trust' >> \(directory.path)/data/pg_hba.conf && ip netns exec \(name) "

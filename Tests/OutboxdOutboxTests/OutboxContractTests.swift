@@ -187,8 +187,15 @@ import Testing
             INSERT INTO outboxd_debezium.outbox (aggregatetype, aggregateid, type, payload, "timestamp", tenant)
             VALUES ('Order', 'o6', 'OrderPlaced', '{}', '2026-01-02 03:04:05', 'acme')
             """)
+        // Table-less events (migration 0017), once a WAL relay's slot is registered; the registry is the relay's.
+        let slot = "outboxd_role_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try admin.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [String(slot)])
+        try admin.query("INSERT INTO outbox_wal_slots (slot_name) VALUES ($1)", [String(slot)])
+        #expect(try app.query("""
+            SELECT outbox_emit_message(topic => 'orders', key => 'o7', event_type => 'order.placed', payload => '{}') AS id
+            """).first?.decode(UUID.self, "id") != nil)
         for sql in ["SELECT outboxd_debezium.add_column('x', 'text')", "DELETE FROM outboxd_debezium.columns",
-                    "UPDATE outbox SET fields = '{}'"] {
+                    "UPDATE outbox SET fields = '{}'", "DELETE FROM outbox_wal_slots", "INSERT INTO outbox_wal_slots VALUES ('x')"] {
             do {
                 try app.query(sql)
                 Issue.record("allowed: \(sql)")

@@ -20,7 +20,11 @@ final class TakeoverRig {
     /// Tasks created so far, in order.
     private(set) var tasks: [UUID] = []
 
-    init(owner ownerURL: String, standby standbyURL: String, keepalive: PostgresKeepalive) throws {
+    /// WAL sources of the owner and the standby, when `configure` sets `RELAY_SOURCE=wal`.
+    private(set) var sources: [WalSource] = []
+
+    init(owner ownerURL: String, standby standbyURL: String, keepalive: PostgresKeepalive,
+         configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
         kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)])
         var configuration = RelayConfiguration()
         configuration.pollInterval = .milliseconds(50)
@@ -28,6 +32,7 @@ final class TakeoverRig {
         configuration.backoffBase = .milliseconds(50)
         configuration.backoffMaximum = .milliseconds(500)
         configuration.deliveryTimeout = .seconds(10)
+        configure(&configuration)
         var relays: [Relay] = [], producers: [RDKafkaProducer] = []
         for url in [ownerURL, standbyURL] {
             var database = PostgresPoolConfiguration(conninfo: url)
@@ -36,7 +41,13 @@ final class TakeoverRig {
             let producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers),
                                                messageTimeout: configuration.deliveryTimeout)
             producers.append(producer)
-            relays.append(Relay(configuration: configuration, database: database, producer: producer))
+            let relay = Relay(configuration: configuration, database: database, producer: producer)
+            relays.append(relay)
+            if configuration.source == .wal {
+                sources.append(WalSource(configuration: configuration, database: database,
+                                         publisher: MessagePublisher(producer: producer, configuration: configuration, metrics: relay.metrics),
+                                         wake: { [wakeup = relay.wakeup] in wakeup.wake() }))
+            }
         }
         owner = relays[0]
         standby = relays[1]
@@ -87,6 +98,7 @@ final class TakeoverRig {
 
     /// Stops both relays (a second call does nothing).
     func stop() {
+        sources.forEach { $0.stop(deadline: .now + .seconds(2)) }
         standby.stop(drainTimeout: .seconds(2))
         owner.stop(drainTimeout: .seconds(2))
     }
@@ -169,6 +181,51 @@ final class TakeoverRig {
                              [cluster.clientAddress("a")]).first?.require(Int.self, "n")
             } == 0
         }
+        try rig.expectEverythingPublishedInOrder()
+    }
+
+    /// Issue #27: the same partition with `RELAY_SOURCE=wal`. The owner relay and its WAL source
+    /// reach PostgreSQL through the blackholed path; the server ends the owner's stream
+    /// (`wal_sender_timeout`, set to the keepalive bound) and sessions, and the standby's source
+    /// takes the slot over and its relay the shard: an event written then is published through the
+    /// standby's stream although both relays poll hourly.
+    @Test(.enabled(if: NamespacedPostgres.isPossible, "needs root, ip netns and the blackhole qdisc"))
+    func aBlackholedWalOwnerIsTakenOverByTheStandby() throws {
+        let cluster = try NamespacedPostgres(settings: "-c wal_level=logical")
+        defer { cluster.close() }
+        let slot = WalSourceTests.slotName()
+        let rig = try TakeoverRig(owner: cluster.url("a"), standby: cluster.url("b"), keepalive: Self.quickKeepalive) {
+            $0.source = .wal
+            $0.walSlot = slot
+            $0.pollInterval = .seconds(3600)
+        }
+        defer {
+            cluster.heal("a")
+            rig.stop()
+        }
+        let (ownerSource, standbySource) = (rig.sources[0], rig.sources[1])
+        rig.owner.run()
+        ownerSource.run()
+        try waitUntil("the owner owns the shard and streams") { rig.owner.status.ownedShards == [0] && ownerSource.status.phase == .streaming }
+        rig.standby.run()
+        standbySource.run()
+        try waitUntil("the standby's source stands by") { standbySource.status.phase == .standby }
+        try rig.write(5)
+        try waitUntil("the owner publishes through its stream") { try rig.pending() == 0 }
+        #expect(rig.standby.status.published == 0)
+
+        try cluster.blackhole("a")
+        try waitUntil("the standby's source streams the slot", timeout: .seconds(60)) { standbySource.status.phase == .streaming }
+        try waitUntil("the standby owns the shard", timeout: .seconds(60)) { rig.standby.status.ownedShards == [0] }
+        // Both poll hourly and the standby's claims after taking the shard are done: only its stream wakes it now.
+        try waitUntil("the standby is idle") { try rig.pending() == 0 }
+        let before = rig.standby.status.published
+        // Another service's events: nothing in this process wakes a relay.
+        try rig.pool.withConnection { connection in
+            for n in 0..<5 { try connection.query("SELECT outbox_emit('task-events', $1, 'order.placed', '{}')", ["wal-\(n % 2)"]) }
+        }
+        try waitUntil("the standby publishes through its stream") { try rig.pending() == 0 }
+        try waitUntil("the standby counts what it published") { rig.standby.status.published > before }
         try rig.expectEverythingPublishedInOrder()
     }
 }

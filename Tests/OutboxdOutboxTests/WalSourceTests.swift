@@ -1,5 +1,6 @@
 import Foundation
 import OutboxdCore
+import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
 import Testing
@@ -20,9 +21,9 @@ import Testing
         let writer: PQConnection
         private var sources: [WalSource] = []
 
-        init() throws {
+        init(producerProperties: [(name: String, value: String, key: String)] = []) throws {
             let slot = slot
-            fixture = try RelayFixture {
+            fixture = try RelayFixture(producerProperties: producerProperties) {
                 $0.pollInterval = .seconds(3600)
                 $0.source = .wal
                 $0.walSlot = slot
@@ -36,6 +37,8 @@ import Testing
         /// A started WAL source that wakes the relay.
         func source() -> WalSource {
             let source = WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
+                                   publisher: MessagePublisher(producer: fixture.producer, configuration: fixture.relay.configuration,
+                                                               metrics: fixture.relay.metrics),
                                    wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
             source.run()
             sources.append(source)
@@ -53,6 +56,17 @@ import Testing
         func emit(key: String) throws -> UUID {
             try #require(try writer.query("SELECT outbox_emit('task-events', $1, 'order.placed', '{\"n\": 1}') AS event_id",
                                           [key]).first?.require(UUID.self, "event_id"))
+        }
+
+        /// Emits one table-less event (`outbox_emit_message`) with `outbox_emit`'s arguments.
+        func emitMessage(key: String, payload: String = "{\"n\": 1}", headers: String = "{}", eventID: UUID = UUID()) throws -> UUID {
+            try #require(try writer.query("SELECT outbox_emit_message('task-events', $1, 'order.placed', $2::jsonb, $3::jsonb, event_id => $4) AS event_id",
+                                          [key, payload, headers, eventID]).first?.require(UUID.self, "event_id"))
+        }
+
+        /// The writer's current WAL insert position (PostgreSQL's text form).
+        func walPosition() throws -> String {
+            try #require(try writer.query("SELECT pg_current_wal_insert_lsn()::text AS lsn").first?.require(String.self, "lsn"))
         }
 
         func published(_ eventID: UUID) throws -> Bool {
@@ -160,5 +174,83 @@ import Testing
         let written = try #require(try writer.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.require(String.self, "lsn"))
         try waitUntil("the slot is confirmed past the other database's writes", timeout: .seconds(30)) { try rig.confirmed(past: written) }
         #expect(try rig.fixture.database.count("outbox") == 0, "nothing of this database was written: the confirmations came from keepalives")
+    }
+
+    /// `outbox_emit_message` writes no row: its event is read from the slot and published as the
+    /// record `outbox_emit` would have made of the same arguments (only `ce_id` and `ce_time`
+    /// differ), and the slot is confirmed past it once it is delivered. Without a WAL relay's slot
+    /// on the database, the function refuses (no relay would ever read the event).
+    @Test func anEmittedMessageIsPublishedAsItsRowWouldHaveBeen() throws {
+        let rig = try Rig()
+        #expect {
+            try rig.writer.query("SELECT outbox_emit_message('task-events', 'k', 'order.placed', '{}')")
+        } throws: { error in
+            (error as? PostgresError)?.code == .objectNotInPrerequisiteState && (error as? PostgresError)?.message.contains("no relay in wal mode") == true
+        }
+        let source = try rig.streaming()
+        let payload = "{\"n\": 1.50, \"note\": \"caf\u{e9} \\\"q\\\" \u{1F600}\"}"
+        let headers = "{\"tenant\": \"acme\", \"traceparent\": \"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}"
+        let before = try rig.walPosition()
+        let messageID = try rig.emitMessage(key: "order-7", payload: payload, headers: headers)
+        let rowID = try #require(try rig.writer.query("""
+            SELECT outbox_emit('task-events', 'order-7', 'order.placed', $1::jsonb, $2::jsonb) AS event_id
+            """, [payload, headers]).first?.require(UUID.self, "event_id"))
+        let records = try rig.fixture.consume(2)
+        let message = try #require(records.first { $0.header("ce_id") == messageID.lowercaseString })
+        let row = try #require(records.first { $0.header("ce_id") == rowID.lowercaseString })
+        #expect(message.key == row.key && message.key == Array("order-7".utf8))
+        #expect(message.value == row.value && !message.value.isEmpty)
+        #expect(message.partition == row.partition)
+        let comparable = { (record: KafkaRecord) in record.headers.filter { !["ce_id", "ce_time"].contains($0.name) }.map { "\($0.name)=\(String(decoding: $0.value, as: UTF8.self))" } }
+        #expect(comparable(message) == comparable(row))
+        #expect(comparable(message).contains("tenant=acme"))
+        #expect(try rig.fixture.database.count("outbox", where: "event_id = $1", [messageID]) == 0, "no row for the message")
+        try waitUntil("the slot is confirmed past the message") { try rig.confirmed(past: before) }
+        #expect(source.status.messages == 1 && source.status.messagesStored == 0)
+        #expect(rig.fixture.relay.metrics.published.value(["task-events"]) >= 1)
+    }
+
+    /// An event the broker refuses for good (too large) becomes a parked outbox row with its
+    /// error; content with the event prefix that is not an event becomes a parked row naming what
+    /// is wrong; neither stops the events after them.
+    @Test func anUndeliverableMessageIsParkedAsARow() throws {
+        let rig = try Rig(producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")])
+        let source = try rig.streaming()
+        let large = try rig.emitMessage(key: "big", payload: "{\"text\": \"\(String(repeating: "x", count: 6000))\"}")
+        try rig.writer.query("SELECT pg_logical_emit_message(true, 'outboxd.event.v1', '[\"not\", \"an event\"]')")
+        let after = try rig.emitMessage(key: "small")
+        let records = try rig.fixture.consume(1)
+        #expect(records.map { $0.header("ce_id") } == [after.lowercaseString])
+        try waitUntil("both are rows") { try rig.fixture.database.count("outbox") == 2 }
+        let parked = Array(try rig.writer.query("""
+            SELECT event_id, aggregate_type, last_error, attempts, parked_at IS NOT NULL AS parked, payload::text AS payload
+            FROM outbox ORDER BY id
+            """))
+        #expect(try parked[0].require(UUID.self, "event_id") == large)
+        #expect(try parked[0].require(String.self, "last_error").contains("MSG_SIZE_TOO_LARGE"))
+        #expect(try parked[0].require(Bool.self, "parked") && parked[0].require(Int.self, "attempts") == 1)
+        #expect(try parked[0].require(String.self, "payload").count > 6000, "the event is kept whole")
+        #expect(try parked[1].require(String.self, "aggregate_type") == "outboxd.unreadable-message")
+        #expect(try parked[1].require(String.self, "last_error").contains("not the array of 12 columns"))
+        #expect(try parked[1].require(Bool.self, "parked"))
+        #expect(source.status.messages == 3 && source.status.messagesStored == 2)
+        // Retried by an operator (outbox_retry), the large row is claimed like any other and fails again.
+        #expect(try rig.fixture.database.count("outbox_queue", where: "parked_at IS NOT NULL") == 2)
+    }
+
+    /// A relay in wal mode is refused while one in poll mode runs on the database (its lanes'
+    /// sessions), and starts once that one is gone.
+    @Test func aRelayOfTheOtherModeIsRefusedWhileOneRuns() throws {
+        let fixture = try RelayFixture()
+        fixture.relay.run()
+        try waitUntil("the poll relay owns its shard") { fixture.relay.status.ownedShards == [0] }
+        var configuration = fixture.relay.configuration
+        configuration.source = .wal
+        let wal = Relay(configuration: configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url), producer: fixture.producer)
+        let error = try #require(throws: RelaySourceError.self) { try wal.checkSource() }
+        #expect(error.sessions == 2, "the poll relay's two lanes")
+        #expect(error.description.contains("RELAY_SOURCE=wal, but a relay with RELAY_SOURCE=poll runs on this database"))
+        fixture.relay.stop(drainTimeout: .seconds(5))
+        try waitUntil("the poll relay's sessions are gone") { (try? wal.checkSource()) != nil }
     }
 }

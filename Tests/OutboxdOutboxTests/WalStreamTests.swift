@@ -31,10 +31,11 @@ import Testing
         let actions = Self.transaction(&stream, final: 150, end: 160,
                                        [.relation(Self.outbox), Self.insert(1, key: "a"), .relation(Self.other), Self.insert(9, key: "x", into: Self.other),
                                         Self.insert(2, key: "b")])
-        guard case .publish(let rows, let xid, let through) = actions.last else { Issue.record("\(actions)"); return }
+        guard case .publish(let rows, let messages, let xid, let through) = actions.last else { Issue.record("\(actions)"); return }
         #expect(xid == 1)
         #expect(actions.dropLast().allSatisfy { $0 == .none })
         #expect(rows == 2, "the outbox's two inserts, not the other table's")
+        #expect(messages.isEmpty)
         #expect(through == Self.lsn(160))
         // Not confirmed until recorded, whatever the keepalives say.
         #expect(stream.keepalive(walEnd: Self.lsn(500), replyRequested: false) == .none)
@@ -63,17 +64,61 @@ import Testing
         #expect(stream.handed.isEmpty)
     }
 
-    /// The sink may record several handed transactions at once: through the last.
-    @Test func recordingThroughALaterTransactionConfirmsEveryOneBefore() {
+    /// The sink may record handed transactions in another order (rows at hand-off, events once
+    /// delivered): the position waits for the first one still out, then moves past all recorded.
+    @Test func recordingALaterTransactionFirstWaitsForTheEarlierOne() {
         var stream = WalStream(confirmed: Self.lsn(0))
         _ = stream.received(.relation(Self.outbox))
         _ = Self.transaction(&stream, final: 10, end: 11, [Self.insert(1, key: "a")])
         _ = Self.transaction(&stream, final: 20, end: 21, [Self.insert(2, key: "a")])
+        _ = Self.transaction(&stream, final: 25, end: 26, [])
         _ = stream.received(.begin(finalLSN: Self.lsn(30), commitTime: 0, xid: 3))
         _ = stream.received(Self.insert(3, key: "a"))
-        #expect(stream.recorded(through: Self.lsn(21)) == .confirm(Self.lsn(21)))
+        #expect(stream.outstanding == 2)
+        #expect(stream.recorded(through: Self.lsn(21)) == WalStream.Action.none)
+        #expect(stream.keepalive(walEnd: Self.lsn(99), replyRequested: true) == .confirm(Self.lsn(0)))
+        #expect(stream.recorded(through: Self.lsn(11)) == .confirm(Self.lsn(26)))
         // A transaction still open is not confirmed by a keepalive.
-        #expect(stream.keepalive(walEnd: Self.lsn(99), replyRequested: true) == .confirm(Self.lsn(21)))
+        #expect(stream.keepalive(walEnd: Self.lsn(99), replyRequested: true) == .confirm(Self.lsn(26)))
+    }
+
+    static func emitted(_ lsn: UInt64, _ text: String, prefix: String = OutboxEventMessage.prefix, transactional: Bool = true) -> PgOutputMessage {
+        .message(xid: nil, transactional: transactional, lsn: Self.lsn(lsn), prefix: prefix, content: Array(text.utf8))
+    }
+
+    /// `outbox_emit_message`'s events travel with their transaction; another prefix, or a
+    /// message outside any transaction, is not an event. A transaction of rows after one of
+    /// events is not confirmed before the events are recorded (they exist nowhere else).
+    @Test func emittedEventsTravelWithTheirTransactionAndHoldThePosition() {
+        var stream = WalStream(confirmed: Self.lsn(0))
+        _ = stream.received(.relation(Self.outbox))
+        #expect(stream.received(Self.emitted(5, "x", transactional: false)) == .none, "non-transactional: outside a transaction, ignored")
+        let first = Self.transaction(&stream, final: 10, end: 11, [Self.emitted(8, "one"), Self.emitted(9, "other tool", prefix: "debezium"),
+                                                                  Self.insert(1, key: "a"), Self.emitted(10, "two")])
+        #expect(first.last == .publish(rows: 1, messages: [.init(lsn: Self.lsn(8), content: Array("one".utf8)),
+                                                            .init(lsn: Self.lsn(10), content: Array("two".utf8))],
+                                       xid: 1, through: Self.lsn(11)))
+        let onlyOther = Self.transaction(&stream, final: 15, end: 16, [Self.emitted(14, "other tool", prefix: "debezium")])
+        #expect(onlyOther.last == WalStream.Action.none, "nothing to hand: waits behind the first")
+        let rows = Self.transaction(&stream, final: 20, end: 21, [Self.insert(2, key: "b")])
+        #expect(rows.last == .publish(rows: 1, messages: [], xid: 1, through: Self.lsn(21)))
+        // The rows are the relay's at hand-off; the events are not recorded yet.
+        #expect(stream.recorded(through: Self.lsn(21)) == WalStream.Action.none)
+        #expect(stream.keepalive(walEnd: Self.lsn(50), replyRequested: false) == .none)
+        #expect(stream.recorded(through: Self.lsn(11)) == .confirm(Self.lsn(21)))
+        #expect(stream.keepalive(walEnd: Self.lsn(50), replyRequested: false) == .confirm(Self.lsn(50)))
+    }
+
+    /// Recording a transaction twice is a programming error.
+    @Test func recordingATransactionTwiceStops() async {
+        await #expect(processExitsWith: .failure) {
+            var stream = WalStream(confirmed: LSN(rawValue: 0))
+            _ = stream.received(.relation(WalStreamTests.outbox))
+            _ = WalStreamTests.transaction(&stream, final: 10, end: 11, [WalStreamTests.emitted(9, "one")])
+            _ = WalStreamTests.transaction(&stream, final: 20, end: 21, [WalStreamTests.emitted(19, "two")])
+            _ = stream.recorded(through: LSN(rawValue: 21))
+            _ = stream.recorded(through: LSN(rawValue: 21))
+        }
     }
 
     /// The recorded server bytes of `Tests/Fixtures/pgoutput/changes.txt` through the decoder and
@@ -89,7 +134,7 @@ import Testing
             let hex = Array(line.split(separator: " ")[1].utf8)
             let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
             switch stream.received(try decoder.decode(bytes)) {
-            case .publish(let rows, _, let through):
+            case .publish(let rows, _, _, let through):
                 published.append(rows)
                 #expect(stream.recorded(through: through) == .confirm(through))
             case .confirm:

@@ -28,10 +28,16 @@ struct WalSlot: Sendable {
     }
 
     /// Creates the publication (of the inserted rows' ids only: the relay reads the rows from the
-    /// table, so payloads need not be decoded and sent) and the slot when missing; true when the
-    /// slot was created now.
-    /// The slot is checked to be a `pgoutput` slot of this database.
+    /// table, so payloads need not be decoded and sent) and the slot when missing, and registers
+    /// the slot in `outbox_wal_slots` (where `outbox_emit_message` looks for a reader); true when
+    /// the slot was created now. The slot is checked to be a `pgoutput` slot of this database.
     func prepare(on connection: PQConnection) throws -> Bool {
+        let created = try prepareSlot(on: connection)
+        try connection.query("INSERT INTO outbox_wal_slots (slot_name) VALUES ($1) ON CONFLICT (slot_name) DO NOTHING", [name])
+        return created
+    }
+
+    private func prepareSlot(on connection: PQConnection) throws -> Bool {
         let exists = try connection.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [publication]).first != nil
         if !exists {
             // A concurrent creator wins; its publication is the same.

@@ -15,18 +15,27 @@ import Synchronization
 /// (it is recreated, and the relay woken to publish the gap from the table). An idle stream
 /// confirms the server's position on keepalives, so the slot holds no WAL back. One relay
 /// streams a slot; another one waits (`standby`) and takes over when it goes.
+///
+/// Events emitted with `outbox_emit_message` have no row: they are handed to `publisher` (the
+/// sink), and a transaction holding some is confirmed only once they are delivered or written as
+/// rows. Until then they exist only in the slot's WAL (README "Table-less events").
 public final class WalSource: Worker {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
+    private let publisher: MessagePublisher
     private let wake: @Sendable () -> Void
+    /// Woken by the producer when a flight of emitted events has all its reports.
+    private let reportsIn = Wakeup()
     private let thread: WorkerThread
     private let logger = Logger(label: "relay.wal")
     private let state = Mutex(WalSourceStatus())
 
-    /// `wake`: the relay's wake-up.
-    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, wake: @escaping @Sendable () -> Void) {
+    /// `wake`: the relay's wake-up; `publisher`: the sink of emitted events.
+    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, publisher: MessagePublisher,
+                wake: @escaping @Sendable () -> Void) {
         self.configuration = configuration
         self.database = database
+        self.publisher = publisher
         self.wake = wake
         thread = WorkerThread(name: "relay-wal")
     }
@@ -93,14 +102,16 @@ public final class WalSource: Worker {
                 state.withLock { $0.slotsRecreated += 1 }
                 logger.warning("the replication slot was missing or lost; recreated it, and rows committed meanwhile are published from the table",
                                ["slot": slot.name])
+                logger.error("events emitted with outbox_emit_message while the slot was gone and not yet delivered are lost (they were in its WAL only)",
+                             ["slot": slot.name])
             } else {
                 logger.notice("created the replication slot", ["slot": slot.name, "publication": slot.publication])
             }
         }
-        let replication = try database.connectReplication(applicationName: "outboxd-relay-wal")
+        let replication = try database.connectReplication(applicationName: RelaySource.wal.applicationNames[1])
         defer { replication.close() }
         try replication.startLogicalReplication(slot: slot.name, from: LSN(rawValue: 0),
-                                                options: [("proto_version", "1"), ("publication_names", slot.publication)])
+                                                options: [("proto_version", "1"), ("publication_names", slot.publication), ("messages", "true")])
         let start = try slot.position(on: control)
         var walStream = WalStream(confirmed: start?.confirmed ?? LSN(rawValue: 0))
         var decoder = PgOutputDecoder()
@@ -115,9 +126,17 @@ public final class WalSource: Worker {
         var statusDue = ContinuousClock.now + Self.statusInterval
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
+        // Emitted events on their way, by the end of their transaction.
+        var flights: [(through: LSN, flight: MessagePublisher.Flight)] = []
+        var eventsInFlight = 0
         while !signal.isStopping {
+            if !flights.isEmpty {
+                try recordFlights(&flights, eventsInFlight: &eventsInFlight, stream: &walStream, control: control, replication: replication)
+            }
             // Read on while messages are waiting (up to a bound), then wake the relay once.
-            if unseen.count < Self.wakeEvery, let bytes = try replication.readReplication(timeout: unseen.isEmpty ? Self.readTimeout : .zero) {
+            let timeout = !unseen.isEmpty ? Duration.zero : flights.isEmpty ? Self.readTimeout : Self.flightPoll
+            if unseen.count < Self.wakeEvery, eventsInFlight < Self.maxEventsInFlight,
+               let bytes = try replication.readReplication(timeout: timeout) {
                 let action: WalStream.Action
                 switch try ReplicationMessage.decode(bytes) {
                 case .xLogData(_, _, _, let data):
@@ -128,14 +147,23 @@ public final class WalSource: Worker {
                 switch action {
                 case .none: break
                 case .confirm(let lsn): try confirm(lsn, on: replication)
-                case .publish(_, let xid, let through):
-                    unseen.append(xid)
-                    state.withLock { $0.transactions += 1 }
-                    // Handed: the rows are the relay's (from the table) whatever the slot does next;
-                    // confirmed with the wake-up.
-                    _ = walStream.recorded(through: through)
+                case .publish(let rows, let messages, let xid, let through):
+                    if rows > 0 { unseen.append(xid) }
+                    state.withLock { $0.transactions += 1; $0.messages += messages.count }
+                    if messages.isEmpty {
+                        // Handed: the rows are the relay's (from the table) whatever the slot does
+                        // next; confirmed with the wake-up.
+                        _ = walStream.recorded(through: through)
+                    } else {
+                        flights.append((through, publisher.send(messages.map { ($0.lsn, $0.content) }, onComplete: { [reportsIn] in reportsIn.wake() })))
+                        eventsInFlight += messages.count
+                    }
                 }
                 continue
+            }
+            if eventsInFlight >= Self.maxEventsInFlight, let first = flights.first {
+                // Back-pressure: the stream waits for the producer.
+                _ = first.flight.deliveries.wait(upTo: Self.readTimeout)
             }
             if !unseen.isEmpty {
                 try awaitVisible(unseen, on: control)
@@ -156,6 +184,27 @@ public final class WalSource: Worker {
 
     /// Handed transactions read before the relay is woken, at most.
     static let wakeEvery = 256
+    /// Emitted events produced and not yet recorded, at most: past it the stream is not read.
+    static let maxEventsInFlight = 20_000
+    /// How long a read of the stream waits while emitted events are on their way.
+    static let flightPoll: Duration = .milliseconds(1)
+
+    /// Records every flight whose reports are all in (delivered, or written as rows), and confirms
+    /// the slot past what that completes.
+    private func recordFlights(_ flights: inout [(through: LSN, flight: MessagePublisher.Flight)], eventsInFlight: inout Int,
+                               stream: inout WalStream, control: PQConnection, replication: PQConnection) throws {
+        var confirmTo: LSN?
+        var index = 0
+        while index < flights.count {
+            guard flights[index].flight.isComplete else { index += 1; continue }
+            let (through, flight) = flights.remove(at: index)
+            let stored = try publisher.record(flight, on: control)
+            eventsInFlight -= flight.events.count
+            if stored > 0 { state.withLock { $0.messagesStored += stored } }
+            if case .confirm(let lsn) = stream.recorded(through: through) { confirmTo = lsn }
+        }
+        if let confirmTo { try confirm(confirmTo, on: replication) }
+    }
 
     /// Waits (briefly: the gap between a commit's flush and its visibility) until `xids` are
     /// visible, so the claim the wake-up starts sees their rows; at most `visibilityWait`, after

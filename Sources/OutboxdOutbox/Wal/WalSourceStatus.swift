@@ -20,4 +20,8 @@ public struct WalSourceStatus: Sendable, Equatable {
     /// Outbox transactions the stream handed on, and slots created after one went missing.
     public var transactions = 0
     public var slotsRecreated = 0
+    /// Events of `outbox_emit_message` read from the stream, and those written as outbox rows
+    /// because they were not delivered (or were not events).
+    public var messages = 0
+    public var messagesStored = 0
 }

@@ -1,0 +1,116 @@
+import OutboxdCore
+import OutboxdPostgres
+
+/// An event `outbox_emit_message` wrote into the WAL (migration 0017): the columns an outbox row
+/// would have had, read from the logical decoding message's content.
+public struct OutboxEventMessage: Sendable, Equatable {
+    /// The prefix `outbox_emit_message` gives its messages; another prefix is not an event.
+    public static let prefix = "outboxd.event.v1"
+
+    public var eventID: String
+    public var topic: String
+    public var aggregateType: String
+    public var key: String
+    public var eventType: String
+    /// The jsonb payload as PostgreSQL prints it (what a row's `payload::text` is).
+    public var payload: String?
+    public var payloadBytes: [UInt8]?
+    public var contentType: String?
+    public var messageKey: String?
+    public var messagePartition: Int32?
+    /// The headers' jsonb text.
+    public var headers: String
+    public var createdAt: Timestamp
+    /// Where the message is in the WAL, for logs and the row it becomes when undeliverable.
+    public var lsn: LSN
+
+    /// Why content with the event prefix is not an event: names what is wrong, never a value.
+    public struct Unreadable: Error, Sendable, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the content `outbox_emit_message` writes: a JSON array of the event's columns.
+    public init(content: [UInt8], lsn: LSN) throws(Unreadable) {
+        self.lsn = lsn
+        let value: JSONValue
+        do { value = try JSONParser.parse(content, maxDepth: 2) } catch { throw Unreadable(description: "the content is not JSON (\(error.detail))") }
+        guard let fields = value.arrayValue, fields.count == 12 else {
+            throw Unreadable(description: "the content is not the array of 12 columns outbox_emit_message writes")
+        }
+        func text(_ index: Int, _ name: String) throws(Unreadable) -> String? {
+            if fields[index].isNull { return nil }
+            guard let text = fields[index].stringValue else { throw Unreadable(description: "\(name) is a \(fields[index].typeName), not a string") }
+            return text
+        }
+        func required(_ index: Int, _ name: String) throws(Unreadable) -> String {
+            guard let text = try text(index, name) else { throw Unreadable(description: "\(name) is null") }
+            return text
+        }
+        eventID = try required(0, "event_id")
+        topic = try required(1, "topic")
+        aggregateType = try required(2, "aggregate_type")
+        key = try required(3, "key")
+        eventType = try required(4, "event_type")
+        payload = try text(5, "payload")
+        if let hex = try text(6, "payload_bytes") {
+            guard let bytes = Self.bytes(hex: hex) else { throw Unreadable(description: "payload_bytes is not hexadecimal") }
+            payloadBytes = bytes
+        } else {
+            payloadBytes = nil
+        }
+        guard (payload == nil) != (payloadBytes == nil) else { throw Unreadable(description: "not exactly one of payload and payload_bytes") }
+        contentType = try text(7, "content_type")
+        messageKey = try text(8, "message_key")
+        if fields[9].isNull {
+            messagePartition = nil
+        } else {
+            guard let number = fields[9].numberText, let partition = Int32(number), partition >= 0 else {
+                throw Unreadable(description: "message_partition is not a partition number")
+            }
+            messagePartition = partition
+        }
+        headers = try required(10, "headers")
+        guard let seconds = fields[11].numberText, let micros = Self.microseconds(seconds: seconds) else {
+            throw Unreadable(description: "created_at is not a number of seconds")
+        }
+        createdAt = Timestamp(microsecondsSinceEpoch: micros)
+    }
+
+    /// `1796563048.217328` (as `date_part('epoch', …)` prints it) to microseconds, exactly.
+    static func microseconds(seconds text: String) -> Int64? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        if parts.count == 2, let whole = Int64(parts[0]), parts[1].count <= 6, parts[1].allSatisfy(\.isASCIIDigit),
+           let fraction = Int64(parts[1].padding(toLength: 6, withPad: "0", startingAt: 0)) {
+            return whole * 1_000_000 + (whole < 0 || parts[0].hasPrefix("-") ? -fraction : fraction)
+        }
+        if parts.count == 1, let whole = Int64(parts[0]) { return whole * 1_000_000 }
+        guard let double = Double(text), double.isFinite, abs(double) < 9e12 else { return nil }
+        return Int64((double * 1_000_000).rounded())
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
