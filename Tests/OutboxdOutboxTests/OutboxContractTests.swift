@@ -292,4 +292,60 @@ import Testing
             do { _ = try TopicRoute(template) } catch { #expect(error.description.contains(reason), "\(template): \(error)") }
         }
     }
+
+    /// `outbox_emit_message` (migration 0017) checks an event as the outbox's trigger (0018)
+    /// checks a row: for each event below, both accept it or both name the same constraint. Once
+    /// the relay's slot is gone, a new session's emit is refused (55000): no relay would read it.
+    @Test func anEmittedMessageIsCheckedAsARowIs() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let admin = try database.connect()
+        defer { admin.close() }
+        let slot = "outboxd_check_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        try admin.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [String(slot)])
+        try admin.query("INSERT INTO outbox_wal_slots (slot_name) VALUES ($1)", [String(slot)])
+        typealias Event = (topic: String, aggregateType: String, eventType: String, payload: String?, bytes: String?, contentType: String?, partition: Int?)
+        let a = String(repeating: "a", count: 249)
+        let events: [Event] = [
+            ("orders", "", "order.placed", "{}", nil, nil, nil), ("bad topic", "", "e", "{}", nil, nil, nil), (a, "", "e", "{}", nil, nil, nil),
+            (a + "a", "", "e", "{}", nil, nil, nil), ("..", "", "e", "{}", nil, nil, nil), ("__consumer_offsets", "", "e", "{}", nil, nil, nil),
+            ("ordérs", "", "e", "{}", nil, nil, nil), ("", "", "e", "{}", nil, nil, nil), ("", "Order", "e", "{}", nil, nil, nil),
+            ("orders", "", "", "{}", nil, nil, nil), ("orders", "", "e", "{}", "00ff", nil, nil), ("orders", "", "e", nil, nil, nil, nil),
+            ("orders", "", "e", nil, "00ff", "application/x-protobuf", nil), ("orders", "", "e", "{}", nil, " x", nil),
+            ("orders", "", "e", "{}", nil, String(repeating: "c", count: 255), nil), ("orders", "", "e", "{}", nil, String(repeating: "c", count: 256), nil),
+            ("orders", "", "e", "{}", nil, "text/plain\n", nil), ("orders", "", "e", "{}", nil, "tëxt/plain", nil),
+            ("orders", "", "e", "{}", nil, nil, -1), ("orders", "", "e", "{}", nil, nil, 0),
+        ]
+        func outcome(_ function: String, _ event: Event) throws -> String {
+            try admin.executeScript("SAVEPOINT e")
+            do {
+                try admin.query("""
+                    SELECT \(function)($1, 'k', $2, $3::jsonb, '{}', $4, decode($5, 'hex'), $6, NULL, $7::int) AS id
+                    """, [event.topic, event.eventType, event.payload, event.aggregateType, event.bytes, event.contentType, event.partition])
+                try admin.executeScript("RELEASE SAVEPOINT e")
+                return "accepted"
+            } catch let error as PostgresError {
+                try admin.executeScript("ROLLBACK TO SAVEPOINT e")
+                return "\(error.code.raw) \(error.constraint ?? "-")"
+            }
+        }
+        try admin.executeScript("BEGIN")
+        var accepted = 0
+        for event in events {
+            let row = try outcome("outbox_emit", event)
+            #expect(try outcome("outbox_emit_message", event) == row, "\(event)")
+            if row == "accepted" { accepted += 1 }
+        }
+        try admin.executeScript("ROLLBACK")
+        #expect(accepted == 6, "the valid events of the list")
+
+        try admin.query("DELETE FROM outbox_wal_slots")
+        let writer = try database.connect()
+        defer { writer.close() }
+        #expect {
+            try writer.query("SELECT outbox_emit_message('orders', 'k', 'e', '{}')")
+        } throws: { error in
+            (error as? PostgresError)?.code == .objectNotInPrerequisiteState
+        }
+    }
 }
