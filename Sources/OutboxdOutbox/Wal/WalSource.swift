@@ -127,7 +127,7 @@ public final class WalSource: Worker {
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
         // Emitted events on their way, by the end of their transaction.
-        var flights: [(through: LSN, flight: MessagePublisher.Flight)] = []
+        var flights: [(ticket: Int, flight: MessagePublisher.Flight)] = []
         var eventsInFlight = 0
         while !signal.isStopping {
             if !flights.isEmpty {
@@ -147,15 +147,15 @@ public final class WalSource: Worker {
                 switch action {
                 case .none: break
                 case .confirm(let lsn): try confirm(lsn, on: replication)
-                case .publish(let rows, let messages, let xid, let through):
+                case .publish(let rows, let messages, let xid, let ticket):
                     if rows > 0 { unseen.append(xid) }
-                    state.withLock { $0.transactions += 1; $0.messages += messages.count }
+                    state.withLock { $0.transactions += rows > 0 ? 1 : 0; $0.messages += messages.count }
                     if messages.isEmpty {
                         // Handed: the rows are the relay's (from the table) whatever the slot does
                         // next; confirmed with the wake-up.
-                        _ = walStream.recorded(through: through)
+                        _ = walStream.recorded(ticket)
                     } else {
-                        flights.append((through, publisher.send(messages.map { ($0.lsn, $0.content) }, onComplete: { [reportsIn] in reportsIn.wake() })))
+                        flights.append((ticket, publisher.send(messages.map { ($0.lsn, $0.content) }, onComplete: { [reportsIn] in reportsIn.wake() })))
                         eventsInFlight += messages.count
                     }
                 }
@@ -191,17 +191,17 @@ public final class WalSource: Worker {
 
     /// Records every flight whose reports are all in (delivered, or written as rows), and confirms
     /// the slot past what that completes.
-    private func recordFlights(_ flights: inout [(through: LSN, flight: MessagePublisher.Flight)], eventsInFlight: inout Int,
+    private func recordFlights(_ flights: inout [(ticket: Int, flight: MessagePublisher.Flight)], eventsInFlight: inout Int,
                                stream: inout WalStream, control: PQConnection, replication: PQConnection) throws {
         var confirmTo: LSN?
         var index = 0
         while index < flights.count {
             guard flights[index].flight.isComplete else { index += 1; continue }
-            let (through, flight) = flights.remove(at: index)
+            let (ticket, flight) = flights.remove(at: index)
             let stored = try publisher.record(flight, on: control)
             eventsInFlight -= flight.events.count
             if stored > 0 { state.withLock { $0.messagesStored += stored } }
-            if case .confirm(let lsn) = stream.recorded(through: through) { confirmTo = lsn }
+            if case .confirm(let lsn) = stream.recorded(ticket) { confirmTo = lsn }
         }
         if let confirmTo { try confirm(confirmTo, on: replication) }
     }

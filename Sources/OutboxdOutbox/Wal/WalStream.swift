@@ -6,10 +6,15 @@ import OutboxdPostgres
 ///
 /// **G2 over the slot.** A committed transaction's outbox rows and `outbox_emit_message` events
 /// are handed to the sink (`.publish`) and the slot's position is confirmed past a transaction
-/// only once every transaction up to it is recorded (`recorded(through:)`), in whatever order
-/// they are. A transaction with neither is confirmed as soon as those before it are, and an idle
+/// only once every transaction up to it is recorded (`recorded(_:)`), in whatever order they
+/// are. A transaction with neither is confirmed as soon as those before it are, and an idle
 /// stream (nothing open, nothing handed) confirms the server's position on its keepalives, so an
 /// idle slot holds no WAL back.
+///
+/// Without `streaming`, pgoutput sends a transaction only once it has committed, so its events
+/// are handed in chunks of `chunkSize` as they arrive (a writer's transaction of millions of
+/// events is never held whole); the transaction is confirmed once its Commit is read and all
+/// its chunks are recorded.
 struct WalStream {
     /// The table whose inserts are events.
     struct Table: Equatable {
@@ -27,23 +32,29 @@ struct WalStream {
         case inTransaction(finalLSN: LSN, xid: UInt32, rows: Int, messages: [Message])
     }
 
+    /// Events handed at most in one `.publish` before their transaction's Commit.
+    static let chunkSize = 1000
+
     /// A logical decoding message with the event prefix (`OutboxEventMessage.prefix`).
     struct Message: Equatable {
         let lsn: LSN
         let content: [UInt8]
     }
 
-    /// A committed transaction handed on (or, with nothing to hand, waiting for those before it).
+    /// What was handed on, in stream order: a chunk of a transaction's events (`end` nil), or a
+    /// committed transaction (with nothing to hand, waiting for those before it).
     struct Handed: Equatable {
-        let end: LSN
+        let ticket: Int
+        let end: LSN?
         var recorded: Bool
     }
 
     enum Action: Equatable {
         case none
-        /// Hand one committed transaction (`xid`: `rows` outbox inserts, `messages` emitted events)
-        /// to the sink; `recorded(through:)` when they are recorded.
-        case publish(rows: Int, messages: [Message], xid: UInt32, through: LSN)
+        /// Hand a committed transaction's `rows` outbox inserts and `messages` emitted events (or a
+        /// chunk of its events before its Commit: no rows) to the sink; `recorded(ticket)` once
+        /// they are recorded.
+        case publish(rows: Int, messages: [Message], xid: UInt32, ticket: Int)
         /// Send a status update: everything before this position is done.
         case confirm(LSN)
     }
@@ -54,6 +65,7 @@ struct WalStream {
     private(set) var handed: [Handed] = []
     private(set) var confirmed: LSN
     private var relations: [UInt32: PgOutputRelation] = [:]
+    private var nextTicket = 0
 
     /// `confirmed`: the slot's confirmed position when the stream started.
     init(table: Table = Table(), confirmed: LSN) {
@@ -85,21 +97,22 @@ struct WalStream {
             }
             state = .idle
             messages.append(Message(lsn: lsn, content: content))
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: messages)
-            return .none
+            guard messages.count >= Self.chunkSize else {
+                state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: messages)
+                return .none
+            }
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: [])
+            return .publish(rows: 0, messages: messages, xid: xid, ticket: hand(end: nil, recorded: false))
         case .commit(_, let commitLSN, let end, _):
             guard case .inTransaction(let finalLSN, let xid, let rows, let messages) = state else { preconditionFailure("Commit outside a transaction") }
             precondition(commitLSN == finalLSN, "Commit at \(commitLSN) of the transaction begun for \(finalLSN)")
             state = .idle
             if rows == 0 && messages.isEmpty {
-                guard handed.isEmpty else {
-                    handed.append(Handed(end: end, recorded: true))
-                    return .none
-                }
-                return advance(to: end)
+                // Nothing (more) to hand: confirmed with what is before it.
+                _ = hand(end: end, recorded: true)
+                return settle()
             }
-            handed.append(Handed(end: end, recorded: false))
-            return .publish(rows: rows, messages: messages, xid: xid, through: end)
+            return .publish(rows: rows, messages: messages, xid: xid, ticket: hand(end: end, recorded: false))
         case .streamStart, .streamStop, .streamCommit, .streamAbort:
             preconditionFailure("a streamed transaction, which the source does not ask for")
         case .origin, .type, .update, .delete, .truncate:
@@ -115,18 +128,28 @@ struct WalStream {
         return replyRequested ? .confirm(confirmed) : .none
     }
 
-    /// The sink recorded the handed transaction ending at `end`: the position moves past every
-    /// recorded transaction before the first one still out.
-    mutating func recorded(through end: LSN) -> Action {
-        guard let index = handed.firstIndex(where: { $0.end == end }), !handed[index].recorded else {
-            preconditionFailure("recorded through \(end), which no transaction still out ends at")
+    private mutating func hand(end: LSN?, recorded: Bool) -> Int {
+        nextTicket += 1
+        handed.append(Handed(ticket: nextTicket, end: end, recorded: recorded))
+        return nextTicket
+    }
+
+    /// The sink recorded what `.publish` handed with `ticket`: the position moves past every
+    /// committed transaction before the first thing still out.
+    mutating func recorded(_ ticket: Int) -> Action {
+        guard let index = handed.firstIndex(where: { $0.ticket == ticket }), !handed[index].recorded else {
+            preconditionFailure("recorded ticket \(ticket), which is not out")
         }
         handed[index].recorded = true
+        return settle()
+    }
+
+    /// Moves past the committed transactions at the front that are wholly recorded.
+    private mutating func settle() -> Action {
         let done = handed.prefix { $0.recorded }.count
-        guard done > 0 else { return .none }
-        let confirmedEnd = handed[done - 1].end
-        handed.removeFirst(done)
-        return advance(to: confirmedEnd)
+        guard let through = handed.prefix(done).lastIndex(where: { $0.end != nil }), let end = handed[through].end else { return .none }
+        handed.removeFirst(through + 1)
+        return advance(to: end)
     }
 
     /// Transactions handed and not yet recorded.
