@@ -13,13 +13,30 @@ CREATE TABLE outbox_wal_slots (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The checks of an event, for the outbox's insert trigger (migration 0018) and outbox_emit_message
+-- alike: the name of the first outbox constraint it violates, or NULL. A SQL expression, inlined
+-- where it is called. Each length is checked apart from its pattern: a bounded repetition such
+-- as {1,249} makes PostgreSQL's regex engine take about 35 µs a call (bench/emit.sh). The
+-- patterns admit only ASCII, so length() counts bytes.
+CREATE FUNCTION outbox_event_problem(topic text, aggregate_type text, event_type text, payload jsonb, payload_bytes bytea,
+                                     tombstone boolean, content_type text, message_partition integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    WHEN NOT (num_nonnulls(payload, payload_bytes) = CASE WHEN tombstone THEN 0 ELSE 1 END) THEN 'outbox_one_payload'
+    WHEN NOT (topic <> '' OR aggregate_type <> '') THEN 'outbox_topic_or_route'
+    WHEN NOT (topic = '' OR (topic ~ '^[A-Za-z0-9._-]+$' AND length(topic) <= 249
+              AND topic NOT IN ('.', '..', '__consumer_offsets', '__transaction_state', '__cluster_metadata'))) THEN 'outbox_topic_name'
+    WHEN NOT (content_type IS NULL OR (content_type ~ '^[!-~][ -~]*$' AND length(content_type) <= 255)) THEN 'outbox_content_type'
+    WHEN NOT (message_partition IS NULL OR message_partition >= 0) THEN 'outbox_message_partition'
+    WHEN NOT (event_type <> '') THEN 'outbox_event_type'
+END
+$$;
+
 -- The message's prefix names its format; its content is a JSON array, each text column as a JSON
 -- string (payload and headers as their jsonb text, so the record's bytes are the row's):
 -- [event_id, topic, aggregate_type, key, event_type, payload, payload_bytes (hex), content_type,
 --  message_key, message_partition, headers, created_at (seconds since the epoch)].
--- The same arguments and checks as outbox_emit (the outbox's constraints, by their names); the
--- lengths are checked apart from the patterns: a bounded repetition such as {1,249} makes
--- PostgreSQL's regex engine take ~35 µs a call (bench/emit.sh).
+-- The same arguments and checks as outbox_emit (the outbox's constraints, by their names).
 CREATE FUNCTION outbox_emit_message(
     topic text,
     key text,
@@ -44,16 +61,9 @@ BEGIN
         RAISE EXCEPTION 'outbox_emit_message: % must not be NULL', CASE WHEN outbox_emit_message.key IS NULL THEN 'key' ELSE 'event_type' END
             USING ERRCODE = '23502';
     END IF;
-    failed := CASE
-        WHEN num_nonnulls(outbox_emit_message.payload, outbox_emit_message.payload_bytes) <> 1 THEN 'outbox_one_payload'
-        WHEN NOT (to_topic <> '' OR route_type <> '') THEN 'outbox_topic_or_route'
-        WHEN NOT (to_topic = '' OR (to_topic ~ '^[A-Za-z0-9._-]+$' AND length(to_topic) <= 249
-                  AND to_topic NOT IN ('.', '..', '__consumer_offsets', '__transaction_state', '__cluster_metadata'))) THEN 'outbox_topic_name'
-        WHEN NOT (outbox_emit_message.content_type IS NULL
-                  OR (outbox_emit_message.content_type ~ '^[!-~][ -~]*$' AND length(outbox_emit_message.content_type) <= 255)) THEN 'outbox_content_type'
-        WHEN NOT (outbox_emit_message.message_partition IS NULL OR outbox_emit_message.message_partition >= 0) THEN 'outbox_message_partition'
-        WHEN NOT (outbox_emit_message.event_type <> '') THEN 'outbox_event_type'
-    END;
+    failed := public.outbox_event_problem(to_topic, route_type, outbox_emit_message.event_type, outbox_emit_message.payload,
+                                          outbox_emit_message.payload_bytes, false, outbox_emit_message.content_type,
+                                          outbox_emit_message.message_partition);
     IF failed = 'outbox_one_payload' THEN
         RAISE EXCEPTION 'outbox_emit_message: the event violates check constraint "%" of the outbox', failed
             USING ERRCODE = '23514', CONSTRAINT = failed, HINT = 'set exactly one of payload and payload_bytes';
@@ -84,6 +94,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'outboxd_writer') THEN
         GRANT SELECT ON outbox_wal_slots TO outboxd_writer;
         GRANT EXECUTE ON FUNCTION outbox_emit_message(text, text, text, jsonb, jsonb, text, bytea, text, text, integer, uuid) TO outboxd_writer;
+        -- The insert trigger calls it as the inserting role (0018): granted in case PUBLIC's right was revoked.
+        GRANT EXECUTE ON FUNCTION outbox_event_problem(text, text, text, jsonb, bytea, boolean, text, integer) TO outboxd_writer;
     ELSE
         RAISE NOTICE 'role outboxd_writer does not exist: after creating it, run the GRANTs of migrations 0011, 0015, 0016 and 0017';
     END IF;

@@ -24,17 +24,22 @@ public final class MessagePublisher: Sendable {
         self.metrics = metrics
     }
 
-    /// One transaction's events on their way.
+    /// Events on their way, with what the stream handed them under.
     final class Flight: Sendable {
+        let tickets: [Int]
         let events: [Event]
         /// For each event, its message's index in `deliveries`; nil when it was not produced.
         let produced: [Int?]
         let deliveries: DeliveryBatch
+        /// The contents' bytes, for the source's bound on what is in flight.
+        let bytes: Int
 
-        init(events: [Event], produced: [Int?], deliveries: DeliveryBatch) {
+        init(tickets: [Int], events: [Event], produced: [Int?], deliveries: DeliveryBatch) {
+            self.tickets = tickets
             self.events = events
             self.produced = produced
             self.deliveries = deliveries
+            bytes = events.reduce(0) { $0 + $1.content.count }
         }
 
         var isComplete: Bool { deliveries.isComplete }
@@ -44,27 +49,27 @@ public final class MessagePublisher: Sendable {
     struct Event: Sendable {
         let message: OutboxEventMessage?
         let lsn: LSN
+        let content: [UInt8]
         let row: OutboxRow?
         let unreadable: String?
-        /// The content as read, for the row of a message that is not an event.
-        let content: [UInt8]
     }
 
-    /// Produces the events of `messages` (raw contents with their positions) without waiting; an
-    /// unreadable one is not produced (it is parked by `record`), nor are the later ones of its key.
-    func send(_ messages: [(lsn: LSN, content: [UInt8])], onComplete: @escaping @Sendable () -> Void) -> Flight {
+    /// Produces the events of `messages` (contents with their positions) without waiting; an
+    /// unreadable one is not produced (`record` parks it), nor are the later ones of its key.
+    /// `onComplete` runs once every report is in.
+    func send(_ messages: [WalStream.Message], tickets: [Int], onComplete: @escaping @Sendable () -> Void) -> Flight {
         let format = configuration.format
-        let events = messages.map { lsn, content -> Event in
+        let events = messages.map { message -> Event in
             do {
-                let message = try OutboxEventMessage(content: content, lsn: lsn)
+                let event = try OutboxEventMessage(content: message.content, lsn: message.lsn)
                 do {
-                    return Event(message: message, lsn: lsn, row: try OutboxRow(message: message, format: format), unreadable: nil, content: [])
+                    return Event(message: event, lsn: message.lsn, content: message.content, row: try OutboxRow(message: event, format: format), unreadable: nil)
                 } catch {
-                    return Event(message: message, lsn: lsn, row: nil, unreadable: "the relay cannot read this event: \(error)", content: [])
+                    return Event(message: event, lsn: message.lsn, content: message.content, row: nil, unreadable: "the relay cannot read this event: \(error)")
                 }
             } catch {
-                return Event(message: nil, lsn: lsn, row: nil, unreadable: "a message with prefix \(OutboxEventMessage.prefix) that is not an event: \(error)",
-                             content: content)
+                return Event(message: nil, lsn: message.lsn, content: message.content, row: nil,
+                             unreadable: "a message with prefix \(OutboxEventMessage.prefix) that is not an event: \(error)")
             }
         }
         // Unreadable events are not produced; the later ones of their key wait for them (G3).
@@ -84,12 +89,12 @@ public final class MessagePublisher: Sendable {
         var chainOfKey: [String: Int] = [:]
         let chains = producible.map { row in chainOfKey.firstValue(for: row.aggregateID, storing: chainOfKey.count) }
         let deliveries = producer.produce(producible.map { $0.message(format) }, chains: chains, onComplete: onComplete)
-        return Flight(events: events, produced: produced, deliveries: deliveries)
+        return Flight(tickets: tickets, events: events, produced: produced, deliveries: deliveries)
     }
 
     /// Once `flight` is complete: counts the delivered events and writes the others as outbox
-    /// rows (on `connection`, a plain session); returns how many it wrote. After it returns,
-    /// every event of the flight is delivered or a row: the transaction's position may be confirmed.
+    /// rows (on `connection`, a plain session); returns how many rows it wrote. After it returns,
+    /// every event of the flight is delivered or a row: its transactions' position may be confirmed.
     func record(_ flight: Flight, on connection: PQConnection) throws -> Int {
         let results = flight.deliveries.results(waitingUpTo: .zero)
         var undelivered: [UndeliveredEvent] = []
@@ -97,7 +102,7 @@ public final class MessagePublisher: Sendable {
         for (event, index) in zip(flight.events, flight.produced) {
             guard let row = event.row, let index else {
                 undelivered.append(undeliveredEvent(event, error: event.unreadable ?? "not produced: an earlier event of its key was not delivered",
-                                                    park: event.unreadable != nil, attempts: 1))
+                                                    park: event.unreadable != nil))
                 continue
             }
             switch results[index] {
@@ -106,36 +111,35 @@ public final class MessagePublisher: Sendable {
                 latencies.append(Double(reportedAt.microsecondsSinceEpoch - row.createdAt.microsecondsSinceEpoch) / 1_000_000)
             case .failed(let error):
                 metrics.failures.increment([error.code.name])
-                undelivered.append(undeliveredEvent(event, error: error.description, park: error.isPermanent, attempts: 1))
+                undelivered.append(undeliveredEvent(event, error: error.description, park: error.isPermanent))
             case .notProduced, .unknown:
-                undelivered.append(undeliveredEvent(event, error: "not produced: an earlier event of its key was not delivered", park: false, attempts: 1))
+                undelivered.append(undeliveredEvent(event, error: "not produced: an earlier event of its key was not delivered", park: false))
             }
         }
         metrics.latency.observe(latencies)
         guard !undelivered.isEmpty else { return 0 }
-        let existing = try OutboxStore(connection: connection).storeUndelivered(undelivered, maxAttempts: configuration.maxAttempts)
-        for event in undelivered {
-            let parked = event.park || configuration.maxAttempts <= 1
-            if parked { metrics.parked.increment() }
-            let known = event.eventID.map(existing.contains) ?? false
-            logger.log(parked ? .error : .warning,
-                       known ? "emitted event not delivered; it is an outbox row already" : parked ? "emitted event parked as an outbox row"
-                           : "emitted event not delivered; written as an outbox row, which the relay retries",
-                       ["event_id": event.eventID ?? "none", "error": event.error])
+        let dispositions = try OutboxStore(connection: connection).storeUndelivered(undelivered, maxAttempts: configuration.maxAttempts)
+        var rows = 0
+        for (event, disposition) in zip(undelivered, dispositions) {
+            switch disposition {
+            case .existing:
+                logger.notice("emitted event read again is an outbox row already", ["event_id": event.message?.eventID ?? "none"])
+            case .row, .unreadable:
+                rows += 1
+                let parks = disposition == .unreadable || event.park || configuration.maxAttempts <= 1
+                if parks { metrics.parked.increment() }
+                logger.log(parks ? .error : .warning,
+                           disposition == .unreadable ? "emitted message parked as an outbox row with its content (\(UndeliveredEvent.unreadableType))"
+                               : parks ? "emitted event not delivered; parked as an outbox row" : "emitted event not delivered; written as an outbox row, which the relay retries",
+                           ["event_id": event.message?.eventID ?? "none", "lsn": "\(event.lsn)", "error": event.error])
+            }
         }
-        return undelivered.count
+        return rows
     }
 
-    private func undeliveredEvent(_ event: Event, error: String, park: Bool, attempts: Int) -> UndeliveredEvent {
-        let delay = park ? 0 : configuration.backoff.delay(afterFailures: attempts, jitter: Double.random(in: 0...1)).wholeMilliseconds
-        guard let message = event.message else {
-            return UndeliveredEvent(eventID: nil, topic: "", aggregateType: "outboxd.unreadable-message", key: "\(event.lsn)",
-                                    eventType: "outboxd.unreadable-message", payload: nil, payloadBytes: event.content, contentType: nil,
-                                    messageKey: nil, messagePartition: nil, headers: "{}", error: error, delayMilliseconds: delay, park: true)
-        }
-        return UndeliveredEvent(eventID: message.eventID, topic: message.topic, aggregateType: message.aggregateType, key: message.key,
-                                eventType: message.eventType, payload: message.payload, payloadBytes: message.payloadBytes,
-                                contentType: message.contentType, messageKey: message.messageKey, messagePartition: message.messagePartition,
-                                headers: message.headers, error: error, delayMilliseconds: delay, park: park)
+    private func undeliveredEvent(_ event: Event, error: String, park: Bool) -> UndeliveredEvent {
+        let delay = park ? 0 : configuration.backoff.delay(afterFailures: 1, jitter: Double.random(in: 0...1)).wholeMilliseconds
+        return UndeliveredEvent(message: event.message, content: event.content, lsn: event.lsn, error: error, delayMilliseconds: delay,
+                                park: park || event.message == nil)
     }
 }

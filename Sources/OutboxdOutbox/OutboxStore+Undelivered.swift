@@ -1,60 +1,89 @@
 import OutboxdPostgres
 
-/// An event that exists nowhere but in the WAL (`outbox_emit_message`) and could not be delivered:
-/// it becomes an outbox row, so nothing is dropped silently.
-struct UndeliveredEvent {
-    var eventID: String?
-    var topic: String
-    var aggregateType: String
-    var key: String
-    var eventType: String
-    var payload: String?
-    var payloadBytes: [UInt8]?
-    var contentType: String?
-    var messageKey: String?
-    var messagePartition: Int32?
-    var headers: String
-    /// `last_error`.
-    var error: String
-    var delayMilliseconds: Int64
-    /// Parked at once (a permanent error, or content that is not an event).
-    var park: Bool
-}
-
 extension OutboxStore {
+    /// What `storeUndelivered` did with one event.
+    enum UndeliveredDisposition: Equatable {
+        /// Written as a row with one failed attempt.
+        case row
+        /// Already a row: the same message read again after a restart; left as it is.
+        case existing
+        /// Refused as a row (a column the outbox's checks refuse, an event id another event holds),
+        /// or not an event: written as a parked row holding the message's content and why.
+        case unreadable
+    }
+
     /// Writes `events` as outbox rows with one failed attempt (parked at `maxAttempts`, or at once
     /// with `park`), in one transaction on a plain session, whose triggers queue them: the relay
-    /// retries them like any row that failed. Returns the event ids that were rows already
-    /// (the same message read again after a restart), which are left as they are.
-    func storeUndelivered(_ events: [UndeliveredEvent], maxAttempts: Int) throws -> [String] {
-        guard !events.isEmpty else { return [] }
-        var existing: [String] = []
+    /// retries them like any row that failed. Each event is written under a savepoint: one the
+    /// outbox refuses becomes a parked row of type `UndeliveredEvent.unreadableType` with its
+    /// content, so one bad message never blocks the others or the slot.
+    func storeUndelivered(_ events: [UndeliveredEvent], maxAttempts: Int) throws -> [UndeliveredDisposition] {
+        var result: [UndeliveredDisposition] = []
+        guard !events.isEmpty else { return result }
         try connection.transaction {
             var ids: [Int64] = []
-            var stored: [UndeliveredEvent] = []
+            var written: [UndeliveredEvent] = []
             for event in events {
-                let parameters: [(any PostgresParameter)?] = [
-                    event.eventID, event.topic, event.key, event.eventType, event.payload, event.headers, event.aggregateType,
-                    event.payloadBytes.map(PostgresBytes.init), event.contentType, event.messageKey, event.messagePartition,
-                ]
-                let inserted = try connection.query(Self.insertUndelivered, parameters)
-                if let id = try inserted.first?.require(Int64.self, "id") {
-                    ids.append(id)
-                    stored.append(event)
-                } else if let eventID = event.eventID {
-                    existing.append(eventID)
+                if let message = event.message {
+                    try connection.executeScript("SAVEPOINT undelivered")
+                    do {
+                        let id = try connection.query(Self.insertUndelivered, Self.parameters(message)).first?.require(Int64.self, "id")
+                        try connection.executeScript("RELEASE SAVEPOINT undelivered")
+                        if let id {
+                            ids.append(id)
+                            written.append(event)
+                            result.append(.row)
+                            continue
+                        }
+                    } catch let error as PostgresError where error.kind == .server {
+                        try connection.executeScript("ROLLBACK TO SAVEPOINT undelivered")
+                        if error.code == .uniqueViolation,
+                           try connection.query(Self.sameEvent, [message.eventID, message.key, message.eventType]).first != nil {
+                            result.append(.existing)
+                            continue
+                        }
+                        var unreadable = event
+                        unreadable.message = nil
+                        unreadable.park = true
+                        unreadable.error = "the relay could not store this emitted event as an outbox row (\(error.message)); it failed: \(event.error)"
+                        try write(unreadable, into: &ids, &written)
+                        result.append(.unreadable)
+                        continue
+                    }
                 }
+                try write(event, into: &ids, &written)
+                result.append(.unreadable)
             }
-            _ = try connection.query(Self.markFailed, [ids, stored.map(\.error), stored.map(\.delayMilliseconds), maxAttempts, stored.map(\.park)])
+            _ = try connection.query(Self.markFailed, [ids, written.map(\.error), written.map(\.delayMilliseconds), maxAttempts, written.map(\.park)])
         }
-        return existing
+        return result
+    }
+
+    /// Writes the row of content that is not an event (it cannot fail the outbox's checks).
+    private func write(_ event: UndeliveredEvent, into ids: inout [Int64], _ written: inout [UndeliveredEvent]) throws {
+        let id = try connection.query(Self.insertUndelivered, [
+            nil, "", "\(event.lsn)", UndeliveredEvent.unreadableType, nil, "{}", UndeliveredEvent.unreadableType,
+            PostgresBytes(event.content), nil, nil, nil,
+        ]).first?.require(Int64.self, "id")
+        guard let id else { throw PostgresError(kind: .decoding, message: "no id for the row of an unreadable message") }
+        ids.append(id)
+        written.append(event)
+    }
+
+    private static func parameters(_ message: OutboxEventMessage) -> [(any PostgresParameter)?] {
+        [message.eventID, message.topic, message.key, message.eventType, message.payload, message.headers, message.aggregateType,
+         message.payloadBytes.map(PostgresBytes.init), message.contentType, message.messageKey, message.messagePartition]
     }
 
     static let insertUndelivered = PostgresStatement(name: "outbox_insert_undelivered", sql: """
         INSERT INTO outbox (event_id, topic, aggregate_id, event_type, payload, headers, aggregate_type, payload_bytes,
                             content_type, message_key, message_partition)
         VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::bytea, $9, $10, $11::int)
-        ON CONFLICT (event_id) DO NOTHING
         RETURNING id
+        """)
+
+    /// A row of the event already: the same id, key and type (the message read again after a restart).
+    static let sameEvent = PostgresStatement(name: "outbox_same_event", sql: """
+        SELECT 1 FROM outbox WHERE event_id = $1::uuid AND aggregate_id = $2 AND event_type = $3
         """)
 }

@@ -7,3 +7,14 @@ public enum RelaySource: String, Sendable, CaseIterable {
     /// (`WalSource`): another service's `outbox_emit` is claimed at once instead of at the next poll.
     case wal
 }
+
+extension RelaySource {
+    /// What the relay's sessions are named in `pg_stat_activity` (`application_name`): its lanes,
+    /// then (wal) its replication stream.
+    public var applicationNames: [String] {
+        switch self {
+        case .poll: ["outboxd-relay"]
+        case .wal: ["outboxd-relay+wal", "outboxd-relay-wal"]
+        }
+    }
+}

@@ -22,14 +22,3 @@ public struct RelaySourceError: Error, Sendable, CustomStringConvertible, Custom
 
     public var debugDescription: String { description }
 }
-
-extension RelaySource {
-    /// What the relay's sessions are named in `pg_stat_activity` (`application_name`): its lanes,
-    /// then (wal) its replication stream.
-    public var applicationNames: [String] {
-        switch self {
-        case .poll: ["outboxd-relay"]
-        case .wal: ["outboxd-relay+wal", "outboxd-relay-wal"]
-        }
-    }
-}

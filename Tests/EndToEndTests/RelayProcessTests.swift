@@ -288,7 +288,7 @@ import Testing
         let scrape = try PrometheusScrape(try client.request("GET", "/metrics").text)
         #expect(scrape.value("outboxd_wal_streaming") == 1)
         #expect((scrape.value("outboxd_wal_transactions_total") ?? 0) >= 1)
-        #expect(scrape.value("outboxd_wal_messages_total") == 1)
+        #expect((scrape.value("outboxd_wal_messages_total") ?? 0) >= 1)
         let shipped = try ["config/outboxd-alerts.yml", "config/outboxd-dashboard.json"].map {
             try String(contentsOf: TestEnvironment.repositoryRoot.appendingPathComponent($0), encoding: .utf8)
         }.joined()

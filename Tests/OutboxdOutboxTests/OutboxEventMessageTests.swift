@@ -60,5 +60,11 @@ import Testing
         #expect(OutboxEventMessage.microseconds(seconds: "-0.5") == -500_000)
         #expect(OutboxEventMessage.microseconds(seconds: "1.5e3") == 1_500_000_000)
         #expect(OutboxEventMessage.microseconds(seconds: "x") == nil)
+        // Beyond what a timestamp holds (and what an Int64 of microseconds holds): refused, not a trap.
+        #expect(OutboxEventMessage.microseconds(seconds: "99999999999999") == nil)
+        #expect(OutboxEventMessage.microseconds(seconds: "-99999999999999.5") == nil)
+        #expect(OutboxEventMessage.microseconds(seconds: "9223372036854775807") == nil)
+        #expect(OutboxEventMessage.microseconds(seconds: "1e300") == nil)
+        #expect(OutboxEventMessage.microseconds(seconds: "253402300799.999999") == 253_402_300_799_999_999)
     }
 }

@@ -127,6 +127,20 @@ import Testing
         #expect(try rig.fixture.database.count("outbox", where: "published_at IS NULL") == 0)
     }
 
+    /// The slot is dropped while no relay runs (as `max_slot_wal_keep_size` does to the slot of
+    /// stopped relays): the next source to start knows it from the registry, counts and logs it.
+    @Test func aSlotLostWhileNoRelayRanIsCountedAsRecreated() throws {
+        let rig = try Rig()
+        let first = try rig.streaming()
+        #expect(first.status.slotsRecreated == 0, "a first creation")
+        first.stop(deadline: .now + .seconds(5))
+        let admin = try rig.fixture.database.connect()
+        defer { admin.close() }
+        try waitUntil("the slot is dropped") { try rig.dropSlot(on: admin) }
+        let next = try rig.streaming()
+        #expect(next.status.slotsRecreated == 1)
+    }
+
     /// One stream per slot: a second source stands by, and takes over when the first stops.
     @Test func aSecondSourceStandsByAndTakesOver() throws {
         let rig = try Rig()
@@ -207,35 +221,54 @@ import Testing
         #expect(try rig.fixture.database.count("outbox", where: "event_id = $1", [messageID]) == 0, "no row for the message")
         try waitUntil("the slot is confirmed past the message") { try rig.confirmed(past: before) }
         #expect(source.status.messages == 1 && source.status.messagesStored == 0)
-        #expect(rig.fixture.relay.metrics.published.value(["task-events"]) >= 1)
+        try waitUntil("the message and the row are counted") { rig.fixture.relay.metrics.published.value(["task-events"]) == 2 }
     }
 
     /// An event the broker refuses for good (too large) becomes a parked outbox row with its
-    /// error; content with the event prefix that is not an event becomes a parked row naming what
-    /// is wrong; neither stops the events after them.
+    /// error; content with the event prefix that is not an event, or an event the outbox refuses
+    /// as a row, becomes a parked row with the content and what is wrong; none stops the stream
+    /// or the events after them.
     @Test func anUndeliverableMessageIsParkedAsARow() throws {
         let rig = try Rig(producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")])
         let source = try rig.streaming()
         let large = try rig.emitMessage(key: "big", payload: "{\"text\": \"\(String(repeating: "x", count: 6000))\"}")
+        // Written by hand with the event prefix: not an event; an event no row may hold (a topic
+        // name Kafka refuses, which the outbox's checks refuse too); a time past any timestamp.
         try rig.writer.query("SELECT pg_logical_emit_message(true, 'outboxd.event.v1', '[\"not\", \"an event\"]')")
+        let badTopic = UUID()
+        try rig.writer.query("""
+            SELECT pg_logical_emit_message(true, 'outboxd.event.v1', $1)
+            """, ["[\"\(badTopic.lowercaseString)\", \"bad topic\", \"\", \"k\", \"e\", \"{}\", null, null, null, null, \"{}\", 1796563048]"])
+        try rig.writer.query("""
+            SELECT pg_logical_emit_message(true, 'outboxd.event.v1', $1)
+            """, ["[\"\(UUID().lowercaseString)\", \"t\", \"\", \"k\", \"e\", \"{}\", null, null, null, null, \"{}\", 99999999999999]"])
         let after = try rig.emitMessage(key: "small")
         let records = try rig.fixture.consume(1)
         #expect(records.map { $0.header("ce_id") } == [after.lowercaseString])
-        try waitUntil("both are rows") { try rig.fixture.database.count("outbox") == 2 }
+        try waitUntil("four are rows") { try rig.fixture.database.count("outbox") == 4 }
         let parked = Array(try rig.writer.query("""
-            SELECT event_id, aggregate_type, last_error, attempts, parked_at IS NOT NULL AS parked, payload::text AS payload
+            SELECT event_id, aggregate_type, last_error, attempts, parked_at IS NOT NULL AS parked, payload::text AS payload,
+                   convert_from(payload_bytes, 'UTF8') AS content
             FROM outbox ORDER BY id
             """))
         #expect(try parked[0].require(UUID.self, "event_id") == large)
         #expect(try parked[0].require(String.self, "last_error").contains("MSG_SIZE_TOO_LARGE"))
         #expect(try parked[0].require(Bool.self, "parked") && parked[0].require(Int.self, "attempts") == 1)
         #expect(try parked[0].require(String.self, "payload").count > 6000, "the event is kept whole")
-        #expect(try parked[1].require(String.self, "aggregate_type") == "outboxd.unreadable-message")
+        for row in parked.dropFirst() {
+            #expect(try row.require(String.self, "aggregate_type") == "outboxd.unreadable-message")
+            #expect(try row.require(Bool.self, "parked"))
+        }
         #expect(try parked[1].require(String.self, "last_error").contains("not the array of 12 columns"))
-        #expect(try parked[1].require(Bool.self, "parked"))
-        #expect(source.status.messages == 3 && source.status.messagesStored == 2)
+        #expect(try parked[2].require(String.self, "last_error").contains("could not store this emitted event as an outbox row"))
+        #expect(try parked[2].require(String.self, "content").contains(badTopic.lowercaseString), "the message's content is kept")
+        #expect(try parked[3].require(String.self, "last_error").contains("created_at is not a number of seconds"))
+        #expect(source.status.messages == 5)
+        // The count follows the rows' commit.
+        try waitUntil("the rows are counted") { source.status.messagesStored == 4 }
+        #expect(source.status.phase == .streaming, "nothing stopped the stream")
         // Retried by an operator (outbox_retry), the large row is claimed like any other and fails again.
-        #expect(try rig.fixture.database.count("outbox_queue", where: "parked_at IS NOT NULL") == 2)
+        #expect(try rig.fixture.database.count("outbox_queue", where: "parked_at IS NOT NULL") == 4)
     }
 
     /// A relay in wal mode is refused while one in poll mode runs on the database (its lanes'

@@ -76,17 +76,30 @@ public struct OutboxEventMessage: Sendable, Equatable {
         createdAt = Timestamp(microsecondsSinceEpoch: micros)
     }
 
-    /// `1796563048.217328` (as `date_part('epoch', …)` prints it) to microseconds, exactly.
+    /// `1796563048.217328` (as `date_part('epoch', …)` prints it) to microseconds, exactly; nil
+    /// outside the years 1–9999 (what a timestamp can hold).
     static func microseconds(seconds text: String) -> Int64? {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        if parts.count == 2, let whole = Int64(parts[0]), parts[1].count <= 6, parts[1].allSatisfy(\.isASCIIDigit),
-           let fraction = Int64(parts[1].padding(toLength: 6, withPad: "0", startingAt: 0)) {
-            return whole * 1_000_000 + (whole < 0 || parts[0].hasPrefix("-") ? -fraction : fraction)
+        var micros: Int64?
+        if let whole = Int64(parts[0]), abs(whole) <= maximumSeconds {
+            if parts.count == 1 {
+                micros = whole * 1_000_000
+            } else if parts[1].count <= 6, parts[1].allSatisfy(\.isASCIIDigit),
+                      let fraction = Int64(parts[1].padding(toLength: 6, withPad: "0", startingAt: 0)) {
+                micros = whole * 1_000_000 + (parts[0].hasPrefix("-") ? -fraction : fraction)
+            }
         }
-        if parts.count == 1, let whole = Int64(parts[0]) { return whole * 1_000_000 }
-        guard let double = Double(text), double.isFinite, abs(double) < 9e12 else { return nil }
-        return Int64((double * 1_000_000).rounded())
+        if micros == nil, let double = Double(text), double.isFinite, abs(double) <= Double(maximumSeconds) {
+            micros = Int64((double * 1_000_000).rounded())
+        }
+        guard let micros, (Timestamp.earliestParseable.microsecondsSinceEpoch...Timestamp.latestParseable.microsecondsSinceEpoch).contains(micros) else {
+            return nil
+        }
+        return micros
     }
+
+    /// Seconds from the epoch to past the year 9999, either way.
+    private static let maximumSeconds: Int64 = 300_000_000_000
 
     static func bytes(hex: String) -> [UInt8]? {
         let digits = Array(hex.utf8)

@@ -29,12 +29,22 @@ struct WalSlot: Sendable {
 
     /// Creates the publication (of the inserted rows' ids only: the relay reads the rows from the
     /// table, so payloads need not be decoded and sent) and the slot when missing, and registers
-    /// the slot in `outbox_wal_slots` (where `outbox_emit_message` looks for a reader); true when
-    /// the slot was created now. The slot is checked to be a `pgoutput` slot of this database.
-    func prepare(on connection: PQConnection) throws -> Bool {
+    /// the slot in `outbox_wal_slots` (where `outbox_emit_message` looks for a reader). The slot
+    /// is checked to be a `pgoutput` slot of this database.
+    func prepare(on connection: PQConnection) throws -> Preparation {
+        let registered = try connection.query("SELECT 1 FROM outbox_wal_slots WHERE slot_name = $1", [name]).first != nil
         let created = try prepareSlot(on: connection)
-        try connection.query("INSERT INTO outbox_wal_slots (slot_name) VALUES ($1) ON CONFLICT (slot_name) DO NOTHING", [name])
-        return created
+        if !registered { try connection.query("INSERT INTO outbox_wal_slots (slot_name) VALUES ($1) ON CONFLICT (slot_name) DO NOTHING", [name]) }
+        return created ? (registered ? .recreated : .created) : .existing
+    }
+
+    enum Preparation: Equatable {
+        case existing
+        /// Created the first time.
+        case created
+        /// Created again: it was registered, so a relay had it before, and it was dropped or lost
+        /// (by an operator, `max_slot_wal_keep_size`, a failover) whether or not a relay ran then.
+        case recreated
     }
 
     private func prepareSlot(on connection: PQConnection) throws -> Bool {

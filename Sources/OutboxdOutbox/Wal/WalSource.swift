@@ -97,16 +97,17 @@ public final class WalSource: Worker {
         let control = try database.connect()
         defer { control.close() }
         let slot = WalSlot(name: configuration.walSlot, publication: configuration.walPublication)
-        if try slot.prepare(on: control) {
-            if streamed {
-                state.withLock { $0.slotsRecreated += 1 }
-                logger.warning("the replication slot was missing or lost; recreated it, and rows committed meanwhile are published from the table",
-                               ["slot": slot.name])
-                logger.error("events emitted with outbox_emit_message while the slot was gone and not yet delivered are lost (they were in its WAL only)",
-                             ["slot": slot.name])
-            } else {
-                logger.notice("created the replication slot", ["slot": slot.name, "publication": slot.publication])
-            }
+        switch try slot.prepare(on: control) {
+        case .existing:
+            break
+        case .created:
+            logger.notice("created the replication slot", ["slot": slot.name, "publication": slot.publication])
+        case .recreated:
+            state.withLock { $0.slotsRecreated += 1 }
+            logger.warning("the replication slot was missing or lost; recreated it, and rows committed meanwhile are published from the table",
+                           ["slot": slot.name])
+            logger.error("events emitted with outbox_emit_message while the slot was gone and not yet delivered are lost (they were in its WAL only)",
+                         ["slot": slot.name])
         }
         let replication = try database.connectReplication(applicationName: RelaySource.wal.applicationNames[1])
         defer { replication.close() }
@@ -126,17 +127,15 @@ public final class WalSource: Worker {
         var statusDue = ContinuousClock.now + Self.statusInterval
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
-        // Emitted events on their way, by the end of their transaction.
-        var flights: [(ticket: Int, flight: MessagePublisher.Flight)] = []
-        var eventsInFlight = 0
+        var flights = Flights()
+        defer { finish(&flights, stream: &walStream, control: control, replication: replication, stopping: signal.isStopping) }
         while !signal.isStopping {
-            if !flights.isEmpty {
-                try recordFlights(&flights, eventsInFlight: &eventsInFlight, stream: &walStream, control: control, replication: replication)
-            }
-            // Read on while messages are waiting (up to a bound), then wake the relay once.
-            let timeout = !unseen.isEmpty ? Duration.zero : flights.isEmpty ? Self.readTimeout : Self.flightPoll
-            if unseen.count < Self.wakeEvery, eventsInFlight < Self.maxEventsInFlight,
-               let bytes = try replication.readReplication(timeout: timeout) {
+            try record(&flights, stream: &walStream, control: control, replication: replication)
+            // Read on while messages are waiting (up to the bounds), then hand the events read and
+            // wake the relay, once each.
+            let reading = unseen.count < Self.wakeEvery && flights.hasRoom
+            let timeout = !unseen.isEmpty || !flights.burst.isEmpty || !flights.out.isEmpty ? Duration.zero : Self.readTimeout
+            if reading, let bytes = try replication.readReplication(timeout: timeout) {
                 let action: WalStream.Action
                 switch try ReplicationMessage.decode(bytes) {
                 case .xLogData(_, _, _, let data):
@@ -155,21 +154,24 @@ public final class WalSource: Worker {
                         // next; confirmed with the wake-up.
                         _ = walStream.recorded(ticket)
                     } else {
-                        flights.append((ticket, publisher.send(messages.map { ($0.lsn, $0.content) }, onComplete: { [reportsIn] in reportsIn.wake() })))
-                        eventsInFlight += messages.count
+                        flights.add(messages, ticket: ticket)
                     }
                 }
                 continue
             }
-            if eventsInFlight >= Self.maxEventsInFlight, let first = flights.first {
-                // Back-pressure: the stream waits for the producer.
-                _ = first.flight.deliveries.wait(upTo: Self.readTimeout)
+            if !flights.burst.isEmpty {
+                flights.send(publisher) { [reportsIn] in reportsIn.wake() }
             }
             if !unseen.isEmpty {
                 try awaitVisible(unseen, on: control)
                 wake()
                 unseen.removeAll(keepingCapacity: true)
                 try confirm(walStream.confirmed, on: replication)
+            }
+            if !flights.out.isEmpty, flights.out.first?.isComplete == false {
+                // Nothing to read now: wait for the stream or for the reports (or, past the bounds,
+                // for the reports only).
+                _ = Wakeup.wait(for: [reportsIn], timeout: Self.readTimeout, sockets: [reading ? replication.socketDescriptor : -1])
             }
             let now = ContinuousClock.now
             if now >= statusDue {
@@ -184,26 +186,77 @@ public final class WalSource: Worker {
 
     /// Handed transactions read before the relay is woken, at most.
     static let wakeEvery = 256
-    /// Emitted events produced and not yet recorded, at most: past it the stream is not read.
-    static let maxEventsInFlight = 20_000
-    /// How long a read of the stream waits while emitted events are on their way.
-    static let flightPoll: Duration = .milliseconds(1)
 
-    /// Records every flight whose reports are all in (delivered, or written as rows), and confirms
-    /// the slot past what that completes.
-    private func recordFlights(_ flights: inout [(ticket: Int, flight: MessagePublisher.Flight)], eventsInFlight: inout Int,
-                               stream: inout WalStream, control: PQConnection, replication: PQConnection) throws {
+    /// Emitted events read in this burst, and those produced and not yet recorded, oldest first.
+    struct Flights {
+        var burst: [WalStream.Message] = []
+        var burstTickets: [Int] = []
+        var out: [MessagePublisher.Flight] = []
+        var events = 0
+        var bytes = 0
+
+        /// Past these (events or content bytes read and not recorded) the stream is not read.
+        static let maxEvents = 20_000
+        static let maxBytes = 16 << 20
+
+        var hasRoom: Bool { events < Self.maxEvents && bytes < Self.maxBytes }
+
+        mutating func add(_ messages: [WalStream.Message], ticket: Int) {
+            burst += messages
+            burstTickets.append(ticket)
+            events += messages.count
+            bytes += messages.reduce(0) { $0 + $1.content.count }
+        }
+
+        /// Produces the burst's events as one flight.
+        mutating func send(_ publisher: MessagePublisher, onComplete: @escaping @Sendable () -> Void) {
+            out.append(publisher.send(burst, tickets: burstTickets, onComplete: onComplete))
+            burst = []
+            burstTickets = []
+        }
+
+        mutating func removeFirst() -> MessagePublisher.Flight {
+            let flight = out.removeFirst()
+            events -= flight.events.count
+            bytes -= flight.bytes
+            return flight
+        }
+    }
+
+    /// Records the flights at the front whose reports are all in (delivered, or written as rows),
+    /// in the order they were sent, and confirms the slot past what that completes.
+    private func record(_ flights: inout Flights, stream: inout WalStream, control: PQConnection, replication: PQConnection) throws {
         var confirmTo: LSN?
-        var index = 0
-        while index < flights.count {
-            guard flights[index].flight.isComplete else { index += 1; continue }
-            let (ticket, flight) = flights.remove(at: index)
-            let stored = try publisher.record(flight, on: control)
-            eventsInFlight -= flight.events.count
+        while let first = flights.out.first, first.isComplete {
+            let stored = try publisher.record(first, on: control)
+            _ = flights.removeFirst()
             if stored > 0 { state.withLock { $0.messagesStored += stored } }
-            if case .confirm(let lsn) = stream.recorded(ticket) { confirmTo = lsn }
+            for ticket in first.tickets {
+                if case .confirm(let lsn) = stream.recorded(ticket) { confirmTo = lsn }
+            }
         }
         if let confirmTo { try confirm(confirmTo, on: replication) }
+    }
+
+    /// How long a stop waits for the reports of the events on their way, so that they are
+    /// confirmed rather than read and sent again by the next stream.
+    static let stopWait: Duration = .seconds(2)
+
+    /// At the end of a stream: on a stop, records what arrives within `stopWait`; what is left is
+    /// not confirmed, and the next stream reads it again (the same `ce_id`).
+    private func finish(_ flights: inout Flights, stream: inout WalStream, control: PQConnection, replication: PQConnection, stopping: Bool) {
+        guard stopping, !flights.out.isEmpty else { return }
+        let deadline = ContinuousClock.now + Self.stopWait
+        while let first = flights.out.first, ContinuousClock.now < deadline {
+            _ = first.deliveries.wait(upTo: deadline - ContinuousClock.now)
+            guard first.isComplete else { break }
+            do {
+                try record(&flights, stream: &stream, control: control, replication: replication)
+            } catch {
+                logger.warning("emitted events not recorded at the stop; the next stream sends them again", ["error": "\(error)"])
+                return
+            }
+        }
     }
 
     /// Waits (briefly: the gap between a commit's flush and its visibility) until `xids` are

@@ -12,8 +12,8 @@ import OutboxdPostgres
 /// idle slot holds no WAL back.
 ///
 /// Without `streaming`, pgoutput sends a transaction only once it has committed, so its events
-/// are handed in chunks of `chunkSize` as they arrive (a writer's transaction of millions of
-/// events is never held whole); the transaction is confirmed once its Commit is read and all
+/// are handed in chunks (`chunkSize` events or `chunkBytes` of content) as they arrive (a writer's
+/// transaction of millions of events is never held whole); the transaction is confirmed once its Commit is read and all
 /// its chunks are recorded.
 struct WalStream {
     /// The table whose inserts are events.
@@ -29,11 +29,13 @@ struct WalStream {
         /// inserted so far (a count, not the rows: the relay reads them from the table, and a bulk
         /// insert of millions of rows must not be held in memory until its Commit), and its events
         /// emitted as messages (those exist nowhere else).
-        case inTransaction(finalLSN: LSN, xid: UInt32, rows: Int, messages: [Message])
+        case inTransaction(finalLSN: LSN, xid: UInt32, rows: Int, messages: [Message], bytes: Int)
     }
 
-    /// Events handed at most in one `.publish` before their transaction's Commit.
+    /// Events, and bytes of their contents, handed at most in one `.publish` before their
+    /// transaction's Commit.
     static let chunkSize = 1000
+    static let chunkBytes = 4 << 20
 
     /// A logical decoding message with the event prefix (`OutboxEventMessage.prefix`).
     struct Message: Equatable {
@@ -78,33 +80,33 @@ struct WalStream {
         switch message {
         case .begin(let finalLSN, _, let xid):
             precondition(state == .idle, "Begin inside a transaction")
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: 0, messages: [])
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: 0, messages: [], bytes: 0)
             return .none
         case .relation(let relation):
             relations[relation.oid] = relation
             return .none
         case .insert(_, let oid, _):
-            guard case .inTransaction(let finalLSN, let xid, let rows, let messages) = state else { preconditionFailure("Insert outside a transaction") }
+            guard case .inTransaction(let finalLSN, let xid, let rows, let messages, let bytes) = state else { preconditionFailure("Insert outside a transaction") }
             guard let relation = relations[oid] else { preconditionFailure("Insert into relation \(oid) before its Relation message") }
             guard relation.namespace == table.schema && relation.name == table.name else { return .none }
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows + 1, messages: messages)
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows + 1, messages: messages, bytes: bytes)
             return .none
         case .message(_, let transactional, let lsn, let prefix, let content):
             // Events are emitted transactional; another prefix is another tool's message.
             guard transactional, prefix == OutboxEventMessage.prefix else { return .none }
-            guard case .inTransaction(let finalLSN, let xid, let rows, var messages) = state else {
+            guard case .inTransaction(let finalLSN, let xid, let rows, var messages, let bytes) = state else {
                 preconditionFailure("a transactional Message outside a transaction")
             }
             state = .idle
             messages.append(Message(lsn: lsn, content: content))
-            guard messages.count >= Self.chunkSize else {
-                state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: messages)
+            guard messages.count >= Self.chunkSize || bytes + content.count >= Self.chunkBytes else {
+                state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: messages, bytes: bytes + content.count)
                 return .none
             }
-            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: [])
+            state = .inTransaction(finalLSN: finalLSN, xid: xid, rows: rows, messages: [], bytes: 0)
             return .publish(rows: 0, messages: messages, xid: xid, ticket: hand(end: nil, recorded: false))
         case .commit(_, let commitLSN, let end, _):
-            guard case .inTransaction(let finalLSN, let xid, let rows, let messages) = state else { preconditionFailure("Commit outside a transaction") }
+            guard case .inTransaction(let finalLSN, let xid, let rows, let messages, _) = state else { preconditionFailure("Commit outside a transaction") }
             precondition(commitLSN == finalLSN, "Commit at \(commitLSN) of the transaction begun for \(finalLSN)")
             state = .idle
             if rows == 0 && messages.isEmpty {
