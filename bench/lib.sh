@@ -172,7 +172,7 @@ cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / h
 # backend_cpu_ticks PID…: clock ticks (user + system) the live PostgreSQL backends PID… used so far;
 # with relay_backends, the relay's own sessions (application_name outboxd-relay, issue #25).
 backend_cpu_ticks() { for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'; }
-relay_backends() { sql_value "SELECT pid FROM pg_stat_activity WHERE application_name = 'outboxd-relay'"; }
+relay_backends() { sql_value "SELECT pid FROM pg_stat_activity WHERE application_name IN ('outboxd-relay', 'outboxd-relay+wal')"; }
 
 # histogram_sum_count NAME: "SUM COUNT" of the unlabelled Prometheus histogram NAME in the text on stdin.
 histogram_sum_count() { awk -v n="$1" '$1 == n "_sum" { s = $2 } $1 == n "_count" { c = $2 } END { print s + 0, c + 0 }'; }

@@ -63,6 +63,33 @@ wal_slot() {
   [ "$(sql_value "SELECT count(*) FROM pg_publication WHERE pubname = 'outboxd_outbox'")" = 1 ] \
     || sql_value "CREATE PUBLICATION outboxd_outbox FOR TABLE outbox (id) WITH (publish = 'insert')" >/dev/null
   sql_value "SELECT pg_create_logical_replication_slot('outboxd', 'pgoutput')" >/dev/null
+  # A second slot over the same WAL, read after the drain by PostgreSQL's own client (pg_recvlogical).
+  sql_value "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = 'bench_recv'" >/dev/null
+  sql_value "SELECT pg_create_logical_replication_slot('bench_recv', 'pgoutput')" >/dev/null
+}
+
+# recvlogical_drain: pg_recvlogical (pgoutput, the relay's publication) reads bench_recv's WAL up to
+# the end of the backlog into /dev/null; sets recv_rate (events/s), recv_pg_cpu and recv_client_cpu (µs per event).
+children_cpu() { tail -n 1 "$1" | awk '{ gsub(/[ms]/, " "); print ($1 * 60 + $2) + ($3 * 60 + $4) }'; }
+recvlogical_drain() {
+  local end=$1 events=$2 pg_start t0 t1 c0 c1
+  recv_cmd="pg_recvlogical -d DATABASE_URL -S bench_recv --start -E END -o proto_version=1 -o publication_names=outboxd_outbox --no-loop -f /dev/null"
+  echo "\$ $recv_cmd" >&2
+  pg_start=$(pg_cpu_seconds)
+  # `times` in this shell (not in a command substitution, whose subshell has no children): CPU of reaped children.
+  times >"$dir/times0"
+  c0=$(children_cpu "$dir/times0")
+  t0=$(now)
+  run_child "$PGBIN/pg_recvlogical" -d "$DATABASE_URL" -S bench_recv --start -E "$end" -o proto_version=1 \
+    -o publication_names=outboxd_outbox --no-loop -f /dev/null 2>"$dir/recvlogical.err" \
+    || { cat "$dir/recvlogical.err" >&2; problems+=("pg_recvlogical failed"); }
+  t1=$(now)
+  times >"$dir/times1"
+  c1=$(children_cpu "$dir/times1")
+  recv_rate=$(awk -v n="$events" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b > a ? n / (b - a) : 0) }')
+  recv_pg_cpu=$(awk -v a="$pg_start" -v b="$(pg_cpu_seconds)" -v n="$events" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+  recv_client_cpu=$(awk -v a="$c0" -v b="$c1" -v n="$events" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+  echo "pg_recvlogical: $recv_rate events/s; CPU per event PostgreSQL $recv_pg_cpu µs, client $recv_client_cpu µs" >&2
 }
 
 # Through the views of migration 0006 (README "Inspecting the outbox"), as an operator would count.
@@ -117,6 +144,7 @@ for mode in ${MODES:-delete keep bytes}; do
   # --- outboxd relay: drain the same backlog into a fresh mock cluster in another process -------------
   wal_slot
   preload "$bytes"
+  backlog_end=$(sql_value "SELECT pg_current_wal_lsn()")
   bench_start_broker "$partitions"
   relay_cmd="RELAY_SOURCE=$RELAY_SOURCE OUTBOX_RETENTION=$retention RELAY_BATCH_SIZE=$BATCH KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP outboxd relay --metrics-listen 127.0.0.1:PORT"
   echo "\$ $relay_cmd" >&2
@@ -175,6 +203,7 @@ for mode in ${MODES:-delete keep bytes}; do
     checks[$mode]="rows_left=$left"
     [ "$left" = 0 ] || problems+=("delete: $left rows left in the outbox")
   fi
+  if [ "$RELAY_SOURCE" = wal ] && [ $mode = delete ]; then recvlogical_drain "$backlog_end" "$ROWS"; fi
 done
 
 # --- produce ceiling: the same producer settings and cluster shape, no PostgreSQL ----------------------
@@ -222,6 +251,9 @@ lines+=("relay drain (retention 0): ${drain_rate[delete]} events/s; claim+delete
 lines+=("relay drain (kept history): ${drain_rate[keep]} events/s; vs the retention-0 drain: ratio $keep_ratio (target >= 0.9: $(verdict "$keep_ratio" ge 0.9)); claim+mark SQL alone ${claim_rate[keep]} rows/s (drain ratio $(ratio "${drain_rate[keep]}" "${claim_rate[keep]}"), claim+mark/claim+delete $(ratio "${claim_rate[keep]}" "${claim_rate[delete]}")); ${checks[keep]}")
 bytes_ratio=$(ratio "${drain_rate[bytes]}" "${drain_rate[delete]}")
 lines+=("relay drain (retention 0) of bytes payloads (payload_bytes, the JSON text's bytes: the same size): ${drain_rate[bytes]} events/s; vs JSON payloads: ratio $bytes_ratio (target >= 1.0: $(verdict "$bytes_ratio" ge 1.0)); CPU per event relay ${relay_cpu[bytes]} µs (JSON ${relay_cpu[delete]}), PostgreSQL ${pg_cpu[bytes]} µs (JSON ${pg_cpu[delete]}); ${checks[bytes]}")
+if [ "$RELAY_SOURCE" = wal ] && [ -n "${recv_rate:-}" ]; then
+  lines+=("PostgreSQL's own decoding of the same backlog's WAL (pg_recvlogical, pgoutput to /dev/null): $recv_rate events/s; CPU per event PostgreSQL $recv_pg_cpu µs + client $recv_client_cpu µs; the WAL relay's drain (retention 0) $(ratio "${drain_rate[delete]}" "$recv_rate")x of it")
+fi
 lines+=("outboxd relay CPU per event, all its threads (brokers in their own process): retention 0 ${relay_cpu[delete]} µs (target <= 5: $(verdict "${relay_cpu[delete]}" le 5)), kept history ${relay_cpu[keep]} µs (target <= 5: $(verdict "${relay_cpu[keep]}" le 5))")
 for mode in delete keep; do
   label=$([ $mode = delete ] && echo "retention 0" || echo "kept history")
@@ -255,6 +287,7 @@ mkdir -p bench/results
   echo "cmd: $produce_cmd"
   echo "cmd: outboxd-bench mock-cluster --brokers 3 --partitions $partitions (a fresh one for each drain and the produce ceiling; BOOTSTRAP is its address)"
   [ "$LATENCY_RATE" = 0 ] || echo "cmd: $latency_cmd"
+  [ -z "${recv_cmd:-}" ] || echo "cmd: $recv_cmd (END: the WAL position after the backlog was written)"
   echo
 } | bench_record relay
 bench_finish relay
