@@ -1,6 +1,7 @@
 import OutboxdCore
 @testable import OutboxdOutbox
 import OutboxdPostgres
+import OutboxdTestSupport
 import Testing
 
 /// The content `outbox_emit_message` writes (migration 0017), read without I/O; the contents here
@@ -66,5 +67,38 @@ import Testing
         #expect(OutboxEventMessage.microseconds(seconds: "9223372036854775807") == nil)
         #expect(OutboxEventMessage.microseconds(seconds: "1e300") == nil)
         #expect(OutboxEventMessage.microseconds(seconds: "253402300799.999999") == 253_402_300_799_999_999)
+    }
+
+    /// Mutated contents (any role may emit a message with the event prefix): read as an event and
+    /// made into its record, or refused with `Unreadable`, never a crash (a crash fails the whole
+    /// run). Digits are inserted often, to reach numbers no field can hold. Seeded, so a failure repeats.
+    @Test func mutatedContentsNeverCrashTheReader() {
+        var generator = SplitMix64(seed: 0x5eed_0127)
+        let contents = [
+            #"["6b96bc5c-843b-47c7-9f84-a7fa0e1463ab", "orders", "", "k1", "order.placed", "{\"a\": 1}", null, null, null, null, "{\"h\": \"v\"}", 1796563048.217328]"#,
+            #"["b9bca2cb-27ed-4558-a0d6-d0686d934511", "", "Ord", "k1", "order.placed", null, "00ff", "application/x", "mk", 3, "{}", 1796563048.2]"#,
+        ].map { Array($0.utf8) }
+        let format = RecordFormat()
+        var (read, refused) = (0, 0)
+        for _ in 0..<20_000 {
+            var bytes = contents[Int(generator.next() % UInt64(contents.count))]
+            for _ in 0...(generator.next() % 4) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 4 {
+                case 0: bytes[position] = UInt8(truncatingIfNeeded: generator.next())
+                case 1: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
+                case 2: bytes.insert(contentsOf: Array(repeating: UInt8(ascii: "9"), count: Int(generator.next() % 24)), at: position)
+                default: if bytes.count > 1 { bytes.remove(at: position) }
+                }
+            }
+            do {
+                let message = try OutboxEventMessage(content: bytes, lsn: Self.lsn)
+                if let row = try? OutboxRow(message: message, format: format) { _ = row.message(format) }
+                read += 1
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(read > 1000 && refused > 1000, "read \(read), refused \(refused)")
     }
 }
