@@ -99,9 +99,8 @@ public enum OutboxdCommand {
         let stop = StopRequest()
         let daemon = Daemon(configuration: configuration, parts: parts, onFailure: { stop.request(.failure($0)) })
         try daemon.start(migrate: migrate)
-        let signals = Thread { stop.request(.signal(SignalWaiter.waitForStop())) }
-        signals.name = "signals"
-        signals.start()
+        // Waits in sigwait for the process's life: never stopped, the process exits.
+        WorkerThread(name: "signals") { _ in stop.request(.signal(SignalWaiter.waitForStop())) }.start(ended: { _ in })
         let reason = stop.wait()
         switch reason {
         case .signal(let name):

@@ -1,4 +1,5 @@
 import Foundation
+import OutboxdCore
 import Synchronization
 
 /// A fixed set of threads that run jobs in arrival order: the HTTP server's handlers, which
@@ -18,19 +19,16 @@ final class HTTPWorkerPool: Sendable {
 
     private let state: Mutex<State>
     private let available = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let threads: [WorkerThread]
     let size: Int
 
     init(size: Int, name: String) {
         self.size = size
         state = Mutex(State(busySince: Array(repeating: nil, count: size)))
-        for index in 0..<size {
-            let thread = Thread { [self] in
-                work(index)
-                finished.signal()
-            }
-            thread.name = "\(name)-\(index)"
-            thread.start()
+        threads = (0..<size).map { WorkerThread(name: "\(name)-\($0)") }
+        for (index, thread) in threads.enumerated() {
+            // Ends only through `stop`, which wakes it through `available`, not the stop signal.
+            thread.start(ended: { _ in }, running: { [self] _ in work(index) })
         }
     }
 
@@ -58,7 +56,7 @@ final class HTTPWorkerPool: Sendable {
         }
         guard first else { return }
         for _ in 0..<size { available.signal() }
-        for _ in 0..<size { finished.wait() }
+        for thread in threads { thread.stop(deadline: nil) }
     }
 
     private func work(_ index: Int) {

@@ -45,7 +45,8 @@ public final class MHDServer: Sendable {
     private let state: Mutex<State>
     private let pool = Mutex<HTTPWorkerPool?>(nil)
     private let loopRunning = Atomic<Bool>(false)
-    private let loopFinished = DispatchSemaphore(value: 0)
+    /// The event loop's thread, from `start` to `stop`.
+    private let loopThread = Mutex<WorkerThread?>(nil)
     /// Woken after a worker resumed a connection, so the loop runs libmicrohttpd at once (its own
     /// signal does not end the wait of an external epoll loop).
     private let resumed = Wakeup()
@@ -117,12 +118,10 @@ public final class MHDServer: Sendable {
         pool.withLock { $0 = HTTPWorkerPool(size: configuration.workers, name: "http") }
         loopRunning.store(true, ordering: .releasing)
         let pointer = DaemonPointer(raw: daemon)
-        let thread = Thread { [self] in
-            loop(pointer)
-            loopFinished.signal()
-        }
-        thread.name = "http-loop"
-        thread.start()
+        // Ends only through `stop`, which clears `loopRunning` first; the loop turns at least every 50 ms.
+        let thread = WorkerThread(name: "http-loop")
+        loopThread.withLock { $0 = thread }
+        thread.start(ended: { _ in }, running: { [self] _ in loop(pointer) })
     }
 
     /// The event loop: a poll of libmicrohttpd's epoll descriptor and of `resumed` (at most until
@@ -185,7 +184,7 @@ public final class MHDServer: Sendable {
         }
         onDrained.withLock { $0 }?()
         loopRunning.store(false, ordering: .releasing)
-        loopFinished.wait()
+        loopThread.withLock { $0 }?.stop(deadline: nil)
         // libmicrohttpd must not stop with suspended connections: resume each (its handler, if still
         // running, finds the server closed and changes nothing more on the connection).
         let suspended = state.withLock { state -> [RequestState] in
