@@ -81,17 +81,25 @@ public final class Relay: Worker {
     }
 
     /// Fails with `RelaySourceError` when a relay of the other `RELAY_SOURCE` runs on the
-    /// database (its sessions' names in `pg_stat_activity`). For start-up (exit 78).
+    /// database (its sessions' names in `pg_stat_activity`). For start-up (exit 78). Sessions of a
+    /// relay that just stopped take a moment to go: they are given `sourceCheckGrace` to.
     public func checkSource() throws {
         let connection = try database.connect()
         defer { connection.close() }
         let other = configuration.source == .wal ? RelaySource.poll : .wal
-        let sessions = try connection.query("""
-            SELECT count(*)::int AS sessions FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name = ANY($1::text[]) AND pid <> pg_backend_pid()
-            """, [other.applicationNames]).first?.require(Int.self, "sessions") ?? 0
-        if sessions > 0 { throw RelaySourceError(configured: configuration.source, sessions: sessions) }
+        let deadline = ContinuousClock.now + Self.sourceCheckGrace
+        while true {
+            let sessions = try connection.query("""
+                SELECT count(*)::int AS sessions FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name = ANY($1::text[]) AND pid <> pg_backend_pid()
+                """, [other.applicationNames]).first?.require(Int.self, "sessions") ?? 0
+            if sessions == 0 { return }
+            guard ContinuousClock.now < deadline else { throw RelaySourceError(configured: configuration.source, sessions: sessions) }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
     }
+
+    static let sourceCheckGrace: Duration = .seconds(3)
 
     private func noteRecorded(_ agreement: ShardAgreement) {
         if case .recorded(let previous) = agreement, previous != configuration.shards {

@@ -307,6 +307,66 @@ import Testing
                 "the slot outlives the relay (dropped by TestDatabase.drop)")
     }
 
+    /// Issue #27: the README's switch of a running deployment, poll → wal → poll, with another
+    /// service writing before, during and after each step (rows throughout, table-less events in
+    /// wal mode): every event reaches Kafka, and once the slot is dropped as the README says,
+    /// `outbox_emit_message` refuses instead of losing events.
+    @Test func aDeploymentSwitchesFromPollToWalAndBackLosingNothing() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let kafka = try kafka()
+        let slot = String("outboxd_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
+        let writer = try database.connect()
+        defer { writer.close() }
+        try writer.executeScript("SET synchronous_commit = on")
+        var expected: Set<String> = []
+        func emit(_ count: Int, function: String = "outbox_emit") throws {
+            for n in 0..<count {
+                let id = try #require(try writer.query("SELECT \(function)('task-events', $1, 'order.placed', '{}') AS id",
+                                                       ["switch-\(n % 3)"]).first?.require(UUID.self, "id"))
+                expected.insert(id.lowercaseString)
+            }
+        }
+        let poll = ["RELAY_SOURCE": "poll", "RELAY_POLL_INTERVAL": "200ms"]
+        let wal = ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": slot, "RELAY_POLL_INTERVAL": "1h"]
+
+        var running = try relay(database, kafka, poll)
+        try running.waitForOutput("owning shards")
+        try emit(10)
+        // Poll → wal: stop every relay (events wait in the outbox), start them in wal mode.
+        running.signal(SIGTERM)
+        #expect(try running.waitForExit() == 0)
+        try emit(5)
+        running = try relay(database, kafka, wal)
+        try running.waitForOutput("streaming the outbox's inserts")
+        try emit(10)
+        try emit(5, function: "outbox_emit_message")
+        // Wal → poll: writers back on outbox_emit; the slot confirms what was written; stop, drop, start.
+        let noted = try #require(try writer.query("SELECT pg_current_wal_lsn()::text AS lsn").first?.require(String.self, "lsn"))
+        try waitUntil("the slot confirmed everything written", timeout: .seconds(30)) {
+            try writer.query("SELECT confirmed_flush_lsn >= $1::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $2",
+                             [noted, slot]).first?.require(Bool.self, "done") == true
+        }
+        running.signal(SIGTERM)
+        #expect(try running.waitForExit() == 0)
+        try writer.query("SELECT pg_drop_replication_slot($1)", [slot])
+        try writer.query("DELETE FROM outbox_wal_slots WHERE slot_name = $1", [slot])
+        running = try relay(database, kafka, poll)
+        try running.waitForOutput("owning shards")
+        try emit(5)
+
+        let records = try consumeAll(kafka, expected: expected)
+        #expect(Set(records.compactMap { $0.header("ce_id") }) == expected, "every event of every step")
+        #expect(expected.count == 35)
+        let fresh = try database.connect()
+        defer { fresh.close() }
+        #expect {
+            try fresh.query("SELECT outbox_emit_message('task-events', 'k', 'order.placed', '{}')")
+        } throws: { ($0 as? PostgresError)?.code == .objectNotInPrerequisiteState }
+        running.signal(SIGTERM)
+        #expect(try running.waitForExit() == 0)
+    }
+
     /// Issue #27: one stream per slot. Two `outboxd relay` with `RELAY_SOURCE=wal` on one slot:
     /// one streams, the other stands by; after a kill -9 of the streaming one, the standby takes
     /// the slot (and the shard) over within the takeover interval and publishes another session's

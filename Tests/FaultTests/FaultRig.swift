@@ -38,22 +38,23 @@ final class FaultRig {
 
     /// A rig on a database of its own in the shared test cluster; `realBroker`: on the real-broker
     /// tier's Tansu instead of a mock cluster.
-    convenience init(realBroker: Bool = false) throws {
-        try self.init(url: nil, database: try TestDatabase.create(), realBroker: realBroker)
+    /// `relaySource`: `wal` for a rig in WAL mode whatever `OUTBOXD_TEST_RELAY_SOURCE` says.
+    convenience init(realBroker: Bool = false, relaySource: String = FaultRig.relaySource) throws {
+        try self.init(url: nil, database: try TestDatabase.create(), realBroker: realBroker, relaySource: relaySource)
     }
 
     /// A rig on `url` (a private cluster the scenario restarts), migrated by `outboxd migrate`.
     convenience init(migrating url: String) throws {
         let migrate = try DaemonProcess(arguments: ["migrate"], environment: ["DATABASE_URL": url])
         guard try migrate.waitForExit() == 0 else { throw HTTPTestError("outboxd migrate failed:\n\(migrate.output)") }
-        try self.init(url: url, database: nil, realBroker: false)
+        try self.init(url: url, database: nil, realBroker: false, relaySource: Self.relaySource)
     }
 
-    private init(url: String?, database: TestDatabase?, realBroker: Bool) throws {
+    private init(url: String?, database: TestDatabase?, realBroker: Bool, relaySource: String) throws {
         databaseURL = url ?? database!.url
         self.database = database
         let unique = UUID().uuidString.prefix(8).lowercased()
-        walSlot = Self.relaySource == "wal" ? "fault_\(unique)" : nil
+        walSlot = relaySource == "wal" ? "fault_\(unique)" : nil
         if realBroker {
             guard let broker = Self.realBroker else { throw HTTPTestError("OUTBOXD_TEST_KAFKA is not set: run scripts/test-real-broker.sh") }
             mock = nil

@@ -86,6 +86,12 @@ struct RealBrokerScenarios {
         try FaultScenarios().killRelayUnderLoad(try FaultRig(realBroker: true), scenario: "real-kill-relay")
     }
 
+    /// The same with `RELAY_SOURCE=wal` (issue #27): the relays stream a slot of the rig's own;
+    /// `kill -9` of the streaming one under load loses nothing, and the standby takes the slot over.
+    @Test func killedWalRelayLosesNothing() throws {
+        try FaultScenarios().killRelayUnderLoad(try FaultRig(realBroker: true, relaySource: "wal"), scenario: "real-kill-relay-wal")
+    }
+
     /// G4 on a real broker: the broker's process frozen (SIGSTOP) for a while under load; the API
     /// answers every request 201/200 all along (its latency is printed beside the latency before),
     /// and after SIGCONT everything is published and applied, nothing lost.
