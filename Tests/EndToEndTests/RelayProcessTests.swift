@@ -9,6 +9,10 @@ import Testing
 @Suite struct RelayProcessTests {
     let topic = "task-events"
 
+    /// How long a WAL relay may take to start streaming: creating its slot waits for the
+    /// transactions running then (other tests') and the server's next log of them (every 15 s).
+    static let slotCreation: Duration = .seconds(90)
+
     func kafka() throws -> RDKafkaMockCluster { try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4), (topic + ".dlq", 1)]) }
 
     func relay(_ database: TestDatabase, _ kafka: RDKafkaMockCluster, _ extra: [String: String] = [:]) throws -> DaemonProcess {
@@ -266,7 +270,7 @@ import Testing
             "RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": String(slot), "RELAY_POLL_INTERVAL": "1h",
         ])
         let metricsPort = try running.waitForPort()
-        try running.waitForOutput("streaming the outbox's inserts")
+        try running.waitForOutput("streaming the outbox's inserts", timeout: Self.slotCreation)
         let writer = try database.connect()
         defer { writer.close() }
         try writer.executeScript("SET synchronous_commit = on")
@@ -338,7 +342,7 @@ import Testing
         #expect(try running.waitForExit() == 0)
         try emit(5)
         running = try relay(database, kafka, wal)
-        try running.waitForOutput("streaming the outbox's inserts")
+        try running.waitForOutput("streaming the outbox's inserts", timeout: Self.slotCreation)
         try emit(10)
         try emit(5, function: "outbox_emit_message")
         // Wal → poll: writers back on outbox_emit; the slot confirms what was written; stop, drop, start.
@@ -378,7 +382,7 @@ import Testing
         let slot = String("outboxd_e2e_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
         let settings = ["RELAY_SOURCE": "wal", "RELAY_WAL_SLOT": slot, "RELAY_POLL_INTERVAL": "1h"]
         let first = try relay(database, kafka, settings)
-        try first.waitForOutput("streaming the outbox's inserts")
+        try first.waitForOutput("streaming the outbox's inserts", timeout: Self.slotCreation)
         try first.waitForOutput("owning shards shards=0")
         let second = try relay(database, kafka, settings)
         try second.waitForOutput("another relay streams the slot; standing by")

@@ -141,6 +141,27 @@ import Testing
         #expect(next.status.slotsRecreated == 1)
     }
 
+    /// Creating the slot waits for the transactions running then: here one held for 12 s, past
+    /// the session's 10 s `statement_timeout`. The source waits it out (it failed on every try
+    /// while a busy cluster kept one running: seen in a clean-clone CI run) and streams once it ends.
+    @Test func theSlotIsCreatedPastALongTransaction() throws {
+        let rig = try Rig()
+        let holder = try rig.fixture.database.connect()
+        defer { holder.close() }
+        try holder.executeScript("BEGIN; SELECT pg_current_xact_id()")
+        let source = rig.source()
+        // Watch the source for the whole hold: it must never fail.
+        var phases: Set<WalSourceStatus.Phase> = []
+        let holdEnds = ContinuousClock.now + .seconds(12)
+        while ContinuousClock.now < holdEnds {
+            phases.insert(source.status.phase)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(phases == [.starting], "waiting for the slot: \(phases)")
+        try holder.executeScript("COMMIT")
+        try waitUntil("streaming once the transaction ended") { source.status.phase == .streaming }
+    }
+
     /// One stream per slot: a second source stands by, and takes over when the first stops.
     @Test func aSecondSourceStandsByAndTakesOver() throws {
         let rig = try Rig()

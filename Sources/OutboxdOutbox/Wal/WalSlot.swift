@@ -72,7 +72,12 @@ struct WalSlot: Sendable {
         return try create(on: connection)
     }
 
+    /// Creating a logical slot waits until every transaction running then has ended and the server
+    /// has logged its running transactions again (every 15 s while it is busy), so it may take
+    /// longer than `DATABASE_STATEMENT_TIMEOUT`: it gets `creationTimeout`.
     private func create(on connection: PQConnection) throws -> Bool {
+        try connection.query("SELECT set_config('statement_timeout', $1, false)", ["\(Self.creationTimeout.wholeMilliseconds)ms"])
+        defer { try? connection.executeScript("RESET statement_timeout") }
         do {
             try connection.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [name])
             return true
@@ -80,6 +85,8 @@ struct WalSlot: Sendable {
             return false
         }
     }
+
+    static let creationTimeout: Duration = .seconds(120)
 
     /// True when every transaction of `xids` (32-bit ids, of transactions the stream saw commit)
     /// is visible to a new snapshot. A commit reaches the stream once its WAL is flushed, a moment
