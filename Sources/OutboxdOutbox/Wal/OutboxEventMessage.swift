@@ -53,7 +53,7 @@ public struct OutboxEventMessage: Sendable, Equatable {
         eventType = try required(4, "event_type")
         payload = try text(5, "payload")
         if let hex = try text(6, "payload_bytes") {
-            guard let bytes = Self.bytes(hex: hex) else { throw Unreadable(description: "payload_bytes is not hexadecimal") }
+            guard let bytes = PostgresBytes(postgresText: "\\x" + hex)?.bytes else { throw Unreadable(description: "payload_bytes is not hexadecimal") }
             payloadBytes = bytes
         } else {
             payloadBytes = nil
@@ -100,28 +100,6 @@ public struct OutboxEventMessage: Sendable, Equatable {
 
     /// Seconds from the epoch to past the year 9999, either way.
     private static let maximumSeconds: Int64 = 300_000_000_000
-
-    static func bytes(hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
 }
 
 private extension Character {
