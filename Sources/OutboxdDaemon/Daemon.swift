@@ -123,7 +123,7 @@ public final class Daemon: Sendable {
                                        ["slot": configuration.relay.walSlot])
                     }
                     let source = WalSource(configuration: worker.configuration, database: configuration.database,
-                                           publisher: MessagePublisher(producer: producer, configuration: worker.configuration, metrics: worker.metrics),
+                                           sink: worker.sink,
                                            wake: { [wakeup = worker.wakeup] in wakeup.wake() })
                     try group.start(source)
                     running.withLock { $0.walSource = source }

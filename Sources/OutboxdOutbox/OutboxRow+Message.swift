@@ -3,9 +3,10 @@ import OutboxdCore
 extension OutboxRow {
     /// The event of an `outbox_emit_message` as the row `outbox_emit` would have written with the
     /// same arguments, so its record is byte for byte that row's. It has no id (0) until it becomes
-    /// a row; messages carry no `fields` (the Debezium view's added columns).
-    init(message: OutboxEventMessage, format: RecordFormat) throws {
-        id = 0
+    /// a row (`id` stands in for it meanwhile); messages carry no `fields` (the Debezium view's
+    /// added columns).
+    init(message: OutboxEventMessage, format: RecordFormat, id: Int64 = 0) throws {
+        self.id = id
         problem = nil
         eventIDText = message.eventID
         aggregateType = message.aggregateType

@@ -12,8 +12,8 @@ extension OutboxStore {
         case unreadable
     }
 
-    /// Writes `events` as outbox rows with one failed attempt (parked at `maxAttempts`, or at once
-    /// with `park`), in one transaction on a plain session, whose triggers queue them: the relay
+    /// Writes `events` as outbox rows, a failed one with its attempt (parked at `maxAttempts`, or
+    /// at once with `park`), in one transaction on a plain session, whose triggers queue them: the relay
     /// retries them like any row that failed. Each event is written under a savepoint: one the
     /// outbox refuses becomes a parked row of type `UndeliveredEvent.unreadableType` with its
     /// content, so one bad message never blocks the others or the slot.
@@ -30,8 +30,10 @@ extension OutboxStore {
                         let id = try connection.query(Self.insertUndelivered, Self.parameters(message)).first?.require(Int64.self, "id")
                         try connection.executeScript("RELEASE SAVEPOINT undelivered")
                         if let id {
-                            ids.append(id)
-                            written.append(event)
+                            if event.failed {
+                                ids.append(id)
+                                written.append(event)
+                            }
                             result.append(.row)
                             continue
                         }
@@ -45,7 +47,8 @@ extension OutboxStore {
                         var unreadable = event
                         unreadable.message = nil
                         unreadable.park = true
-                        unreadable.error = "the relay could not store this emitted event as an outbox row (\(error.message)); it failed: \(event.error)"
+                        unreadable.failed = true
+                        unreadable.error = "the relay could not store this emitted event as an outbox row (\(error.message)); \(event.failed ? "it failed" : "it was"): \(event.error)"
                         try write(unreadable, into: &ids, &written)
                         result.append(.unreadable)
                         continue
@@ -54,6 +57,7 @@ extension OutboxStore {
                 try write(event, into: &ids, &written)
                 result.append(.unreadable)
             }
+            guard !ids.isEmpty else { return }
             _ = try connection.query(Self.markFailed, [ids, written.map(\.error), written.map(\.delayMilliseconds), maxAttempts, written.map(\.park)])
         }
         return result

@@ -16,32 +16,32 @@ import Synchronization
 /// never loses an event. While one batch is in flight the next is claimed on the other lane.
 ///
 /// Every decision is `RelayPipeline`'s (pure, unit-tested by plain calls); `loop` only executes
-/// its actions.
+/// its actions. The relay is the claim source: producing, the outcome, the record's statements and
+/// counting them are the sink's (`RelaySink`), which the WAL source feeds too.
 public final class Relay: Worker {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
-    private let producer: RDKafkaProducer
+    /// Where the claimed rows go; `WalSource` hands it the events that have no row.
+    public let sink: RelaySink
     /// Wakes the relay: more may be due (the API's commits), or a stop.
     public let wakeup = Wakeup()
     /// Woken by the producer when the batch in flight has all its reports.
     private let reportsIn = Wakeup()
-    public let waiters = DeliveryWaiters()
+    public var waiters: DeliveryWaiters { sink.waiters }
     private let logger = Logger(label: "relay")
     /// The deadline of a stop's drain, read by the relay thread.
     private let drainDeadline = Mutex<ContinuousClock.Instant?>(nil)
     private let thread: WorkerThread
     private let progress = Mutex(RelayProgress())
-    public let metrics = RelayMetrics()
-    /// Called on the relay thread after each batch that published events has committed (the
-    /// daemon sends a coalesced NOTIFY, for `Prefer: wait` in other processes).
-    private let afterPublished: @Sendable () -> Void
+    public var metrics: RelayMetrics { sink.metrics }
 
+    /// `afterPublished`: called after each record that published events has committed (the
+    /// daemon sends a coalesced NOTIFY, for `Prefer: wait` in other processes).
     public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, producer: RDKafkaProducer,
                 afterPublished: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.database = database
-        self.producer = producer
-        self.afterPublished = afterPublished
+        sink = RelaySink(configuration: configuration, producer: producer, afterPublished: afterPublished)
         thread = WorkerThread(name: "relay", wakeup: wakeup)
     }
 
@@ -138,7 +138,6 @@ public final class Relay: Worker {
         var lanes: [RelayLane] = []
         var refusal: String?
         var fatal: RelayFatalError?
-        var counts = PublishedCounts()
         var action = pipeline.start()
         while true {
             if case .exit = action {
@@ -151,7 +150,7 @@ public final class Relay: Worker {
             if let deadline = drainDeadline.withLock({ $0 }), pipeline.drainDeadline == nil {
                 pipeline.stopRequested(deadline: deadline)
             }
-            if fatal == nil, let error = producer.fatalError {
+            if fatal == nil, let error = sink.fatalError {
                 fatal = RelayFatalError(kafka: error)
                 logger.error("fatal producer error: the relay stops; a new producer (a restart) must take over",
                              ["code": error.code.name, "error": error.message])
@@ -210,27 +209,22 @@ public final class Relay: Worker {
                     // Nothing produced: the claim's queue rows go back.
                     try lanes[lane].connection.rollback()
                     // Idle: the counts held back since the last write go now, when due.
-                    let published = counts.add([:], now: now)
+                    let published = sink.dueCounts(adding: [:], now: now)
                     if !published.isEmpty { try lanes[lane].store.countPublished(published) }
                     action = pipeline.claimEnded(now: now)
                 case .produce(let lane, let rows):
-                    for row in rows { row.logDroppedHeaders(logger) }
-                    let messages = rows.map { $0.message(configuration.format) }
-                    var chainOfKey: [String: Int] = [:]
-                    chainOfKey.reserveCapacity(rows.count)
-                    let chains = rows.map { row in chainOfKey.firstValue(for: row.aggregateID, storing: chainOfKey.count) }
                     lanes[lane].producedAt = Timestamp.now()
-                    lanes[lane].deliveries = producer.produce(messages, chains: chains) { [reportsIn] in reportsIn.wake() }
+                    lanes[lane].deliveries = sink.produce(rows) { [reportsIn] in reportsIn.wake() }
                     action = pipeline.produced(now: ContinuousClock.now)
                 case .awaitReports(let lane, let until):
                     // Slices of 100 ms, to see a stop's deadline; the wake-up is left for the next wait.
                     let deliveries = lanes[lane].deliveries!
                     let complete = now < until ? deliveries.wait(upTo: min(until - now, .milliseconds(100))) : deliveries.isComplete
                     action = pipeline.reportsIn(lane: lane, results: deliveries.results(waitingUpTo: .zero), complete: complete,
-                                                producerFailed: producer.fatalError != nil, now: ContinuousClock.now)
+                                                producerFailed: sink.fatalError != nil, now: ContinuousClock.now)
                 case .sendRecord(let lane, let outcome):
-                    let published = counts.add(outcome.deliveredPerTopic, now: now, flush: pipeline.drainDeadline != nil)
-                    lanes[lane].record = try startRecord(outcome, publishedPerTopic: published, on: lanes[lane])
+                    lanes[lane].record = try sink.startRecord(outcome, claimed: lanes[lane].claimedIDs, on: lanes[lane].store,
+                                                              flush: pipeline.drainDeadline != nil)
                     lanes[lane].outcome = outcome
                     lanes[lane].deliveries = nil
                     action = pipeline.recordSent(now: now)
@@ -246,7 +240,7 @@ public final class Relay: Worker {
                     // The LISTEN lane may also be the record's: only notifications count.
                     let notified = readable[0] ? try lanes[0].connection.drainNotifications() > 0 : false
                     let reports = reportsOf.flatMap { lane in
-                        lanes[lane].deliveries.flatMap { $0.isComplete ? (lane, $0.results(waitingUpTo: .zero), producer.fatalError != nil) : nil }
+                        lanes[lane].deliveries.flatMap { $0.isComplete ? (lane, $0.results(waitingUpTo: .zero), sink.fatalError != nil) : nil }
                     }
                     action = pipeline.waited(now: ContinuousClock.now, woken: woken[0] || notified, reports: reports,
                                              recordReadable: readable[1] ? recordOf : nil)
@@ -284,53 +278,17 @@ public final class Relay: Worker {
         SET synchronous_commit = off; SET outboxd.relay_session = on; SET enable_bitmapscan = off; SET enable_seqscan = off
         """
 
-    /// Sends what records `outcome` (mark or delete, failures with their next attempt, COMMIT)
-    /// without waiting for the results.
-    private func startRecord(_ outcome: RelayBatchOutcome, publishedPerTopic: [String: Int], on lane: RelayLane) throws -> PendingPipeline {
-        let backoff = configuration.backoff
-        return try lane.store.startRecord(
-            claimed: lane.claimedIDs, delivered: outcome.delivered, keep: configuration.retention > .zero,
-            failed: outcome.failed.map { failure in
-                let delay = backoff.delay(afterFailures: failure.attempts, jitter: Double.random(in: 0...1))
-                return (failure.id, failure.error, delay.wholeMilliseconds, failure.park)
-            },
-            maxAttempts: configuration.maxAttempts, publishedPerTopic: publishedPerTopic)
-    }
-
-    /// A committed batch counts: waiters, the NOTIFY for other processes, metrics, logs, progress.
+    /// A committed batch counts: the sink's counting, then the relay's progress.
     private func count(_ lane: RelayLane) {
         guard let outcome = lane.outcome else { return }
-        if !waiters.isEmpty {
-            waiters.complete(outcome.delivered.compactMap { row in row.eventID.map { ($0, row.partition, row.offset) } })
-        }
-        if !outcome.delivered.isEmpty { afterPublished() }
-        metrics.batchSize.observe(Double(lane.claimedIDs.count))
-        for id in outcome.orderGaps {
-            metrics.orderGaps.increment()
-            logger.warning("event delivered after an earlier event of its key failed (a gap the idempotent producer left); recorded as delivered",
-                           ["outbox_id": "\(id)"])
-        }
-        metrics.latency.observe(outcome.latencies)
-        metrics.kafkaAck.observe(outcome.delivered.map { Double($0.reportedAt.microsecondsSinceEpoch - lane.producedAt.microsecondsSinceEpoch) / 1_000_000 })
-        for (topic, count) in outcome.deliveredPerTopic { metrics.published.increment([topic], by: Double(count)) }
-        var parkedAny = false
-        var retried: (id: Int64, reason: String)?
-        for failure in outcome.failed {
-            let parked = failure.park || failure.attempts >= configuration.maxAttempts
-            metrics.failures.increment([failure.reason])
-            if parked { metrics.parked.increment() }
-            parkedAny = parkedAny || parked
-            if !parked, retried == nil { retried = (failure.id, failure.reason) }
-            logger.log(parked ? .error : .warning, parked ? "event parked" : "event not delivered; will retry",
-                       ["outbox_id": "\(failure.id)", "attempts": "\(failure.attempts)", "error": failure.error])
-        }
-        let waitingOn = retried ?? outcome.held.first.map { ($0, "held: no delivery report, or waiting for an earlier event of its key") }
+        let counted = sink.counted(outcome, claimed: lane.claimedIDs.count, producedAt: lane.producedAt)
+        let waitingOn = counted.retried ?? outcome.held.first.map { ($0, "held: no delivery report, or waiting for an earlier event of its key") }
         progress.withLock {
             $0.batches += 1
             $0.published += outcome.delivered.count
             $0.failed += outcome.failed.count
             $0.lastBatchAt = Timestamp.now()
-            $0.stall.recorded(advanced: !outcome.delivered.isEmpty || parkedAny, waitingOn: waitingOn, now: .now)
+            $0.stall.recorded(advanced: !outcome.delivered.isEmpty || counted.parked, waitingOn: waitingOn, now: .now)
         }
     }
 }

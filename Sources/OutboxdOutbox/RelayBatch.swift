@@ -117,14 +117,35 @@ struct RelayBatchOutcome {
     }
 
     /// What to do with each claimed row (G3): rows of keys blocked by the batch before (`heldKeys`,
-    /// still in flight when this one was claimed) are held; a row with a `problem` is parked or
-    /// held; a row whose key has an earlier row here that was not produced, or was produced to
-    /// another destination, is held. The rest are produced.
+    /// still in flight when this one was claimed) are held; the rest as `Planner` decides.
     static func plan(_ rows: [OutboxRow], heldKeys: Set<String>) -> [RowDisposition] {
-        var blocked = heldKeys
-        var destinations: [String: Destination] = [:]
-        destinations.reserveCapacity(rows.count)
-        return rows.map { row in
+        var planner = Planner(blocked: heldKeys)
+        planner.reserve(rows.count)
+        return rows.map { planner.disposition(of: $0) }
+    }
+
+    /// Decides, row after row of a batch in order, what to do with each (G3): a row of a blocked
+    /// key is held; a row with a `problem` is parked or held, and blocks its key; a row whose key
+    /// has an earlier row here produced to another destination is held, and blocks its key. The
+    /// rest are produced. Both sources' batches are planned by it (`RelaySink`).
+    struct Planner {
+        private(set) var blocked: Set<String>
+        private var destinations: [String: Destination] = [:]
+
+        init(blocked: Set<String> = []) {
+            self.blocked = blocked
+        }
+
+        mutating func reserve(_ count: Int) {
+            destinations.reserveCapacity(count)
+        }
+
+        /// Holds the later rows of `key` (an earlier event of it that is not produced).
+        mutating func block(_ key: String) {
+            blocked.insert(key)
+        }
+
+        mutating func disposition(of row: OutboxRow) -> RowDisposition {
             let key = row.aggregateID
             if !blocked.isEmpty, blocked.contains(key) { return .hold }
             if let problem = row.problem {

@@ -14,6 +14,9 @@ struct UndeliveredEvent {
     var delayMilliseconds: Int64
     /// Parked at once (a permanent error, or content that is not an event).
     var park: Bool
+    /// Whether it failed (an attempt counted, `error` kept); false for an event held behind an
+    /// earlier one of its key or without a report, written as a plain row.
+    var failed: Bool
 
     /// The aggregate type (and event type) of the row that holds a message that is not an event.
     static let unreadableType = "outboxd.unreadable-message"

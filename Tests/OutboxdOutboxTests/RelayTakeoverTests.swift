@@ -45,7 +45,7 @@ final class TakeoverRig {
             relays.append(relay)
             if configuration.source == .wal {
                 sources.append(WalSource(configuration: configuration, database: database,
-                                         publisher: MessagePublisher(producer: producer, configuration: configuration, metrics: relay.metrics),
+                                         sink: relay.sink,
                                          wake: { [wakeup = relay.wakeup] in wakeup.wake() }))
             }
         }

@@ -21,10 +21,10 @@ import Testing
         let writer: PQConnection
         private var sources: [WalSource] = []
 
-        init(producerProperties: [(name: String, value: String, key: String)] = []) throws {
+        init(producerProperties: [(name: String, value: String, key: String)] = [], pollInterval: Duration = .seconds(3600)) throws {
             let slot = slot
             fixture = try RelayFixture(producerProperties: producerProperties) {
-                $0.pollInterval = .seconds(3600)
+                $0.pollInterval = pollInterval
                 $0.source = .wal
                 $0.walSlot = slot
                 $0.takeoverInterval = .milliseconds(200)
@@ -37,8 +37,7 @@ import Testing
         /// A started WAL source that wakes the relay.
         func source() -> WalSource {
             let source = WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
-                                   publisher: MessagePublisher(producer: fixture.producer, configuration: fixture.relay.configuration,
-                                                               metrics: fixture.relay.metrics),
+                                   sink: fixture.relay.sink,
                                    wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
             source.run()
             sources.append(source)
@@ -290,6 +289,44 @@ import Testing
         #expect(source.status.phase == .streaming, "nothing stopped the stream")
         // Retried by an operator (outbox_retry), the large row is claimed like any other and fails again.
         #expect(try rig.fixture.database.count("outbox_queue", where: "parked_at IS NOT NULL") == 4)
+    }
+
+    /// Emitted events are planned by the sink's rules for a claimed batch: a key's event for
+    /// another destination than its earlier one in the batch (here another partition) is held,
+    /// and so are the key's later events: they become plain outbox rows (no attempt, no error),
+    /// which the relay publishes after the first, in order (the third is held by the relay's own
+    /// plan too, behind the second's other partition, until its next claim: the poll, 1 s here).
+    /// What the stream delivers counts in `outbox_backlog` like what the relay does.
+    @Test func aKeysEventsForAnotherDestinationAreHeldAsRowsAndPublishedInOrder() throws {
+        let rig = try Rig(pollInterval: .seconds(1))
+        _ = try rig.streaming()
+        let ids = (0..<3).map { _ in UUID() }
+        try rig.writer.transaction {
+            for (index, id) in ids.enumerated() {
+                try rig.writer.query("""
+                    SELECT outbox_emit_message('task-events', 'order-9', 'order.placed', $1::jsonb, message_partition => $2, event_id => $3)
+                    """, ["{\"n\": \(index)}", index == 1 ? 3 : nil, id])
+            }
+        }
+        let records = try rig.fixture.consume(3)
+        let order = records.map { $0.header("ce_id") }
+        #expect(Set(order) == Set(ids.map(\.lowercaseString)))
+        let second = try #require(records.first { $0.header("ce_id") == ids[1].lowercaseString })
+        #expect(second.partition == 3)
+        let samePartition = order.filter { $0 != ids[1].lowercaseString }
+        #expect(samePartition == [ids[0].lowercaseString, ids[2].lowercaseString], "the key's order in its partition")
+        let rows = Array(try rig.writer.query("""
+            SELECT event_id, attempts, last_error FROM outbox ORDER BY id
+            """))
+        #expect(try rows.map { try $0.require(UUID.self, "event_id") } == Array(ids.dropFirst()), "the held events are rows; the first is not")
+        for row in rows {
+            #expect(try row.require(Int.self, "attempts") == 0 && row.decode(String.self, "last_error") == nil, "held, not failed")
+        }
+        try waitUntil("the held rows are published") { try rig.fixture.database.count("outbox", where: "published_at IS NOT NULL") == 2 }
+        try waitUntil("the stream's delivery is counted in outbox_backlog") {
+            try rig.writer.query("SELECT published_last_hour FROM outbox_backlog WHERE topic = 'task-events'").first?
+                .decode(Int.self, "published_last_hour") ?? 0 >= 1
+        }
     }
 
     /// A relay in wal mode is refused while one in poll mode runs on the database (its lanes'

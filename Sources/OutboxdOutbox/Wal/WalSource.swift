@@ -16,13 +16,13 @@ import Synchronization
 /// confirms the server's position on keepalives, so the slot holds no WAL back. One relay
 /// streams a slot; another one waits (`standby`) and takes over when it goes.
 ///
-/// Events emitted with `outbox_emit_message` have no row: they are handed to `publisher` (the
-/// sink), and a transaction holding some is confirmed only once they are delivered or written as
+/// Events emitted with `outbox_emit_message` have no row: they are handed to the relay's sink
+/// (`RelaySink`), and a transaction holding some is confirmed only once they are delivered or written as
 /// rows. Until then they exist only in the slot's WAL (README "Table-less events").
 public final class WalSource: Worker {
     public let configuration: RelayConfiguration
     private let database: PostgresPoolConfiguration
-    private let publisher: MessagePublisher
+    private let sink: RelaySink
     private let wake: @Sendable () -> Void
     /// Woken by the producer when a flight of emitted events has all its reports.
     private let reportsIn = Wakeup()
@@ -30,12 +30,12 @@ public final class WalSource: Worker {
     private let logger = Logger(label: "relay.wal")
     private let state = Mutex(WalSourceStatus())
 
-    /// `wake`: the relay's wake-up; `publisher`: the sink of emitted events.
-    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, publisher: MessagePublisher,
+    /// `wake`: the relay's wake-up; `sink`: the relay's (`Relay.sink`), for the emitted events.
+    public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, sink: RelaySink,
                 wake: @escaping @Sendable () -> Void) {
         self.configuration = configuration
         self.database = database
-        self.publisher = publisher
+        self.sink = sink
         self.wake = wake
         thread = WorkerThread(name: "relay-wal")
     }
@@ -160,7 +160,7 @@ public final class WalSource: Worker {
                 continue
             }
             if !flights.burst.isEmpty {
-                flights.send(publisher) { [reportsIn] in reportsIn.wake() }
+                flights.send(sink) { [reportsIn] in reportsIn.wake() }
             }
             if !unseen.isEmpty {
                 try awaitVisible(unseen, on: control)
@@ -191,7 +191,7 @@ public final class WalSource: Worker {
     struct Flights {
         var burst: [WalStream.Message] = []
         var burstTickets: [Int] = []
-        var out: [MessagePublisher.Flight] = []
+        var out: [RelaySink.Flight] = []
         var events = 0
         var bytes = 0
 
@@ -209,13 +209,13 @@ public final class WalSource: Worker {
         }
 
         /// Produces the burst's events as one flight.
-        mutating func send(_ publisher: MessagePublisher, onComplete: @escaping @Sendable () -> Void) {
-            out.append(publisher.send(burst, tickets: burstTickets, onComplete: onComplete))
+        mutating func send(_ sink: RelaySink, onComplete: @escaping @Sendable () -> Void) {
+            out.append(sink.send(burst, tickets: burstTickets, onComplete: onComplete))
             burst = []
             burstTickets = []
         }
 
-        mutating func removeFirst() -> MessagePublisher.Flight {
+        mutating func removeFirst() -> RelaySink.Flight {
             let flight = out.removeFirst()
             events -= flight.events.count
             bytes -= flight.bytes
@@ -228,7 +228,7 @@ public final class WalSource: Worker {
     private func record(_ flights: inout Flights, stream: inout WalStream, control: PQConnection, replication: PQConnection) throws {
         var confirmTo: LSN?
         while let first = flights.out.first, first.isComplete {
-            let stored = try publisher.record(first, on: control)
+            let stored = try sink.record(first, on: control)
             _ = flights.removeFirst()
             if stored > 0 { state.withLock { $0.messagesStored += stored } }
             for ticket in first.tickets {
