@@ -122,9 +122,7 @@ public final class Daemon: Sendable {
                         logger.warning("max_slot_wal_keep_size is unlimited: a replication slot nobody reads keeps WAL until the disk is full; set a limit (a slot lost to it costs rows latency, never an event; events of outbox_emit_message not yet delivered are lost with it)",
                                        ["slot": configuration.relay.walSlot])
                     }
-                    let source = WalSource(configuration: worker.configuration, database: configuration.database,
-                                           sink: worker.sink,
-                                           wake: { [wakeup = worker.wakeup] in wakeup.wake() })
+                    let source = WalSource(beside: worker, database: configuration.database)
                     try group.start(source)
                     running.withLock { $0.walSource = source }
                 }

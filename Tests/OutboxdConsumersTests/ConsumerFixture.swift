@@ -17,20 +17,31 @@ final class ConsumerFixture {
     let topic = "task-events"
     var runners: [ConsumerRunner] = []
     var configuration = ConsumerConfiguration()
+    private var walSource: WalSource?
 
-    init() throws {
+    /// `source: .wal`: the relay streams a slot of its own and polls hourly, and the task store
+    /// does not wake it, so every event reaches the consumers because the stream heard its commit.
+    init(source: RelaySource = .poll) throws {
         database = try TestDatabase.create()
         kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4), (topic + ".dlq", 1)])
         producer = try RDKafkaProducer(configuration: KafkaClientConfiguration(bootstrapServers: kafka.bootstrapServers))
         var relayConfiguration = RelayConfiguration()
-        relayConfiguration.pollInterval = .milliseconds(50)
+        relayConfiguration.pollInterval = source == .wal ? .seconds(3600) : .milliseconds(50)
+        relayConfiguration.source = source
+        relayConfiguration.walSlot = "outboxd_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         relay = Relay(configuration: relayConfiguration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer)
         let wakeup = relay.wakeup
-        store = TaskStore(pool: database.pool(), topic: topic, afterCommit: { wakeup.wake() })
+        store = TaskStore(pool: database.pool(), topic: topic, afterCommit: { if source == .poll { wakeup.wake() } })
         configuration.groupPrefix = "test-\(UUID())-"
         configuration.retryBackoff = .milliseconds(10)
         configuration.maxAttempts = 3
         relay.run()
+        if source == .wal {
+            let walSource = WalSource(beside: relay, database: PostgresPoolConfiguration(conninfo: database.url))
+            self.walSource = walSource
+            walSource.run()
+            try waitUntil("the WAL source streams", timeout: .seconds(120)) { walSource.status.phase == .streaming }
+        }
     }
 
     /// A short session timeout: the mock cluster's group coordinator waits up to it for members when a group rebalances.
@@ -73,6 +84,7 @@ final class ConsumerFixture {
 
     deinit {
         runners.forEach { $0.stop() }
+        walSource?.stop(deadline: .now + .seconds(5))
         relay.stop()
         producer.close(flushTimeout: .seconds(1))
         database.drop()

@@ -2,6 +2,7 @@ import Foundation
 import OutboxdConsumers
 import OutboxdCore
 import OutboxdKafka
+import OutboxdOutbox
 import OutboxdPostgres
 import OutboxdTasks
 import OutboxdTestSupport
@@ -36,8 +37,8 @@ final class Switch: Sendable {
 @Suite struct ConsumerTests {
     /// Events published by the relay become audit rows with the event's id, type, task and time,
     /// and GET-able history order.
-    @Test func auditRecordsEveryEventOnce() throws {
-        let fixture = try ConsumerFixture()
+    @Test(arguments: RelaySource.allCases) func auditRecordsEveryEventOnce(_ source: RelaySource) throws {
+        let fixture = try ConsumerFixture(source: source)
         fixture.start(AuditHandler())
         let task = try fixture.create("audited")
         _ = try fixture.store.update(task.id, TaskPatch(status: .done), ifVersion: nil)
@@ -71,8 +72,8 @@ final class Switch: Sendable {
     /// Offsets are stored only after effects commit; a new consumer of the same group resumes
     /// after them, and one reading everything again (as after a crash before the offset commit)
     /// applies nothing twice.
-    @Test func readingEverythingAgainAppliesNothingTwice() throws {
-        let fixture = try ConsumerFixture()
+    @Test(arguments: RelaySource.allCases) func readingEverythingAgainAppliesNothingTwice(_ source: RelaySource) throws {
+        let fixture = try ConsumerFixture(source: source)
         let first = fixture.start(AuditHandler())
         for n in 0..<10 { _ = try fixture.create("replayed \(n)") }
         try waitUntil("ten audit rows") { try fixture.count("audit_log") == 10 }

@@ -11,18 +11,36 @@ import Testing
 @Suite struct OutboxContractTests {
     static let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
+    /// A relay for `source`. In WAL mode it is already streaming and polls hourly, so what the
+    /// test writes next is published only because the stream heard its commit.
+    func relay(_ source: RelaySource, configure: (inout RelayConfiguration) -> Void = { _ in }) throws -> RelayFixture {
+        let fixture = try RelayFixture(source: source) {
+            configure(&$0)
+            if source == .wal { $0.pollInterval = .seconds(3600) }
+        }
+        if source == .wal { try fixture.start() }
+        return fixture
+    }
+
+    /// Runs the relay (poll mode: woken once) until no row is pending.
+    func run(_ fixture: RelayFixture) throws {
+        if fixture.relay.configuration.source == .poll {
+            fixture.relay.run()
+            fixture.relay.wakeup.wake()
+        }
+        try fixture.waitUntilNothingPending()
+    }
+
     /// Runs the relay until no row is pending; none may be parked.
     func publish(_ fixture: RelayFixture) throws {
-        fixture.relay.run()
-        fixture.relay.wakeup.wake()
-        try fixture.waitUntilNothingPending()
+        try run(fixture)
         #expect(try fixture.database.count("outbox", where: "parked_at IS NOT NULL") == 0)
     }
 
     /// `outbox_emit` with named arguments and the plain INSERT the README calls equivalent give
     /// the same record: topic, key, value, CloudEvents headers, then the stored ones.
-    @Test func emitWithNamedArgumentsAndThePlainInsertGiveTheSameRecord() throws {
-        let fixture = try RelayFixture()
+    @Test(arguments: RelaySource.allCases) func emitWithNamedArgumentsAndThePlainInsertGiveTheSameRecord(_ source: RelaySource) throws {
+        let fixture = try relay(source)
         let connection = try fixture.database.connect()
         let emitted = try #require(try connection.query("""
             SELECT outbox_emit(topic => 'orders', key => 'order-1', event_type => 'order.placed',
@@ -52,8 +70,8 @@ import Testing
 
     /// A bytea payload goes out byte for byte (NUL and invalid UTF-8 included) with the row's
     /// content type, or application/octet-stream when the row names none.
-    @Test func bytesPayloadsGoOutByteForByteWithTheirContentType() throws {
-        let fixture = try RelayFixture()
+    @Test(arguments: RelaySource.allCases) func bytesPayloadsGoOutByteForByteWithTheirContentType(_ source: RelaySource) throws {
+        let fixture = try relay(source)
         let connection = try fixture.database.connect()
         let avro: [UInt8] = [0x00, 0xFF, 0xFE, 0x0A, 0x22, 0x5C, 0x80, 0x00, 0x41]
         let hex = "\\x" + avro.map { String(format: "%02x", $0) }.joined()
@@ -78,8 +96,8 @@ import Testing
     /// A row without a topic goes where the route sends it; `message_key` and `message_partition`
     /// replace the key and the partitioner; a routed name no topic can have parks the row with
     /// the reason, and the other rows still go out.
-    @Test func routedTopicsKeysAndPartitions() throws {
-        let fixture = try RelayFixture { $0.format.route = try! TopicRoute("svc.{aggregate_type}.{event_type}") }
+    @Test(arguments: RelaySource.allCases) func routedTopicsKeysAndPartitions(_ source: RelaySource) throws {
+        let fixture = try relay(source) { $0.format.route = try! TopicRoute("svc.{aggregate_type}.{event_type}") }
         let connection = try fixture.database.connect()
         try connection.executeScript("""
             SELECT outbox_emit(topic => NULL, key => 'k1', event_type => 'created', payload => '{"n": 1}', aggregate_type => 'Order');
@@ -87,9 +105,7 @@ import Testing
                                message_key => 'customer-7', message_partition => 2);
             SELECT outbox_emit(topic => '', key => 'k3', event_type => 'created', payload => '{"n": 3}', aggregate_type => 'bad type');
             """)
-        fixture.relay.run()
-        fixture.relay.wakeup.wake()
-        try fixture.waitUntilNothingPending()
+        try run(fixture)
         let records = try fixture.consume(2, topics: ["svc.Order.created"])
         let byValue = Dictionary(uniqueKeysWithValues: records.map { (String(decoding: $0.value, as: UTF8.self), $0) })
         #expect(Set(byValue.keys) == [#"{"n": 1}"#, #"{"n": 2}"#])
@@ -224,8 +240,8 @@ import Testing
 
     /// A tombstone row (migration 0015) in the CloudEvents shape: a record with a null value and
     /// the `ce_*` headers but `content-type` (no data, no data content type), in its key's order.
-    @Test func aTombstoneIsARecordWithANullValue() throws {
-        let fixture = try RelayFixture()
+    @Test(arguments: RelaySource.allCases) func aTombstoneIsARecordWithANullValue(_ source: RelaySource) throws {
+        let fixture = try relay(source)
         let connection = try fixture.database.connect()
         try connection.query("""
             INSERT INTO outbox (topic, aggregate_id, event_type, payload) VALUES ('orders', 'o1', 'order.placed', '{"n": 1}');
@@ -249,8 +265,8 @@ import Testing
     /// habit, a span context as java.util.Properties text), become the records Debezium's outbox
     /// event router makes by default: topic outbox.event.<aggregatetype>, key aggregateid, value
     /// payload, header id, and the span context's traceparent.
-    @Test func debeziumRowsBecomeDebeziumRecords() throws {
-        let fixture = try RelayFixture { $0.format.shape = .debezium }
+    @Test(arguments: RelaySource.allCases) func debeziumRowsBecomeDebeziumRecords(_ source: RelaySource) throws {
+        let fixture = try relay(source) { $0.format.shape = .debezium }
         let connection = try fixture.database.connect()
         let id = UUID(), untraced = UUID()
         try connection.query("SET search_path = outboxd_debezium, public")

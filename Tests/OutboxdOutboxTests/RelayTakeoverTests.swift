@@ -44,9 +44,7 @@ final class TakeoverRig {
             let relay = Relay(configuration: configuration, database: database, producer: producer)
             relays.append(relay)
             if configuration.source == .wal {
-                sources.append(WalSource(configuration: configuration, database: database,
-                                         sink: relay.sink,
-                                         wake: { [wakeup = relay.wakeup] in wakeup.wake() }))
+                sources.append(WalSource(beside: relay, database: database))
             }
         }
         owner = relays[0]

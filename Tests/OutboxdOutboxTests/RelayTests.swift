@@ -17,12 +17,16 @@ final class RelayFixture {
     let relay: Relay
     let store: TaskStore
     let topic = "task-events"
+    /// The relay's WAL source, once `start` started it (`RELAY_SOURCE=wal`).
+    private(set) var walSource: WalSource?
 
     /// The reasons the relay gave when it ended by itself.
     let failures: FailureLog
 
     /// `debeziumColumns`: columns added to `outboxd_debezium.outbox` (name, type) in the Debezium shape.
-    init(producerProperties: [(name: String, value: String, key: String)] = [], topicPolicy: KafkaTopicPolicy = KafkaTopicPolicy(),
+    /// `source`: `.wal` gives the relay a slot of its own, which `start` streams.
+    init(source: RelaySource = .poll, producerProperties: [(name: String, value: String, key: String)] = [],
+         topicPolicy: KafkaTopicPolicy = KafkaTopicPolicy(),
          debeziumColumns: [(String, String)] = [], configure: (inout RelayConfiguration) -> Void = { _ in }) throws {
         database = try TestDatabase.create()
         kafka = try RDKafkaMockCluster(brokers: 3, topics: [(topic, 4)])
@@ -30,6 +34,8 @@ final class RelayFixture {
         configuration.pollInterval = .milliseconds(50)
         configuration.backoffBase = .milliseconds(20)
         configuration.backoffMaximum = .milliseconds(200)
+        configuration.source = source
+        configuration.walSlot = WalSourceTests.slotName()
         configure(&configuration)
         if configuration.format.shape == .debezium {
             // The view's columns, as the daemon reads them at start-up (Daemon.relayConfiguration).
@@ -46,6 +52,17 @@ final class RelayFixture {
         self.failures = failures
         relay = Relay(configuration: configuration, database: PostgresPoolConfiguration(conninfo: database.url), producer: producer)
         store = TaskStore(pool: database.pool(), topic: topic)
+    }
+
+    /// Starts the relay and, in WAL mode, its source, returning once that streams: what a
+    /// `RELAY_SOURCE=wal` daemon runs.
+    func start(ended: (@Sendable (WorkerEnd) -> Void)? = nil) throws {
+        if let ended { relay.start(ended: ended) } else { relay.run() }
+        guard relay.configuration.source == .wal else { return }
+        let source = WalSource(beside: relay, database: PostgresPoolConfiguration(conninfo: database.url))
+        walSource = source
+        source.run()
+        try waitUntil("the WAL source streams", timeout: .seconds(120)) { source.status.phase == .streaming }
     }
 
     @discardableResult
@@ -84,6 +101,7 @@ final class RelayFixture {
     }
 
     deinit {
+        walSource?.stop(deadline: .now + .seconds(5))
         relay.stop()
         producer.close(flushTimeout: .seconds(1))
         database.drop()
@@ -98,9 +116,9 @@ final class FailureLog: Sendable {
 }
 
 @Suite struct RelayTests {
-    @Test func everyEventReachesKafkaWithItsIdKeyAndOffset() throws {
-        let fixture = try RelayFixture()
-        fixture.relay.run()
+    @Test(arguments: RelaySource.allCases) func everyEventReachesKafkaWithItsIdKeyAndOffset(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source)
+        try fixture.start()
         let ids = try fixture.createTasks(1000)
         try fixture.waitUntilNothingPending()
         let records = try fixture.consume(1000)
@@ -260,12 +278,12 @@ final class FailureLog: Sendable {
         try waitUntil("the relay counts the batch") { fixture.relay.status.published == 3 }
     }
 
-    @Test func brokersDownKeepRowsPendingThenEverythingIsDelivered() throws {
-        let fixture = try RelayFixture(producerProperties: [("message.timeout.ms", "300", "KAFKA_MESSAGE_TIMEOUT_MS")]) {
+    @Test(arguments: RelaySource.allCases) func brokersDownKeepRowsPendingThenEverythingIsDelivered(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source, producerProperties: [("message.timeout.ms", "300", "KAFKA_MESSAGE_TIMEOUT_MS")]) {
             $0.deliveryTimeout = .milliseconds(500)
         }
         fixture.kafka.setAllBrokers(up: false)
-        fixture.relay.run()
+        try fixture.start()
         try fixture.createTasks(20)
         try waitUntil("a delivery attempt failed") {
             try fixture.database.count("outbox", where: "attempts > 0 AND last_error IS NOT NULL") > 0
@@ -278,11 +296,11 @@ final class FailureLog: Sendable {
         #expect(try fixture.database.count("outbox", where: "parked_at IS NOT NULL") == 0)
     }
 
-    @Test func poisonEventIsParkedWithItsErrorWhileOthersFlow() throws {
-        let fixture = try RelayFixture(producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")]) {
+    @Test(arguments: RelaySource.allCases) func poisonEventIsParkedWithItsErrorWhileOthersFlow(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source, producerProperties: [("message.max.bytes", "4000", "KAFKA_MESSAGE_MAX_BYTES")]) {
             $0.maxAttempts = 3
         }
-        fixture.relay.run()
+        try fixture.start()
         let poison = try fixture.createTasks(1, description: String(repeating: "x", count: 8000))[0]
         try fixture.createTasks(10)
         try waitUntil("the poison event is parked") {
@@ -299,12 +317,12 @@ final class FailureLog: Sendable {
         #expect(try fixture.consume(10).count == 10)
     }
 
-    @Test func injectedProduceErrorsKeepPerKeyOrder() throws {
+    @Test(arguments: RelaySource.allCases) func injectedProduceErrorsKeepPerKeyOrder(_ source: RelaySource) throws {
         // One request in flight per broker connection: with several, librdkafka 2.0.2's mock
         // cluster answers a retried batch it never wrote with DUPLICATE_SEQUENCE_NUMBER, a success
         // without an offset (seen 1 run in 4); the relay sends such a row again (NO_OFFSET), but the
         // later events of its key were already in the log by then.
-        let fixture = try RelayFixture(producerProperties: [("max.in.flight.requests.per.connection", "1", "test")]) { $0.batchSize = 50 }
+        let fixture = try RelayFixture(source: source, producerProperties: [("max.in.flight.requests.per.connection", "1", "test")]) { $0.batchSize = 50 }
         let ids = try fixture.createTasks(10)
         for round in 0..<5 {
             for id in ids {
@@ -312,7 +330,7 @@ final class FailureLog: Sendable {
             }
         }
         fixture.kafka.failNextProduceRequests(20, with: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION)
-        fixture.relay.run()
+        try fixture.start()
         fixture.relay.wakeup.wake()
         try fixture.waitUntilNothingPending()
         let parked = try fixture.database.connect().query("SELECT last_error FROM outbox WHERE parked_at IS NOT NULL").map { try $0.require(String.self, "last_error") }
@@ -339,9 +357,9 @@ final class FailureLog: Sendable {
 
 
 @Suite struct RelayRetentionTests {
-    @Test func zeroRetentionDeletesRowsOnPublish() throws {
-        let fixture = try RelayFixture { $0.retention = .zero }
-        fixture.relay.run()
+    @Test(arguments: RelaySource.allCases) func zeroRetentionDeletesRowsOnPublish(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source) { $0.retention = .zero }
+        try fixture.start()
         try fixture.createTasks(30)
         try waitUntil("every row is deleted on publish") { try fixture.database.count("outbox") == 0 }
         #expect(Set(try fixture.consume(30).compactMap { $0.header("ce_id") }).count == 30)
@@ -360,9 +378,9 @@ final class FailureLog: Sendable {
 
     /// A fatal producer error (librdkafka's idempotence broken) stops the relay and reports it,
     /// and burns no row's attempts: every event stays pending for the next producer (a restart).
-    @Test func aFatalProducerErrorStopsTheRelayAndBurnsNoAttempts() throws {
-        let fixture = try RelayFixture()
-        fixture.relay.start(ended: { [failures = fixture.failures] in failures.add("\($0)") })
+    @Test(arguments: RelaySource.allCases) func aFatalProducerErrorStopsTheRelayAndBurnsNoAttempts(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source)
+        try fixture.start(ended: { [failures = fixture.failures] in failures.add("\($0)") })
         try fixture.createTasks(5)
         try fixture.waitUntilNothingPending()
         fixture.producer.raiseFatalErrorForTesting("test: broken sequence")
@@ -380,9 +398,9 @@ final class FailureLog: Sendable {
     /// With topic creation off, a row another service wrote for a topic that does not exist is
     /// parked at its first attempt with an error naming the topic, without waiting out the
     /// delivery timeout, while the other rows flow.
-    @Test func aRowForAMissingTopicIsParkedAtOnceWhenCreationIsOff() throws {
-        let fixture = try RelayFixture(topicPolicy: KafkaTopicPolicy(create: false)) { $0.deliveryTimeout = .seconds(300) }
-        fixture.relay.run()
+    @Test(arguments: RelaySource.allCases) func aRowForAMissingTopicIsParkedAtOnceWhenCreationIsOff(_ source: RelaySource) throws {
+        let fixture = try RelayFixture(source: source, topicPolicy: KafkaTopicPolicy(create: false)) { $0.deliveryTimeout = .seconds(300) }
+        try fixture.start()
         try fixture.database.connect().executeScript("""
             INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
             VALUES (gen_random_uuid(), 'order', 'o-1', 'order.placed', 'no-such-topic', '{}')

@@ -36,9 +36,7 @@ import Testing
 
         /// A started WAL source that wakes the relay.
         func source() -> WalSource {
-            let source = WalSource(configuration: fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: fixture.database.url),
-                                   sink: fixture.relay.sink,
-                                   wake: { [wakeup = fixture.relay.wakeup] in wakeup.wake() })
+            let source = WalSource(beside: fixture.relay, database: PostgresPoolConfiguration(conninfo: fixture.database.url))
             source.run()
             sources.append(source)
             return source

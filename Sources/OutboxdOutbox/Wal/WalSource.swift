@@ -40,6 +40,11 @@ public final class WalSource: Worker {
         thread = WorkerThread(name: "relay-wal")
     }
 
+    /// The source of `relay` (same configuration): wakes it, and hands its sink the emitted events.
+    public convenience init(beside relay: Relay, database: PostgresPoolConfiguration) {
+        self.init(configuration: relay.configuration, database: database, sink: relay.sink, wake: { [wakeup = relay.wakeup] in wakeup.wake() })
+    }
+
     public var name: String { thread.name }
     public var phase: WorkerState.Phase { thread.phase }
     public var status: WalSourceStatus { state.withLock { $0 } }
