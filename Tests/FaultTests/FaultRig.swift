@@ -131,6 +131,21 @@ final class FaultRig {
 
     static let pendingSQL = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
 
+    /// Ends `slot`'s stream and drops the slot; true once it is gone (a relay may take it again
+    /// between the two: try again).
+    func dropSlot(_ slot: String) throws -> Bool {
+        let connection = try connect()
+        defer { connection.close() }
+        try connection.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot])
+        if (try? connection.query("SELECT pg_drop_replication_slot($1)", [slot])) != nil { return true }
+        return try connection.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot]).first == nil
+    }
+
+    /// Whether a relay streams `slot` now.
+    func slotIsActive(_ slot: String) throws -> Bool {
+        try count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND active", [slot]) == 1
+    }
+
     /// Adds `rtt` to every reply of every broker (`.zero` restores them).
     func setRoundTrip(_ rtt: Duration) {
         guard mock != nil else { return }
