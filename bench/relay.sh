@@ -29,7 +29,9 @@
 # frames; PERF_SYSTEM=1 profiles the whole machine instead: PostgreSQL's backends and the brokers too),
 # RELAY_SOURCE (default poll; wal: the cluster runs with wal_level=logical, and the relay's slot and
 # publication exist before each drain's backlog is written, so its WAL source reads every insert of
-# the backlog while the relay drains it: issue #27's WAL drain against the poll mode's),
+# the backlog while the relay drains it: issue #27's WAL drain against the poll mode's; the drain
+# is followed until the slot has caught up with the backlog, reported apart), PRELOAD_TXN (rows per
+# transaction of the backlog, default all of them in one; 1000: a backlog of writers' commits),
 # PGBIN (default /usr/lib/postgresql/15/bin).
 set -euo pipefail
 name=relay.sh
@@ -45,6 +47,8 @@ LATENCY_DURATION=${LATENCY_DURATION:-10s}
 [[ $PRODUCE_COUNT =~ ^[0-9]+$ ]] && [ "$PRODUCE_COUNT" -ge 1000 ] || die "PRODUCE_COUNT must be an integer >= 1000 (got '$PRODUCE_COUNT')"
 [[ $LATENCY_RATE =~ ^[0-9]+$ ]] || die "LATENCY_RATE must be a non-negative integer (got '$LATENCY_RATE')"
 seconds_of LATENCY_DURATION "$LATENCY_DURATION" >/dev/null
+[ -z "${PRELOAD_TXN:-}" ] || { [[ $PRELOAD_TXN =~ ^[0-9]+$ ]] && [ "$PRELOAD_TXN" -ge 1 ]; } \
+  || die "PRELOAD_TXN must be an integer >= 1 (got '$PRELOAD_TXN')"
 bench_bin=$root/.build/release/outboxd-bench
 [ -x "$bench_bin" ] || die "$bench_bin not found: run 'make build' first"
 partitions=6
@@ -104,11 +108,12 @@ published() {
 # preload [BYTES]: ROWS pending rows; BYTES=1 gives them the same payloads as bytes (payload_bytes).
 preload() {
   sql_value "TRUNCATE outbox" >/dev/null
-  "$psql" "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -v bytes="${1:-0}" -f bench/outbox_preload.sql >/dev/null
+  "$psql" "$DATABASE_URL" -Xq -v ON_ERROR_STOP=1 -v rows="$ROWS" -v bytes="${1:-0}" ${PRELOAD_TXN:+-v txn="$PRELOAD_TXN"} \
+    -f bench/outbox_preload.sql >/dev/null
   [ "$(pending)" = "$ROWS" ] || die "preload did not leave $ROWS pending rows"
 }
 
-declare -A claim_rate drain_rate checks relay_rss relay_cpu broker_cpu pg_cpu claim_pg_cpu
+declare -A claim_rate drain_rate checks relay_rss relay_cpu broker_cpu pg_cpu claim_pg_cpu catchup_s catchup_pg_cpu
 for mode in delete keep bytes; do
   claim_rate[$mode]= drain_rate[$mode]= checks[$mode]= relay_rss[$mode]= relay_cpu[$mode]= broker_cpu[$mode]= pg_cpu[$mode]= claim_pg_cpu[$mode]=
 done
@@ -173,6 +178,19 @@ for mode in ${MODES:-delete keep bytes}; do
   done
   end_t=$t
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; echo "perf profile: $PERF_DIR/relay-$mode.data" >&2; fi
+  if [ "$RELAY_SOURCE" = wal ]; then
+    # The relay's stream after the drain: until its slot is confirmed past the backlog's end (the
+    # stream waits while the relay's claims come back full, and reads the backlog's WAL after).
+    catchup_pg_start=$(pg_cpu_seconds)
+    until [ "$(sql_value "SELECT coalesce(bool_and(confirmed_flush_lsn >= '$backlog_end'::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = 'outboxd'")" = t ]; do
+      kill -0 "$daemon_pid" 2>/dev/null || { tail -n 20 "$dir/relay-$mode.log" >&2; die "outboxd relay exited"; }
+      [ "$(awk -v a="$end_t" -v b="$(now)" 'BEGIN { print (b - a > 600) }')" = 0 ] || die "the relay's slot did not catch up with the backlog in 600 s"
+      sleep 0.2
+    done
+    catchup_s[$mode]=$(awk -v a="$end_t" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+    catchup_pg_cpu[$mode]=$(awk -v a="$catchup_pg_start" -v b="$(pg_cpu_seconds)" -v n="$start_pending" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
+    echo "the relay's slot caught up with the backlog ${catchup_s[$mode]} s after the drain; PostgreSQL CPU meanwhile ${catchup_pg_cpu[$mode]} µs per event" >&2
+  fi
   stop_daemon
   stop_broker
   relay_rss[$mode]=$peak_rss_mb
@@ -253,6 +271,7 @@ bytes_ratio=$(ratio "${drain_rate[bytes]}" "${drain_rate[delete]}")
 lines+=("relay drain (retention 0) of bytes payloads (payload_bytes, the JSON text's bytes: the same size): ${drain_rate[bytes]} events/s; vs JSON payloads: ratio $bytes_ratio (target >= 1.0: $(verdict "$bytes_ratio" ge 1.0)); CPU per event relay ${relay_cpu[bytes]} µs (JSON ${relay_cpu[delete]}), PostgreSQL ${pg_cpu[bytes]} µs (JSON ${pg_cpu[delete]}); ${checks[bytes]}")
 if [ "$RELAY_SOURCE" = wal ] && [ -n "${recv_rate:-}" ]; then
   lines+=("PostgreSQL's own decoding of the same backlog's WAL (pg_recvlogical, pgoutput to /dev/null): $recv_rate events/s; CPU per event PostgreSQL $recv_pg_cpu µs + client $recv_client_cpu µs; the WAL relay's drain (retention 0) $(ratio "${drain_rate[delete]}" "$recv_rate")x of it")
+  lines+=("the WAL relay's slot caught up with the backlog (retention 0) ${catchup_s[delete]:-?} s after the drain ended, PostgreSQL CPU meanwhile ${catchup_pg_cpu[delete]:-?} µs per event (the stream is not read while the relay's claims come back full)")
 fi
 lines+=("outboxd relay CPU per event, all its threads (brokers in their own process): retention 0 ${relay_cpu[delete]} µs (target <= 5: $(verdict "${relay_cpu[delete]}" le 5)), kept history ${relay_cpu[keep]} µs (target <= 5: $(verdict "${relay_cpu[keep]}" le 5))")
 for mode in delete keep; do
@@ -278,7 +297,7 @@ if [ "$LATENCY_RATE" -gt 0 ]; then
 fi
 mkdir -p bench/results
 {
-  bench_header "ROWS=$ROWS BATCH=$BATCH RELAY_SOURCE=$RELAY_SOURCE"
+  bench_header "ROWS=$ROWS BATCH=$BATCH RELAY_SOURCE=$RELAY_SOURCE PRELOAD_TXN=${PRELOAD_TXN:-$ROWS}"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
   echo "cmd: psql -v rows=$ROWS [-v bytes=1] -f bench/outbox_preload.sql"

@@ -13,8 +13,9 @@ cleanup() {
 trap cleanup EXIT
 
 export DATABASE_URL
-# wal_level=logical: the logical-decoding tests (issue #27) read the test cluster's WAL.
-DATABASE_URL=$(PG_SETTINGS="${PG_SETTINGS:-} -c wal_level=logical" scripts/pg.sh start "$dir/pg" "" --fast)
+# wal_level=logical: the logical-decoding tests (issue #27) read the test cluster's WAL, each WAL-mode
+# test on a slot of its own (room for 40 at once).
+DATABASE_URL=$(PG_SETTINGS="${PG_SETTINGS:-} -c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40" scripts/pg.sh start "$dir/pg" "" --fast)
 echo "test cluster: $DATABASE_URL" >&2
 export OUTBOXD_TEST_DATABASE_URL=$DATABASE_URL
 export OUTBOXD_TEST_SCRATCH=$dir

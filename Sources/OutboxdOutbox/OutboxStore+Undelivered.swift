@@ -3,7 +3,7 @@ import OutboxdPostgres
 extension OutboxStore {
     /// What `storeUndelivered` did with one event.
     enum UndeliveredDisposition: Equatable {
-        /// Written as a row with one failed attempt.
+        /// Written as a row: with one failed attempt, or (held) as a plain pending row.
         case row
         /// Already a row: the same message read again after a restart; left as it is.
         case existing

@@ -12,6 +12,11 @@ struct PublishedCounts {
         self.interval = interval
     }
 
+    /// Puts back counts `add` returned that were not written, without making any due.
+    mutating func restore(_ perTopic: [String: Int]) {
+        for (topic, count) in perTopic { pending[topic, default: 0] += count }
+    }
+
     /// Adds a batch's counts; returns every count not written yet when they are due (an interval
     /// after the last write, the first batch, or `flush`), and forgets them.
     mutating func add(_ perTopic: [String: Int], now: ContinuousClock.Instant, flush: Bool = false) -> [String: Int] {

@@ -141,6 +141,7 @@ public final class Relay: Worker {
         var action = pipeline.start()
         while true {
             if case .exit = action {
+                progress.withLock { $0.lastFullClaim = nil }
                 lanes.forEach { $0.connection.close() }
                 if let fatal { throw fatal }
                 return
@@ -203,11 +204,15 @@ public final class Relay: Worker {
                     let rows = try lanes[lane].store.finishClaim(lanes[lane].claim!, format: configuration.format, bytes: configuration.batchBytes)
                     lanes[lane].claim = nil
                     lanes[lane].claimedIDs = rows.map(\.id)
-                    progress.withLock { [ids = lanes[lane].claimedIDs] in $0.stall.claimed(ids, now: now) }
+                    progress.withLock { [ids = lanes[lane].claimedIDs, full = rows.count >= configuration.batchSize] in
+                        $0.stall.claimed(ids, now: now)
+                        $0.lastFullClaim = full ? now : nil
+                    }
                     action = pipeline.claimRead(rows, now: ContinuousClock.now)
                 case .endClaim(let lane):
                     // Nothing produced: the claim's queue rows go back.
                     try lanes[lane].connection.rollback()
+                    progress.withLock { $0.lastFullClaim = nil }
                     // Idle: the counts held back since the last write go now, when due.
                     let published = sink.dueCounts(adding: [:], now: now)
                     if !published.isEmpty { try lanes[lane].store.countPublished(published) }
@@ -253,6 +258,7 @@ public final class Relay: Worker {
                 lanes = []
                 let stopping = pipeline.phase == .finishing || pipeline.drainDeadline != nil
                 progress.withLock {
+                    $0.lastFullClaim = nil
                     $0.lastError = RelayProgress.safeSummary(of: error)
                     $0.ownedShards = []
                     $0.stall.roundFailed(now: .now)
@@ -307,5 +313,17 @@ public struct RelayProgress: Sendable {
     public var lastError: String?
     /// Whether rows are due and nothing gets through (`/readyz`, `outboxd_relay_stalled_seconds`).
     public var stall = RelayStall()
+    /// When the last claim came back full, if it did (a backlog in the table, claimed without
+    /// waiting); nil after a short or empty one, a failure or the end.
+    public var lastFullClaim: ContinuousClock.Instant?
+
+    /// Whether the relay drains a backlog: its last claim came back full, less than
+    /// `backlogStale` ago (a relay that stopped claiming is not). The WAL source reads little
+    /// of its stream meanwhile (`WalSource`).
+    public func isBacklogged(now: ContinuousClock.Instant = .now) -> Bool {
+        lastFullClaim.map { now - $0 < Self.backlogStale } ?? false
+    }
+
+    static let backlogStale: Duration = .seconds(1)
 }
 

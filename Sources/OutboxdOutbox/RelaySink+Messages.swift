@@ -92,19 +92,31 @@ extension RelaySink {
         let held = Set(outcome.held.map(Int.init))
         for (index, event) in flight.events.enumerated() {
             if let unreadable = event.unreadable {
-                undelivered.append(undeliveredEvent(event, error: unreadable, park: true, failed: true))
+                undelivered.append(undeliveredEvent(event, index: index, error: unreadable, park: true, failed: true))
             } else if let failure = failures[index] {
-                undelivered.append(undeliveredEvent(event, error: failure.error, park: failure.park, failed: true))
+                undelivered.append(undeliveredEvent(event, index: index, error: failure.error, park: failure.park, failed: true))
             } else if held.contains(index) {
-                undelivered.append(undeliveredEvent(event, error: "held: no delivery report, or an earlier event of its key was not delivered",
+                undelivered.append(undeliveredEvent(event, index: index, error: "held: no delivery report, or an earlier event of its key was not delivered",
                                                     park: false, failed: false))
             }
         }
-        for failure in outcome.failed { metrics.failures.increment([failure.reason]) }
         let stored = undelivered.isEmpty ? [] : try OutboxStore(connection: connection).storeUndelivered(undelivered, maxAttempts: configuration.maxAttempts)
+        var storedAs: [Int: OutboxStore.UndeliveredDisposition] = [:]
+        for (event, disposition) in zip(undelivered, stored) { storedAs[event.index] = disposition }
+        // Counted once: an event read again after a restart is a row already (`.existing`).
+        for failure in outcome.failed where storedAs[Int(failure.id)] != .existing {
+            metrics.failures.increment([failure.reason])
+        }
         let published = dueCounts(adding: outcome.deliveredPerTopic, now: .now)
-        if !published.isEmpty { try OutboxStore(connection: connection).countPublished(published) }
-        countDelivered(outcome) { index in ("event_id", flight.events[Int(index)].message?.eventID ?? "none") }
+        do {
+            if !published.isEmpty { try OutboxStore(connection: connection).countPublished(published) }
+        } catch {
+            // Written with the next record; the flight is recorded already.
+            restoreCounts(published)
+            logger.warning("published counts not written; kept for the next write", ["error": "\(error)"])
+        }
+        // No NOTIFY: other processes' delivery watches read the table, where these events are not.
+        countDelivered(outcome, notify: false) { index in ("event_id", flight.events[Int(index)].message?.eventID ?? "none") }
         var rows = 0
         for (event, disposition) in zip(undelivered, stored) {
             switch disposition {
@@ -125,9 +137,9 @@ extension RelaySink {
         return rows
     }
 
-    private func undeliveredEvent(_ event: Event, error: String, park: Bool, failed: Bool) -> UndeliveredEvent {
+    private func undeliveredEvent(_ event: Event, index: Int, error: String, park: Bool, failed: Bool) -> UndeliveredEvent {
         let delay = park || !failed ? 0 : configuration.backoff.delay(afterFailures: 1, jitter: Double.random(in: 0...1)).wholeMilliseconds
-        return UndeliveredEvent(message: event.message, content: event.content, lsn: event.lsn, error: error, delayMilliseconds: delay,
+        return UndeliveredEvent(message: event.message, content: event.content, lsn: event.lsn, index: index, error: error, delayMilliseconds: delay,
                                 park: park || event.message == nil, failed: failed || event.message == nil)
     }
 }

@@ -53,6 +53,11 @@ public final class RelaySink: Sendable {
         counts.withLock { $0.add(perTopic, now: now, flush: flush) }
     }
 
+    /// Counts taken by `dueCounts` and not written: they go with the next write.
+    func restoreCounts(_ perTopic: [String: Int]) {
+        counts.withLock { $0.restore(perTopic) }
+    }
+
     /// Sends what records a claimed batch's `outcome` on `store`, the claim's session: delivered
     /// rows marked (or deleted when no history is kept), failed ones with their next attempt, the
     /// published counts due, and COMMIT, without waiting for the results (`OutboxStore.finishRecord`).
@@ -95,13 +100,14 @@ public final class RelaySink: Sendable {
         return counted
     }
 
-    /// Counts the delivered events of a committed record, of either source; `naming` gives the
-    /// log field that names the event of an id in `outcome`.
-    func countDelivered(_ outcome: RelayBatchOutcome, naming: (Int64) -> (field: String, value: String) = { ("outbox_id", "\($0)") }) {
+    /// Counts the delivered events of a committed record, of either source; `notify`: calls
+    /// `afterPublished`; `naming` gives the log field that names the event of an id in `outcome`.
+    func countDelivered(_ outcome: RelayBatchOutcome, notify: Bool = true,
+                        naming: (Int64) -> (field: String, value: String) = { ("outbox_id", "\($0)") }) {
         if !waiters.isEmpty {
             waiters.complete(outcome.delivered.compactMap { row in row.eventID.map { ($0, row.partition, row.offset) } })
         }
-        if !outcome.delivered.isEmpty { afterPublished() }
+        if notify, !outcome.delivered.isEmpty { afterPublished() }
         for id in outcome.orderGaps {
             metrics.orderGaps.increment()
             logger.warning("event delivered after an earlier event of its key failed (a gap the idempotent producer left); recorded as delivered",

@@ -9,6 +9,8 @@ struct UndeliveredEvent {
     /// The message's content as read: the payload of the parked row when the event cannot be a row.
     var content: [UInt8]
     var lsn: LSN
+    /// Its index in the flight it was read in.
+    var index: Int
     /// `last_error`.
     var error: String
     var delayMilliseconds: Int64

@@ -330,6 +330,9 @@ public final class PQConnection: @unchecked Sendable {
     public func readReplication(timeout: Duration) throws -> [UInt8]? {
         let conn = try liveHandle()
         let deadline = ContinuousClock.now + timeout
+        // Past the deadline the socket is still read once, without waiting: what the server sent
+        // counts as waiting even with a zero timeout.
+        var lastLook = false
         while true {
             var buffer: UnsafeMutablePointer<CChar>?
             let length = PQgetCopyData(conn, &buffer, 1)
@@ -346,9 +349,12 @@ public final class PQConnection: @unchecked Sendable {
             }
             if length == -2 { throw connectionError() }
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { return nil }
+            if left <= .zero {
+                if lastLook { return nil }
+                lastLook = true
+            }
             var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(clamping: max(1, left.wholeMilliseconds)))
+            let ready = poll(&descriptor, 1, lastLook ? 0 : Int32(clamping: max(1, left.wholeMilliseconds)))
             if ready < 0 && errno != EINTR { throw PostgresError(kind: .connectionUnavailable, message: "poll: \(String(cString: strerror(errno)))") }
             if ready > 0, PQconsumeInput(conn) != 1 { throw connectionError() }
         }

@@ -3,6 +3,7 @@ import OutboxdCore
 import OutboxdKafka
 import OutboxdPostgres
 import OutboxdTestSupport
+import Synchronization
 import Testing
 @testable import OutboxdOutbox
 
@@ -325,6 +326,48 @@ import Testing
             try rig.writer.query("SELECT published_last_hour FROM outbox_backlog WHERE topic = 'task-events'").first?
                 .decode(Int.self, "published_last_hour") ?? 0 >= 1
         }
+    }
+
+    /// While the relay drains a backlog (its claims come back full) the stream is read only a
+    /// slice a second (`PausedSlice`), so PostgreSQL decodes little of it meanwhile; it is read
+    /// on once the relay's claims come back short. (The pause is an absence: it is watched for
+    /// half a second. Whether the relay publishes the row meanwhile is not the stream's: a claim
+    /// of its own may find it.)
+    @Test func theStreamWaitsWhileTheRelayDrainsABacklog() throws {
+        let rig = try Rig()
+        let backlogged = Mutex(false)
+        let source = WalSource(configuration: rig.fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: rig.fixture.database.url),
+                               sink: rig.fixture.relay.sink, wake: { [wakeup = rig.fixture.relay.wakeup] in wakeup.wake() },
+                               backlogged: { backlogged.withLock { $0 } })
+        source.run()
+        defer { source.stop(deadline: .now + .seconds(5)) }
+        try waitUntil("streaming") { source.status.phase == .streaming }
+        let first = try rig.emit(key: "before")
+        try waitUntil("the stream reads the first") { source.status.transactions == 1 }
+        try waitUntil("the first is published") { try rig.published(first) }
+        backlogged.withLock { $0 = true }
+        let id = try rig.emit(key: "while-draining")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(source.status.transactions == 1, "the stream was read while the relay drained")
+        try waitUntil("a slice reads it while the relay still drains", timeout: .seconds(5)) { source.status.transactions == 2 }
+        try waitUntil("published") { try rig.published(id) }
+        backlogged.withLock { $0 = false }
+        let last = try rig.emit(key: "after")
+        try waitUntil("the stream reads on once the drain is over") { source.status.transactions == 3 }
+        try waitUntil("published") { try rig.published(last) }
+    }
+
+    /// The relay is backlogged while its claims come back full (brokers 300 ms away, batches of
+    /// 5 of 60 rows), and no longer once a claim comes back short.
+    @Test func fullClaimsMarkTheRelayBacklogged() throws {
+        let fixture = try RelayFixture { $0.batchSize = 5 }
+        for broker in 1...fixture.kafka.brokerCount { fixture.kafka.setRoundTrip(.milliseconds(300), broker: Int32(broker)) }
+        try fixture.createTasks(60)
+        fixture.relay.run()
+        try waitUntil("backlogged while draining") { fixture.relay.status.isBacklogged() }
+        #expect(try fixture.pending() > 0)
+        try waitUntil("the backlog is drained") { try fixture.pending() == 0 }
+        try waitUntil("no longer backlogged") { !fixture.relay.status.isBacklogged() }
     }
 
     /// A relay in wal mode is refused while one in poll mode runs on the database (its lanes'

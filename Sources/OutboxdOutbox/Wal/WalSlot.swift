@@ -27,6 +27,13 @@ struct WalSlot: Sendable {
         return (nil, unlimited)
     }
 
+    /// `max_slot_wal_keep_size` in bytes; nil when unlimited.
+    static func keepLimit(on connection: PQConnection) throws -> Int64? {
+        let megabytes = try connection.query("SELECT setting::bigint AS mb FROM pg_settings WHERE name = 'max_slot_wal_keep_size'")
+            .first?.decode(Int64.self, "mb") ?? -1
+        return megabytes < 0 ? nil : megabytes << 20
+    }
+
     /// Creates the publication (of the inserted rows' ids only: the relay reads the rows from the
     /// table, so payloads need not be decoded and sent) and the slot when missing, and registers
     /// the slot in `outbox_wal_slots` (where `outbox_emit_message` looks for a reader). The slot

@@ -24,25 +24,30 @@ public final class WalSource: Worker {
     private let database: PostgresPoolConfiguration
     private let sink: RelaySink
     private let wake: @Sendable () -> Void
+    /// Whether the relay is draining a backlog from the table (its claims come back full).
+    private let backlogged: @Sendable () -> Bool
     /// Woken by the producer when a flight of emitted events has all its reports.
     private let reportsIn = Wakeup()
     private let thread: WorkerThread
     private let logger = Logger(label: "relay.wal")
     private let state = Mutex(WalSourceStatus())
 
-    /// `wake`: the relay's wake-up; `sink`: the relay's (`Relay.sink`), for the emitted events.
+    /// `wake`: the relay's wake-up; `sink`: the relay's (`Relay.sink`), for the emitted events;
+    /// `backlogged`: whether the relay drains a backlog (`RelayProgress.isBacklogged`).
     public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, sink: RelaySink,
-                wake: @escaping @Sendable () -> Void) {
+                wake: @escaping @Sendable () -> Void, backlogged: @escaping @Sendable () -> Bool = { false }) {
         self.configuration = configuration
         self.database = database
         self.sink = sink
         self.wake = wake
+        self.backlogged = backlogged
         thread = WorkerThread(name: "relay-wal")
     }
 
     /// The source of `relay` (same configuration): wakes it, and hands its sink the emitted events.
     public convenience init(beside relay: Relay, database: PostgresPoolConfiguration) {
-        self.init(configuration: relay.configuration, database: database, sink: relay.sink, wake: { [wakeup = relay.wakeup] in wakeup.wake() })
+        self.init(configuration: relay.configuration, database: database, sink: relay.sink, wake: { [wakeup = relay.wakeup] in wakeup.wake() },
+                  backlogged: { relay.status.isBacklogged() })
     }
 
     public var name: String { thread.name }
@@ -129,7 +134,12 @@ public final class WalSource: Worker {
         state.withLock { $0.phase = .streaming; $0.lastError = nil; $0.confirmedAt = .now; $0.retainedBytes = start?.retainedBytes ?? 0 }
         // Rows committed while no stream ran are due now.
         wake()
-        var statusDue = ContinuousClock.now + Self.statusInterval
+        // The status goes well within the server's wal_sender_timeout (the keepalive bound): while
+        // the stream is paused, the server's keepalive requests wait unread.
+        let statusEvery = min(Self.statusInterval, database.keepalive.deadAfter / 3)
+        let pauseBound = Self.pauseBound(keepLimit: try WalSlot.keepLimit(on: control))
+        var statusDue = ContinuousClock.now + statusEvery
+        var slice = PausedSlice()
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
         var flights = Flights()
@@ -137,10 +147,17 @@ public final class WalSource: Worker {
         while !signal.isStopping {
             try record(&flights, stream: &walStream, control: control, replication: replication)
             // Read on while messages are waiting (up to the bounds), then hand the events read and
-            // wake the relay, once each.
-            let reading = unseen.count < Self.wakeEvery && flights.hasRoom
-            let timeout = !unseen.isEmpty || !flights.burst.isEmpty || !flights.out.isEmpty ? Duration.zero : Self.readTimeout
+            // wake the relay, once each. While the relay drains a backlog from the table (its
+            // claims come back full), the stream is read only a slice at a time (`PausedSlice`):
+            // its wake-ups would add nothing, and PostgreSQL's decoding of it would take CPU from
+            // the drain. It is read on once a claim comes back short, or once the slot keeps
+            // `pauseBound` of WAL; meanwhile table-less events wait behind the backlog, as rows do.
+            let quiet = unseen.isEmpty && flights.burst.isEmpty && flights.out.isEmpty
+            let paused = slice.paused(state.withLock({ $0.retainedBytes }) < pauseBound && backlogged(), now: .now)
+            let reading = !paused && unseen.count < Self.wakeEvery && flights.hasRoom
+            let timeout = !quiet || slice.reading ? Duration.zero : Self.readTimeout
             if reading, let bytes = try replication.readReplication(timeout: timeout) {
+                slice.read()
                 let action: WalStream.Action
                 switch try ReplicationMessage.decode(bytes) {
                 case .xLogData(_, _, _, let data):
@@ -164,6 +181,7 @@ public final class WalSource: Worker {
                 }
                 continue
             }
+            slice.ended()
             if !flights.burst.isEmpty {
                 flights.send(sink) { [reportsIn] in reportsIn.wake() }
             }
@@ -178,14 +196,65 @@ public final class WalSource: Worker {
                 // for the reports only).
                 _ = Wakeup.wait(for: [reportsIn], timeout: Self.readTimeout, sockets: [reading ? replication.socketDescriptor : -1])
             }
+            if paused { signal.wait(timeout: Self.pauseCheck) }
             let now = ContinuousClock.now
             if now >= statusDue {
-                statusDue = now + Self.statusInterval
+                statusDue = now + statusEvery
                 try confirm(walStream.confirmed, on: replication)
                 if let position = try slot.position(on: control) {
                     state.withLock { $0.retainedBytes = position.retainedBytes }
                 }
             }
+        }
+    }
+
+    /// How often a paused stream checks whether the relay still drains a backlog.
+    static let pauseCheck: Duration = .milliseconds(20)
+
+    /// How much WAL the slot may keep while the stream is paused: a quarter of
+    /// `max_slot_wal_keep_size`, or 1 GiB when that is unlimited.
+    static func pauseBound(keepLimit: Int64?) -> Int64 {
+        keepLimit.map { $0 / 4 } ?? 1 << 30
+    }
+
+    /// A paused stream still reads a slice of up to `size` messages every `interval`: the
+    /// server's socket never faces a shut window for long (with TCP_USER_TIMEOUT set, Linux ends
+    /// a connection whose peer's window stays shut that long), and the server's keepalive
+    /// requests are answered. Pure.
+    struct PausedSlice {
+        static let interval: Duration = .seconds(1)
+        static let size = 64
+
+        private var left = 0
+        private var next: ContinuousClock.Instant?
+
+        /// Whether a slice is being read.
+        var reading: Bool { left > 0 }
+
+        /// Whether the stream is not to be read now, given whether it `wants` to pause.
+        mutating func paused(_ wants: Bool, now: ContinuousClock.Instant) -> Bool {
+            guard wants else {
+                left = 0
+                next = nil
+                return false
+            }
+            if left == 0, now >= next ?? now + Self.interval {
+                left = Self.size
+                next = now + Self.interval
+            } else if next == nil {
+                next = now + Self.interval
+            }
+            return left == 0
+        }
+
+        /// A message was read.
+        mutating func read() {
+            if left > 0 { left -= 1 }
+        }
+
+        /// Nothing more to read now: the slice is over.
+        mutating func ended() {
+            left = 0
         }
     }
 
