@@ -328,15 +328,18 @@ import Testing
         }
     }
 
-    /// While the relay drains a backlog (its claims come back full) the stream is read only a
-    /// slice a second (`PausedSlice`), so PostgreSQL decodes little of it meanwhile; it is read
-    /// on once the relay's claims come back short. (The pause is an absence: it is watched for
-    /// half a second. Whether the relay publishes the row meanwhile is not the stream's: a claim
-    /// of its own may find it.)
+    /// While the relay drains a backlog (its claims come back full) the stream is not read, so
+    /// PostgreSQL decodes little of it meanwhile, however long the drain: here the server's
+    /// socket is full (40 MB of another tool's messages) and the pause lasts twice the keepalive
+    /// bound (2 s), and the stream is still the same walsender's, answering with its status; it
+    /// is read on once the relay's claims come back short. (The pause is an absence: it is
+    /// watched for 4 s. Whether the relay publishes a row meanwhile is not the stream's.)
     @Test func theStreamWaitsWhileTheRelayDrainsABacklog() throws {
         let rig = try Rig()
         let backlogged = Mutex(false)
-        let source = WalSource(configuration: rig.fixture.relay.configuration, database: PostgresPoolConfiguration(conninfo: rig.fixture.database.url),
+        var database = PostgresPoolConfiguration(conninfo: rig.fixture.database.url)
+        database.keepalive = PostgresKeepalive(idle: .seconds(1), interval: .milliseconds(500), count: 2)
+        let source = WalSource(configuration: rig.fixture.relay.configuration, database: database,
                                sink: rig.fixture.relay.sink, wake: { [wakeup = rig.fixture.relay.wakeup] in wakeup.wake() },
                                backlogged: { backlogged.withLock { $0 } })
         source.run()
@@ -344,17 +347,19 @@ import Testing
         try waitUntil("streaming") { source.status.phase == .streaming }
         let first = try rig.emit(key: "before")
         try waitUntil("the stream reads the first") { source.status.transactions == 1 }
-        try waitUntil("the first is published") { try rig.published(first) }
+        let walsender = { try rig.writer.query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", [rig.slot]).first?.decode(Int.self, "active_pid") }
+        let streaming = try #require(try walsender())
         backlogged.withLock { $0 = true }
+        try rig.writer.query("SELECT count(pg_logical_emit_message(false, 'another.tool', repeat('x', 1048576))) FROM generate_series(1, 40)")
         let id = try rig.emit(key: "while-draining")
-        Thread.sleep(forTimeInterval: 0.5)
+        Thread.sleep(forTimeInterval: 4)
         #expect(source.status.transactions == 1, "the stream was read while the relay drained")
-        try waitUntil("a slice reads it while the relay still drains", timeout: .seconds(5)) { source.status.transactions == 2 }
-        try waitUntil("published") { try rig.published(id) }
+        #expect(try walsender() == streaming, "the paused stream was ended")
+        #expect(source.status.phase == .streaming && source.status.lastError == nil)
         backlogged.withLock { $0 = false }
-        let last = try rig.emit(key: "after")
-        try waitUntil("the stream reads on once the drain is over") { source.status.transactions == 3 }
-        try waitUntil("published") { try rig.published(last) }
+        try waitUntil("the stream reads on once the drain is over") { source.status.transactions == 2 }
+        try waitUntil("published") { try rig.published(id) && rig.published(first) }
+        #expect(try walsender() == streaming)
     }
 
     /// The relay is backlogged while its claims come back full (brokers 300 ms away, batches of

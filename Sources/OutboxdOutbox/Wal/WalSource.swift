@@ -139,7 +139,6 @@ public final class WalSource: Worker {
         let statusEvery = min(Self.statusInterval, database.keepalive.deadAfter / 3)
         let pauseBound = Self.pauseBound(keepLimit: try WalSlot.keepLimit(on: control))
         var statusDue = ContinuousClock.now + statusEvery
-        var slice = PausedSlice()
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
         var flights = Flights()
@@ -148,16 +147,16 @@ public final class WalSource: Worker {
             try record(&flights, stream: &walStream, control: control, replication: replication)
             // Read on while messages are waiting (up to the bounds), then hand the events read and
             // wake the relay, once each. While the relay drains a backlog from the table (its
-            // claims come back full), the stream is read only a slice at a time (`PausedSlice`):
-            // its wake-ups would add nothing, and PostgreSQL's decoding of it would take CPU from
-            // the drain. It is read on once a claim comes back short, or once the slot keeps
-            // `pauseBound` of WAL; meanwhile table-less events wait behind the backlog, as rows do.
+            // claims come back full), the stream is not read: its wake-ups would add nothing, and
+            // PostgreSQL's decoding of it would take CPU from the drain (once the socket's buffers
+            // are full, the server waits). It is read on once a claim comes back short, or once
+            // the slot keeps `pauseBound` of WAL; meanwhile the status goes on (the server's
+            // `wal_sender_timeout`), and table-less events wait behind the backlog, as rows do.
             let quiet = unseen.isEmpty && flights.burst.isEmpty && flights.out.isEmpty
-            let paused = slice.paused(state.withLock({ $0.retainedBytes }) < pauseBound && backlogged(), now: .now)
+            let paused = state.withLock({ $0.retainedBytes }) < pauseBound && backlogged()
             let reading = !paused && unseen.count < Self.wakeEvery && flights.hasRoom
-            let timeout = !quiet || slice.reading ? Duration.zero : Self.readTimeout
+            let timeout = quiet ? Self.readTimeout : Duration.zero
             if reading, let bytes = try replication.readReplication(timeout: timeout) {
-                slice.read()
                 let action: WalStream.Action
                 switch try ReplicationMessage.decode(bytes) {
                 case .xLogData(_, _, _, let data):
@@ -181,7 +180,6 @@ public final class WalSource: Worker {
                 }
                 continue
             }
-            slice.ended()
             if !flights.burst.isEmpty {
                 flights.send(sink) { [reportsIn] in reportsIn.wake() }
             }
@@ -211,51 +209,12 @@ public final class WalSource: Worker {
     /// How often a paused stream checks whether the relay still drains a backlog.
     static let pauseCheck: Duration = .milliseconds(20)
 
-    /// How much WAL the slot may keep while the stream is paused: a quarter of
-    /// `max_slot_wal_keep_size`, or 1 GiB when that is unlimited.
+    /// How much WAL the slot may keep while the stream is paused: half of
+    /// `max_slot_wal_keep_size`, so that a long drain never gets the slot invalidated. With no
+    /// limit (start-up warns), none: the slot keeps the backlog's WAL until it is read whether
+    /// or not the stream pauses, and a pause adds what the drain itself writes.
     static func pauseBound(keepLimit: Int64?) -> Int64 {
-        keepLimit.map { $0 / 4 } ?? 1 << 30
-    }
-
-    /// A paused stream still reads a slice of up to `size` messages every `interval`: the
-    /// server's socket never faces a shut window for long (with TCP_USER_TIMEOUT set, Linux ends
-    /// a connection whose peer's window stays shut that long), and the server's keepalive
-    /// requests are answered. Pure.
-    struct PausedSlice {
-        static let interval: Duration = .seconds(1)
-        static let size = 64
-
-        private var left = 0
-        private var next: ContinuousClock.Instant?
-
-        /// Whether a slice is being read.
-        var reading: Bool { left > 0 }
-
-        /// Whether the stream is not to be read now, given whether it `wants` to pause.
-        mutating func paused(_ wants: Bool, now: ContinuousClock.Instant) -> Bool {
-            guard wants else {
-                left = 0
-                next = nil
-                return false
-            }
-            if left == 0, now >= next ?? now + Self.interval {
-                left = Self.size
-                next = now + Self.interval
-            } else if next == nil {
-                next = now + Self.interval
-            }
-            return left == 0
-        }
-
-        /// A message was read.
-        mutating func read() {
-            if left > 0 { left -= 1 }
-        }
-
-        /// Nothing more to read now: the slice is over.
-        mutating func ended() {
-            left = 0
-        }
+        keepLimit.map { $0 / 2 } ?? .max
     }
 
     /// Handed transactions read before the relay is woken, at most.
