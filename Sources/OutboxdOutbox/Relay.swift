@@ -54,6 +54,9 @@ public final class Relay: Worker {
     /// What the relay has done, for readiness, metrics and the watchdog.
     public var status: RelayProgress { progress.withLock { $0 } }
 
+    /// `status.isBacklogged`, without copying the rest.
+    public var isBacklogged: Bool { progress.withLock { $0.isBacklogged } }
+
     public var name: String { thread.name }
     public var phase: WorkerState.Phase { thread.phase }
 
@@ -318,10 +321,10 @@ public struct RelayProgress: Sendable {
     public var lastFullClaim: ContinuousClock.Instant?
 
     /// Whether the relay drains a backlog: its last claim came back full, less than
-    /// `backlogStale` ago (a relay that stopped claiming is not). The WAL source reads little
-    /// of its stream meanwhile (`WalSource`).
-    public func isBacklogged(now: ContinuousClock.Instant = .now) -> Bool {
-        lastFullClaim.map { now - $0 < Self.backlogStale } ?? false
+    /// `backlogStale` ago (a relay that stopped claiming is not). The WAL source does not read
+    /// its stream meanwhile (`WalSource`).
+    public var isBacklogged: Bool {
+        lastFullClaim.map { ContinuousClock.now - $0 < Self.backlogStale } ?? false
     }
 
     static let backlogStale: Duration = .seconds(1)

@@ -116,6 +116,11 @@ struct RelayBatchOutcome {
         let partition: Int32?
     }
 
+    /// The rows of `rows` whose disposition is `.produce`, in order.
+    static func produced(_ rows: [OutboxRow], _ dispositions: [RowDisposition]) -> [OutboxRow] {
+        zip(rows, dispositions).compactMap { $1 == .produce ? $0 : nil }
+    }
+
     /// What to do with each claimed row (G3): rows of keys blocked by the batch before (`heldKeys`,
     /// still in flight when this one was claimed) are held; the rest as `Planner` decides.
     static func plan(_ rows: [OutboxRow], heldKeys: Set<String>) -> [RowDisposition] {

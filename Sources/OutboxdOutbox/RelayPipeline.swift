@@ -179,7 +179,7 @@ struct RelayPipeline {
         lingerUntil = due ? nil : linger(after: rows.count)
         let dispositions = RelayBatchOutcome.plan(rows, heldKeys: held)
         lanes[lane] = .producing(Batch(rows: rows, dispositions: dispositions, reportsDue: now))
-        return .produce(lane: lane, rows: zip(rows, dispositions).compactMap { $1 == .produce ? $0 : nil })
+        return .produce(lane: lane, rows: RelayBatchOutcome.produced(rows, dispositions))
     }
 
     /// After `.endClaim`: nothing was produced.

@@ -73,8 +73,7 @@ extension RelaySink {
             rows.append(row)
             dispositions.append(planner.disposition(of: row))
         }
-        let producible = zip(rows, dispositions).compactMap { row, disposition in disposition == .produce ? row : nil }
-        let deliveries = produce(producible, onComplete: onComplete)
+        let deliveries = produce(RelayBatchOutcome.produced(rows, dispositions), onComplete: onComplete)
         return Flight(tickets: tickets, events: events, rows: rows, dispositions: dispositions, deliveries: deliveries)
     }
 

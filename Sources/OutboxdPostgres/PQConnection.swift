@@ -23,11 +23,8 @@ public final class PQConnection: @unchecked Sendable {
     /// With `replication`, a logical replication connection (`replication=database`): it runs
     /// simple SQL and replication commands only (no parameters), such as `startLogicalReplication`;
     /// its keepalive also bounds `wal_sender_timeout`, so the server ends the stream of a client that
-    /// vanished (and frees its slot for a standby) within `deadAfter` too. The server's
-    /// `tcp_user_timeout` is the system's there: a client that stops reading for a while (a WAL
-    /// source paused during a drain) shuts the server's send window, and Linux ends a connection
-    /// whose window stays shut for TCP_USER_TIMEOUT even while the client answers.
-    /// `wal_sender_timeout` ends it when the client stops answering.
+    /// vanished (and frees its slot for a standby) within `deadAfter` too, in place of the server's
+    /// `tcp_user_timeout` (`PostgresKeepalive.replicationServerSettings`).
     public init(conninfo: String, connectTimeoutSeconds: Int = 5, applicationName: String = "outboxd",
                 statementTimeoutMilliseconds: Int = 0, keepalive: PostgresKeepalive? = nil, replication: Bool = false) throws {
         // Keywords after `dbname` override what its conninfo sets.
@@ -55,8 +52,7 @@ public final class PQConnection: @unchecked Sendable {
                 precondition(statementTimeoutMilliseconds == 0, "a replication connection takes no statement timeout")
                 if let keepalive {
                     // No parameters on a replication connection: the settings are integers.
-                    let settings = keepalive.serverSettings.map { $0.0 == "tcp_user_timeout" ? ($0.0, "0") : $0 }
-                        + [("wal_sender_timeout", String(keepalive.userTimeoutMilliseconds))]
+                    let settings = keepalive.replicationServerSettings
                     try executeScript(settings.map { "SET \($0.0) = \(Int($0.1)!)" }.joined(separator: "; "))
                 }
                 return

@@ -5,6 +5,7 @@ import OutboxdCore
 /// server, and the server's (`tcp_keepalives_idle`, `…_interval`, `…_count`, `tcp_user_timeout`),
 /// so PostgreSQL notices a dead client and ends its session, releasing its advisory locks (a
 /// relay's shards) within `deadAfter` of the last packet instead of the kernel default (~2 h 11 min).
+/// A replication session is the exception (`replicationServerSettings`).
 public struct PostgresKeepalive: Sendable, Equatable {
     /// Silence before the first probe.
     public var idle: Duration
@@ -37,5 +38,14 @@ public struct PostgresKeepalive: Sendable, Equatable {
     var serverSettings: [(String, String)] {
         [("tcp_keepalives_idle", String(idleSeconds)), ("tcp_keepalives_interval", String(intervalSeconds)),
          ("tcp_keepalives_count", String(count)), ("tcp_user_timeout", String(userTimeoutMilliseconds))]
+    }
+
+    /// Server settings of a replication session: the keepalives, the server's `tcp_user_timeout`
+    /// left at the system's, and `wal_sender_timeout` at `deadAfter`. A client that stops reading
+    /// for a while (a WAL source paused during a drain) shuts the server's send window, and Linux
+    /// ends a connection whose window stays shut for TCP_USER_TIMEOUT even while the client
+    /// answers; `wal_sender_timeout` ends the stream when the client stops answering.
+    var replicationServerSettings: [(String, String)] {
+        serverSettings.map { $0.0 == "tcp_user_timeout" ? ($0.0, "0") : $0 } + [("wal_sender_timeout", String(userTimeoutMilliseconds))]
     }
 }

@@ -12,7 +12,8 @@ public struct PostgresPoolConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// Server-side `statement_timeout`. Config key `DATABASE_STATEMENT_TIMEOUT`; default 10 s (0 = none).
     public var statementTimeout: Duration = .seconds(10)
-    /// TCP keepalives on both ends of every session (without them, the kernel's ~2 h): a session
+    /// TCP keepalives on both ends of every session (without them, the kernel's ~2 h; a replication
+    /// session's stream is bounded by `wal_sender_timeout` instead of the server's `tcp_user_timeout`): a session
     /// whose peer vanished (a partition, a dead host) ends within `deadAfter`, and with it the
     /// advisory locks it held (a relay's shards). Config keys `DATABASE_KEEPALIVE_IDLE` (default
     /// 5 s), `DATABASE_KEEPALIVE_INTERVAL` (default 2 s), `DATABASE_KEEPALIVE_COUNT` (default 3):
@@ -38,7 +39,8 @@ public struct PostgresPoolConfiguration: Sendable {
     }
 
     /// Opens a logical replication connection (`replication=database`) with these settings, named
-    /// `applicationName`: the keepalives on both ends, no statement timeout.
+    /// `applicationName`: the keepalives on both ends, `wal_sender_timeout` at their bound in place of
+    /// the server's `tcp_user_timeout`, no statement timeout.
     public func connectReplication(applicationName: String) throws -> PQConnection {
         try PQConnection(conninfo: conninfo, connectTimeoutSeconds: Int(connectTimeout.components.seconds),
                          applicationName: applicationName, keepalive: keepalive, replication: true)

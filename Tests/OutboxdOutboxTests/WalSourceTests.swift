@@ -369,10 +369,10 @@ import Testing
         for broker in 1...fixture.kafka.brokerCount { fixture.kafka.setRoundTrip(.milliseconds(300), broker: Int32(broker)) }
         try fixture.createTasks(60)
         fixture.relay.run()
-        try waitUntil("backlogged while draining") { fixture.relay.status.isBacklogged() }
+        try waitUntil("backlogged while draining") { fixture.relay.isBacklogged }
         #expect(try fixture.pending() > 0)
         try waitUntil("the backlog is drained") { try fixture.pending() == 0 }
-        try waitUntil("no longer backlogged") { !fixture.relay.status.isBacklogged() }
+        try waitUntil("no longer backlogged") { !fixture.relay.isBacklogged }
     }
 
     /// A relay in wal mode is refused while one in poll mode runs on the database (its lanes'

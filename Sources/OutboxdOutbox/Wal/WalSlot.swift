@@ -12,11 +12,10 @@ struct WalSlot: Sendable {
     static func check(on connection: PQConnection) throws -> (problem: String?, keepsWALWithoutLimit: Bool) {
         let row = try connection.query("""
             SELECT current_setting('wal_level') AS wal_level, current_user AS role,
-                   (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_replicate,
-                   current_setting('max_slot_wal_keep_size') = '-1' AS unlimited
+                   (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can_replicate
             """).first
         guard let row else { return ("cannot read the server's settings", false) }
-        let unlimited = try row.require(Bool.self, "unlimited")
+        let unlimited = try keepLimit(on: connection) == nil
         let level = try row.require(String.self, "wal_level")
         if level != "logical" {
             return ("wal_level is \(level), not logical: set wal_level = logical in postgresql.conf and restart PostgreSQL, or use RELAY_SOURCE=poll", unlimited)

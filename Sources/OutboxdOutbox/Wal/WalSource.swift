@@ -35,7 +35,7 @@ public final class WalSource: Worker {
     /// `wake`: the relay's wake-up; `sink`: the relay's (`Relay.sink`), for the emitted events;
     /// `backlogged`: whether the relay drains a backlog (`RelayProgress.isBacklogged`).
     public init(configuration: RelayConfiguration, database: PostgresPoolConfiguration, sink: RelaySink,
-                wake: @escaping @Sendable () -> Void, backlogged: @escaping @Sendable () -> Bool = { false }) {
+                wake: @escaping @Sendable () -> Void, backlogged: @escaping @Sendable () -> Bool) {
         self.configuration = configuration
         self.database = database
         self.sink = sink
@@ -47,7 +47,7 @@ public final class WalSource: Worker {
     /// The source of `relay` (same configuration): wakes it, and hands its sink the emitted events.
     public convenience init(beside relay: Relay, database: PostgresPoolConfiguration) {
         self.init(configuration: relay.configuration, database: database, sink: relay.sink, wake: { [wakeup = relay.wakeup] in wakeup.wake() },
-                  backlogged: { relay.status.isBacklogged() })
+                  backlogged: { relay.isBacklogged })
     }
 
     public var name: String { thread.name }
@@ -139,6 +139,10 @@ public final class WalSource: Worker {
         let statusEvery = min(Self.statusInterval, database.keepalive.deadAfter / 3)
         let pauseBound = Self.pauseBound(keepLimit: try WalSlot.keepLimit(on: control))
         var statusDue = ContinuousClock.now + statusEvery
+        var retained = start?.retainedBytes ?? 0
+        // Whether the stream waits for the relay's drain, looked at once per `pauseCheck`.
+        var paused = false
+        var pauseCheckedAt: ContinuousClock.Instant?
         // Transactions handed since the last wake-up: the relay is woken once they are visible.
         var unseen: [UInt32] = []
         var flights = Flights()
@@ -153,7 +157,11 @@ public final class WalSource: Worker {
             // the slot keeps `pauseBound` of WAL; meanwhile the status goes on (the server's
             // `wal_sender_timeout`), and table-less events wait behind the backlog, as rows do.
             let quiet = unseen.isEmpty && flights.burst.isEmpty && flights.out.isEmpty
-            let paused = state.withLock({ $0.retainedBytes }) < pauseBound && backlogged()
+            let looked = ContinuousClock.now
+            if pauseCheckedAt.map({ looked - $0 >= Self.pauseCheck }) ?? true {
+                paused = retained < pauseBound && backlogged()
+                pauseCheckedAt = looked
+            }
             let reading = !paused && unseen.count < Self.wakeEvery && flights.hasRoom
             let timeout = quiet ? Self.readTimeout : Duration.zero
             if reading, let bytes = try replication.readReplication(timeout: timeout) {
@@ -200,13 +208,14 @@ public final class WalSource: Worker {
                 statusDue = now + statusEvery
                 try confirm(walStream.confirmed, on: replication)
                 if let position = try slot.position(on: control) {
+                    retained = position.retainedBytes
                     state.withLock { $0.retainedBytes = position.retainedBytes }
                 }
             }
         }
     }
 
-    /// How often a paused stream checks whether the relay still drains a backlog.
+    /// How often the stream looks at whether the relay drains a backlog.
     static let pauseCheck: Duration = .milliseconds(20)
 
     /// How much WAL the slot may keep while the stream is paused: half of
