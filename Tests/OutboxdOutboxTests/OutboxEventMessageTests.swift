@@ -82,15 +82,7 @@ import Testing
         var (read, refused) = (0, 0)
         for _ in 0..<20_000 {
             var bytes = contents[Int(generator.next() % UInt64(contents.count))]
-            for _ in 0...(generator.next() % 4) {
-                let position = Int(generator.next() % UInt64(bytes.count))
-                switch generator.next() % 4 {
-                case 0: bytes[position] = UInt8(truncatingIfNeeded: generator.next())
-                case 1: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
-                case 2: bytes.insert(contentsOf: Array(repeating: UInt8(ascii: "9"), count: Int(generator.next() % 24)), at: position)
-                default: if bytes.count > 1 { bytes.remove(at: position) }
-                }
-            }
+            generator.mutate(&bytes, digitRuns: true)
             do {
                 let message = try OutboxEventMessage(content: bytes, lsn: Self.lsn)
                 if let row = try? OutboxRow(message: message, format: format) { _ = row.message(format) }

@@ -112,14 +112,7 @@ import Testing
         var refused = 0
         for _ in 0..<40_000 {
             var bytes = messages[Int(generator.next() % UInt64(messages.count))]
-            for _ in 0...(generator.next() % 4) {
-                let position = Int(generator.next() % UInt64(bytes.count))
-                switch generator.next() % 3 {
-                case 0: bytes[position] = UInt8(truncatingIfNeeded: generator.next())
-                case 1: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
-                default: if bytes.count > 1 { bytes.remove(at: position) }
-                }
-            }
+            generator.mutate(&bytes)
             var decoder = PgOutputDecoder()
             do { _ = try decoder.decode(bytes) } catch { refused += 1 }
             do { _ = try ReplicationMessage.decode([UInt8(ascii: "w")] + bytes) } catch { refused += 1 }

@@ -38,4 +38,19 @@ extension SplitMix64 {
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }
+
+    /// One to four random edits of non-empty `bytes`, for the decoders' fuzz tests: a byte
+    /// overwritten, a byte inserted, with `digitRuns` a run of up to 23 `9`s inserted (numbers no
+    /// field can hold), or a byte removed.
+    public mutating func mutate(_ bytes: inout [UInt8], digitRuns: Bool = false) {
+        for _ in 0...(next() % 4) {
+            let position = Int(next() % UInt64(bytes.count))
+            switch (next() % (digitRuns ? 4 : 3), digitRuns) {
+            case (0, _): bytes[position] = UInt8(truncatingIfNeeded: next())
+            case (1, _): bytes.insert(UInt8(truncatingIfNeeded: next()), at: position)
+            case (2, true): bytes.insert(contentsOf: Array(repeating: UInt8(ascii: "9"), count: Int(next() % 24)), at: position)
+            default: if bytes.count > 1 { bytes.remove(at: position) }
+            }
+        }
+    }
 }
