@@ -2,7 +2,7 @@
 
 Streams the rows below from a PostgreSQL table with Debezium's default outbox columns through
 Debezium's embedded engine (PostgreSQL connector, pgoutput, io.debezium.transforms.outbox.EventRouter
-at its defaults, extended headers on), takes the records in Kafka Connect's form (SourceRecord) and
+at its defaults, extended headers on; then with other router options and extended headers off), takes the records in Kafka Connect's form (SourceRecord) and
 serializes them the way a Kafka Connect worker does: key and value with each converter below, each
 header with the worker's default header converter (SimpleHeaderConverter), and the partition that
 Kafka's Java producer picks for the key bytes (BuiltInPartitioner.partitionForKey, murmur2) among 6.
@@ -70,6 +70,10 @@ EXTRA_COLUMNS = [("timestamp", "timestamp"), ("tenant", "text"), ("version", "in
 
 # Router options besides its defaults, each run by an engine of its own (a slot of its own, made
 # before the rows are written, so each sees every row): fixture "<converter>-<variant>.json".
+# CONNECTOR_VARIANTS: the connector's own options for a variant (the router at its defaults).
+CONNECTOR_VARIANTS = {
+    "no-context-headers": {"extended.headers.enabled": "false"},
+}
 VARIANTS = {
     "": {},
     "route-by-type": {"route.by.field": "type"},
@@ -80,6 +84,7 @@ VARIANTS = {
                          "table.fields.additional.placement": "type:header:eventType,tenant:header,version:header:eventVersion,part:partition"},
     "placement-envelope": {"table.fields.additional.placement": "type:envelope:eventType,tenant:envelope,version:envelope:eventVersion,timestamp:envelope:ts"},
     "expand-json": {"table.expand.json.payload": "true"},
+    "no-context-headers": {},
 }
 
 CONVERTERS = {
@@ -166,6 +171,7 @@ def run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumE
         "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
     }
     props.update({"transforms.outbox." + k: v for k, v in router_options.items()})
+    props.update(CONNECTOR_VARIANTS.get(variant, {}))
     engine = DebeziumEngine(properties=props, handler=Collect(), format="connect")
     runner = threading.Thread(target=engine.run, daemon=True)
     runner.start()
@@ -225,6 +231,7 @@ def write_fixtures(out_dir, variant, router_options, collected, jpype):
             "transform": "io.debezium.transforms.outbox.EventRouter ("
                          + (", ".join(f"{k}={v}" for k, v in router_options.items()) or "defaults") + ")",
             "router_options": router_options,
+            "connector_options": CONNECTOR_VARIANTS.get(variant, {}),
             "converter": cls, "converter_options": options,
             "header_converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "partitioner": f"Kafka Java producer, BuiltInPartitioner.partitionForKey(key, {PARTITIONS})",

@@ -8,7 +8,7 @@ import Testing
 /// would take it: the service's role and search path from step 1, its Debezium-style writes, then
 /// `outboxd relay` with step 3's settings for its converter, read straight from the README. A
 /// consumer written against Debezium's records (the golden ones, `Tests/Fixtures/debezium`) reads
-/// outboxd's the same way: same event, key, payload, partition.
+/// outboxd's the same way: same topic, event, key, payload, partition.
 @Suite struct DebeziumMigrationGuideTests {
     /// The `KEY=VALUE` lines of the README's block after `<!-- guide: name -->`.
     static func guideSettings(_ name: String) throws -> [String: String] {
@@ -23,25 +23,25 @@ import Testing
         return settings
     }
 
-    /// One record as a consumer of Debezium's records reads it under `converter`: the event id
-    /// (header `id`), the key's text, the payload (JSON text, nil for none) and the partition.
+    /// One record as a consumer of Debezium's records reads it under `converter`: the topic, the
+    /// event id (header `id`), the key's text, the payload (JSON text, nil for none) and the partition.
     struct Read: Equatable {
-        let eventID: String, key: String, payload: String?, partition: Int
+        let topic: String, eventID: String, key: String, payload: String?, partition: Int
     }
 
-    static func read(key: [UInt8], value: [UInt8]?, eventID: String, partition: Int, converter: String) throws -> Read {
+    static func read(topic: String, key: [UInt8], value: [UInt8]?, eventID: String, partition: Int, converter: String) throws -> Read {
         func unwrap(_ bytes: [UInt8]) throws -> Any {
             let json = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed)
             return converter == "json" ? ((json as? [String: Any])?["payload"] ?? NSNull()) : json
         }
         switch converter {
         case "string":
-            return Read(eventID: eventID, key: String(decoding: key, as: UTF8.self), payload: value.map { String(decoding: $0, as: UTF8.self) },
+            return Read(topic: topic, eventID: eventID, key: String(decoding: key, as: UTF8.self), payload: value.map { String(decoding: $0, as: UTF8.self) },
                         partition: partition)
         default:
             let keyText = try #require(try unwrap(key) as? String)
             let payload = try value.map(unwrap) as? String
-            return Read(eventID: eventID, key: keyText, payload: payload, partition: partition)
+            return Read(topic: topic, eventID: eventID, key: keyText, payload: payload, partition: partition)
         }
     }
 
@@ -93,12 +93,12 @@ import Testing
         var theirsByID: [String: Read] = [:]
         for record in records {
             let id = try #require((record["row"] as? [String: Any])?["id"] as? String)
-            theirsByID[id] = try Self.read(key: bytes(record["key_base64"]) ?? [], value: bytes(record["value_base64"]), eventID: id,
+            theirsByID[id] = try Self.read(topic: try #require(record["topic"] as? String), key: bytes(record["key_base64"]) ?? [], value: bytes(record["value_base64"]), eventID: id,
                                            partition: try #require(record["partition"] as? Int), converter: guide)
         }
         for record in ours {
             let id = try #require(record.header("id"))
-            let read = try Self.read(key: record.key, value: record.isTombstone ? nil : record.value, eventID: id,
+            let read = try Self.read(topic: record.topic, key: record.key, value: record.isTombstone ? nil : record.value, eventID: id,
                                      partition: Int(record.partition), converter: guide)
             #expect(read == theirsByID[id], "\(guide): outboxd's record of \(id)")
             #expect(record.header("__debezium.context.connectorLogicalName") == environment["OUTBOX_DEBEZIUM_LOGICAL_NAME"])

@@ -41,6 +41,8 @@ struct DebeziumGolden: Decodable {
 
     let debezium: String
     let router_options: [String: String]
+    /// The connector's own options of the run (`extended.headers.enabled`), none by default.
+    let connector_options: [String: String]?
     let converter: String
     let partitions: Int
     let records: [Record]
@@ -50,8 +52,12 @@ struct DebeziumGolden: Decodable {
         name.hasPrefix("json-schemaless") ? .jsonSchemaless : name.hasPrefix("json-schemas") ? .json : .string
     }
 
-    /// The router options of the fixture as outboxd's settings (the README's table of keys).
+    /// The router and connector options of the fixture as outboxd's settings (the README's table of keys).
     func apply(to format: inout RecordFormat) throws {
+        for (key, value) in connector_options ?? [:] {
+            guard key == "extended.headers.enabled" else { throw HTTPTestError("no outboxd setting for the connector's \(key)") }
+            format.debeziumContext.enabled = value == "true"
+        }
         let options = router_options
         for key in options.keys where !["route.by.field", "route.topic.regex", "route.topic.replacement", "route.tombstone.on.empty.payload",
                                         "table.field.event.timestamp", "table.fields.additional.placement", "table.expand.json.payload"].contains(key) {
@@ -135,6 +141,10 @@ struct DebeziumGolden: Decodable {
         if (ours.isTombstone ? nil : ours.value) != golden.value { fields.append("value") }
         if Int(ours.partition) != golden.record_partition ?? golden.partition { fields.append("partition") }
         if ours.headers.map(\.name) != golden.headers.map(\.name) { fields.append("header names") }
+        if golden.headers.contains(where: { $0.name == runID }),
+           UUID(uuidString: ours.headers.first { $0.name == runID }.map { String(decoding: $0.value, as: UTF8.self) } ?? "") == nil {
+            fields.append("header \(runID) (not a UUID)")
+        }
         for header in golden.headers where header.name != runID {
             guard let index = ours.headers.firstIndex(where: { $0.name == header.name }) else {
                 fields.append("header \(header.name)")
@@ -173,7 +183,7 @@ struct DebeziumGolden: Decodable {
         #expect(golden.debezium == "3.6.3.Final")
         #expect(golden.converter == "org.apache.kafka.connect.storage.StringConverter")
         #expect(golden.records.count == 14)
-        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
+        let (records, refused, window) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties)
 
         // Each header Debezium sends, in its order; runId is a UUID of each side's start.
         for record in golden.records {
@@ -190,22 +200,9 @@ struct DebeziumGolden: Decodable {
         #expect(records[nullPayload.row.id]?.isTombstone == true)
         #expect(refused.isEmpty)
 
-        let differing = Self.differing(golden, records)
+        let differing = Self.differing(golden, records, window: window)
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
         #expect(records.count == golden.records.count)
-    }
-
-    /// OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: only `id`, as Debezium with extended.headers.enabled=false.
-    @Test func withoutContextHeadersOnlyIdIsSent() throws {
-        let golden = try DebeziumGolden.load("string")
-        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
-                                                      context: { $0.enabled = false })
-        #expect(refused.isEmpty)
-        for record in golden.records where refused[record.row.id] == nil {
-            let ours = try #require(records[record.row.id])
-            #expect(ours.headers.map(\.name) == ["id"])
-            #expect(Self.differences(record, ours) == ["header names"] + DebeziumContext.names.filter { $0 != Self.runID }.map { "header " + $0 })
-        }
     }
 
     /// OUTBOX_DEBEZIUM_CONVERTER=json-schemaless / json: JsonConverter's records byte for byte
@@ -215,9 +212,9 @@ struct DebeziumGolden: Decodable {
     func jsonConverterRecordsAreDebeziumsByteForByte(_ name: String, _ converter: DebeziumConverter) throws {
         let golden = try DebeziumGolden.load(name)
         #expect(golden.converter == "org.apache.kafka.connect.json.JsonConverter")
-        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter)
+        let (records, refused, window) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties, converter: converter)
         #expect(refused.isEmpty)
-        let differing = Self.differing(golden, records)
+        let differing = Self.differing(golden, records, window: window)
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
         #expect(records.count == golden.records.count)
     }
@@ -225,9 +222,10 @@ struct DebeziumGolden: Decodable {
     /// The router options besides the defaults, each fixture against outboxd with the same
     /// options as its settings (`DebeziumGolden.apply`): routing by a column through a regex,
     /// tombstones on empty payloads, the record timestamp from a column, additional fields as
-    /// headers, partition and envelope; under each converter. The record timestamp is compared
+    /// headers, partition and envelope, the connector's extended headers off
+    /// (OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: `id` alone); under each converter. The record timestamp is compared
     /// exactly where the row's column gave it, and by form (the time of sending) elsewhere.
-    @Test(arguments: ["route-by-type", "tombstone-on-empty", "route-by-tenant", "placement-header", "placement-envelope", "expand-json"].flatMap { variant in
+    @Test(arguments: ["route-by-type", "tombstone-on-empty", "route-by-tenant", "placement-header", "placement-envelope", "expand-json", "no-context-headers"].flatMap { variant in
         ["string", "json-schemaless", "json-schemas"].map { "\($0)-\(variant)" }
     })
     func routerOptionsAreDebeziumsByteForByte(_ name: String) throws {
@@ -255,6 +253,9 @@ struct DebeziumGolden: Decodable {
             #expect(records[record.row.id].map { window.contains($0.timestampMilliseconds) } == true)
         }
         #expect(differing.isEmpty, "\(name): fields that differ from Debezium's records: \(differing)")
+        if name.hasSuffix("no-context-headers") {
+            #expect(golden.records.allSatisfy { $0.headers.map(\.name) == ["id"] })
+        }
         if name.hasSuffix("tombstone-on-empty") {
             #expect(golden.records.filter { $0.row.payload == nil }.allSatisfy { records[$0.row.id]?.isTombstone == true })
         }
@@ -263,10 +264,10 @@ struct DebeziumGolden: Decodable {
     /// `route.by.field=type` is also OUTBOX_TOPIC_ROUTE=outbox.event.{event_type}.
     @Test func routeByTypeIsATopicRouteToo() throws {
         let golden = try DebeziumGolden.load("string-route-by-type")
-        let (records, refused, _) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
-                                                           format: { $0.route = try! TopicRoute("outbox.event.{event_type}") })
+        let (records, refused, window) = try publishThroughView(golden, producerProperties: RecordShape.debezium.producerProperties,
+                                                                format: { $0.route = try! TopicRoute("outbox.event.{event_type}") })
         #expect(refused.isEmpty)
-        let differing = Self.differing(golden, records)
+        let differing = Self.differing(golden, records, window: window)
         #expect(differing.isEmpty, "fields that differ from Debezium's records: \(differing)")
     }
 

@@ -53,6 +53,32 @@ import Testing
         }
     }
 
+    /// What a Debezium outbox table may take and the view refuses (the README's list): each insert
+    /// fails alone, in the writer's transaction, naming the rule; the view's other inserts go on.
+    @Test func whatTheViewRefusesIsNamed() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.query("SET search_path = outboxd_debezium, public")
+        let refusals: [(sql: String, parameters: [String?], code: String, words: String)] = [
+            ("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'k', '', '{}')", [], "23514", "outbox_event_type"),
+            ("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('', 'k', 'T', '{}')", [], "23514", "outbox_topic_or_route"),
+            ("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'k', 'T', $1::text)", ["not json"], "42804", "jsonb"),
+            ("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'k', 'T', $1::bytea)", ["\\x00ff"], "42804", "jsonb"),
+        ]
+        for refusal in refusals {
+            do {
+                try connection.query(refusal.sql, refusal.parameters)
+                Issue.record("the view took \(refusal.sql)")
+            } catch let error as PostgresError {
+                #expect(error.code.raw == refusal.code, "\(refusal.sql): \(error.debugDescription)")
+                #expect(error.debugDescription.contains(refusal.words), "\(refusal.sql): \(error.debugDescription)")
+            }
+        }
+        try connection.query("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'k', 'T', '{}')")
+        #expect(try database.count("outbox") == 1)
+    }
+
     /// Start-up's check of the options against the view's columns (`Daemon.relayConfiguration`).
     @Test func optionsNamingColumnsTheViewLacksOrCannotUseAreRefused() throws {
         var router = DebeziumRouter()
