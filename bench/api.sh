@@ -12,8 +12,13 @@
 # Everything started here is stopped and removed on exit, failure or Ctrl-C.
 #
 # Environment: DURATION (default 20s; N, Ns, Nm or Nh), CONNECTIONS (default 64),
-# PGBIN (default /usr/lib/postgresql/15/bin), PERF (set: `perf record -a` over the serve and api-alone
-# runs, the machine's CPU by thread name written to bench/results/api-perf-{on,alone}.txt).
+# PGBIN (default /usr/lib/postgresql/15/bin), PERF (set: `perf record -a` over every run, the
+# machine's CPU by thread name written to bench/results/api-perf-{on,off,alone,pgbench}.txt), KAFKA
+# (default embedded: the mock cluster inside outboxd, as the targets were first measured; process:
+# `outboxd-bench mock-cluster` in its own process, so that outboxd's peak RSS is its own), OUTBOXD_BIN
+# (another build to measure, e.g. an older commit's, for an A/B in the same hour).
+# Each run also reports the machine's CPU per request, split into outboxd, PostgreSQL and the rest
+# (wrk or pgbench's client, the brokers), and how busy the two cores were.
 set -euo pipefail
 name=api.sh
 source "$(dirname "$0")/lib.sh"
@@ -26,10 +31,28 @@ for tool in wrk curl; do command -v "$tool" >/dev/null || die "$tool is not inst
 lua=$root/bench/api.lua
 sql=$root/bench/task_insert.pgbench.sql
 
+KAFKA=${KAFKA:-embedded}
+case $KAFKA in embedded|process) ;; *) die "KAFKA must be embedded or process (got '$KAFKA')" ;; esac
 bench_start_cluster
+kafka_env=()
+if [ "$KAFKA" = process ]; then
+  bench_start_broker 6
+  kafka_env=("KAFKA_BOOTSTRAP_SERVERS=$broker_bootstrap")
+fi
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 problems=()
-declare -A api_rps api_line api_rss pg_us relay_pg_us
+declare -A api_rps api_line api_rss pg_us relay_pg_us cpu_line
+
+# cpu_split N START BUSY0 PG0 OUTBOXD0 OUTBOXD1: the machine's CPU per task over the N tasks since
+# START, as µs of outboxd (OUTBOXD1 - OUTBOXD0 s; 0 0 for none), PostgreSQL and the rest, and how
+# busy both cores were: what bounds a run on two shared cores.
+cpu_split() {
+  awk -v n="$1" -v t0="$2" -v t1="$(now)" -v b0="$3" -v b1="$(machine_busy_seconds)" -v p0="$4" -v p1="$(pg_cpu_seconds)" \
+      -v o0="$5" -v o1="$6" -v cores="$(nproc)" 'BEGIN {
+    busy = b1 - b0; pg = p1 - p0; o = o1 - o0; rest = busy - pg - o; if (rest < 0) rest = 0
+    printf "%.0f µs per task (outboxd %.0f, PostgreSQL %.0f, the rest %.0f), cores %.0f%% busy",
+      busy * 1e6 / n, o * 1e6 / n, pg * 1e6 / n, rest * 1e6 / n, 100 * busy / ((t1 - t0) * cores) }'
+}
 
 # --- API runs: group commit on, then off (outboxd serve), then on with `outboxd api` alone --------------
 for mode in on off alone; do
@@ -38,7 +61,7 @@ for mode in on off alone; do
   # "alone": the API without the relay, for what the relay in the same process costs it (issue #25).
   group_commit=$mode part=serve
   if [ "$mode" = alone ]; then group_commit=on part=api; fi
-  GROUP_COMMIT=$group_commit CONSUMERS=none bench_start_daemon "$dir/outboxd-$mode.log" "$bin" "$part" --http-listen "127.0.0.1:$http_port"
+  GROUP_COMMIT=$group_commit CONSUMERS=none bench_start_daemon "$dir/outboxd-$mode.log" env "${kafka_env[@]}" "$bin" "$part" --http-listen "127.0.0.1:$http_port"
   wait_http_ready "$http_port" "$dir/outboxd-$mode.log"
   echo "outboxd (GROUP_COMMIT=$mode): ready on 127.0.0.1:$http_port (pid $daemon_pid)" >&2
   api_cmd="wrk -t2 -c$CONNECTIONS -d$DURATION --latency -s bench/api.lua http://127.0.0.1:PORT/tasks"
@@ -48,9 +71,10 @@ for mode in on off alone; do
   relay_pids=$(relay_backends)
   # shellcheck disable=SC2086 # one PID per word
   pg_before=$(pg_cpu_seconds) relay_before=$(backend_cpu_ticks $relay_pids) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
+  busy_before=$(machine_busy_seconds) daemon_before=$(cpu_seconds "$daemon_pid") started=$(now)
   wrk_rc=0
   perf_pid=
-  if [ -n "${PERF:-}" ] && [ "$mode" != off ]; then
+  if [ -n "${PERF:-}" ]; then
     # The whole machine's CPU by thread name over the wrk run (issue #25: where the relay's cost goes).
     mkdir -p bench/results
     perf record -a -g -F 499 -o "bench/results/api-perf-$mode.data" -- sleep "$seconds" >/dev/null 2>&1 &
@@ -82,6 +106,8 @@ for mode in on off alone; do
   # shellcheck disable=SC2086
   relay_pg_us[$mode]=$(awk -v a="$relay_before" -v b="$(backend_cpu_ticks $relay_pids)" -v hz="$(getconf CLK_TCK)" -v n="$run_tasks" \
     'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
+  cpu_line[$mode]="$(cpu_split "$run_tasks" "$started" "$busy_before" "$pg_before" "$daemon_before" "$(cpu_seconds "$daemon_pid")")"
+  [ "$mode" = alone ] || cpu_line[$mode]+="; of PostgreSQL's, the relay's sessions ${relay_pg_us[$mode]} µs"
   if [ "$mode" = on ]; then
     # Tasks per group-commit transaction over the run (issue #25), from the daemon's own histogram.
     metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics" || true)
@@ -113,8 +139,20 @@ done
 pgbench_cmd="pgbench -n -M prepared -c $CONNECTIONS -j 2 -T $seconds -f bench/task_insert.pgbench.sql -l --log-prefix=\$TMP/txlog \$DATABASE_URL"
 sql_value "CHECKPOINT" >/dev/null
 echo "\$ $pgbench_cmd" >&2
+pg_before=$(pg_cpu_seconds) busy_before=$(machine_busy_seconds) started=$(now) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
+perf_pid=
+if [ -n "${PERF:-}" ]; then
+  perf record -a -g -F 499 -o bench/results/api-perf-pgbench.data -- sleep "$seconds" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 run_child "$pgbench" -n -M prepared -c "$CONNECTIONS" -j 2 -T "$seconds" -f "$sql" -l --log-prefix="$dir/txlog" "$DATABASE_URL" \
   >"$dir/pgbench.out" 2>"$dir/pgbench.err" || { cat "$dir/pgbench.out" "$dir/pgbench.err" >&2; die "pgbench failed"; }
+cpu_line[pgbench]=$(cpu_split "$(( $(sql_value "SELECT count(*) FROM tasks") - tasks_before ))" "$started" "$busy_before" "$pg_before" 0 0)
+if [ -n "$perf_pid" ]; then
+  wait "$perf_pid" || true
+  perf report -i bench/results/api-perf-pgbench.data --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25 \
+    >bench/results/api-perf-pgbench.txt || true
+fi
 cat "$dir/pgbench.out" >&2
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/pgbench.out")
 pg_avg_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$dir/pgbench.out")
@@ -149,14 +187,21 @@ lines=(
   "group commit: ${tasks_per_commit:-0} tasks per transaction (mean of outboxd_group_commit_batch_tasks); relay: ${rows_per_claim:-0} rows per claim (outboxd_relay_batch_rows, RELAY_CLAIM_LINGER=${RELAY_CLAIM_LINGER:-10ms})"
   "ratio serve/api alone (group commit; the relay's cost to the API): $(ratio "${api_rps[on]}" "${api_rps[alone]}")"
   "rows: tasks=$tasks outbox=$outbox unpublished=$unpublished"
-  "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB (target < 64 MB)"
+  "outboxd peak RSS: GROUP_COMMIT=on ${api_rss[on]} MB, GROUP_COMMIT=off ${api_rss[off]} MB, api alone ${api_rss[alone]} MB (target < 64 MB; KAFKA=$KAFKA)"
+  "CPU, group commit: ${cpu_line[on]}"
+  "CPU, one transaction per request: ${cpu_line[off]}"
+  "CPU, api alone: ${cpu_line[alone]}"
+  "CPU, pgbench: ${cpu_line[pgbench]}"
 )
 mkdir -p bench/results
 {
   bench_header "DURATION=$DURATION CONNECTIONS=$CONNECTIONS"
   printf '%s\n' "${lines[@]}"
   for p in "${problems[@]}"; do echo "FAILED: $p"; done
-  echo "cmd: GROUP_COMMIT=on|off CONSUMERS=none outboxd serve --http-listen 127.0.0.1:PORT (embedded Kafka); GROUP_COMMIT=on outboxd api --http-listen 127.0.0.1:PORT"
+  kafka_text="embedded Kafka"
+  [ "$KAFKA" = process ] && kafka_text="KAFKA_BOOTSTRAP_SERVERS=BOOTSTRAP: outboxd-bench mock-cluster --brokers 3 --partitions 6 in another process"
+  [ -z "${OUTBOXD_BIN:-}" ] || echo "binary: OUTBOXD_BIN=$OUTBOXD_BIN"
+  echo "cmd: GROUP_COMMIT=on|off CONSUMERS=none outboxd serve --http-listen 127.0.0.1:PORT ($kafka_text); GROUP_COMMIT=on outboxd api --http-listen 127.0.0.1:PORT"
   echo "cmd: $api_cmd"
   echo "cmd: $pgbench_cmd"
   echo

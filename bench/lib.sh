@@ -12,7 +12,8 @@ export PGBIN
 
 die() { echo "bench/$name: $*" >&2; exit 1; }
 
-bin=$root/.build/release/outboxd
+# OUTBOXD_BIN: another build of outboxd to measure with these scripts (an A/B against an older commit).
+bin=${OUTBOXD_BIN:-$root/.build/release/outboxd}
 [ -x "$bin" ] || die "$bin not found: run 'make build' first (or 'make bench')"
 psql=$PGBIN/psql
 [ -x "$psql" ] || psql=$(command -v psql) || die "psql is not installed"
@@ -176,6 +177,9 @@ relay_backends() { sql_value "SELECT pid FROM pg_stat_activity WHERE application
 
 # histogram_sum_count NAME: "SUM COUNT" of the unlabelled Prometheus histogram NAME in the text on stdin.
 histogram_sum_count() { awk -v n="$1" '$1 == n "_sum" { s = $2 } $1 == n "_count" { c = $2 } END { print s + 0, c + 0 }'; }
+
+# The machine's busy CPU seconds so far (every core; /proc/stat's user, nice, system, irq, softirq, steal).
+machine_busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 
 # CPU seconds the PostgreSQL cluster used so far: the postmaster with its reaped children (fields 16,
 # 17: backends that exited, such as pgbench's), plus every live child (the relay's backends, walwriter…).
