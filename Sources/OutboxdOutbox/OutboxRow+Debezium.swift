@@ -2,6 +2,11 @@ import Foundation
 import OutboxdKafka
 
 extension OutboxRow {
+    /// What the payload is to the Debezium shape (the view's payload type, migration 0019).
+    var debeziumPayloadKind: DebeziumPayloadKind {
+        DebeziumPayloadKind(isBytes: payloadIsBytes, contentType: contentType, tombstone: isTombstone)
+    }
+
     /// A column of `outboxd_debezium.outbox` in this row: Debezium's own from the outbox's
     /// columns, an added one from `fields` (read when the row was, `addedFields`).
     func debeziumValue(of column: String) -> DebeziumValue {
@@ -46,7 +51,8 @@ extension OutboxRow {
         if let field = router.eventTimestampField, case .integer(let micros) = debeziumValue(of: field), let micros = Int64(micros) {
             message.timestampMilliseconds = micros / 1000
         }
-        let expanded = router.expandJSONPayload && !isTombstone && !payloadIsBytes ? DebeziumExpandedPayload.expand(payload) : nil
+        let kind = debeziumPayloadKind
+        let expanded = router.expandJSONPayload && !isTombstone && kind != .bytes ? DebeziumExpandedPayload.expand(payload) : nil
         if isTombstone && format.debeziumTombstoneOnEmptyPayload {
             message.isTombstone = true
         } else if router.hasEnvelope {
@@ -58,8 +64,8 @@ extension OutboxRow {
             case .json: message.value = Array(#"{"schema":"#.utf8) + expanded.schemaJSON + Array(#","payload":"#.utf8) + expanded.json + [UInt8(ascii: "}")]
             }
         } else if !isTombstone {
-            message.value = converter.value(payload, isBytes: payloadIsBytes)
-        } else if let null = converter.nullValue {
+            message.value = converter.value(payload, kind: kind)
+        } else if let null = converter.nullValue(kind) {
             message.value = null
         } else {
             message.isTombstone = true
@@ -73,7 +79,7 @@ extension OutboxRow {
         let router = format.debeziumRouter
         let envelope = router.additionalFields.filter { $0.placement == .envelope }
         let payloadValue: DebeziumValue = isTombstone ? .null
-            : .text(payloadIsBytes ? Data(payload).base64EncodedString() : String(decoding: payload, as: UTF8.self))
+            : .text(debeziumPayloadKind == .bytes ? Data(payload).base64EncodedString() : String(decoding: payload, as: UTF8.self))
         let members = [("payload", payloadValue)] + envelope.map { ($0.alias, debeziumValue(of: $0.column)) }
         switch format.debeziumConverter {
         case .string:
@@ -91,8 +97,7 @@ extension OutboxRow {
             if let expanded {
                 schema += DebeziumExpandedPayload.schemaJSON(expanded.schema, field: "payload")
             } else {
-                schema += payloadIsBytes ? Array(#"{"type":"bytes","optional":true,"field":"payload"}"#.utf8)
-                    : Array(#"{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1,"field":"payload"}"#.utf8)
+                schema += debeziumPayloadKind.schemaJSON(extra: #","field":"payload""#)
             }
             for field in envelope {
                 let column = router.columns[field.column] ?? DebeziumColumn(name: field.column, kind: .string, optional: true)

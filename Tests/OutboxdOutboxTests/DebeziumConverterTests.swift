@@ -27,20 +27,34 @@ import Testing
     @Test func keysAndValuesPerConverter() {
         let key = Array("k\"1".utf8), payload = Array(#"{"a": 1}"#.utf8)
         #expect(DebeziumConverter.string.key(key) == key)
-        #expect(DebeziumConverter.string.value(payload, isBytes: false) == payload)
+        #expect(DebeziumConverter.string.value(payload, kind: .json) == payload)
         #expect(text(DebeziumConverter.jsonSchemaless.key(key)) == #""k\"1""#)
-        #expect(text(DebeziumConverter.jsonSchemaless.value(payload, isBytes: false)) == #""{\"a\": 1}""#)
+        #expect(text(DebeziumConverter.jsonSchemaless.value(payload, kind: .json)) == #""{\"a\": 1}""#)
         #expect(text(DebeziumConverter.json.key(key)) == #"{"schema":{"type":"string","optional":false},"payload":"k\"1"}"#)
-        #expect(text(DebeziumConverter.json.value(payload, isBytes: false))
+        #expect(text(DebeziumConverter.json.value(payload, kind: .json))
                 == #"{"schema":{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1},"payload":"{\"a\": 1}"}"#)
         // payload_bytes: Connect's BYTES, base64.
         let bytes: [UInt8] = [0, 0xFF, 0x10]
-        #expect(DebeziumConverter.string.value(bytes, isBytes: true) == bytes)
-        #expect(text(DebeziumConverter.jsonSchemaless.value(bytes, isBytes: true)) == #""AP8Q""#)
-        #expect(text(DebeziumConverter.json.value(bytes, isBytes: true)) == #"{"schema":{"type":"bytes","optional":true},"payload":"AP8Q"}"#)
+        #expect(DebeziumConverter.string.value(bytes, kind: .bytes) == bytes)
+        #expect(text(DebeziumConverter.jsonSchemaless.value(bytes, kind: .bytes)) == #""AP8Q""#)
+        #expect(text(DebeziumConverter.json.value(bytes, kind: .bytes)) == #"{"schema":{"type":"bytes","optional":true},"payload":"AP8Q"}"#)
+        // A text payload (the view's text column): Connect's plain string.
+        let plain = Array("plain \"ü\"".utf8)
+        #expect(DebeziumConverter.string.value(plain, kind: .text) == plain)
+        #expect(text(DebeziumConverter.jsonSchemaless.value(plain, kind: .text)) == #""plain \"ü\"""#)
+        #expect(text(DebeziumConverter.json.value(plain, kind: .text)) == #"{"schema":{"type":"string","optional":true},"payload":"plain \"ü\""}"#)
+        #expect(DebeziumPayloadKind(isBytes: true, contentType: "text/plain; charset=utf-8") == .text)
+        #expect(DebeziumPayloadKind(isBytes: true, contentType: "text/plain") == .bytes)
+        #expect(DebeziumPayloadKind(isBytes: false, contentType: "text/plain; charset=utf-8") == .json)
         // A tombstone row: no value under string (the record's value is null), else the converter's null.
-        #expect(DebeziumConverter.string.nullValue == nil)
-        #expect(DebeziumConverter.jsonSchemaless.nullValue.map(text) == "null")
-        #expect(DebeziumConverter.json.nullValue.map(text) == #"{"schema":{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1},"payload":null}"#)
+        #expect(DebeziumConverter.string.nullValue() == nil)
+        #expect(DebeziumConverter.jsonSchemaless.nullValue().map(text) == "null")
+        #expect(DebeziumConverter.json.nullValue().map(text) == #"{"schema":{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1},"payload":null}"#)
+        // A text or bytea column's NULL: the envelope names that column's schema.
+        #expect(DebeziumConverter.json.nullValue(.text).map(text) == #"{"schema":{"type":"string","optional":true},"payload":null}"#)
+        #expect(DebeziumConverter.json.nullValue(.bytes).map(text) == #"{"schema":{"type":"bytes","optional":true},"payload":null}"#)
+        #expect(DebeziumPayloadKind(isBytes: false, contentType: "text/plain; charset=utf-8", tombstone: true) == .text)
+        #expect(DebeziumPayloadKind(isBytes: false, contentType: "application/octet-stream", tombstone: true) == .bytes)
+        #expect(DebeziumPayloadKind(isBytes: false, contentType: nil, tombstone: true) == .json)
     }
 }

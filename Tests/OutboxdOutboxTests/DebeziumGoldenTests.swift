@@ -11,6 +11,8 @@ struct DebeziumGolden: Decodable {
     struct Row: Decodable {
         let id: String, aggregatetype: String, aggregateid: String, type: String
         let payload: String?
+        /// A bytea table's payload (`payload_bytes`' base64), where `payload` is nil.
+        let payload_base64: String?
         /// The columns added beside Debezium's (`EXTRA_COLUMNS` of the generator).
         let timestamp: String?, tenant: String?, version: Int?, part: Int?
     }
@@ -43,6 +45,8 @@ struct DebeziumGolden: Decodable {
     let router_options: [String: String]
     /// The connector's own options of the run (`extended.headers.enabled`), none by default.
     let connector_options: [String: String]?
+    /// The type of the golden table's payload column (`outboxd_debezium.set_payload_type`): jsonb when absent.
+    let payload_type: String?
     let converter: String
     let partitions: Int
     let records: [Record]
@@ -106,6 +110,8 @@ struct DebeziumGolden: Decodable {
             context(&$0.format.debeziumContext)
         }
         let connection = try fixture.database.connect()
+        let payloadType = golden.payload_type ?? "jsonb"
+        if payloadType != "jsonb" { try connection.query("SELECT outboxd_debezium.set_payload_type($1)", [payloadType]) }
         try connection.query("SET search_path = outboxd_debezium, public")
         var refused: [String: String] = [:]
         for record in golden.records {
@@ -113,8 +119,10 @@ struct DebeziumGolden: Decodable {
             do {
                 try connection.query("""
                     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, "timestamp", tenant, version, part)
-                    VALUES ($1::uuid, $2, $3, $4, $5::jsonb, $6::timestamp, $7, $8::integer, $9::integer)
-                    """, [row.id, row.aggregatetype, row.aggregateid, row.type, row.payload, row.timestamp, row.tenant,
+                    VALUES ($1::uuid, $2, $3, $4, $5::\(payloadType), $6::timestamp, $7, $8::integer, $9::integer)
+                    """, [row.id, row.aggregatetype, row.aggregateid, row.type,
+                          row.payload_base64.flatMap { Data(base64Encoded: $0) }.map { "\\x" + $0.map { String(format: "%02x", $0) }.joined() } ?? row.payload,
+                          row.timestamp, row.tenant,
                           row.version.map(String.init), row.part.map(String.init)])
             } catch let error as PostgresError {
                 refused[row.id] = error.code.raw
@@ -223,9 +231,12 @@ struct DebeziumGolden: Decodable {
     /// options as its settings (`DebeziumGolden.apply`): routing by a column through a regex,
     /// tombstones on empty payloads, the record timestamp from a column, additional fields as
     /// headers, partition and envelope, the connector's extended headers off
-    /// (OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: `id` alone); under each converter. The record timestamp is compared
+    /// (OUTBOX_DEBEZIUM_CONTEXT_HEADERS=no: `id` alone), a table whose payload is text or bytea
+    /// (`outboxd_debezium.set_payload_type`; bytes under Debezium's `BinaryDataConverter` where
+    /// the fixture says `string`); under each converter. The record timestamp is compared
     /// exactly where the row's column gave it, and by form (the time of sending) elsewhere.
-    @Test(arguments: ["route-by-type", "tombstone-on-empty", "route-by-tenant", "placement-header", "placement-envelope", "expand-json", "no-context-headers"].flatMap { variant in
+    @Test(arguments: ["route-by-type", "tombstone-on-empty", "route-by-tenant", "placement-header", "placement-envelope", "expand-json", "no-context-headers",
+                            "payload-text", "payload-bytea"].flatMap { variant in
         ["string", "json-schemaless", "json-schemas"].map { "\($0)-\(variant)" }
     })
     func routerOptionsAreDebeziumsByteForByte(_ name: String) throws {
@@ -253,6 +264,10 @@ struct DebeziumGolden: Decodable {
             #expect(records[record.row.id].map { window.contains($0.timestampMilliseconds) } == true)
         }
         #expect(differing.isEmpty, "\(name): fields that differ from Debezium's records: \(differing)")
+        if name.hasSuffix("payload-bytea") || name.hasSuffix("payload-text") {
+            // The rows only such a table holds (text that is no JSON, bytes that are no UTF-8) are there.
+            #expect(golden.records.count == 15)
+        }
         if name.hasSuffix("no-context-headers") {
             #expect(golden.records.allSatisfy { $0.headers.map(\.name) == ["id"] })
         }

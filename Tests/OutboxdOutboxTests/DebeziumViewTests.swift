@@ -79,6 +79,54 @@ import Testing
         #expect(try database.count("outbox") == 1)
     }
 
+    /// `set_payload_type` (migration 0019) makes the view's payload the table's type: text lands in
+    /// `payload_bytes` as UTF-8 with the text content type, bytea as it is, NULL as a tombstone
+    /// with the column's content type;
+    /// the view made again keeps its triggers (the delete a no-op, the update refused) and the
+    /// privileges granted on it and its columns, so the writer role goes on writing.
+    @Test func aPayloadTypeKeepsTheViewsTriggersAndPrivileges() throws {
+        let database = try TestDatabase.create()
+        defer { database.drop() }
+        let admin = try database.connect()
+        defer { admin.close() }
+        let role = "shop_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        try admin.executeScript("CREATE ROLE \(role) LOGIN; GRANT outboxd_writer TO \(role); GRANT SELECT (type) ON outboxd_debezium.outbox TO \(role)")
+        defer { _ = try? admin.executeScript("DROP OWNED BY \(role); DROP ROLE \(role)") }
+        let privileges = "SELECT relacl::text AS acl FROM pg_class WHERE oid = 'outboxd_debezium.outbox'::regclass"
+        let before = try admin.query(privileges).first?.decode(String.self, "acl")
+        let service = try PQConnection(conninfo: database.url + (database.url.contains("?") ? "&" : "?") + "user=\(role)")
+        defer { service.close() }
+        try service.query("SET search_path = outboxd_debezium, public")
+
+        try admin.query("SELECT outboxd_debezium.set_payload_type('text')")
+        try service.query("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 't', 'T', $1::text), ('Order', 'n', 'T', NULL)",
+                          ["not JSON: \"ü\" 😀"])
+        try admin.query("SELECT outboxd_debezium.set_payload_type('bytea')")
+        try service.query("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'b', 'T', $1::bytea)", ["\\x00ff80"])
+        try admin.query("SELECT outboxd_debezium.set_payload_type('jsonb')")
+        try service.query("INSERT INTO outbox (aggregatetype, aggregateid, type, payload) VALUES ('Order', 'j', 'T', '{\"a\": 1}')")
+        #expect(try admin.query(privileges).first?.decode(String.self, "acl") == before)
+        #expect(try service.query("SELECT type FROM outbox LIMIT 1").first?.decode(String.self, "type") == "T")
+
+        let stored = try admin.query("""
+            SELECT aggregate_id, payload::text AS payload, encode(payload_bytes, 'hex') AS bytes, content_type, tombstone
+            FROM public.outbox ORDER BY id
+            """).map { row in
+            [try row.decode(String.self, "aggregate_id"), try row.decode(String.self, "payload"), try row.decode(String.self, "bytes"),
+             try row.decode(String.self, "content_type"), try row.decode(Bool.self, "tombstone").map { "\($0)" }]
+        }
+        #expect(stored == [["t", nil, Array("not JSON: \"ü\" 😀".utf8).map { String(format: "%02x", $0) }.joined(), "text/plain; charset=utf-8", "false"],
+                           ["n", nil, nil, "text/plain; charset=utf-8", "true"],
+                           ["b", nil, "00ff80", "application/octet-stream", "false"],
+                           ["j", #"{"a": 1}"#, nil, nil, "false"]])
+        // The triggers are the view's again: Debezium's delete does nothing, an update is refused.
+        let id = try #require(try admin.query("SELECT event_id::text AS id FROM public.outbox WHERE aggregate_id = 'j'").first?.decode(String.self, "id"))
+        try service.query("DELETE FROM outbox WHERE id = $1::uuid", [id])
+        #expect(try database.count("outbox") == 4)
+        #expect(throws: PostgresError.self) { try admin.query("UPDATE outboxd_debezium.outbox SET type = 'U'") }
+        #expect(throws: PostgresError.self) { try admin.query("SELECT outboxd_debezium.set_payload_type('xml')") }
+    }
+
     /// Start-up's check of the options against the view's columns (`Daemon.relayConfiguration`).
     @Test func optionsNamingColumnsTheViewLacksOrCannotUseAreRefused() throws {
         var router = DebeziumRouter()

@@ -14,10 +14,6 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
     case jsonSchemaless = "json-schemaless"
 
     static let keySchema = Array(#"{"schema":{"type":"string","optional":false},"payload":"#.utf8)
-    static let jsonValueSchema = Array(#"{"schema":{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1},"payload":"#.utf8)
-    /// A `bytea` payload column: Connect's `BYTES` schema, its value in base64. No golden record
-    /// covers it (Debezium's outbox table has a jsonb or text payload).
-    static let bytesValueSchema = Array(#"{"schema":{"type":"bytes","optional":true},"payload":"#.utf8)
 
     /// The key's bytes (a row's `message_key` or `aggregate_id`, UTF-8).
     func key(_ text: [UInt8]) -> [UInt8] {
@@ -28,21 +24,23 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
         }
     }
 
-    /// The value of a row without a payload; nil: no value (under `string`, a tombstone).
-    var nullValue: [UInt8]? {
+    /// The value of a row without a payload, whose column was of `kind`; nil: no value (under
+    /// `string`, a tombstone).
+    func nullValue(_ kind: DebeziumPayloadKind = .json) -> [UInt8]? {
         switch self {
         case .string: return nil
         case .jsonSchemaless: return Array("null".utf8)
-        case .json: return Self.jsonValueSchema + Array("null}".utf8)
+        case .json: return Array(#"{"schema":"#.utf8) + kind.schemaJSON() + Array(#","payload":null}"#.utf8)
         }
     }
 
-    /// The value's bytes: `payload` is the jsonb payload's text, or `payload_bytes` when `isBytes`.
-    func value(_ payload: [UInt8], isBytes: Bool) -> [UInt8] {
+    /// The value's bytes: `payload` is the jsonb payload's text, the text payload's UTF-8, or the
+    /// bytes, as `kind` says (a bytes payload in base64 under a JSON converter, Connect's `BYTES`).
+    func value(_ payload: [UInt8], kind: DebeziumPayloadKind) -> [UInt8] {
         guard self != .string else { return payload }
-        let text = Self.jsonString(isBytes ? Array(Data(payload).base64EncodedString().utf8) : payload)
+        let text = Self.jsonString(kind == .bytes ? Array(Data(payload).base64EncodedString().utf8) : payload)
         guard self == .json else { return text }
-        return (isBytes ? Self.bytesValueSchema : Self.jsonValueSchema) + text + [UInt8(ascii: "}")]
+        return Array(#"{"schema":"#.utf8) + kind.schemaJSON() + Array(#","payload":"#.utf8) + text + [UInt8(ascii: "}")]
     }
 
     /// `utf8` as a JSON string the way Jackson (Connect's JSON serializer) writes one: `"` and

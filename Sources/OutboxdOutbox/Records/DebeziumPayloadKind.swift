@@ -1,0 +1,36 @@
+/// What a row's payload is to the Debezium shape: the type its `outboxd_debezium.outbox` column
+/// had (`outboxd_debezium.set_payload_type`, migration 0019), which decides Kafka Connect's schema
+/// and how a JSON converter writes it.
+public enum DebeziumPayloadKind: Sendable, Equatable {
+    /// A jsonb payload: Connect's string named `io.debezium.data.Json`.
+    case json
+    /// A text payload (`payload_bytes` in UTF-8 with content type `text/plain; charset=utf-8`,
+    /// as the view writes one): Connect's plain string.
+    case text
+    /// Any other `payload_bytes`: Connect's bytes, base64 under a JSON converter.
+    case bytes
+
+    /// The content type the view gives a text payload.
+    public static let textContentType = "text/plain; charset=utf-8"
+
+    /// The kind of a payload stored as jsonb (`isBytes` false) or as `payload_bytes` with
+    /// `contentType`. A tombstone has neither: its content type says what the column was (the
+    /// view writes the text one, or `application/octet-stream`, on a text or bytea view's NULL
+    /// payload), JSON when it has none.
+    init(isBytes: Bool, contentType: String?, tombstone: Bool = false) {
+        if tombstone {
+            self = contentType == nil || contentType == "application/json" ? .json : contentType == Self.textContentType ? .text : .bytes
+        } else {
+            self = !isBytes ? .json : contentType == Self.textContentType ? .text : .bytes
+        }
+    }
+
+    /// The payload's Connect schema as a JSON converter writes it, with `extra` members (`"field":…`) after its own.
+    func schemaJSON(extra: String = "") -> [UInt8] {
+        switch self {
+        case .json: Array(#"{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
+        case .text: Array(#"{"type":"string","optional":true"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
+        case .bytes: Array(#"{"type":"bytes","optional":true"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
+        }
+    }
+}
