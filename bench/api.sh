@@ -45,10 +45,12 @@ declare -A api_rps api_line api_rss pg_us relay_pg_us cpu_line
 
 # cpu_split N START BUSY0 PG0 OUTBOXD0 OUTBOXD1: the machine's CPU per task over the N tasks since
 # START, as µs of outboxd (OUTBOXD1 - OUTBOXD0 s; 0 0 for none), PostgreSQL and the rest, and how
-# busy both cores were: what bounds a run on two shared cores.
+# busy both cores were from START (the load, then the relay publishing what it left): what bounds
+# a run on two shared cores.
 cpu_split() {
   awk -v n="$1" -v t0="$2" -v t1="$(now)" -v b0="$3" -v b1="$(machine_busy_seconds)" -v p0="$4" -v p1="$(pg_cpu_seconds)" \
       -v o0="$5" -v o1="$6" -v cores="$(nproc)" 'BEGIN {
+    if (n <= 0) { printf "no task written"; exit }
     busy = b1 - b0; pg = p1 - p0; o = o1 - o0; rest = busy - pg - o; if (rest < 0) rest = 0
     printf "%.0f µs per task (outboxd %.0f, PostgreSQL %.0f, the rest %.0f), cores %.0f%% busy",
       busy * 1e6 / n, o * 1e6 / n, pg * 1e6 / n, rest * 1e6 / n, 100 * busy / ((t1 - t0) * cores) }'

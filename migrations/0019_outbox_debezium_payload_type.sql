@@ -13,8 +13,10 @@ CREATE TABLE outboxd_debezium.payload_type (
 INSERT INTO outboxd_debezium.payload_type (type) VALUES ('jsonb');
 
 -- 0016's rebuild, with the payload column of the chosen type. A view's column cannot change type
--- in place: when it changes, the view is dropped and made again, with its triggers and every
--- privilege it had (on the view and on its columns) granted again.
+-- in place: when it changes, the view is dropped and made again (in the caller's transaction, so
+-- writers wait for it) with its owner, its triggers and every privilege it had on the view and on
+-- its columns, granted again by the owner with its grant option. Nothing else on the view is kept
+-- (a comment, a trigger of one's own); an object that depends on the view stops the drop (2BP01).
 CREATE OR REPLACE FUNCTION outboxd_debezium.rebuild() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -24,6 +26,8 @@ DECLARE
     current_kind text;
     payload_selected text;
     payload_stored text;
+    payload_columns text;
+    owner name;
     grants text[] := '{}';
     c record;
 BEGIN
@@ -39,24 +43,30 @@ BEGIN
         WHEN 'jsonb' THEN 'payload'
         WHEN 'text' THEN $s$coalesce(payload::text, CASE WHEN content_type = 'text/plain; charset=utf-8' THEN convert_from(payload_bytes, 'UTF8') END)$s$
         ELSE $s$coalesce(payload_bytes, convert_to(payload::text, 'UTF8'))$s$ END;
-    -- payload, payload_bytes, content_type of the outbox row. The content type is set on a NULL
-    -- payload's tombstone too: the relay writes that record's schema from it.
+    -- The outbox row's payload columns, and their values. A jsonb view names only `payload` (a role
+    -- granted 0011's columns one by one goes on writing); a text or bytea one `payload_bytes` and
+    -- `content_type`, which is set on a NULL payload's tombstone too: the relay writes that
+    -- record's schema from it.
+    payload_columns := CASE kind WHEN 'jsonb' THEN 'payload' ELSE 'payload_bytes, content_type' END;
     payload_stored := CASE kind
-        WHEN 'jsonb' THEN 'NEW.payload, NULL, NULL'
-        WHEN 'text' THEN $s$NULL, convert_to(NEW.payload, 'UTF8'), 'text/plain; charset=utf-8'$s$
-        ELSE $s$NULL, NEW.payload, 'application/octet-stream'$s$ END;
+        WHEN 'jsonb' THEN 'NEW.payload'
+        WHEN 'text' THEN $s$convert_to(NEW.payload, 'UTF8'), 'text/plain; charset=utf-8'$s$
+        ELSE $s$NEW.payload, 'application/octet-stream'$s$ END;
 
     SELECT format_type(a.atttypid, a.atttypmod) INTO current_kind
     FROM pg_attribute a WHERE a.attrelid = 'outboxd_debezium.outbox'::regclass AND a.attname = 'payload';
     IF current_kind <> kind THEN
+        SELECT pg_get_userbyid(relowner) INTO owner FROM pg_class WHERE oid = 'outboxd_debezium.outbox'::regclass;
         SELECT coalesce(array_agg(g), '{}') INTO grants FROM (
-            SELECT format('GRANT %s ON outboxd_debezium.outbox TO %s', p.privilege_type,
-                          CASE WHEN p.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(p.grantee)) END) AS g
+            SELECT format('GRANT %s ON outboxd_debezium.outbox TO %s%s', p.privilege_type,
+                          CASE WHEN p.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(p.grantee)) END,
+                          CASE WHEN p.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS g
             FROM pg_class r, aclexplode(r.relacl) p
             WHERE r.oid = 'outboxd_debezium.outbox'::regclass AND p.grantee <> r.relowner
             UNION ALL
-            SELECT format('GRANT %s (%I) ON outboxd_debezium.outbox TO %s', p.privilege_type, a.attname,
-                          CASE WHEN p.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(p.grantee)) END)
+            SELECT format('GRANT %s (%I) ON outboxd_debezium.outbox TO %s%s', p.privilege_type, a.attname,
+                          CASE WHEN p.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(p.grantee)) END,
+                          CASE WHEN p.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
             FROM pg_attribute a, aclexplode(a.attacl) p
             WHERE a.attrelid = 'outboxd_debezium.outbox'::regclass AND a.attacl IS NOT NULL) x;
         DROP VIEW outboxd_debezium.outbox;
@@ -70,16 +80,16 @@ BEGIN
         CREATE OR REPLACE FUNCTION outboxd_debezium.insert_event() RETURNS trigger
         LANGUAGE plpgsql AS $body$
         BEGIN
-            INSERT INTO public.outbox (event_id, aggregate_type, aggregate_id, event_type, payload, payload_bytes, content_type,
-                                       tombstone, headers, fields)
+            INSERT INTO public.outbox (event_id, aggregate_type, aggregate_id, event_type, %s, tombstone, headers, fields)
             VALUES (coalesce(NEW.id, gen_random_uuid()), NEW.aggregatetype, NEW.aggregateid, NEW.type, %s, NEW.payload IS NULL,
                     outboxd_debezium.span_headers(NEW.tracingspancontext), %s)
             RETURNING event_id, created_at INTO NEW.id, NEW.created_at;
             RETURN NEW;
         END $body$ $function$,
-        payload_stored,
+        payload_columns, payload_stored,
         CASE WHEN stored = '' THEN 'NULL' ELSE format('nullif(jsonb_strip_nulls(jsonb_build_object(%s)), ''{}'')', substr(stored, 3)) END);
     IF current_kind <> kind THEN
+        EXECUTE format('ALTER VIEW outboxd_debezium.outbox OWNER TO %I', owner);
         CREATE TRIGGER insert_event INSTEAD OF INSERT ON outboxd_debezium.outbox FOR EACH ROW EXECUTE FUNCTION outboxd_debezium.insert_event();
         CREATE TRIGGER ignore_delete INSTEAD OF DELETE ON outboxd_debezium.outbox FOR EACH ROW EXECUTE FUNCTION outboxd_debezium.ignore_delete();
         CREATE TRIGGER refuse_update INSTEAD OF UPDATE ON outboxd_debezium.outbox FOR EACH ROW EXECUTE FUNCTION outboxd_debezium.refuse_update();

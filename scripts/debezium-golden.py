@@ -70,6 +70,14 @@ ROWS = [
 TEXT_ROWS = [
     ("00000000-0000-4000-8000-00000000000f", "Order", "order-6", "PlainText",
      'plain text, not JSON: "quoted" \\ back ü 😀 \ttab', "2026-01-02 03:04:14", "acme-eu", 1, 4),
+    # What jsonb would have normalized away, for table.expand.json.payload over text: a member
+    # twice, white space before the object, and after it.
+    ("00000000-0000-4000-8000-000000000011", "Order", "order-8", "DuplicateMember",
+     '{"a": 1, "b": "x", "a": 2}', "2026-01-02 03:04:16", "acme-eu", 1, 0),
+    ("00000000-0000-4000-8000-000000000012", "Order", "order-9", "LeadingSpace",
+     ' \n{"c": true}', "2026-01-02 03:04:17", "acme-eu", 1, 1),
+    ("00000000-0000-4000-8000-000000000013", "Order", "order-10", "TrailingSpace",
+     '{"d": 1.5} \n', "2026-01-02 03:04:18", "acme-eu", 1, 2),
 ]
 BYTES_ROWS = [
     ("00000000-0000-4000-8000-000000000010", "Order", "order-7", "RawBytes", bytes([0, 0xFF, 0x10, 0x80, 0x7F]),
@@ -89,6 +97,7 @@ CONNECTOR_VARIANTS = {
 # (outboxd_debezium.set_payload_type): (table, payload type, rows besides ROWS).
 PAYLOAD_TABLES = {
     "payload-text": ("outbox_text", "text", TEXT_ROWS),
+    "payload-text-expand-json": ("outbox_text", "text", TEXT_ROWS),
     "payload-bytea": ("outbox_bytea", "bytea", BYTES_ROWS),
 }
 VARIANTS = {
@@ -103,6 +112,7 @@ VARIANTS = {
     "expand-json": {"table.expand.json.payload": "true"},
     "no-context-headers": {},
     "payload-text": {},
+    "payload-text-expand-json": {"table.expand.json.payload": "true"},
     "payload-bytea": {},
 }
 
@@ -147,7 +157,10 @@ def prepare(port):
     """The table, publication and slot first, then the rows: Debezium streams them as inserts."""
     slots = "".join(f"SELECT pg_create_logical_replication_slot('{slot_of(v)}', 'pgoutput');\n" for v in VARIANTS)
     extra = "".join(f", {name} {kind}" for name, kind in EXTRA_COLUMNS)
-    tables = [("outbox", "jsonb", "")] + [(table, kind, variant) for variant, (table, kind, _) in PAYLOAD_TABLES.items()]
+    tables = [("outbox", "jsonb", "")]
+    for variant, (table, kind, _) in PAYLOAD_TABLES.items():
+        if table not in [t for t, _, _ in tables]:
+            tables.append((table, kind, variant))
     creates = "".join(f"""CREATE TABLE {table} (id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL,
     aggregateid varchar(255) NOT NULL, type varchar(255) NOT NULL, payload {kind}{extra});\n""" for table, kind, _ in tables)
     inserts = "".join(f"INSERT INTO {table} VALUES ({', '.join(literal(v) for v in row)});\n"

@@ -37,6 +37,7 @@ if ! pinned; then
 fi
 
 # Java from Debian's package, unpacked here; its links into /etc point into the unpacked tree.
+[ "$(dpkg --print-architecture)" = amd64 ] || { echo "the Java pin is Debian's amd64 package (this machine: $(dpkg --print-architecture))" >&2; exit 1; }
 JAVA_HOME=$PWD/$JAVA_DIR/$JAVA_VERSION/usr/lib/jvm/java-17-openjdk-amd64
 if [ ! -x "$JAVA_HOME/bin/java" ]; then
   rm -rf "$JAVA_DIR"
@@ -49,7 +50,8 @@ if [ ! -x "$JAVA_HOME/bin/java" ]; then
     [ ! -e "$unpacked$target" ] || ln -sfn "$unpacked$target" "$link"
   done
 fi
-"$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"17\.' || { echo "$JAVA_HOME/bin/java is not Java 17" >&2; exit 1; }
+java_version=$("$JAVA_HOME/bin/java" -version 2>&1 || true)
+[[ $java_version == *'"17.'* ]] || { echo "$JAVA_HOME/bin/java is not Java 17: $java_version" >&2; exit 1; }
 export JAVA_HOME PATH=$JAVA_HOME/bin:$PATH
 
 cleanup() { scripts/pg.sh stop "$DATA" immediate; rm -rf "$DATA"; }

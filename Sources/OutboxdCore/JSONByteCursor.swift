@@ -3,12 +3,14 @@
 struct JSONByteCursor {
     private let bytes: UnsafeBufferPointer<UInt8>
     private let maxDepth: Int
+    private let duplicateKeys: JSONParser.DuplicateKeys
     private(set) var index = 0
     private var scratch: [UInt8] = []
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, duplicateKeys: JSONParser.DuplicateKeys = .reject) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.duplicateKeys = duplicateKeys
     }
 
     private struct Frame {
@@ -19,6 +21,8 @@ struct JSONByteCursor {
         var keyStart: Int
         /// Built once an object grows past `linearKeyLimit` members.
         var keySet: Set<String>?
+        /// A key came twice (`DuplicateKeys.lastWins`): the members are merged when it closes.
+        var hasDuplicates = false
     }
 
     private static let linearKeyLimit = 16
@@ -112,8 +116,17 @@ struct JSONByteCursor {
                 if top.isObject {
                     var members: [JSONObject.Member] = []
                     members.reserveCapacity(values.count - top.valueStart)
+                    var positions: [String: Int] = [:]
                     for offset in 0..<(values.count - top.valueStart) {
-                        members.append(JSONObject.Member(key: keys[top.keyStart + offset], value: values[top.valueStart + offset]))
+                        let key = keys[top.keyStart + offset], value = values[top.valueStart + offset]
+                        if top.hasDuplicates {
+                            if let position = positions[key] {
+                                members[position] = JSONObject.Member(key: key, value: value)
+                                continue
+                            }
+                            positions[key] = members.count
+                        }
+                        members.append(JSONObject.Member(key: key, value: value))
                     }
                     keys.removeSubrange(top.keyStart...)
                     value = .object(JSONObject(uniqueMembers: members))
@@ -149,8 +162,11 @@ struct JSONByteCursor {
             }
         }
         if isDuplicate {
-            throw JSONParseError(offset: keyOffset, reason: .duplicateKey,
-                                 detail: "duplicate object key \(Self.quotedForMessage(key))")
+            guard duplicateKeys == .lastWins else {
+                throw JSONParseError(offset: keyOffset, reason: .duplicateKey,
+                                     detail: "duplicate object key \(Self.quotedForMessage(key))")
+            }
+            frame.hasDuplicates = true
         }
         keys.append(key)
         skipWhitespace()

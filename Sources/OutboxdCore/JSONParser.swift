@@ -10,9 +10,27 @@ public struct JSONParser: Sendable {
     /// The longest number literal accepted.
     public static let maxNumberLength = 64
 
+    /// What a key that comes twice in one object does.
+    public enum DuplicateKeys: Sendable {
+        /// It is an error (`JSONParseError.Reason.duplicateKey`): the default.
+        case reject
+        /// The last value is kept, at the key's first place (as Jackson's tree reader, which
+        /// Debezium's `table.expand.json.payload` parses a text payload with).
+        case lastWins
+    }
+
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {
         var cursor = JSONByteCursor(bytes, maxDepth: maxDepth)
         return try cursor.parseDocument()
+    }
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 32, duplicateKeys: DuplicateKeys) throws(JSONParseError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in
+                var cursor = JSONByteCursor(buffer, maxDepth: maxDepth, duplicateKeys: duplicateKeys)
+                return try cursor.parseDocument()
+            }
+        }.get()
     }
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {

@@ -4,7 +4,7 @@ import OutboxdKafka
 extension OutboxRow {
     /// What the payload is to the Debezium shape (the view's payload type, migration 0019).
     var debeziumPayloadKind: DebeziumPayloadKind {
-        DebeziumPayloadKind(isBytes: payloadIsBytes, contentType: contentType, tombstone: isTombstone)
+        DebeziumPayloadKind(payload: payload, isBytes: payloadIsBytes, contentType: contentType, tombstone: isTombstone)
     }
 
     /// A column of `outboxd_debezium.outbox` in this row: Debezium's own from the outbox's
@@ -56,7 +56,7 @@ extension OutboxRow {
         if isTombstone && format.debeziumTombstoneOnEmptyPayload {
             message.isTombstone = true
         } else if router.hasEnvelope {
-            message.value = debeziumEnvelope(format, expanded: expanded)
+            message.value = debeziumEnvelope(format, expanded: expanded, kind: kind)
         } else if let expanded {
             switch converter {
             case .string: message.value = expanded.text
@@ -73,13 +73,13 @@ extension OutboxRow {
         return message
     }
 
-    /// The value with fields placed in the envelope: Kafka Connect's struct of `payload` and
+    /// The value with fields placed in the envelope: Kafka Connect's struct of `payload` (of `kind`) and
     /// those fields, as the converter writes a struct.
-    private func debeziumEnvelope(_ format: RecordFormat, expanded: DebeziumExpandedPayload?) -> [UInt8] {
+    private func debeziumEnvelope(_ format: RecordFormat, expanded: DebeziumExpandedPayload?, kind: DebeziumPayloadKind) -> [UInt8] {
         let router = format.debeziumRouter
         let envelope = router.additionalFields.filter { $0.placement == .envelope }
         let payloadValue: DebeziumValue = isTombstone ? .null
-            : .text(debeziumPayloadKind == .bytes ? Data(payload).base64EncodedString() : String(decoding: payload, as: UTF8.self))
+            : .text(kind == .bytes ? Data(payload).base64EncodedString() : String(decoding: payload, as: UTF8.self))
         let members = [("payload", payloadValue)] + envelope.map { ($0.alias, debeziumValue(of: $0.column)) }
         switch format.debeziumConverter {
         case .string:
@@ -97,7 +97,7 @@ extension OutboxRow {
             if let expanded {
                 schema += DebeziumExpandedPayload.schemaJSON(expanded.schema, field: "payload")
             } else {
-                schema += debeziumPayloadKind.schemaJSON(extra: #","field":"payload""#)
+                schema += kind.schemaJSON(extra: #","field":"payload""#)
             }
             for field in envelope {
                 let column = router.columns[field.column] ?? DebeziumColumn(name: field.column, kind: .string, optional: true)

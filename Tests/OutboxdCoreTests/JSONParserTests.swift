@@ -108,6 +108,20 @@ import OutboxdCore
         #expect(error.offset == text.utf8.count - 7)
     }
 
+    /// `.lastWins` (Jackson's reading): a key's last value at its first place, in every object,
+    /// also past the linear key check; the default still refuses.
+    @Test func duplicateKeysCanKeepTheLastValueAtTheFirstPlace() throws {
+        let members = (0..<40).map { #""k\#($0)":\#($0)"# }
+        let text = #"{"a":1,"b":{"x":1,"x":[2]},"a":3,"#  + members.joined(separator: ",") + #","k3":"last","a":4}"#
+        let value = try JSONParser.parse(Array(text.utf8), duplicateKeys: .lastWins)
+        #expect(value.objectValue?.keys == ["a", "b"] + (0..<40).map { "k\($0)" })
+        #expect(value["a"] == .number("4"))
+        #expect(value["k3"] == .string("last"))
+        #expect(value["b"]?["x"] == .array([.number("2")]))
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8), duplicateKeys: .reject) }
+        #expect(failure(text)?.reason == .duplicateKey)
+    }
+
     @Test func largeArray() throws {
         let text = "[" + (0..<10_000).map(String.init).joined(separator: ",") + "]"
         let array = try #require(try parse(text).arrayValue)

@@ -43,9 +43,11 @@ import Testing
         #expect(DebeziumConverter.string.value(plain, kind: .text) == plain)
         #expect(text(DebeziumConverter.jsonSchemaless.value(plain, kind: .text)) == #""plain \"ü\"""#)
         #expect(text(DebeziumConverter.json.value(plain, kind: .text)) == #"{"schema":{"type":"string","optional":true},"payload":"plain \"ü\""}"#)
-        #expect(DebeziumPayloadKind(isBytes: true, contentType: "text/plain; charset=utf-8") == .text)
-        #expect(DebeziumPayloadKind(isBytes: true, contentType: "text/plain") == .bytes)
-        #expect(DebeziumPayloadKind(isBytes: false, contentType: "text/plain; charset=utf-8") == .json)
+        #expect(DebeziumPayloadKind(payload: plain, isBytes: true, contentType: "text/plain; charset=utf-8") == .text)
+        #expect(DebeziumPayloadKind(payload: plain, isBytes: true, contentType: "text/plain") == .bytes)
+        #expect(DebeziumPayloadKind(payload: plain, isBytes: false, contentType: "text/plain; charset=utf-8") == .json)
+        // Bytes that are no UTF-8 under the text type stay bytes (no invalid JSON string).
+        #expect(DebeziumPayloadKind(payload: [0x61, 0xFF], isBytes: true, contentType: "text/plain; charset=utf-8") == .bytes)
         // A tombstone row: no value under string (the record's value is null), else the converter's null.
         #expect(DebeziumConverter.string.nullValue() == nil)
         #expect(DebeziumConverter.jsonSchemaless.nullValue().map(text) == "null")
@@ -53,8 +55,10 @@ import Testing
         // A text or bytea column's NULL: the envelope names that column's schema.
         #expect(DebeziumConverter.json.nullValue(.text).map(text) == #"{"schema":{"type":"string","optional":true},"payload":null}"#)
         #expect(DebeziumConverter.json.nullValue(.bytes).map(text) == #"{"schema":{"type":"bytes","optional":true},"payload":null}"#)
-        #expect(DebeziumPayloadKind(isBytes: false, contentType: "text/plain; charset=utf-8", tombstone: true) == .text)
-        #expect(DebeziumPayloadKind(isBytes: false, contentType: "application/octet-stream", tombstone: true) == .bytes)
-        #expect(DebeziumPayloadKind(isBytes: false, contentType: nil, tombstone: true) == .json)
+        #expect(DebeziumPayloadKind(payload: [], isBytes: false, contentType: "text/plain; charset=utf-8", tombstone: true) == .text)
+        #expect(DebeziumPayloadKind(payload: [], isBytes: false, contentType: "application/octet-stream", tombstone: true) == .bytes)
+        for other in [nil, "application/json", "application/json; charset=utf-8", "application/cloudevents+json", "application/avro"] {
+            #expect(DebeziumPayloadKind(payload: [], isBytes: false, contentType: other, tombstone: true) == .json, "\(other ?? "none")")
+        }
     }
 }

@@ -46,7 +46,7 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
     /// `utf8` as a JSON string the way Jackson (Connect's JSON serializer) writes one: `"` and
     /// `\` escaped, the controls as `\b \t \n \f \r` or `\u00XX`, a character outside the BMP as
     /// its UTF-16 surrogate pair (`\uD83D\uDE00`), everything else as UTF-8. `utf8` is valid UTF-8
-    /// (a Swift string's, or PostgreSQL's jsonb output).
+    /// (a Swift string's, PostgreSQL's jsonb output, or a text payload `DebeziumPayloadKind` checked).
     static func jsonString(_ utf8: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count + 2)

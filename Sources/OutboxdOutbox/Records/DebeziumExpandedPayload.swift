@@ -41,9 +41,12 @@ struct DebeziumExpandedPayload: Equatable {
 
     private struct Unexpandable: Error {}
 
-    /// The expansion of a jsonb payload's text, or nil where Debezium's leaves it a string.
+    /// The expansion of a jsonb or text payload's text, or nil where Debezium's leaves it a string:
+    /// expanded only when its first byte opens an object, a key that comes twice keeping its last
+    /// value at its first place (Jackson's reading; jsonb has none).
     static func expand(_ payload: [UInt8]) -> DebeziumExpandedPayload? {
-        guard payload.first == UInt8(ascii: "{"), case .object(let object)? = try? JSONParser.parse(payload, maxDepth: 64) else { return nil }
+        guard payload.first == UInt8(ascii: "{"),
+              case .object(let object)? = try? JSONParser.parse(payload, maxDepth: 64, duplicateKeys: .lastWins) else { return nil }
         let document = JSONValue.object(object)
         do {
             guard let schema = try schema(key: "payload", document) else { return nil }

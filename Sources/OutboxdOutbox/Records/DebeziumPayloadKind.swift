@@ -14,14 +14,17 @@ public enum DebeziumPayloadKind: Sendable, Equatable {
     public static let textContentType = "text/plain; charset=utf-8"
 
     /// The kind of a payload stored as jsonb (`isBytes` false) or as `payload_bytes` with
-    /// `contentType`. A tombstone has neither: its content type says what the column was (the
-    /// view writes the text one, or `application/octet-stream`, on a text or bytea view's NULL
-    /// payload), JSON when it has none.
-    init(isBytes: Bool, contentType: String?, tombstone: Bool = false) {
+    /// `contentType`: text only when that is exactly the text type and `payload` is valid UTF-8
+    /// (a JSON converter writes it as a JSON string), bytes otherwise. A tombstone has no payload:
+    /// its content type says what the view's column was (the text type, or
+    /// `application/octet-stream` for bytea), JSON for any other or none.
+    init(payload: [UInt8], isBytes: Bool, contentType: String?, tombstone: Bool = false) {
         if tombstone {
-            self = contentType == nil || contentType == "application/json" ? .json : contentType == Self.textContentType ? .text : .bytes
+            self = contentType == Self.textContentType ? .text : contentType == "application/octet-stream" ? .bytes : .json
+        } else if !isBytes {
+            self = .json
         } else {
-            self = !isBytes ? .json : contentType == Self.textContentType ? .text : .bytes
+            self = contentType == Self.textContentType && String(validating: payload, as: UTF8.self) != nil ? .text : .bytes
         }
     }
 
