@@ -56,6 +56,27 @@ cpu_split() {
       busy * 1e6 / n, o * 1e6 / n, pg * 1e6 / n, rest * 1e6 / n, 100 * busy / ((t1 - t0) * cores) }'
 }
 
+# perf_start NAME, perf_finish NAME (with PERF set): `perf record -a` of the whole machine over the
+# next $seconds (issue #25: where the relay's cost goes), then the CPU by thread name in
+# bench/results/api-perf-NAME.txt and by thread and library in api-perf-dso-NAME.txt.
+perf_pid=
+perf_start() {
+  perf_pid=
+  [ -n "${PERF:-}" ] || return 0
+  mkdir -p bench/results
+  perf record -a -g -F 499 -o "bench/results/api-perf-$1.data" -- sleep "$seconds" >/dev/null 2>&1 &
+  perf_pid=$!
+}
+perf_finish() {
+  [ -n "$perf_pid" ] || return 0
+  wait "$perf_pid" || true
+  perf report -i "bench/results/api-perf-$1.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25 \
+    >"bench/results/api-perf-$1.txt" || true
+  perf report -i "bench/results/api-perf-$1.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 \
+    >"bench/results/api-perf-dso-$1.txt" || true
+  echo "perf ($1): CPU by thread in bench/results/api-perf-$1.txt, samples in bench/results/api-perf-$1.data" >&2
+}
+
 # --- API runs: group commit on, then off (outboxd serve), then on with `outboxd api` alone --------------
 for mode in on off alone; do
   http_port=$("$root/scripts/pg.sh" free-port)
@@ -75,23 +96,10 @@ for mode in on off alone; do
   pg_before=$(pg_cpu_seconds) relay_before=$(backend_cpu_ticks $relay_pids) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
   busy_before=$(machine_busy_seconds) daemon_before=$(cpu_seconds "$daemon_pid") started=$(now)
   wrk_rc=0
-  perf_pid=
-  if [ -n "${PERF:-}" ]; then
-    # The whole machine's CPU by thread name over the wrk run (issue #25: where the relay's cost goes).
-    mkdir -p bench/results
-    perf record -a -g -F 499 -o "bench/results/api-perf-$mode.data" -- sleep "$seconds" >/dev/null 2>&1 &
-    perf_pid=$!
-  fi
+  perf_start "$mode"
   run_child wrk -t2 "-c$CONNECTIONS" "-d$DURATION" --latency -s "$lua" "http://127.0.0.1:$http_port/tasks" \
     >"$dir/wrk-$mode.out" 2>&1 || wrk_rc=$?
-  if [ -n "$perf_pid" ]; then
-    wait "$perf_pid" || true
-    perf report -i "bench/results/api-perf-$mode.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25 \
-      >"bench/results/api-perf-$mode.txt" || true
-    perf report -i "bench/results/api-perf-$mode.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 40 \
-      >"bench/results/api-perf-dso-$mode.txt" || true
-    echo "perf (GROUP_COMMIT=$mode): CPU by thread in bench/results/api-perf-$mode.txt, samples in bench/results/api-perf-$mode.data" >&2
-  fi
+  perf_finish "$mode"
   cat "$dir/wrk-$mode.out" >&2
   [ "$wrk_rc" -eq 0 ] || die "wrk failed (exit $wrk_rc)"
   # Let the relay publish the run's events before the daemon stops (it would finish them anyway).
@@ -142,19 +150,11 @@ pgbench_cmd="pgbench -n -M prepared -c $CONNECTIONS -j 2 -T $seconds -f bench/ta
 sql_value "CHECKPOINT" >/dev/null
 echo "\$ $pgbench_cmd" >&2
 pg_before=$(pg_cpu_seconds) busy_before=$(machine_busy_seconds) started=$(now) tasks_before=$(sql_value "SELECT count(*) FROM tasks")
-perf_pid=
-if [ -n "${PERF:-}" ]; then
-  perf record -a -g -F 499 -o bench/results/api-perf-pgbench.data -- sleep "$seconds" >/dev/null 2>&1 &
-  perf_pid=$!
-fi
+perf_start pgbench
 run_child "$pgbench" -n -M prepared -c "$CONNECTIONS" -j 2 -T "$seconds" -f "$sql" -l --log-prefix="$dir/txlog" "$DATABASE_URL" \
   >"$dir/pgbench.out" 2>"$dir/pgbench.err" || { cat "$dir/pgbench.out" "$dir/pgbench.err" >&2; die "pgbench failed"; }
 cpu_line[pgbench]=$(cpu_split "$(( $(sql_value "SELECT count(*) FROM tasks") - tasks_before ))" "$started" "$busy_before" "$pg_before" 0 0)
-if [ -n "$perf_pid" ]; then
-  wait "$perf_pid" || true
-  perf report -i bench/results/api-perf-pgbench.data --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 25 \
-    >bench/results/api-perf-pgbench.txt || true
-fi
+perf_finish pgbench
 cat "$dir/pgbench.out" >&2
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$dir/pgbench.out")
 pg_avg_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$dir/pgbench.out")

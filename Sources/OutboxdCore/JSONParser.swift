@@ -19,29 +19,22 @@ public struct JSONParser: Sendable {
         case lastWins
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {
-        var cursor = JSONByteCursor(bytes, maxDepth: maxDepth)
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 32,
+                             duplicateKeys: DuplicateKeys = .reject) throws(JSONParseError) -> JSONValue {
+        var cursor = JSONByteCursor(bytes, maxDepth: maxDepth, duplicateKeys: duplicateKeys)
         return try cursor.parseDocument()
-    }
-
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = 32, duplicateKeys: DuplicateKeys) throws(JSONParseError) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONParseError) in
-                var cursor = JSONByteCursor(buffer, maxDepth: maxDepth, duplicateKeys: duplicateKeys)
-                return try cursor.parseDocument()
-            }
-        }.get()
     }
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {
         try parse(bytes.assumingMemoryBound(to: UInt8.self), maxDepth: maxDepth)
     }
 
-    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 32,
+                             duplicateKeys: DuplicateKeys = .reject) throws(JSONParseError) -> JSONValue {
         let result = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONParseError) in try parse(buffer, maxDepth: maxDepth) }
+            Result { () throws(JSONParseError) in try parse(buffer, maxDepth: maxDepth, duplicateKeys: duplicateKeys) }
         } ?? Array(bytes).withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONParseError) in try parse(buffer, maxDepth: maxDepth) }
+            Result { () throws(JSONParseError) in try parse(buffer, maxDepth: maxDepth, duplicateKeys: duplicateKeys) }
         }
         return try result.get()
     }

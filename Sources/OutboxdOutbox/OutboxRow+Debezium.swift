@@ -61,7 +61,7 @@ extension OutboxRow {
             switch converter {
             case .string: message.value = expanded.text
             case .jsonSchemaless: message.value = expanded.json
-            case .json: message.value = Array(#"{"schema":"#.utf8) + expanded.schemaJSON + Array(#","payload":"#.utf8) + expanded.json + [UInt8(ascii: "}")]
+            case .json: message.value = DebeziumConverter.envelope(schema: expanded.schemaJSON, payload: expanded.json)
             }
         } else if !isTombstone {
             message.value = converter.value(payload, kind: kind)

@@ -121,7 +121,7 @@ struct DebeziumGolden: Decodable {
                     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, "timestamp", tenant, version, part)
                     VALUES ($1::uuid, $2, $3, $4, $5::\(payloadType), $6::timestamp, $7, $8::integer, $9::integer)
                     """, [row.id, row.aggregatetype, row.aggregateid, row.type,
-                          row.payload_base64.flatMap { Data(base64Encoded: $0) }.map { "\\x" + $0.map { String(format: "%02x", $0) }.joined() } ?? row.payload,
+                          row.payload_base64.flatMap { Data(base64Encoded: $0) }.map { PostgresBytes(Array($0)) as any PostgresParameter } ?? row.payload,
                           row.timestamp, row.tenant,
                           row.version.map(String.init), row.part.map(String.init)])
             } catch let error as PostgresError {

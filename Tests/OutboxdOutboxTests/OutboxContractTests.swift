@@ -74,11 +74,10 @@ import Testing
         let fixture = try relay(source)
         let connection = try fixture.database.connect()
         let avro: [UInt8] = [0x00, 0xFF, 0xFE, 0x0A, 0x22, 0x5C, 0x80, 0x00, 0x41]
-        let hex = "\\x" + avro.map { String(format: "%02x", $0) }.joined()
         let typed = try #require(try connection.query("""
             SELECT outbox_emit(topic => 'blobs', key => 'b1', event_type => 'blob.stored', payload_bytes => $1::bytea,
                                content_type => 'application/avro') AS id
-            """, [hex]).first?.require(UUID.self, "id"))
+            """, [PostgresBytes(avro)]).first?.require(UUID.self, "id"))
         let untyped = try #require(try connection.query("""
             SELECT outbox_emit(topic => 'blobs', key => 'b2', event_type => 'blob.stored', payload_bytes => '\\x'::bytea) AS id
             """).first?.require(UUID.self, "id"))

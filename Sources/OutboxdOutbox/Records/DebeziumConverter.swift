@@ -13,14 +13,14 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
     /// `JsonConverter` with `schemas.enable=false`: each as a JSON string.
     case jsonSchemaless = "json-schemaless"
 
-    static let keySchema = Array(#"{"schema":{"type":"string","optional":false},"payload":"#.utf8)
+    static let keySchema = Array(#"{"type":"string","optional":false}"#.utf8)
 
     /// The key's bytes (a row's `message_key` or `aggregate_id`, UTF-8).
     func key(_ text: [UInt8]) -> [UInt8] {
         switch self {
         case .string: return text
         case .jsonSchemaless: return Self.jsonString(text)
-        case .json: return Self.keySchema + Self.jsonString(text) + [UInt8(ascii: "}")]
+        case .json: return Self.envelope(schema: Self.keySchema, payload: Self.jsonString(text))
         }
     }
 
@@ -30,7 +30,7 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
         switch self {
         case .string: return nil
         case .jsonSchemaless: return Array("null".utf8)
-        case .json: return Array(#"{"schema":"#.utf8) + kind.schemaJSON() + Array(#","payload":null}"#.utf8)
+        case .json: return Self.envelope(schema: kind.schemaJSON(), payload: Array("null".utf8))
         }
     }
 
@@ -40,7 +40,12 @@ public enum DebeziumConverter: String, Sendable, CaseIterable {
         guard self != .string else { return payload }
         let text = Self.jsonString(kind == .bytes ? Array(Data(payload).base64EncodedString().utf8) : payload)
         guard self == .json else { return text }
-        return Array(#"{"schema":"#.utf8) + kind.schemaJSON() + Array(#","payload":"#.utf8) + text + [UInt8(ascii: "}")]
+        return Self.envelope(schema: kind.schemaJSON(), payload: text)
+    }
+
+    /// JsonConverter's `{"schema":…,"payload":…}` (`schemas.enable=true`) of a schema's and a value's JSON.
+    static func envelope(schema: [UInt8], payload: [UInt8]) -> [UInt8] {
+        Array(#"{"schema":"#.utf8) + schema + Array(#","payload":"#.utf8) + payload + [UInt8(ascii: "}")]
     }
 
     /// `utf8` as a JSON string the way Jackson (Connect's JSON serializer) writes one: `"` and

@@ -30,10 +30,11 @@ public enum DebeziumPayloadKind: Sendable, Equatable {
 
     /// The payload's Connect schema as a JSON converter writes it, with `extra` members (`"field":…`) after its own.
     func schemaJSON(extra: String = "") -> [UInt8] {
-        switch self {
-        case .json: Array(#"{"type":"string","optional":true,"name":"io.debezium.data.Json","version":1"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
-        case .text: Array(#"{"type":"string","optional":true"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
-        case .bytes: Array(#"{"type":"bytes","optional":true"#.utf8) + Array(extra.utf8) + [UInt8(ascii: "}")]
+        let members = switch self {
+        case .json: #""type":"string","optional":true,"name":"io.debezium.data.Json","version":1"#
+        case .text: #""type":"string","optional":true"#
+        case .bytes: #""type":"bytes","optional":true"#
         }
+        return Array("{\(members)\(extra)}".utf8)
     }
 }
